@@ -1,0 +1,51 @@
+# edu-cnn: two commands for a newcomer.
+#   make lab   - set up .venv (first time only) and open JupyterLab on notebooks/
+#   make test  - set up .venv and run every test: unit tests, notebooks (nbval), browser
+# Everything else here is for course authors.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# The settings the stored notebook outputs were made with (nbval compares against them):
+# the shipped MNIST sample instead of a download, and the short training runs.
+NOTEBOOK_ENV := EDU_CNN_OFFLINE=1 EDU_CNN_FAST=1 MPLBACKEND=module://matplotlib_inline.backend_inline
+
+.PHONY: lab test unit notebooks-test execute-notebooks slides bench clean setup
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-test.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-test.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(NOTEBOOK_ENV) $(BIN)/python -m pytest tests notebooks --nbval \
+		--nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600 \
+		-p no:cacheprovider
+
+# Only the unit tests (fast feedback while editing the package).
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not browser" -p no:cacheprovider
+
+# Only the notebooks, as nbval sees them.
+notebooks-test: $(STAMP)
+	$(NOTEBOOK_ENV) $(BIN)/python -m pytest notebooks --nbval \
+		--nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600 -p no:cacheprovider
+
+# Re-run every notebook in a fresh kernel and store its outputs (authors, after editing).
+execute-notebooks: $(STAMP)
+	$(NOTEBOOK_ENV) $(BIN)/python scripts/execute_notebooks.py notebooks/*.ipynb
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/lenet_speed.py
+
+clean:
+	rm -rf build .pytest_cache
