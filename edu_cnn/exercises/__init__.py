@@ -1,0 +1,10 @@
+"""Exercises with immediate feedback: ``check(name, your_function)``, ``show_solution(name)``.
+
+Each chapter's exercises live in ``chNN_<topic>.py`` beside the checker and register
+themselves with the :func:`~edu_cnn.exercises.checker.exercise` decorator.
+"""
+
+from .checker import CheckResult, check, compare, exercise, list_exercises, show_solution, solution_source
+
+__all__ = ["check", "show_solution", "solution_source", "exercise", "compare", "CheckResult",
+           "list_exercises"]

@@ -1,0 +1,139 @@
+"""The two building blocks of every network: a trainable ``Parameter`` and a ``Layer``.
+
+A layer is a function with a memory. ``forward(x)`` computes its output and keeps what
+the chain rule will need; ``backward(grad_y)`` takes ∂L/∂y, stores ∂L/∂θ in each
+parameter's ``grad`` and returns ∂L/∂x for the layer before it (chapter 6).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+DEFAULT_DTYPE = np.float32
+
+
+class Parameter:
+    """A trainable array together with the gradient of the loss with respect to it.
+
+    Parameters
+    ----------
+    data : array_like
+        The initial value; stored as float32 unless it already is a float array.
+    name : str
+        ``"weight"`` or ``"bias"`` – used by ``summary()``, model files and ONNX export.
+    """
+
+    __slots__ = ("data", "grad", "name")
+
+    def __init__(self, data: Any, name: str = "") -> None:
+        array = np.asarray(data)
+        if not np.issubdtype(array.dtype, np.floating):
+            array = array.astype(DEFAULT_DTYPE)
+        self.data: np.ndarray = np.ascontiguousarray(array)
+        self.grad: np.ndarray = np.zeros_like(self.data)
+        self.name = name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.name or '?'}, shape={self.shape}, dtype={self.data.dtype})"
+
+
+class Layer:
+    """Base class of every layer.
+
+    Subclasses implement ``forward`` and ``backward`` and, where the output shape is not
+    the input shape, ``output_shape``. Parameters are found automatically among the
+    instance attributes, in the order they were assigned (weight before bias).
+    """
+
+    def __init__(self) -> None:
+        self.training = True
+
+    # -- the two passes -------------------------------------------------------------
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward()")
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward()")
+
+    # -- parameters -----------------------------------------------------------------
+    def named_parameters(self) -> dict[str, Parameter]:
+        """The layer's parameters by attribute name (``{"weight": …, "bias": …}``)."""
+        return {k: v for k, v in vars(self).items() if isinstance(v, Parameter)}
+
+    def parameters(self) -> list[Parameter]:
+        """The layer's trainable parameters, weight first."""
+        return list(self.named_parameters().values())
+
+    def num_parameters(self) -> int:
+        return sum(p.size for p in self.parameters())
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameter arrays by name (PyTorch's names: weight, bias)."""
+        return {k: p.data.copy() for k, p in self.named_parameters().items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Set the parameters from ``state``; every name and shape must match."""
+        own = self.named_parameters()
+        if set(state) != set(own):
+            raise ValueError(
+                f"{self!r}: expected parameters {sorted(own)}, got {sorted(state)}"
+            )
+        for name, p in own.items():
+            value = np.asarray(state[name])
+            if value.shape != p.shape:
+                raise ValueError(
+                    f"{self!r}: parameter '{name}' expected shape {p.shape}, got {value.shape}"
+                )
+        for name, p in own.items():
+            p.data = np.ascontiguousarray(np.asarray(state[name], dtype=p.data.dtype))
+            p.grad = np.zeros_like(p.data)
+
+    def astype(self, dtype: Any) -> "Layer":
+        """Convert the parameters (e.g. to float64 for a gradient check); returns self."""
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            p.grad = p.grad.astype(dtype)
+        return self
+
+    # -- modes ----------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Layer":
+        """Training mode (dropout active); returns self."""
+        self.training = mode
+        return self
+
+    def eval(self) -> "Layer":
+        """Evaluation mode (dropout off); returns self."""
+        return self.train(False)
+
+    # -- description ----------------------------------------------------------------
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The output shape for one sample of ``input_shape`` (no batch axis)."""
+        return tuple(input_shape)
+
+    def config(self) -> dict[str, Any]:
+        """The constructor's arguments, enough to build the same layer again."""
+        return {}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- for subclasses ---------------------------------------------------------------
+    def _saved(self, cache: Any) -> Any:
+        """Return ``cache`` or raise the error for a backward before any forward."""
+        if cache is None:
+            raise ValueError(f"{self!r}: backward() called before forward()")
+        return cache

@@ -1,0 +1,87 @@
+"""Checks at the door: every public layer and function validates its input here.
+
+The messages name the layer, what it expected and what arrived, e.g.
+``Conv2d(3→16, k=5): expected input (N, 3, H, W) with H, W ≥ 5, got (8, 1, 28, 28)``.
+Seed note 004's network "does no checks, so compute the shapes yourself or it will not
+run" – this module is the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .layer import DEFAULT_DTYPE
+
+
+def as_float_array(x: Any, where: str) -> np.ndarray:
+    """``x`` as a float ndarray: float32 and float64 pass through, integers become float32.
+
+    Raises ``ValueError`` naming ``where`` for anything that is not real numbers.
+    """
+    array = np.asarray(x)
+    if array.dtype == np.float32 or array.dtype == np.float64:
+        return array
+    if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
+        return array.astype(DEFAULT_DTYPE)
+    if np.issubdtype(array.dtype, np.floating):  # float16 and friends
+        return array.astype(DEFAULT_DTYPE)
+    raise ValueError(f"{where}: expected an array of real numbers, got dtype {array.dtype}")
+
+
+def check_ndim(x: np.ndarray, ndim: int, where: str, layout: str) -> None:
+    """Raise unless ``x`` has ``ndim`` axes; ``layout`` reads like ``"(N, C, H, W)"``."""
+    if x.ndim != ndim:
+        raise ValueError(
+            f"{where}: expected input {layout} with {ndim} axes, got shape {tuple(x.shape)}"
+        )
+
+
+def check_same_shape(grad: np.ndarray, expected: tuple[int, ...], where: str) -> np.ndarray:
+    """Raise unless the incoming gradient has the shape of the forward output."""
+    grad = np.asarray(grad)
+    if tuple(grad.shape) != tuple(expected):
+        raise ValueError(
+            f"{where}: backward() expected a gradient of shape {tuple(expected)} "
+            f"(the shape of the forward output), got {tuple(grad.shape)}"
+        )
+    return grad
+
+
+def pair(value: Any, name: str, where: str) -> tuple[int, int]:
+    """``3`` → ``(3, 3)``; ``(3, 5)`` stays; anything else raises."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value), int(value)
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+    ):
+        return int(value[0]), int(value[1])
+    raise ValueError(f"{where}: {name} must be an int or a pair of ints, got {value!r}")
+
+
+def conv_output_size(n: int, k: int, p: int = 0, s: int = 1, where: str = "conv_output_size") -> int:
+    r"""Output length of a convolution or pooling window: :math:`\lfloor (n + 2p - k)/s \rfloor + 1`.
+
+    Parameters
+    ----------
+    n : input length, k : window (kernel) length, p : zero padding on each side, s : stride.
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range or the window does not fit into the padded input,
+        with the formula evaluated in the message.
+    """
+    for name, value, low in (("input size n", n, 1), ("kernel size k", k, 1),
+                             ("padding p", p, 0), ("stride s", s, 1)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{where}: {name} must be an integer ≥ {low}, got {value!r}")
+    if n + 2 * p < k:
+        raise ValueError(
+            f"{where}: the {k}-wide window does not fit into the input of size {n} "
+            f"padded to {n + 2 * p} (n + 2p = {n} + 2·{p}); it gives no output"
+        )
+    return (n + 2 * p - k) // s + 1
