@@ -133,8 +133,7 @@ def to_grey(image: Any) -> np.ndarray:
         alpha = a[..., 3]
         if alpha.max() - alpha.min() > 1e-6:   # transparent background: alpha is the ink
             return np.clip(alpha, 0.0, 1.0)
-    rgb = a[..., :3]
-    return np.clip(rgb @ np.array([0.299, 0.587, 0.114]), 0.0, 1.0)
+    return np.clip(a[..., :3] @ np.array([0.299, 0.587, 0.114]), 0.0, 1.0)
 
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
