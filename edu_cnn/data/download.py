@@ -1,0 +1,258 @@
+"""Fetching a data file from a list of mirrors, safely.
+
+What :func:`fetch_file` guarantees:
+
+* mirrors are tried in turn, each with a timeout, so an offline laptop does not hang;
+* the bytes go to a temporary file *in the destination folder* and are checked
+  (length, SHA-256 and – where the publisher only gives one – MD5) before
+  :func:`os.replace` moves them into place in one atomic step, so the cache never
+  holds a half-written or unchecked file, whatever goes wrong (interrupted transfer,
+  wrong checksum, full disk, Ctrl-C);
+* ``EDU_CNN_OFFLINE=1`` (:func:`edu_cnn.settings.offline`) forbids any network access.
+
+Nothing here touches the network at import time.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from edu_cnn import settings
+from edu_cnn.data.errors import ChecksumError, DataError, DownloadError
+
+__all__ = ["RemoteFile", "fetch_file", "file_digests", "verify_file", "DEFAULT_TIMEOUT"]
+
+#: Seconds to wait for a mirror to answer (and between two received blocks).
+DEFAULT_TIMEOUT = 20.0
+_CHUNK = 1 << 16
+_USER_AGENT = "edu-cnn data loader"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file that can be fetched from mirrors and checked.
+
+    Parameters
+    ----------
+    name : str
+        File name, the same on every mirror and in the cache.
+    sha256 : str
+        Expected SHA-256 of the file as served (hex).
+    md5 : str or None
+        Expected MD5 as well, where the publisher gives only MD5; checked too.
+    size : int or None
+        Expected size in bytes, for the progress bar and an early length check.
+    """
+
+    name: str
+    sha256: str
+    md5: str | None = None
+    size: int | None = None
+
+
+def file_digests(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """SHA-256 and MD5 (hex) of a file, read once in blocks."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            sha.update(block)
+            md5.update(block)
+    return sha.hexdigest(), md5.hexdigest()
+
+
+def _checksum_problem(remote: RemoteFile, sha256: str, md5: str) -> str | None:
+    if sha256 != remote.sha256.lower():
+        return f"SHA-256 is {sha256}, expected {remote.sha256}"
+    if remote.md5 is not None and md5 != remote.md5.lower():
+        return f"MD5 is {md5}, expected {remote.md5}"
+    return None
+
+
+def verify_file(path: str | os.PathLike[str], remote: RemoteFile) -> None:
+    """Raise :class:`ChecksumError` naming ``path`` unless it has the expected checksums."""
+    problem = _checksum_problem(remote, *file_digests(path))
+    if problem:
+        raise ChecksumError(
+            f"{path}: checksum mismatch ({problem}). The file is damaged or not the "
+            "expected one: delete it and fetch it again."
+        )
+
+
+class _Progress:
+    """A one-line text progress bar on stderr (works in a terminal and in Jupyter)."""
+
+    def __init__(self, name: str, total: int | None, stream: IO[str] | None = None) -> None:
+        self.name, self.total = name, total
+        self.stream = stream if stream is not None else sys.stderr
+        self.done = 0
+        self._last = 0.0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self._last >= 0.2:
+            self._last = now
+            self._draw()
+
+    def _draw(self, end: str = "") -> None:
+        mb = self.done / 1e6
+        if self.total:
+            frac = min(self.done / self.total, 1.0)
+            bar = "█" * int(25 * frac) + "·" * (25 - int(25 * frac))
+            text = f"{self.name} |{bar}| {100 * frac:5.1f}% {mb:.1f}/{self.total / 1e6:.1f} MB"
+        else:
+            text = f"{self.name} {mb:.1f} MB"
+        self.stream.write("\r" + text + end)
+        self.stream.flush()
+
+    def close(self) -> None:
+        self._draw(end="\n")
+
+
+def _open_temporary(folder: Path, name: str) -> tuple[BinaryIO, Path]:
+    """A new temporary file beside the final one (same disk, so the rename is atomic)."""
+    handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    return os.fdopen(handle, "wb"), Path(temp)
+
+
+def _disk_full_error(destination: Path, remote: RemoteFile, error: OSError) -> DataError:
+    need = f" (it needs {remote.size / 1e6:.1f} MB)" if remote.size else ""
+    return DataError(
+        f"{destination}: cannot write the download – {error.strerror or error}{need}. "
+        "Nothing was left in the cache. Free some disk space, or point the environment "
+        "variable EDU_CNN_DATA at a folder on a disk with enough room, and try again."
+    )
+
+
+def _download_once(
+    url: str,
+    remote: RemoteFile,
+    destination: Path,
+    timeout: float,
+    progress: bool,
+) -> None:
+    """Download ``url`` into ``destination`` through a checked temporary file.
+
+    Raises :class:`DownloadError` for a failure of this mirror, :class:`DataError` for
+    a local one (full disk); in every case no temporary file is left behind.
+    """
+    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+    temp: Path | None = None
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            announced = response.headers.get("Content-Length")
+            announced = int(announced) if announced and announced.isdigit() else None
+            bar = _Progress(remote.name, announced or remote.size) if progress else None
+            sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+            received = 0
+            handle, temp = _open_temporary(destination.parent, remote.name)
+            with handle:
+                while block := response.read(_CHUNK):
+                    handle.write(block)
+                    sha.update(block)
+                    md5.update(block)
+                    received += len(block)
+                    if bar:
+                        bar.update(len(block))
+            if bar:
+                bar.close()
+        if announced is not None and received != announced:
+            raise DownloadError(
+                f"{url}: transfer interrupted – received {received:,} of {announced:,} bytes"
+            )
+        problem = _checksum_problem(remote, sha.hexdigest(), md5.hexdigest())
+        if problem:
+            raise DownloadError(f"{url}: checksum mismatch – {problem}")
+        os.replace(temp, destination)
+        temp = None
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+            raise _disk_full_error(destination, remote, error) from error
+        # URLError, HTTPError, timeouts, refused or reset connections are OSErrors too.
+        reason = getattr(error, "reason", None) or error
+        raise DownloadError(f"{url}: {reason}") from error
+    except DownloadError:
+        raise
+    except Exception as error:  # http.client.IncompleteRead, BadStatusLine, …
+        raise DownloadError(f"{url}: {type(error).__name__}: {error}") from error
+    finally:
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+
+
+def fetch_file(
+    remote: RemoteFile,
+    mirrors: Sequence[str],
+    folder: str | os.PathLike[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: bool = True,
+) -> Path:
+    """Download ``remote`` from the first mirror that delivers a good copy.
+
+    Parameters
+    ----------
+    remote : RemoteFile
+        What to fetch and the checksums it must have.
+    mirrors : sequence of str
+        Base URLs, tried in order; the file's URL is ``mirror + "/" + remote.name``.
+    folder : path
+        Where the checked file goes (created if needed).
+    timeout : float
+        Seconds to wait for a mirror to answer or send the next block.
+    progress : bool
+        Draw a progress bar on stderr.
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder / remote.name``, a file whose checksums match.
+
+    Raises
+    ------
+    DownloadError
+        Offline mode, or no mirror worked; the message names the file, each mirror's
+        problem and what to do.
+    DataError
+        The file cannot be written (full disk, no permission).
+    """
+    folder = Path(folder)
+    destination = folder / remote.name
+    if settings.offline():
+        raise DownloadError(
+            f"{remote.name}: not downloaded because EDU_CNN_OFFLINE=1 forbids network "
+            f"access. Unset EDU_CNN_OFFLINE, or copy the file into {folder}."
+        )
+    if not mirrors:
+        raise DownloadError(f"{remote.name}: no mirror to download it from.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _disk_full_error(destination, remote, error) from error
+    failures = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + remote.name
+        try:
+            _download_once(url, remote, destination, timeout, progress)
+            return destination
+        except DownloadError as error:
+            failures.append(str(error))
+    tried = "\n".join(f"  - {failure}" for failure in failures)
+    raise DownloadError(
+        f"{remote.name}: could not be downloaded from any of {len(mirrors)} mirrors:\n{tried}\n"
+        f"What to do: check the internet connection (or proxy) and try again; or fetch "
+        f"the file by hand from one of these addresses into {folder} "
+        f"(expected SHA-256 {remote.sha256}); or work offline with EDU_CNN_OFFLINE=1 "
+        "and the small sample shipped with the course."
+    )

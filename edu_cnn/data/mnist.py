@@ -1,0 +1,491 @@
+"""MNIST and Fashion-MNIST: the cache, Debian's package, the mirrors, the shipped sample.
+
+:func:`load_mnist` and :func:`load_fashion_mnist` look in this order:
+
+1. the cache folder ``<data_dir>/mnist`` (``<data_dir>/fashion-mnist``), where
+   ``data_dir`` is ``EDU_CNN_DATA`` or the per-user cache folder; each file is checked
+   against its published checksum, and a damaged one is fetched again;
+2. for Fashion-MNIST, Debian's package ``dataset-fashion-mnist``
+   (``/usr/share/datasets/fashion-mnist``), checked too;
+3. a download from the public mirrors, tried in turn (unless ``EDU_CNN_OFFLINE=1``);
+4. the small real sample shipped with the course, with a :class:`SampleDataWarning`
+   that says how to get the full set.
+
+Where the checksums come from
+-----------------------------
+MNIST's original site publishes no checksums. The SHA-256 of the four ``.gz`` files
+below is the one TensorFlow Datasets records for them (and many projects repeat); the MD5
+is torchvision's. Both are checked on every download and every load from the cache.
+
+Fashion-MNIST's publisher (Zalando Research, the project's README) publishes **MD5 only**.
+We check that MD5 *and* the SHA-256 recorded for the same ``.gz`` files by TensorFlow
+Datasets' URL checksum list. Debian's package recompressed the files (other ``.gz``
+bytes, same content), so for it we check the SHA-256 of the *decompressed* IDX files,
+which several projects record and which we confirmed on Debian's package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from edu_cnn import settings
+from edu_cnn.data.download import DEFAULT_TIMEOUT, RemoteFile, fetch_file, verify_file
+from edu_cnn.data.errors import (
+    ChecksumError,
+    DataError,
+    DataFormatError,
+    DownloadError,
+    SampleDataWarning,
+)
+from edu_cnn.data.idx import decompress, parse_idx
+
+__all__ = [
+    "Dataset",
+    "DatasetSpec",
+    "MNIST",
+    "FASHION_MNIST",
+    "DEBIAN_FASHION_MNIST_DIR",
+    "load_dataset",
+    "load_mnist",
+    "load_fashion_mnist",
+]
+
+#: Where Debian's ``dataset-fashion-mnist`` package puts the four files.
+DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+_ROLES = ("train images", "train labels", "test images", "test labels")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Everything needed to find, check and describe one MNIST-format data set.
+
+    ``files`` and ``raw_sha256`` are in the order train images, train labels,
+    test images, test labels. Tests build their own spec (with
+    :func:`dataclasses.replace`) to point the loader at a local server.
+    """
+
+    name: str
+    folder: str
+    files: tuple[RemoteFile, RemoteFile, RemoteFile, RemoteFile]
+    raw_sha256: tuple[str, str, str, str]
+    mirrors: tuple[str, ...]
+    class_names: tuple[str, ...]
+    sample_prefix: str
+    debian_dir: Path | None = None
+    debian_package: str | None = None
+
+
+MNIST = DatasetSpec(
+    name="MNIST",
+    folder="mnist",
+    files=(
+        RemoteFile(
+            "train-images-idx3-ubyte.gz",
+            sha256="440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            md5="f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            size=9_912_422,
+        ),
+        RemoteFile(
+            "train-labels-idx1-ubyte.gz",
+            sha256="3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            md5="d53e105ee54ea40749a09fcbcd1e9432",
+            size=28_881,
+        ),
+        RemoteFile(
+            "t10k-images-idx3-ubyte.gz",
+            sha256="8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            md5="9fb629c4189551a2d022fa330f9573f3",
+            size=1_648_877,
+        ),
+        RemoteFile(
+            "t10k-labels-idx1-ubyte.gz",
+            sha256="f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            md5="ec29112dd5afa0611ce80d1b7f02629c",
+            size=4_542,
+        ),
+    ),
+    raw_sha256=(
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    ),
+    mirrors=(
+        "https://ossci-datasets.s3.amazonaws.com/mnist",
+        "https://storage.googleapis.com/cvdf-datasets/mnist",
+        "http://yann.lecun.com/exdb/mnist",
+    ),
+    class_names=tuple(str(digit) for digit in range(10)),
+    sample_prefix="mnist",
+)
+
+FASHION_MNIST = DatasetSpec(
+    name="Fashion-MNIST",
+    folder="fashion-mnist",
+    # Zalando publishes MD5 only; the SHA-256 is TensorFlow Datasets' record of the same files.
+    files=(
+        RemoteFile(
+            "train-images-idx3-ubyte.gz",
+            sha256="08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc",
+            md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            size=26_421_880,
+        ),
+        RemoteFile(
+            "train-labels-idx1-ubyte.gz",
+            sha256="b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc",
+            md5="25c81989df183df01b3e8a0aad5dffbe",
+            size=29_515,
+        ),
+        RemoteFile(
+            "t10k-images-idx3-ubyte.gz",
+            sha256="78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
+            md5="bef4ecab320f06d8554ea6380940ec79",
+            size=4_422_102,
+        ),
+        RemoteFile(
+            "t10k-labels-idx1-ubyte.gz",
+            sha256="42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf",
+            md5="bb300cfdad3c16e7a12a480ee83cd310",
+            size=5_148,
+        ),
+    ),
+    # SHA-256 of the decompressed IDX files (checked against Debian's package).
+    raw_sha256=(
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    ),
+    mirrors=(
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com",
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion",
+        "https://storage.googleapis.com/tensorflow/tf-keras-datasets",
+    ),
+    class_names=(
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+    sample_prefix="fashion-mnist",
+    debian_dir=DEBIAN_FASHION_MNIST_DIR,
+    debian_package="dataset-fashion-mnist",
+)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Dataset:
+    """A train/test split of an image classification data set.
+
+    Attributes
+    ----------
+    x_train, x_test : numpy.ndarray
+        uint8 images (N, 28, 28) in 0…255, or float32 (N, 1, 28, 28) in [0, 1]
+        when loaded with ``as_float=True``.
+    y_train, y_test : numpy.ndarray
+        int64 class indices (N,).
+    class_names : tuple of str
+        ``class_names[k]`` is the name of class ``k``.
+    source : str
+        Where the arrays came from: ``"cache"``, ``"debian"``, ``"download"`` or ``"sample"``.
+    name : str
+        The data set's name, e.g. ``"MNIST"``.
+    location : str
+        The folder (or package resource) the files were read from.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    source: str
+    name: str = "data set"
+    location: str = field(default="", compare=False)
+
+    def __repr__(self) -> str:
+        def row(label: str, array: np.ndarray) -> str:
+            values = f"{array.min()}…{array.max()}" if array.size else "empty"
+            if array.dtype.kind == "f":
+                values = f"{float(array.min()):.2f}…{float(array.max()):.2f}" if array.size else "empty"
+            return f"  {label:<8} {str(array.dtype):<8} {str(array.shape):<19} values {values}"
+
+        lines = [
+            f"{self.name} from {self.source!r}: "
+            f"{len(self.y_train):,} training and {len(self.y_test):,} test images",
+            row("x_train", self.x_train),
+            row("y_train", self.y_train),
+            row("x_test", self.x_test),
+            row("y_test", self.y_test),
+            f"  classes  {', '.join(self.class_names)}",
+        ]
+        return "\n".join(lines)
+
+
+def _display_path(path: Path) -> str:
+    """``path`` with the home folder written as ``~`` (same text on every machine)."""
+    try:
+        return "~/" + path.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _to_arrays(
+    contents: Sequence[bytes], names: Sequence[str], spec: DatasetSpec, as_float: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Decode the four IDX payloads and check that they fit together."""
+    arrays = [parse_idx(data, name) for data, name in zip(contents, names)]
+    out = []
+    for images_at in (0, 2):
+        images, labels = arrays[images_at], arrays[images_at + 1]
+        image_name, label_name = names[images_at], names[images_at + 1]
+        if images.ndim != 3 or images.dtype != np.uint8:
+            raise DataFormatError(
+                f"{image_name}: expected uint8 images of shape (N, H, W), got "
+                f"{images.dtype} {images.shape}. Delete the file and fetch it again."
+            )
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise DataFormatError(
+                f"{label_name}: expected {len(images)} labels (one per image in "
+                f"{image_name}), got shape {labels.shape}. Delete both files and fetch them again."
+            )
+        if labels.size and int(labels.max()) >= len(spec.class_names):
+            raise DataFormatError(
+                f"{label_name}: label {int(labels.max())} out of range for "
+                f"{len(spec.class_names)} classes. Delete the file and fetch it again."
+            )
+        if as_float:
+            images = (images.astype(np.float32) / np.float32(255.0))[:, None, :, :]
+        out += [images, labels.astype(np.int64)]
+    return out[0], out[1], out[2], out[3]
+
+
+def _read_checked_cache(folder: Path, spec: DatasetSpec) -> tuple[list[Path], list[str]]:
+    """The valid cached files, and the names of the ones to fetch (damaged ones are removed)."""
+    good, missing = [], []
+    for remote in spec.files:
+        path = folder / remote.name
+        if not path.is_file():
+            missing.append(remote.name)
+            continue
+        try:
+            verify_file(path, remote)
+        except ChecksumError as error:
+            warnings.warn(
+                f"{error} Removing it; it will be fetched again.", RuntimeWarning, stacklevel=4
+            )
+            path.unlink(missing_ok=True)
+            missing.append(remote.name)
+            continue
+        good.append(path)
+    return good, missing
+
+
+def _from_debian(spec: DatasetSpec, as_float: bool) -> Dataset | None:
+    """Read Debian's copy if it is installed and its content has the expected SHA-256."""
+    if spec.debian_dir is None:
+        return None
+    paths = [spec.debian_dir / remote.name for remote in spec.files]
+    if not all(path.is_file() for path in paths):
+        return None
+    contents = []
+    for path, expected in zip(paths, spec.raw_sha256):
+        data = decompress(path.read_bytes(), str(path))
+        if hashlib.sha256(data).hexdigest() != expected:
+            warnings.warn(
+                f"{path}: content differs from the published {spec.name} file "
+                f"(SHA-256 of the decompressed data is not {expected}); ignoring Debian's "
+                f"copy. Reinstall it with: apt-get install --reinstall {spec.debian_package}",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return None
+        contents.append(data)
+    arrays = _to_arrays(contents, [str(p) for p in paths], spec, as_float)
+    return Dataset(*arrays, spec.class_names, "debian", spec.name, str(spec.debian_dir))
+
+
+def _sample_file_names(spec: DatasetSpec) -> list[str]:
+    return [f"{spec.sample_prefix}-{remote.name}" for remote in spec.files]
+
+
+def _from_sample(spec: DatasetSpec, as_float: bool, reason: str, folder: Path) -> Dataset:
+    """The small sample shipped inside the package, with a warning saying how to get more."""
+    sample_dir = resources.files("edu_cnn.data") / "sample"
+    names = _sample_file_names(spec)
+    contents = []
+    for name in names:
+        resource = sample_dir / name
+        if not resource.is_file():
+            raise DataError(
+                f"{spec.name}: the full data set is not available ({reason}) and the "
+                f"shipped sample file edu_cnn/data/sample/{name} is missing too. Reinstall "
+                "edu-cnn, or connect to the internet and unset EDU_CNN_OFFLINE."
+            )
+        contents.append(decompress(resource.read_bytes(), f"edu_cnn/data/sample/{name}"))
+    arrays = _to_arrays(contents, names, spec, as_float)
+    files = ", ".join(remote.name for remote in spec.files)
+    debian = (
+        f" On Debian or Ubuntu, `apt-get install {spec.debian_package}` also provides it."
+        if spec.debian_package
+        else ""
+    )
+    warnings.warn(
+        f"{spec.name}: using the small sample shipped with edu-cnn ({len(arrays[1]):,} "
+        f"training and {len(arrays[3]):,} test images) because {reason}. To get the full "
+        f"data set, connect to the internet, unset EDU_CNN_OFFLINE and load it again; or "
+        f"copy the files {files} into {_display_path(folder)}.{debian}",
+        SampleDataWarning,
+        stacklevel=4,
+    )
+    return Dataset(*arrays, spec.class_names, "sample", spec.name, "edu_cnn/data/sample")
+
+
+def load_dataset(
+    spec: DatasetSpec,
+    *,
+    as_float: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    mirrors: Sequence[str] | None = None,
+    download: bool = True,
+    progress: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Dataset:
+    """Load an MNIST-format data set: cache, Debian, mirrors, then the shipped sample.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        Which data set (:data:`MNIST`, :data:`FASHION_MNIST`, or one a test builds).
+    as_float : bool
+        False: uint8 images (N, 28, 28) in 0…255. True: float32 (N, 1, 28, 28) in [0, 1],
+        ready for ``Conv2d``.
+    data_dir : path, optional
+        The cache folder; default :func:`edu_cnn.settings.data_dir` (``EDU_CNN_DATA``).
+        The files live in ``data_dir / spec.folder``.
+    mirrors : sequence of str, optional
+        Base URLs to download from, tried in turn; default ``spec.mirrors``.
+    download : bool
+        False never touches the network (as ``EDU_CNN_OFFLINE=1`` does).
+    progress : bool
+        Show a progress bar while downloading.
+    timeout : float
+        Seconds to wait for a mirror before trying the next one.
+
+    Returns
+    -------
+    Dataset
+        With ``source`` telling where the data came from.
+
+    Raises
+    ------
+    DataError
+        A local problem the sample cannot hide: the cache folder cannot be written
+        (full disk, no permission) – the message names the file and what to do.
+    """
+    if mirrors is not None:
+        spec = replace(spec, mirrors=tuple(mirrors))
+    root = Path(data_dir) if data_dir is not None else settings.data_dir()
+    folder = root / spec.folder
+    names = [str(folder / remote.name) for remote in spec.files]
+
+    # 1. the cache
+    good, missing = _read_checked_cache(folder, spec)
+    if not missing:
+        contents = [decompress(Path(name).read_bytes(), name) for name in names]
+        arrays = _to_arrays(contents, names, spec, as_float)
+        return Dataset(*arrays, spec.class_names, "cache", spec.name, str(folder))
+
+    # 2. Debian's package
+    debian = _from_debian(spec, as_float)
+    if debian is not None:
+        return debian
+
+    # 3. the mirrors
+    if settings.offline() or not download:
+        reason = "EDU_CNN_OFFLINE=1 forbids downloads" if settings.offline() else (
+            "download=False was given"
+        )
+        return _from_sample(spec, as_float, f"{reason} and the cache has no complete copy", folder)
+    try:
+        for remote in spec.files:
+            if remote.name in missing:
+                fetch_file(remote, spec.mirrors, folder, timeout=timeout, progress=progress)
+    except DownloadError as error:
+        return _from_sample(spec, as_float, f"the download failed: {error}", folder)
+    contents = [decompress(Path(name).read_bytes(), name) for name in names]
+    arrays = _to_arrays(contents, names, spec, as_float)
+    return Dataset(*arrays, spec.class_names, "download", spec.name, str(folder))
+
+
+def load_mnist(
+    *,
+    as_float: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    mirrors: Sequence[str] | None = None,
+    download: bool = True,
+    progress: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Dataset:
+    """The MNIST handwritten digits: 60,000 training and 10,000 test images, 28×28.
+
+    Looks in the cache, then downloads (checked by SHA-256 and MD5); offline it returns
+    the small sample shipped with the course and warns. See :func:`load_dataset` for
+    the parameters.
+
+    Examples
+    --------
+    >>> data = load_mnist(as_float=True)      # doctest: +SKIP
+    >>> data.x_train.shape                     # doctest: +SKIP
+    (60000, 1, 28, 28)
+    """
+    return load_dataset(
+        MNIST,
+        as_float=as_float,
+        data_dir=data_dir,
+        mirrors=mirrors,
+        download=download,
+        progress=progress,
+        timeout=timeout,
+    )
+
+
+def load_fashion_mnist(
+    *,
+    as_float: bool = False,
+    data_dir: str | os.PathLike[str] | None = None,
+    mirrors: Sequence[str] | None = None,
+    download: bool = True,
+    progress: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Dataset:
+    """Zalando's Fashion-MNIST: 70,000 28×28 images of clothes in 10 classes.
+
+    Looks in the cache, then in Debian's ``dataset-fashion-mnist`` package, then
+    downloads; offline it returns the small sample shipped with the course and warns.
+    See :func:`load_dataset` for the parameters.
+    """
+    return load_dataset(
+        FASHION_MNIST,
+        as_float=as_float,
+        data_dir=data_dir,
+        mirrors=mirrors,
+        download=download,
+        progress=progress,
+        timeout=timeout,
+    )
