@@ -133,7 +133,10 @@ def compare(expected: Any, got: Any, rtol: float = 1e-5, atol: float = 1e-7, wha
         return f"{what} should be {_short(expected)}, got {_short(got)}"
     if np.isnan(g).any() and not np.isnan(e).any():
         where = tuple(int(i) for i in np.argwhere(np.isnan(g))[0])
-        return f"{what} contains NaN (first at index {where}) – a division by zero or log(0)?"
+        return f"{what} contains NaN (first at index {where}) – a 0/0, ∞ − ∞ or a log of a negative number?"
+    if np.isinf(g).any() and not np.isinf(e).any():
+        where = tuple(int(i) for i in np.argwhere(np.isinf(g))[0])
+        return f"{what} contains ±inf (first at index {where}) – a division by zero, log(0) or exp overflow?"
     if np.allclose(g, e, rtol=rtol, atol=atol):
         return None
     if np.any(e != 0) and np.allclose(g, -e, rtol=rtol, atol=atol):
