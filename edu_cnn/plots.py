@@ -1,0 +1,284 @@
+"""Static figures shared by several chapters (confusion matrix, image grids, curves).
+
+Every function returns a :class:`matplotlib.figure.Figure` built with the object API
+(``Figure()``, not ``pyplot``), so it is safe to call from a training thread and is not
+shown twice in a notebook; display it with ``display(fig)`` or turn it into PNG bytes
+with :func:`edu_cnn.widgets.base.figure_to_png`. Pass ``ax=`` to draw into an existing
+axes instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "new_figure",
+    "confusion_matrix",
+    "plot_confusion_matrix",
+    "plot_image_grid",
+    "plot_history",
+    "plot_probabilities",
+    "top_k",
+]
+
+
+def new_figure(width: float, height: float) -> Any:
+    """A matplotlib Figure with an Agg canvas, not registered with pyplot."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _as_labels(values: Any, where: str, name: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{where}: {name} must be a 1-D array of class labels, got shape {array.shape}")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        if not np.all(np.equal(np.mod(array, 1), 0)):
+            raise ValueError(f"{where}: {name} must hold integer class labels, got {array.dtype}")
+        array = array.astype(np.int64)
+    return array.astype(np.int64)
+
+
+# -- confusion matrix --------------------------------------------------------------------------
+def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:
+    """Counts ``C[i, j]`` of samples of true class ``i`` predicted as class ``j`` (混淆矩阵).
+
+    The diagonal holds the correct predictions; row ``i`` sums to the number of samples
+    of class ``i``. ``num_classes`` defaults to ``max(label) + 1``.
+
+    Raises
+    ------
+    ValueError
+        If the two label arrays differ in length or hold labels outside ``0…num_classes-1``.
+    """
+    t = _as_labels(y_true, "confusion_matrix", "y_true")
+    p = _as_labels(y_pred, "confusion_matrix", "y_pred")
+    if t.shape != p.shape:
+        raise ValueError(
+            f"confusion_matrix: y_true and y_pred need one label per sample, got {t.shape} and {p.shape}"
+        )
+    if num_classes is None:
+        num_classes = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
+    for name, labels in (("y_true", t), ("y_pred", p)):
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(
+                f"confusion_matrix: {name} holds labels in {labels.min()}…{labels.max()}, "
+                f"outside 0…{num_classes - 1}"
+            )
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (t, p), 1)
+    return matrix
+
+
+def plot_confusion_matrix(
+    matrix: Any,
+    class_names: Sequence[str] | None = None,
+    normalize: bool = False,
+    title: str = "Confusion matrix",
+    ax: Any = None,
+) -> Any:
+    """Draw a confusion matrix with its counts (or row fractions with ``normalize=True``)."""
+    m = np.asarray(matrix)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"plot_confusion_matrix: expected a square matrix, got shape {m.shape}")
+    n = m.shape[0]
+    names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
+    if len(names) != n:
+        raise ValueError(f"plot_confusion_matrix: {n} classes but {len(names)} class names")
+    shown = m / np.maximum(m.sum(axis=1, keepdims=True), 1) if normalize else m
+    if ax is None:
+        fig = new_figure(0.45 * n + 2.2, 0.45 * n + 1.6)
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    ax.imshow(shown, cmap="Blues", vmin=0)
+    top = shown.max() if shown.size else 1
+    for i in range(n):
+        for j in range(n):
+            value = shown[i, j]
+            if value == 0:
+                continue
+            text = f"{value:.2f}" if normalize else f"{int(value)}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7 if n > 6 else 9,
+                    color="white" if value > 0.6 * top else "black")
+    ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0,
+                  ha="right" if max(map(len, names)) > 2 else "center")
+    ax.set_yticks(range(n), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    return fig
+
+
+# -- images ------------------------------------------------------------------------------------
+def top_k(probabilities: Any, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` most probable classes of each row and their probabilities, best first.
+
+    Returns ``(classes, probs)``, both of shape (N, k) (or (k,) for one row).
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim not in (1, 2) or p.shape[-1] < 1:
+        raise ValueError(f"top_k: expected probabilities (N, C) or (C,), got shape {p.shape}")
+    if not 1 <= k <= p.shape[-1]:
+        raise ValueError(f"top_k: k must be in 1…{p.shape[-1]}, got {k}")
+    order = np.argsort(-p, axis=-1, kind="stable")[..., :k]
+    return order, np.take_along_axis(p, order, axis=-1)
+
+
+def plot_image_grid(
+    images: Any,
+    labels: Any = None,
+    predictions: Any = None,
+    probabilities: Any = None,
+    class_names: Sequence[str] | None = None,
+    ncols: int = 8,
+    k: int = 3,
+    cmap: str = "gray",
+    title: str | None = None,
+    size: float = 1.3,
+) -> Any:
+    """A grid of images, each with its true label, the prediction and the top-k probabilities.
+
+    Parameters
+    ----------
+    images : (N, H, W) or (N, 1, H, W)
+    labels, predictions : (N,) class indices, optional; a wrong prediction is shown in red
+    probabilities : (N, C), optional – adds the ``k`` most probable classes under each image
+    class_names : names to print instead of the class indices
+    """
+    x = np.asarray(images)
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 3:
+        raise ValueError(f"plot_image_grid: expected images (N, H, W) or (N, 1, H, W), got {np.shape(images)}")
+    n = len(x)
+
+    def name(c: int) -> str:
+        return class_names[c] if class_names is not None else str(c)
+
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, -(-n // ncols))
+    text_lines = (labels is not None) + (predictions is not None) + (k if probabilities is not None else 0)
+    fig = new_figure(size * ncols, (size + 0.17 * text_lines) * nrows + (0.4 if title else 0))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    if probabilities is not None:
+        classes, probs = top_k(probabilities, k)
+    for i, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if i >= n:
+            continue
+        ax.imshow(x[i], cmap=cmap)
+        lines = []
+        wrong = False
+        if labels is not None:
+            lines.append(f"true {name(int(labels[i]))}")
+        if predictions is not None:
+            lines.append(f"pred {name(int(predictions[i]))}")
+            wrong = labels is not None and int(predictions[i]) != int(labels[i])
+        if probabilities is not None:
+            lines += [f"{name(int(c))}: {100 * p:.0f}%" for c, p in zip(classes[i], probs[i])]
+        if lines:
+            ax.set_title("\n".join(lines), fontsize=7, color="crimson" if wrong else "black",
+                         loc="center")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_probabilities(
+    probabilities: Any,
+    class_names: Sequence[str] | None = None,
+    true_class: int | None = None,
+    ax: Any = None,
+    title: str = "class probabilities",
+) -> Any:
+    """Horizontal bars of one image's class probabilities; the winner (and truth) marked."""
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    names = list(class_names) if class_names is not None else [str(i) for i in range(len(p))]
+    if ax is None:
+        fig = new_figure(3.0, 0.25 * len(p) + 0.8)
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    colours = ["tab:blue"] * len(p)
+    best = int(np.argmax(p))
+    colours[best] = "tab:orange"
+    if true_class is not None and true_class != best:
+        colours[int(true_class)] = "tab:green"
+    ax.barh(range(len(p)), p, color=colours)
+    ax.set_yticks(range(len(p)), names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    for i, value in enumerate(p):
+        ax.text(min(value + 0.02, 0.8), i, f"{100 * value:.1f}%", va="center", fontsize=7)
+    ax.set_title(title, fontsize=9)
+    return fig
+
+
+# -- training curves ---------------------------------------------------------------------------
+def _get(history: Any, key: str) -> list[float]:
+    if isinstance(history, Mapping):
+        return list(history.get(key, []) or [])
+    return list(getattr(history, key, []) or [])
+
+
+def plot_history(
+    history: Any,
+    batches_per_epoch: int | None = None,
+    epochs: int | None = None,
+    fig: Any = None,
+    title: str | None = None,
+) -> Any:
+    """Loss and accuracy curves for training and validation, by epoch (训练曲线).
+
+    ``history`` is a :class:`edu_cnn.training.History` or a mapping with the lists
+    ``loss``, ``val_loss``, ``accuracy``, ``val_accuracy`` and optionally ``batch_loss``.
+    With ``batches_per_epoch`` the loss of every mini-batch is drawn too, faintly, at its
+    fractional epoch – the live dashboard draws the same figure while training runs.
+    ``epochs`` fixes the x range (the planned number of epochs).
+    """
+    loss, val_loss = _get(history, "loss"), _get(history, "val_loss")
+    acc, val_acc = _get(history, "accuracy"), _get(history, "val_accuracy")
+    batch_loss = _get(history, "batch_loss")
+    if fig is None:
+        fig = new_figure(8.0, 3.0)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    x = np.arange(1, len(loss) + 1)
+    if batch_loss and batches_per_epoch:
+        bx = np.arange(1, len(batch_loss) + 1) / batches_per_epoch
+        ax_loss.plot(bx, batch_loss, color="tab:blue", alpha=0.25, lw=0.8, label="batch loss")
+    if loss:
+        ax_loss.plot(x, loss, "o-", color="tab:blue", label="train")
+    if val_loss:
+        ax_loss.plot(np.arange(1, len(val_loss) + 1), val_loss, "s-", color="tab:orange",
+                     label="validation")
+    if acc:
+        ax_acc.plot(x, acc, "o-", color="tab:blue", label="train")
+    if val_acc:
+        ax_acc.plot(np.arange(1, len(val_acc) + 1), val_acc, "s-", color="tab:orange",
+                    label="validation")
+    last = max(len(loss), len(batch_loss) / batches_per_epoch if batch_loss and batches_per_epoch else 0, 1)
+    right = max(epochs or 0, last)
+    for ax, name in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.set_xlim(0, right + 0.2)
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    ax_loss.set_title("loss", fontsize=10)
+    ax_acc.set_title("accuracy", fontsize=10)
+    if acc or val_acc:
+        low = min(acc + val_acc)
+        ax_acc.set_ylim(max(0.0, min(low, 0.9) - 0.02), 1.0)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
