@@ -1,0 +1,577 @@
+r"""Pooling (池化, chapter 5), its backward pass (chapter 6) and the two ways back up.
+
+* ``MaxPool2d`` keeps the largest value of each k×k window; backward sends δ to the
+  position that won (the arg-max) and 0 to the others. With ties the *first* maximum in
+  reading order wins, as a loop that updates only on ``>`` would do (PyTorch does the same).
+* ``AvgPool2d`` (mean pooling) averages each window; backward spreads δ/k² evenly over it
+  (the padding zeros are counted, PyTorch's default ``count_include_pad=True``).
+* ``MaxUnpool2d`` puts each value back at the position recorded by ``MaxPool2d(...,
+  return_indices=True)`` and fills the rest with zeros; ``Upsample`` (nearest) copies each
+  value into an s×s block.
+
+Output size, as for a convolution: :math:`\lfloor (n + 2p - k)/s \rfloor + 1`, stride
+defaulting to the kernel size.
+
+Fast path: instead of a loop over windows, a loop over the k² *offsets* (u, v) inside a
+window. For a fixed offset the elements ``x[..., r·s + u, c·s + v]`` of all windows
+form one strided slice, so max pooling is ``np.maximum`` of k² slices and mean pooling
+their sum / k² – the same comparisons and additions as the loops, done for all windows
+at once. The results keep the memory layout of the input (see ``edu_cnn.conv``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .conv import IntPair, _k_text, _nonnegative_pair, output_hw
+from .layer import Layer
+from .shapes import as_float_array, check_ndim, check_same_shape, pair
+
+
+# ---------------------------------------------------------------------------------------
+# Arguments and small tools
+# ---------------------------------------------------------------------------------------
+def _pool_args(kernel_size: Any, stride: Any, padding: Any, where: str
+               ) -> tuple[IntPair, IntPair, IntPair]:
+    k = _nonnegative_pair(kernel_size, "kernel_size", where, 1)
+    s = k if stride is None else _nonnegative_pair(stride, "stride", where, 1)
+    p = _nonnegative_pair(padding, "padding", where, 0)
+    if 2 * p[0] > k[0] or 2 * p[1] > k[1]:
+        raise ValueError(f"{where}: padding must be at most half the kernel size (p ≤ k/2), "
+                         f"got padding {padding!r} for kernel {kernel_size!r}")
+    return k, s, p
+
+
+def _check_input(x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, where: str) -> IntPair:
+    check_ndim(x, 4, where, "(N, C, H, W)")
+    return output_hw(x.shape[2], x.shape[3], k, s, p, where)
+
+
+def _empty_like_layout(x: np.ndarray, shape: tuple[int, ...], fill: float | None = None,
+                       dtype: Any = None) -> np.ndarray:
+    """A new array of ``shape`` whose axes lie in memory in the same order as ``x``'s.
+
+    numpy's element-wise functions do this by themselves (``order='K'``); for a new shape
+    we do it by hand, so a batch-last array from ``Conv2d`` stays batch-last.
+    """
+    order = sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis]))  # outermost first
+    shape_in_memory = [shape[axis] for axis in order]
+    dtype = x.dtype if dtype is None else dtype
+    base = np.empty(shape_in_memory, dtype) if fill is None else np.full(shape_in_memory, fill, dtype)
+    return base.transpose(np.argsort(order))
+
+
+def _padded(x: np.ndarray, p: IntPair, value: float) -> np.ndarray:
+    """``x`` with p rows/columns of ``value`` around H and W (no copy without padding)."""
+    if p == (0, 0):
+        return x
+    n, c, h, w = x.shape
+    xp = _empty_like_layout(x, (n, c, h + 2 * p[0], w + 2 * p[1]), fill=value)
+    xp[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x
+    return xp
+
+
+def _window_slice(u: int, v: int, s: IntPair, out_hw: IntPair) -> tuple[slice, ...]:
+    """Where offset (u, v) of every window sits: rows u, u + s, …, columns v, v + s, …"""
+    return (slice(None), slice(None), slice(u, u + s[0] * (out_hw[0] - 1) + 1, s[0]),
+            slice(v, v + s[1] * (out_hw[1] - 1) + 1, s[1]))
+
+
+# ---------------------------------------------------------------------------------------
+# Max pooling
+# ---------------------------------------------------------------------------------------
+def max_pool2d_forward_reference(x: np.ndarray, kernel_size: Any, stride: Any = None,
+                                 padding: Any = 0, return_indices: bool = False) -> Any:
+    """y[n, c, r, q] = max of the window, with loops; the first maximum wins ties.
+
+    With ``return_indices`` also the position of each maximum as a flat index ``h·W + w``
+    into the (unpadded) H×W plane of its channel, as PyTorch records it.
+    """
+    k, s, p = _pool_args(kernel_size, stride, padding, "max_pool2d_forward_reference")
+    ho, wo = _check_input(x, k, s, p, "max_pool2d_forward_reference")
+    n_samples, channels, h, w = x.shape
+    y = np.zeros((n_samples, channels, ho, wo), dtype=x.dtype)
+    indices = np.zeros((n_samples, channels, ho, wo), dtype=np.int64)
+    for n in range(n_samples):
+        for c in range(channels):
+            for r in range(ho):
+                for q in range(wo):
+                    best, best_index = -np.inf, -1
+                    for u in range(k[0]):
+                        for v in range(k[1]):
+                            row, col = r * s[0] + u - p[0], q * s[1] + v - p[1]
+                            if 0 <= row < h and 0 <= col < w and x[n, c, row, col] > best:
+                                best, best_index = x[n, c, row, col], row * w + col
+                    y[n, c, r, q], indices[n, c, r, q] = best, best_index
+    return (y, indices) if return_indices else y
+
+
+def max_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size: Any,
+                                  stride: Any = None, padding: Any = 0) -> np.ndarray:
+    """dx: each δ goes to the arg-max of its window (found again with the same loops)."""
+    _, indices = max_pool2d_forward_reference(x, kernel_size, stride, padding, return_indices=True)
+    dx = np.zeros(x.shape, dtype=np.result_type(x, grad_y))
+    n_samples, channels, ho, wo = grad_y.shape
+    w = x.shape[3]
+    for n in range(n_samples):
+        for c in range(channels):
+            for r in range(ho):
+                for q in range(wo):
+                    index = indices[n, c, r, q]
+                    dx[n, c, index // w, index % w] += grad_y[n, c, r, q]
+    return dx
+
+
+def _max_pool_fast(x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, out_hw: IntPair) -> np.ndarray:
+    xp = _padded(x, p, -np.inf)
+    windows = [xp[_window_slice(u, v, s, out_hw)] for u in range(k[0]) for v in range(k[1])]
+    if len(windows) == 1:
+        return windows[0].copy(order="K")
+    # max over the window = running np.maximum over its k² offsets, for all windows at once
+    y = np.maximum(windows[0], windows[1])
+    for window in windows[2:]:
+        np.maximum(y, window, out=y)
+    return y
+
+
+def _max_pool_backward_fast(grad_y: np.ndarray, x: np.ndarray, y: np.ndarray, k: IntPair,
+                            s: IntPair, p: IntPair, want_grad: bool = True,
+                            want_indices: bool = False) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """dx (and/or the arg-max indices) from the input and the pooled output.
+
+    Going through the offsets in reading order, an offset "wins" a window where its value
+    equals the maximum and no earlier offset has won yet – the reference loop's first
+    maximum. ``open_`` marks the windows not yet won.
+    """
+    out_hw = y.shape[2:]
+    n, c, h, w = x.shape
+    xp = _padded(x, p, -np.inf)
+    dxp = _empty_like_layout(xp, xp.shape, fill=0.0, dtype=np.result_type(x, grad_y)) if want_grad else None
+    indices = np.zeros(y.shape, np.int64) if want_indices else None
+    # non-overlapping windows (s ≥ k) never share an input pixel, so each offset's slice
+    # of dx is written exactly once and may be assigned instead of added to
+    disjoint = s[0] >= k[0] and s[1] >= k[1]
+    open_ = None
+    offsets = [(u, v) for u in range(k[0]) for v in range(k[1])]
+    for number, (u, v) in enumerate(offsets):
+        where = _window_slice(u, v, s, out_hw)
+        won = xp[where] == y
+        if open_ is None:
+            open_ = ~won
+        else:
+            won &= open_
+            if number < len(offsets) - 1:
+                open_ &= ~won
+        if dxp is not None:
+            if disjoint:
+                np.multiply(grad_y, won, out=dxp[where])
+            else:
+                dxp[where] += grad_y * won
+        if indices is not None:
+            rows = np.arange(out_hw[0])[:, None] * s[0] + u - p[0]
+            cols = np.arange(out_hw[1])[None, :] * s[1] + v - p[1]
+            np.copyto(indices, rows * w + cols, where=won)
+    dx = None if dxp is None else dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
+    return dx, indices
+
+
+def max_pool2d_forward(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                       return_indices: bool = False) -> Any:
+    """Fast max pooling; same result as :func:`max_pool2d_forward_reference`."""
+    x = as_float_array(x, "max_pool2d_forward")
+    k, s, p = _pool_args(kernel_size, stride, padding, "max_pool2d_forward")
+    out_hw = _check_input(x, k, s, p, "max_pool2d_forward")
+    y = _max_pool_fast(x, k, s, p, out_hw)
+    if not return_indices:
+        return y
+    return y, _max_pool_backward_fast(y, x, y, k, s, p, want_grad=False, want_indices=True)[1]
+
+
+def max_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size: Any, stride: Any = None,
+                        padding: Any = 0) -> np.ndarray:
+    """Fast dx of max pooling; same result as :func:`max_pool2d_backward_reference`."""
+    x = as_float_array(x, "max_pool2d_backward")
+    k, s, p = _pool_args(kernel_size, stride, padding, "max_pool2d_backward")
+    out_hw = _check_input(x, k, s, p, "max_pool2d_backward")
+    grad_y = check_same_shape(grad_y, (*x.shape[:2], *out_hw), "max_pool2d_backward")
+    y = _max_pool_fast(x, k, s, p, out_hw)
+    return _max_pool_backward_fast(grad_y, x, y, k, s, p)[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Mean (average) pooling
+# ---------------------------------------------------------------------------------------
+def avg_pool2d_forward_reference(x: np.ndarray, kernel_size: Any, stride: Any = None,
+                                 padding: Any = 0) -> np.ndarray:
+    """y[n, c, r, q] = (sum of the zero-padded window) / (kh·kw), with loops."""
+    k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_forward_reference")
+    ho, wo = _check_input(x, k, s, p, "avg_pool2d_forward_reference")
+    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+    y = np.zeros((*x.shape[:2], ho, wo), dtype=x.dtype)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for r in range(ho):
+                for q in range(wo):
+                    total = 0.0
+                    for u in range(k[0]):
+                        for v in range(k[1]):
+                            total += xp[n, c, r * s[0] + u, q * s[1] + v]
+                    y[n, c, r, q] = total / (k[0] * k[1])
+    return y
+
+
+def avg_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size: Any,
+                                  stride: Any = None, padding: Any = 0) -> np.ndarray:
+    """dx: every position of a window receives δ/(kh·kw), with loops."""
+    k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_backward_reference")
+    h, w = x.shape[2:]
+    dxp = np.zeros((*x.shape[:2], h + 2 * p[0], w + 2 * p[1]), dtype=np.result_type(x, grad_y))
+    n_samples, channels, ho, wo = grad_y.shape
+    for n in range(n_samples):
+        for c in range(channels):
+            for r in range(ho):
+                for q in range(wo):
+                    for u in range(k[0]):
+                        for v in range(k[1]):
+                            dxp[n, c, r * s[0] + u, q * s[1] + v] += grad_y[n, c, r, q] / (k[0] * k[1])
+    return dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
+
+
+def _avg_pool_fast(x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, out_hw: IntPair) -> np.ndarray:
+    xp = _padded(x, p, 0.0)
+    y = xp[_window_slice(0, 0, s, out_hw)].copy(order="K")
+    for u in range(k[0]):
+        for v in range(k[1]):
+            if u or v:
+                y += xp[_window_slice(u, v, s, out_hw)]
+    y /= k[0] * k[1]
+    return y
+
+
+def _avg_pool_backward_fast(grad_y: np.ndarray, x: np.ndarray, k: IntPair, s: IntPair,
+                            p: IntPair) -> np.ndarray:
+    n, c, h, w = x.shape
+    share = grad_y / (k[0] * k[1])  # every pixel of a window gets the same part of δ
+    dxp = _empty_like_layout(x, (n, c, h + 2 * p[0], w + 2 * p[1]), fill=0.0, dtype=share.dtype)
+    for u in range(k[0]):
+        for v in range(k[1]):
+            # within one offset no two windows hit the same pixel, so += never repeats an index
+            dxp[_window_slice(u, v, s, grad_y.shape[2:])] += share
+    return dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
+
+
+def avg_pool2d_forward(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
+    """Fast mean pooling; same result as :func:`avg_pool2d_forward_reference`."""
+    x = as_float_array(x, "avg_pool2d_forward")
+    k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_forward")
+    return _avg_pool_fast(x, k, s, p, _check_input(x, k, s, p, "avg_pool2d_forward"))
+
+
+def avg_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size: Any, stride: Any = None,
+                        padding: Any = 0) -> np.ndarray:
+    """Fast dx of mean pooling; same result as :func:`avg_pool2d_backward_reference`."""
+    x = as_float_array(x, "avg_pool2d_backward")
+    k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_backward")
+    out_hw = _check_input(x, k, s, p, "avg_pool2d_backward")
+    grad_y = check_same_shape(grad_y, (*x.shape[:2], *out_hw), "avg_pool2d_backward")
+    return _avg_pool_backward_fast(grad_y, x, k, s, p)
+
+
+# ---------------------------------------------------------------------------------------
+# Max-unpooling and nearest up-sampling
+# ---------------------------------------------------------------------------------------
+def _unpool_size(x_shape: tuple[int, ...], k: IntPair, s: IntPair, output_size: Any,
+                 where: str) -> IntPair:
+    default = ((x_shape[2] - 1) * s[0] + k[0], (x_shape[3] - 1) * s[1] + k[1])
+    if output_size is None:
+        return default
+    size = tuple(int(v) for v in output_size)[-2:]
+    if len(size) != 2:
+        raise ValueError(f"{where}: output_size must end with (H, W), got {output_size!r}")
+    for axis in range(2):
+        low, high = default[axis] - s[axis], default[axis] + s[axis]
+        if not low < size[axis] < high:
+            raise ValueError(f"{where}: output_size {size} is not reachable from input "
+                             f"{tuple(x_shape)}: expected each size between {low + 1} and {high - 1}")
+    return size[0], size[1]
+
+
+def _check_unpool(x: np.ndarray, indices: np.ndarray, out_hw: IntPair, where: str) -> np.ndarray:
+    check_ndim(x, 4, where, "(N, C, H, W)")
+    indices = np.asarray(indices)
+    if indices.shape != x.shape or not np.issubdtype(indices.dtype, np.integer):
+        raise ValueError(f"{where}: expected integer indices of the input's shape {tuple(x.shape)}, "
+                         f"got {indices.dtype} {tuple(indices.shape)}")
+    limit = out_hw[0] * out_hw[1]
+    if indices.size and (indices.min() < 0 or indices.max() >= limit):
+        raise ValueError(f"{where}: indices must lie in [0, {limit}) for an output of "
+                         f"{out_hw[0]}×{out_hw[1]}, got values from {indices.min()} to {indices.max()}")
+    return indices
+
+
+def max_unpool2d_forward_reference(x: np.ndarray, indices: np.ndarray, out_hw: IntPair) -> np.ndarray:
+    """y[n, c] is zero except y[n, c].flat[indices[n, c, r, q]] = x[n, c, r, q], with loops."""
+    n_samples, channels, h, w = x.shape
+    y = np.zeros((n_samples, channels, out_hw[0] * out_hw[1]), dtype=x.dtype)
+    for n in range(n_samples):
+        for c in range(channels):
+            for r in range(h):
+                for q in range(w):
+                    y[n, c, indices[n, c, r, q]] = x[n, c, r, q]
+    return y.reshape(n_samples, channels, *out_hw)
+
+
+def max_unpool2d_backward_reference(grad_y: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """dx[n, c, r, q] = grad_y[n, c].flat[indices[n, c, r, q]], with loops."""
+    n_samples, channels, h, w = indices.shape
+    flat = grad_y.reshape(n_samples, channels, -1)
+    dx = np.zeros(indices.shape, dtype=grad_y.dtype)
+    for n in range(n_samples):
+        for c in range(channels):
+            for r in range(h):
+                for q in range(w):
+                    dx[n, c, r, q] = flat[n, c, indices[n, c, r, q]]
+    return dx
+
+
+def max_unpool2d_forward(x: np.ndarray, indices: np.ndarray, out_hw: IntPair) -> np.ndarray:
+    """Fast max-unpooling: one scatter per (sample, channel) row (indices are distinct
+    within a row for non-overlapping pooling, so the order of writes does not matter)."""
+    x = as_float_array(x, "max_unpool2d_forward")
+    indices = _check_unpool(x, indices, out_hw, "max_unpool2d_forward")
+    n, c = x.shape[:2]
+    y = np.zeros((n * c, out_hw[0] * out_hw[1]), dtype=x.dtype)
+    np.put_along_axis(y, indices.reshape(n * c, -1), x.reshape(n * c, -1), axis=1)
+    return y.reshape(n, c, *out_hw)
+
+
+def max_unpool2d_backward(grad_y: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Fast dx of max-unpooling: read δ back from where each value was put (a gather)."""
+    n, c = indices.shape[:2]
+    flat = np.asarray(grad_y).reshape(n * c, -1)
+    return np.take_along_axis(flat, indices.reshape(n * c, -1), axis=1).reshape(indices.shape)
+
+
+def upsample_nearest_forward_reference(x: np.ndarray, scale: Any) -> np.ndarray:
+    """y[n, c, r, q] = x[n, c, r // s_h, q // s_w], with loops."""
+    sh, sw = pair(scale, "scale_factor", "upsample_nearest_forward_reference")
+    n_samples, channels, h, w = x.shape
+    y = np.zeros((n_samples, channels, h * sh, w * sw), dtype=x.dtype)
+    for n in range(n_samples):
+        for c in range(channels):
+            for r in range(h * sh):
+                for q in range(w * sw):
+                    y[n, c, r, q] = x[n, c, r // sh, q // sw]
+    return y
+
+
+def upsample_nearest_backward_reference(grad_y: np.ndarray, scale: Any) -> np.ndarray:
+    """dx[n, c, r, q] = sum of δ over the s_h×s_w block that copied x[n, c, r, q], with loops."""
+    sh, sw = pair(scale, "scale_factor", "upsample_nearest_backward_reference")
+    n_samples, channels, hs, ws = grad_y.shape
+    dx = np.zeros((n_samples, channels, hs // sh, ws // sw), dtype=grad_y.dtype)
+    for n in range(n_samples):
+        for c in range(channels):
+            for r in range(hs):
+                for q in range(ws):
+                    dx[n, c, r // sh, q // sw] += grad_y[n, c, r, q]
+    return dx
+
+
+def upsample_nearest_forward(x: np.ndarray, scale: Any) -> np.ndarray:
+    """Fast nearest up-sampling: view x as (N, C, H, 1, W, 1), broadcast the two 1-axes to
+    s_h and s_w (each value repeated into its block) and reshape."""
+    x = as_float_array(x, "upsample_nearest_forward")
+    check_ndim(x, 4, "upsample_nearest_forward", "(N, C, H, W)")
+    sh, sw = _nonnegative_pair(scale, "scale_factor", "upsample_nearest_forward", 1)
+    n, c, h, w = x.shape
+    blocks = np.broadcast_to(x[:, :, :, None, :, None], (n, c, h, sh, w, sw))
+    return blocks.reshape(n, c, h * sh, w * sw)
+
+
+def upsample_nearest_backward(grad_y: np.ndarray, scale: Any) -> np.ndarray:
+    """Fast dx: the same (N, C, H, s_h, W, s_w) view of δ, summed over each block."""
+    sh, sw = _nonnegative_pair(scale, "scale_factor", "upsample_nearest_backward", 1)
+    n, c, hs, ws = grad_y.shape
+    return np.asarray(grad_y).reshape(n, c, hs // sh, sh, ws // sw, sw).sum(axis=(3, 5))
+
+
+# ---------------------------------------------------------------------------------------
+# Layers
+# ---------------------------------------------------------------------------------------
+class _Pool2d(Layer):
+    """What max and mean pooling share: arguments, checks, output shape."""
+
+    kind = "Pool2d"
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self._stride_arg = stride
+        self.kernel_size, self.stride, self.padding = _pool_args(kernel_size, stride, padding, self.kind)
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _name(self) -> str:
+        return f"{self.kind}(k={_k_text(self.kernel_size)}, s={_k_text(self.stride)})"
+
+    def _out_hw(self, shape: tuple[int, ...]) -> IntPair:
+        if len(shape) != 4:
+            raise ValueError(f"{self._name()}: expected input (N, C, H, W) with 4 axes, "
+                             f"got shape {tuple(shape)}")
+        return output_hw(shape[2], shape[3], self.kernel_size, self.stride, self.padding, self._name())
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if len(input_shape) != 3:
+            raise ValueError(f"{self._name()}: expected an input shape (C, H, W), got {tuple(input_shape)}")
+        return (input_shape[0], *self._out_hw((1, *input_shape)))
+
+    def config(self) -> dict[str, Any]:
+        return {"kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
+
+
+class MaxPool2d(_Pool2d):
+    """Max pooling (最大池化), PyTorch's ``nn.MaxPool2d``.
+
+    Parameters
+    ----------
+    kernel_size : int or pair
+    stride : int or pair, default ``kernel_size``
+    padding : int or pair – implicit −∞ padding, at most half the kernel
+    return_indices : bool
+        ``forward`` returns ``(y, indices)`` with the flat position ``h·W + w`` of each
+        maximum in its H×W plane, for ``MaxUnpool2d``.
+
+    Shapes: (N, C, H, W) → (N, C, ⌊(H + 2p − k)/s⌋ + 1, …).
+    """
+
+    kind = "MaxPool2d"
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 return_indices: bool = False) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.return_indices = bool(return_indices)
+
+    def forward(self, x: np.ndarray) -> Any:
+        x = as_float_array(x, self._name())
+        out_hw = self._out_hw(x.shape)
+        y = _max_pool_fast(x, self.kernel_size, self.stride, self.padding, out_hw)
+        self._cache = (x, y)  # backward finds the arg-max again from x and y (cheaper than storing it)
+        if self.return_indices:
+            indices = _max_pool_backward_fast(y, x, y, self.kernel_size, self.stride, self.padding,
+                                              want_grad=False, want_indices=True)[1]
+            return y, indices
+        return y
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        x, y = self._saved(self._cache)
+        grad_y = check_same_shape(grad_y, y.shape, self._name())
+        return _max_pool_backward_fast(grad_y, x, y, self.kernel_size, self.stride, self.padding)[0]
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "return_indices": self.return_indices}
+
+
+class AvgPool2d(_Pool2d):
+    """Mean pooling (平均池化), PyTorch's ``nn.AvgPool2d`` (padding zeros count in the mean).
+
+    Shapes: (N, C, H, W) → (N, C, ⌊(H + 2p − k)/s⌋ + 1, …).
+    """
+
+    kind = "AvgPool2d"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self._name())
+        out_hw = self._out_hw(x.shape)
+        y = _avg_pool_fast(x, self.kernel_size, self.stride, self.padding, out_hw)
+        self._cache = (x, y)
+        return y
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        x, y = self._saved(self._cache)
+        grad_y = check_same_shape(grad_y, y.shape, self._name())
+        return _avg_pool_backward_fast(grad_y, x, self.kernel_size, self.stride, self.padding)
+
+
+class MaxUnpool2d(Layer):
+    """Max-unpooling (反池化), PyTorch's ``nn.MaxUnpool2d``: the values go back to the positions
+    ``MaxPool2d(..., return_indices=True)`` recorded; every other output is 0.
+
+    ``forward(x, indices, output_size=None)``; the default output size is
+    ((H − 1)·s + k, (W − 1)·s + k). Backward gathers δ at the same indices.
+    """
+
+    def __init__(self, kernel_size: Any, stride: Any = None) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, _ = _pool_args(kernel_size, stride, 0, "MaxUnpool2d")
+        self._indices: np.ndarray | None = None
+        self._out_hw_seen: IntPair | None = None
+
+    def _name(self) -> str:
+        return f"MaxUnpool2d(k={_k_text(self.kernel_size)}, s={_k_text(self.stride)})"
+
+    def forward(self, x: np.ndarray, indices: np.ndarray | None = None,  # type: ignore[override]
+                output_size: Any = None) -> np.ndarray:
+        if indices is None:
+            raise ValueError(f"{self._name()}: forward(x, indices) needs the indices from "
+                             f"MaxPool2d(..., return_indices=True)")
+        x = as_float_array(x, self._name())
+        check_ndim(x, 4, self._name(), "(N, C, H, W)")
+        out_hw = _unpool_size(x.shape, self.kernel_size, self.stride, output_size, self._name())
+        indices = _check_unpool(x, indices, out_hw, self._name())
+        self._indices, self._out_hw_seen = indices, out_hw
+        return max_unpool2d_forward(x, indices, out_hw)
+
+    def __call__(self, x: np.ndarray, indices: np.ndarray | None = None,  # type: ignore[override]
+                 output_size: Any = None) -> np.ndarray:
+        return self.forward(x, indices, output_size)
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        indices = self._saved(self._indices)
+        grad_y = check_same_shape(grad_y, (*indices.shape[:2], *self._out_hw_seen), self._name())
+        return max_unpool2d_backward(grad_y, indices)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        c, h, w = input_shape
+        return (c, *_unpool_size((1, c, h, w), self.kernel_size, self.stride, None, self._name()))
+
+    def config(self) -> dict[str, Any]:
+        return {"kernel_size": self.kernel_size, "stride": self.stride}
+
+
+class Upsample(Layer):
+    """Nearest-neighbour up-sampling (上采样), PyTorch's ``nn.Upsample(scale_factor, mode='nearest')``:
+    each value is copied into an s×s block; backward sums δ over each block.
+
+    ``scale_factor`` is a positive integer or a pair of them; only ``mode='nearest'``.
+    """
+
+    def __init__(self, scale_factor: Any, mode: str = "nearest") -> None:
+        super().__init__()
+        if mode != "nearest":
+            raise ValueError(f"Upsample: only mode='nearest' is implemented, got {mode!r}")
+        self.scale_factor = _nonnegative_pair(scale_factor, "scale_factor", "Upsample", 1)
+        self.mode = mode
+        self._x_shape: tuple[int, ...] | None = None
+
+    def _name(self) -> str:
+        return f"Upsample(scale_factor={_k_text(self.scale_factor)})"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, self._name())
+        check_ndim(x, 4, self._name(), "(N, C, H, W)")
+        self._x_shape = x.shape
+        return upsample_nearest_forward(x, self.scale_factor)
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        n, c, h, w = self._saved(self._x_shape)
+        sh, sw = self.scale_factor
+        grad_y = check_same_shape(grad_y, (n, c, h * sh, w * sw), self._name())
+        return upsample_nearest_backward(grad_y, self.scale_factor)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        c, h, w = input_shape
+        return (c, h * self.scale_factor[0], w * self.scale_factor[1])
+
+    def config(self) -> dict[str, Any]:
+        return {"scale_factor": self.scale_factor, "mode": self.mode}
