@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.special import expit, log_softmax as scipy_log_softmax
+from scipy.special import expit
+from scipy.special import log_softmax as scipy_log_softmax
 
 from edu_cnn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 

@@ -108,15 +108,15 @@ def test_rmsprop_momentum_and_centered_by_hand():
 
 @pytest.mark.skipif(torch is None, reason="torch is not installed")
 @pytest.mark.parametrize("name, kwargs", [
-    ("SGD", dict(lr=0.1)),
-    ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
-    ("SGD", dict(lr=0.1, momentum=0.8, dampening=0.3)),
-    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
-    ("Adagrad", dict(lr=0.3, weight_decay=0.1, lr_decay=0.01, initial_accumulator_value=0.2)),
-    ("Adadelta", dict(lr=1.0, rho=0.8, weight_decay=0.1)),
-    ("RMSprop", dict(lr=0.01, weight_decay=0.1)),
-    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
-    ("Adam", dict(lr=0.05, betas=(0.8, 0.99), weight_decay=0.1)),
+    ("SGD", {"lr": 0.1}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.1, "momentum": 0.8, "dampening": 0.3}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.3, "weight_decay": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.2}),
+    ("Adadelta", {"lr": 1.0, "rho": 0.8, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True}),
+    ("Adam", {"lr": 0.05, "betas": (0.8, 0.99), "weight_decay": 0.1}),
 ])
 def test_against_pytorch(name, kwargs):
     rng = np.random.default_rng(1)
