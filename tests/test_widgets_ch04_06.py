@@ -1,0 +1,146 @@
+"""Chapters 4–6 widgets: the pure functions against independent oracles, and the wiring
+(set a control, assert on the state) without any front end."""
+
+import numpy as np
+import pytest
+from scipy.ndimage import correlate
+from scipy.signal import correlate2d as scipy_correlate2d
+
+from edu_cnn.kernels import get_kernel
+from edu_cnn.widgets import convolution as cw
+
+RNG = np.random.default_rng(0)
+
+
+# -- convolution stepper ---------------------------------------------------------------------
+@pytest.mark.parametrize("padding, stride", [(0, 1), (1, 1), (2, 1), (0, 2), (1, 2), (1, 3)])
+def test_stepper_output_matches_scipy_and_each_window_is_its_patch(padding, stride):
+    image = RNG.integers(-3, 6, (6, 7)).astype(float)
+    kernel = RNG.normal(size=(3, 3))
+    expected = scipy_correlate2d(np.pad(image, padding), kernel, mode="valid")[::stride, ::stride]
+    last = cw.conv_step_state(image, kernel, padding, stride, 10**6)
+    np.testing.assert_allclose(last.output, expected)
+    assert last.position == expected.size - 1 and last.filled.all()
+    for position in range(expected.size):
+        state = cw.conv_step_state(image, kernel, padding, stride, position)
+        r, c = divmod(position, expected.shape[1])
+        assert (state.row, state.col) == (r, c)
+        np.testing.assert_allclose(state.patch, np.pad(image, padding)[r * stride:r * stride + 3,
+                                                                          c * stride:c * stride + 3])
+        assert state.value == pytest.approx(expected[r, c])
+        assert state.filled.sum() == position + 1
+
+
+def test_stepper_formula_and_bad_input():
+    state = cw.conv_step_state(np.eye(3), -np.ones((2, 2)), position=0)
+    assert state.formula.startswith("1·(-1) + 0·(-1)") and state.formula.endswith("= -2")
+    with pytest.raises(ValueError, match="conv_step_state: expected a 2-D image"):
+        cw.conv_step_state(np.ones((1, 4, 4)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="conv_step_state.*does not fit"):
+        cw.conv_step_state(np.ones((2, 2)), np.ones((3, 3)))
+
+
+def test_stepper_widget_wiring_and_hooks():
+    stepper = cw.conv_stepper()
+    slider = stepper.controls["position"]
+    assert slider.description == "Position" and "educnn-conv-stepper" in stepper.widget._dom_classes
+    assert "educnn-conv-figure" in stepper.image._dom_classes
+    assert "educnn-conv-value" in stepper.caption._dom_classes
+    slider.value = 7
+    assert stepper.state.position == 7 and f"= {stepper.state.value:g} &nbsp;" in stepper.caption.value
+    stepper.controls["padding"].value = 1       # 6×6 input, 3×3 kernel: 6×6 outputs
+    assert slider.max == 35 and stepper.state.output.shape == (6, 6)
+    stepper.controls["stride"].value = 2        # ⌊(8 − 3)/2⌋ + 1 = 3: 9 outputs, slider clipped
+    assert slider.max == 8 and stepper.state.position == min(7, 8)
+    assert stepper.image.value[:4] == b"\x89PNG"
+
+
+# -- kernel explorer ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["sobel-x", "emboss", "box blur"])
+def test_feature_map_is_zero_padded_cross_correlation(name):
+    image = RNG.random((12, 10)).astype(np.float32)
+    k = get_kernel(name)
+    np.testing.assert_allclose(cw.kernel_feature_map(image, k),
+                               scipy_correlate2d(image, k, mode="same"), atol=1e-5)
+    np.testing.assert_allclose(cw.kernel_feature_map(image, k, convolution=True),
+                               correlate(image, k[::-1, ::-1], mode="constant"), atol=1e-5)
+
+
+def test_kernel_explorer_state_names_symmetry_and_limits():
+    state = cw.kernel_explorer_state("X", "sobel-x", compare=True, size=64)
+    assert state["name"] == "sobel-x" and not state["same"]
+    np.testing.assert_allclose(state["convolution"], -state["feature_map"], atol=1e-5)  # antisymmetric
+    low, high = state["limits"]
+    assert low == -high > 0 or low < 0 < high
+    blur = cw.kernel_explorer_state("O", np.full((3, 3), 1 / 9), compare=True, size=64)
+    assert blur["name"] == "box blur" and blur["same"] and blur["limits"] == (0.0, pytest.approx(1.0))
+    custom = cw.kernel_explorer_state("photo", np.arange(9.0).reshape(3, 3), size=32)
+    assert custom["name"] == "custom" and custom["image"].shape == (32, 32)
+    with pytest.raises(ValueError, match="expected a 3×3 kernel, got shape"):
+        cw.kernel_explorer_state("X", np.ones((2, 2)))
+    with pytest.raises(ValueError, match="explorer_image: expected one of"):
+        cw.explorer_image("cat")
+
+
+def test_kernel_explorer_wiring_hooks_and_speed():
+    explorer = cw.kernel_explorer(size=512)
+    dropdown = explorer.controls["kernel"]
+    assert dropdown.description == "Kernel" and "educnn-kernel-explorer" in explorer.widget._dom_classes
+    assert "educnn-feature-map" in explorer.image._dom_classes
+    times = []
+    for name in ["identity", "sharpen", "gaussian blur", "sobel-y", "emboss"]:
+        before = explorer.image.value
+        dropdown.value = name
+        times.append(explorer.last_update_ms)
+        np.testing.assert_allclose(explorer.state["kernel"], get_kernel(name), atol=1e-4)
+        assert explorer.image.value != before
+    assert np.median(times) < 300    # < 100 ms on a laptop; generous for a shared CI core
+    explorer.controls["w11"].value = 7.0        # editing a number makes the kernel "custom"
+    assert dropdown.value == "custom" and explorer.state["kernel"][1, 1] == 7.0
+    dropdown.value = "identity"                 # and picking a name rewrites the numbers
+    assert explorer.controls["w11"].value == 1.0 and explorer.controls["w00"].value == 0.0
+    np.testing.assert_allclose(explorer.state["feature_map"], explorer.state["image"], atol=1e-6)
+
+
+# -- padding / stride -----------------------------------------------------------------------
+@pytest.mark.parametrize("n, k, p, s, size", [(5, 3, 0, 1, 3), (5, 3, 1, 1, 5), (5, 3, 2, 1, 7),
+                                              (7, 3, 0, 2, 3), (6, 3, 0, 2, 2), (28, 5, 2, 1, 28)])
+def test_padding_stride_formula(n, k, p, s, size):
+    state = cw.padding_stride_state(n, k, p, s)
+    assert state.valid and state.size == size and len(state.starts) == size
+    assert state.starts[-1] + k <= n + 2 * p
+    assert state.left_over == n + 2 * p - (state.starts[-1] + k)
+    assert state.formula.endswith(f"= {size}")
+
+
+def test_padding_stride_names_the_cases_and_explains_invalid_settings():
+    assert "valid" in cw.padding_stride_state(5, 3, 0, 1).message
+    assert "same" in cw.padding_stride_state(5, 3, 1, 1).message
+    assert "full" in cw.padding_stride_state(5, 3, 2, 1).message
+    assert "never visited" in cw.padding_stride_state(6, 3, 0, 2).message
+    bad = cw.padding_stride_state(3, 7, 1, 1)
+    assert not bad.valid and "does not fit" in bad.message and bad.formula.endswith("no output")
+    explorer = cw.padding_stride_explorer()
+    explorer.controls["k"].value = 7
+    explorer.controls["n"].value = 2             # would crash a naive widget
+    assert not explorer.state.valid and "does not fit" in explorer.caption.value
+    explorer.controls["p"].value = 3
+    assert explorer.state.size == 2          # 2 + 6 − 7 + 1
+
+
+# -- multi-channel --------------------------------------------------------------------------
+def test_multichannel_sums_the_channels_like_conv2d():
+    from edu_cnn.conv import conv2d_forward_reference
+    image = RNG.random((9, 8, 3))
+    weight = RNG.normal(size=(3, 3, 3))
+    state = cw.multichannel_state(image, weight, bias=0.5)
+    x = image.transpose(2, 0, 1)
+    for c in range(3):
+        np.testing.assert_allclose(state["channel_maps"][c], scipy_correlate2d(x[c], weight[c], mode="valid"))
+    expected = conv2d_forward_reference(x[None], weight[None], np.array([0.5]))[0, 0]
+    np.testing.assert_allclose(state["output"], expected)
+    with pytest.raises(ValueError, match="multichannel_state: expected an image"):
+        cw.multichannel_state(image, np.ones((2, 3, 3)))
+    explorer = cw.multichannel_explorer(image)
+    explorer.controls["filter"].value = "red minus green"
+    np.testing.assert_allclose(explorer.state["output"], (x[0] - x[1])[1:-1, 1:-1], atol=1e-12)
