@@ -176,6 +176,8 @@ def _download_once(
             raise DownloadError(f"{url}: checksum mismatch – {problem}")
         os.replace(temp, destination)
         temp = None
+    except urllib.error.HTTPError as error:
+        raise DownloadError(f"{url}: HTTP error {error.code} {error.reason}") from error
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
             raise _disk_full_error(destination, remote, error) from error

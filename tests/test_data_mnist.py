@@ -1,0 +1,238 @@
+"""load_mnist / load_fashion_mnist without any network: sample, cache, Debian's package."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import edu_cnn.data as data
+from edu_cnn.data import (
+    FASHION_MNIST,
+    MNIST,
+    Dataset,
+    SampleDataWarning,
+    load_dataset,
+    load_fashion_mnist,
+    load_mnist,
+    write_idx,
+)
+from edu_cnn.data.mnist import DEBIAN_FASHION_MNIST_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "edu_cnn" / "data" / "sample"
+
+
+@pytest.fixture(autouse=True)
+def _offline_empty_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("EDU_CNN_OFFLINE", "1")
+    monkeypatch.setenv("EDU_CNN_DATA", str(tmp_path / "cache"))
+
+
+def test_offline_returns_the_shipped_sample_and_warns():
+    with pytest.warns(SampleDataWarning) as record:
+        mnist = load_mnist()
+    message = str(record[0].message)
+    assert "MNIST: using the small sample" in message
+    assert "EDU_CNN_OFFLINE=1 forbids downloads" in message
+    assert "unset EDU_CNN_OFFLINE" in message and "train-images-idx3-ubyte.gz" in message
+    assert mnist.source == "sample" and mnist.name == "MNIST"
+    assert mnist.x_train.shape == (4000, 28, 28) and mnist.x_train.dtype == np.uint8
+    assert mnist.x_test.shape == (1000, 28, 28)
+    assert mnist.y_train.dtype == np.int64 and mnist.y_test.dtype == np.int64
+    assert mnist.class_names == tuple("0123456789")
+    # balanced and stratified: 400 / 100 per digit
+    assert np.bincount(mnist.y_train).tolist() == [400] * 10
+    assert np.bincount(mnist.y_test).tolist() == [100] * 10
+
+
+def test_sample_looks_like_mnist_digits():
+    with pytest.warns(SampleDataWarning):
+        mnist = load_mnist()
+    x = mnist.x_train.astype(np.float64)
+    # MNIST: black background, digits centred in a 20×20 box, so the frame is nearly empty
+    frame = np.concatenate([x[:, :2, :].ravel(), x[:, -2:, :].ravel(), x[:, :, :2].ravel()])
+    assert (frame > 0).mean() < 0.01
+    assert 0.10 < (x > 127).mean() < 0.16
+    assert abs(x.mean() / 255 - 0.1307) < 0.02  # the well-known MNIST mean
+    # the mean image of the ones is a thin vertical stroke, of the zeros a ring
+    ones, zeros = x[mnist.y_train == 1].mean(0), x[mnist.y_train == 0].mean(0)
+    assert ones[14, 14] > 150 and ones[14, 4] < 5
+    assert zeros[14, 14] < zeros[14, 8]
+    # no duplicate images between train and test
+    train = {img.tobytes() for img in mnist.x_train}
+    assert not any(img.tobytes() in train for img in mnist.x_test)
+
+
+def test_as_float_layout():
+    with pytest.warns(SampleDataWarning):
+        mnist = load_mnist(as_float=True)
+    assert mnist.x_train.shape == (4000, 1, 28, 28) and mnist.x_train.dtype == np.float32
+    assert mnist.x_train.min() == 0.0 and mnist.x_train.max() == 1.0
+
+
+def test_download_false_never_downloads(monkeypatch):
+    monkeypatch.delenv("EDU_CNN_OFFLINE")
+    with pytest.warns(SampleDataWarning, match="download=False"):
+        assert load_mnist(download=False).source == "sample"
+
+
+def test_dataset_is_frozen_and_prints_readably():
+    with pytest.warns(SampleDataWarning):
+        mnist = load_mnist()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mnist.source = "cache"
+    text = repr(mnist)
+    assert text.splitlines()[0] == "MNIST from 'sample': 4,000 training and 1,000 test images"
+    assert "x_train  uint8    (4000, 28, 28)" in text and "classes  0, 1, 2" in text
+
+
+def test_cache_is_used_when_complete(tmp_path):
+    """Files placed in <data_dir>/mnist with the spec's checksums are read from there."""
+    rng = np.random.default_rng(1)
+    arrays = [
+        rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+        np.arange(6, dtype=np.uint8),
+        rng.integers(0, 256, (2, 28, 28), dtype=np.uint8),
+        np.array([9, 0], np.uint8),
+    ]
+    folder = tmp_path / "mine" / "mnist"
+    folder.mkdir(parents=True)
+    files = []
+    for remote, array in zip(MNIST.files, arrays):
+        body = write_idx(folder / remote.name, array).read_bytes()
+        files.append(dataclasses.replace(remote, sha256=hashlib.sha256(body).hexdigest(), md5=None))
+    spec = dataclasses.replace(MNIST, files=tuple(files))
+    loaded = load_dataset(spec, data_dir=tmp_path / "mine")
+    assert loaded.source == "cache"
+    np.testing.assert_array_equal(loaded.y_train, np.arange(6))
+
+
+def test_inconsistent_files_are_reported(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    arrays = [np.zeros((3, 28, 28), np.uint8), np.zeros(2, np.uint8),
+              np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8)]
+    files = []
+    for remote, array in zip(MNIST.files, arrays):
+        body = write_idx(folder / remote.name, array).read_bytes()
+        files.append(dataclasses.replace(remote, sha256=hashlib.sha256(body).hexdigest(), md5=None))
+    spec = dataclasses.replace(MNIST, files=tuple(files))
+    with pytest.raises(data.DataFormatError, match=r"train-labels-idx1-ubyte\.gz: expected 3 labels"):
+        load_dataset(spec, data_dir=tmp_path)
+
+
+def test_fashion_sample_when_debian_is_absent():
+    spec = dataclasses.replace(FASHION_MNIST, debian_dir=Path("/nonexistent/fashion-mnist"))
+    with pytest.warns(SampleDataWarning, match=r"apt-get install dataset-fashion-mnist"):
+        fashion = load_dataset(spec)
+    assert fashion.source == "sample"
+    assert fashion.x_train.shape == (1600, 28, 28) and fashion.x_test.shape == (400, 28, 28)
+    assert np.bincount(fashion.y_train).tolist() == [160] * 10
+    assert fashion.class_names[9] == "Ankle boot"
+
+
+def test_fake_debian_folder_with_wrong_content_is_ignored(tmp_path):
+    for remote in FASHION_MNIST.files:
+        write_idx(tmp_path / remote.name, np.zeros(3, np.uint8))
+    spec = dataclasses.replace(FASHION_MNIST, debian_dir=tmp_path)
+    with pytest.warns(RuntimeWarning, match=r"content differs from the published Fashion-MNIST"):
+        with pytest.warns(SampleDataWarning):
+            assert load_dataset(spec).source == "sample"
+
+
+@pytest.mark.skipif(
+    not (DEBIAN_FASHION_MNIST_DIR / "t10k-labels-idx1-ubyte.gz").is_file(),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
+def test_debian_fashion_mnist_is_found_and_checked():
+    fashion = load_fashion_mnist()
+    assert fashion.source == "debian"
+    assert fashion.x_train.shape == (60000, 28, 28) and fashion.x_test.shape == (10000, 28, 28)
+    assert np.bincount(fashion.y_train).tolist() == [6000] * 10
+    assert np.bincount(fashion.y_test).tolist() == [1000] * 10
+
+
+def test_shipped_files_match_the_readme():
+    """The sample on disk is what scripts/make_mnist_sample.py wrote and README records."""
+    readme = (SAMPLE / "README.md").read_text()
+    names = sorted(p.name for p in SAMPLE.glob("*.gz"))
+    assert len(names) == 8
+    total = 0
+    for name in names:
+        body = (SAMPLE / name).read_bytes()
+        total += len(body)
+        assert f"{hashlib.sha256(body).hexdigest()}  {name}" in readme
+        assert gzip.decompress(body)[:2] == b"\x00\x00"
+    assert total < 2_000_000
+    assert "CC BY-SA 3.0" in readme and "MIT" in readme
+
+
+def _run(code: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+NO_NETWORK = """
+import socket, urllib.request
+def refuse(*args, **kwargs):
+    raise AssertionError("network access attempted")
+socket.socket = refuse
+socket.create_connection = refuse
+urllib.request.urlopen = refuse
+"""
+
+
+def test_import_and_offline_load_make_no_network_call(tmp_path):
+    code = NO_NETWORK + """
+import warnings
+import edu_cnn.data
+warnings.simplefilter("ignore")
+d = edu_cnn.data.load_mnist()
+print(d.source, d.x_train.shape)
+"""
+    env = dict(os.environ, EDU_CNN_OFFLINE="1", EDU_CNN_DATA=str(tmp_path), PYTHONPATH=str(ROOT))
+    result = _run(code, env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "sample (4000, 28, 28)"
+
+
+def test_sample_loads_from_a_zipped_package(tmp_path):
+    """The sample is read as package data (importlib.resources), not by a source-tree path."""
+    archive = tmp_path / "edu_cnn.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in (ROOT / "edu_cnn").rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zipped.write(path, path.relative_to(ROOT).as_posix())
+    code = """
+import warnings, edu_cnn.data
+assert edu_cnn.data.__file__.startswith(%r), edu_cnn.data.__file__
+warnings.simplefilter("ignore")
+print(edu_cnn.data.load_mnist().x_test.shape)
+""" % str(archive)
+    env = dict(os.environ, EDU_CNN_OFFLINE="1", EDU_CNN_DATA=str(tmp_path), PYTHONPATH=str(archive))
+    result = _run(code, env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(1000, 28, 28)"
+
+
+def test_checksums_are_well_formed():
+    for spec in (MNIST, FASHION_MNIST):
+        assert len(spec.files) == 4 and len(spec.mirrors) >= 2
+        for remote in spec.files:
+            assert len(remote.sha256) == 64 and int(remote.sha256, 16) >= 0
+            assert remote.md5 is not None and len(remote.md5) == 32
+        assert all(len(h) == 64 for h in spec.raw_sha256)
+
+
+def test_dataset_is_exported():
+    assert data.Dataset is Dataset
