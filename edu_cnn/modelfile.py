@@ -39,6 +39,7 @@ match. Nothing is half-loaded: the model is returned only when every check passe
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import inspect
@@ -50,7 +51,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, BinaryIO, Iterator, Sequence
 
 import numpy as np
 
@@ -137,12 +138,19 @@ class Preprocessing:
         return cls(_number_or_tuple(mean, "mean"), _number_or_tuple(std, "std"))
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        """``(x - mean) / std`` for a batch (N, C, …) with pixels already in [0, 1]."""
+        """``(x - mean) / std`` for a batch (N, C, …) with pixels already in [0, 1].
+
+        One number uses :func:`edu_cnn.preprocess.normalize`; per-channel statistics are
+        broadcast over axis 1.
+        """
+        from .preprocess import normalize
+
+        if not isinstance(self.mean, tuple) and not isinstance(self.std, tuple):
+            return normalize(x, self.mean, self.std)
         x = np.asarray(x, dtype=np.float32)
-        mean, std = np.asarray(self.mean, np.float32), np.asarray(self.std, np.float32)
-        if mean.ndim:  # per channel: broadcast over axis 1
-            shape = (1, -1) + (1,) * (x.ndim - 2)
-            mean, std = mean.reshape(shape), std.reshape(shape)
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        mean = np.asarray(self.mean, np.float32).reshape(shape)
+        std = np.asarray(self.std, np.float32).reshape(shape)
         return (x - mean) / std
 
     def to_json(self) -> dict[str, Any]:
@@ -344,17 +352,32 @@ def save(model: Layer, path: str | os.PathLike[str], *, input_shape: Sequence[in
     header, weights = build_header(model, input_shape=input_shape, mean=mean, std=std,
                                    class_names=class_names, metadata=metadata)
     json_bytes = json.dumps(header, indent=2, ensure_ascii=False).encode("utf-8")
+    with atomic_write(path, "save") as handle:
+        with zipfile.ZipFile(handle, "w") as archive:
+            _zip_member(archive, MODEL_JSON, json_bytes)
+            _zip_member(archive, WEIGHTS_NPZ, _npz_bytes(weights))
+    return path
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], where: str = "atomic_write") -> Iterator[BinaryIO]:
+    """Write ``path`` all at once or not at all.
+
+    Yields a binary file in the same folder; when the ``with`` block ends without an
+    error the data are flushed to disk (``fsync``) and the temporary file is renamed onto
+    ``path`` (``os.replace`` is atomic). On any error the temporary file is removed and
+    ``path`` keeps its previous content.
+    """
+    path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise ModelFileError(f"save: the folder {str(folder)!r} does not exist")
+        raise ModelFileError(f"{where}: the folder {str(folder)!r} does not exist")
     handle = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".tmp",
                                          delete=False)
     temp = Path(handle.name)
     try:
         with handle:
-            with zipfile.ZipFile(handle, "w") as archive:
-                _zip_member(archive, MODEL_JSON, json_bytes)
-                _zip_member(archive, WEIGHTS_NPZ, _npz_bytes(weights))
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
@@ -362,7 +385,6 @@ def save(model: Layer, path: str | os.PathLike[str], *, input_shape: Sequence[in
         temp.unlink(missing_ok=True)
         raise
     _fsync_folder(folder)
-    return path
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -574,4 +596,5 @@ def load(path: str | os.PathLike[str]) -> Layer:
 
 
 __all__ = ["save", "load", "read_header", "build_header", "layer_types", "register_layer",
+           "atomic_write",
            "Preprocessing", "ModelFileError", "FORMAT_VERSION", "SUFFIX"]
