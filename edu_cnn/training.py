@@ -116,6 +116,7 @@ class History:
     batch_loss : the loss of every mini-batch, in order (all epochs)
     epoch_time : wall-clock seconds per epoch, validation included
     images_per_second : training samples per second (forward + backward + step)
+    lr : the optimiser's learning rate during each epoch (a schedule changes it)
     stopped_early : whether training ended before ``epochs`` (callback or stop button)
     """
 
@@ -126,6 +127,7 @@ class History:
     batch_loss: list[float] = field(default_factory=list)
     epoch_time: list[float] = field(default_factory=list)
     images_per_second: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
     stopped_early: bool = False
 
     @property
@@ -405,7 +407,8 @@ def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int =
     seed : int or None
         Seed of the shuffling; None draws from edu_cnn's generator (:func:`init.manual_seed`).
     verbose : bool
-        Print a progress line per epoch.
+        Print a progress line per epoch (redrawn with ``\\r``, no extra dependency). It
+        shows timings, so a notebook cell that prints it needs ``# NBVAL_IGNORE_OUTPUT``.
     metrics : sequence of str
         ``("accuracy",)`` or ``()`` (regression).
     """
@@ -485,6 +488,8 @@ def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int =
                 getattr(history, key).append(logs[key])
         history.epoch_time.append(logs["time"])
         history.images_per_second.append(logs["images_per_second"])
+        if hasattr(optimizer, "lr"):
+            history.lr.append(float(optimizer.lr))
         if bar is not None:
             bar.end_epoch(epoch, logs)
         _call(callbacks, "on_epoch_end", trainer, epoch, logs)

@@ -254,8 +254,9 @@ def test_step_lr_as_a_callback():
     x, y = blobs(10)
     model = small_net()
     opt = SGD(model.parameters(), lr=0.1)
-    fit(model, CrossEntropyLoss(), opt, x, y, epochs=4, callbacks=[StepLR(opt, 2, 0.5)],
-        verbose=False)
+    history = fit(model, CrossEntropyLoss(), opt, x, y, epochs=4,
+                  callbacks=[StepLR(opt, 2, 0.5)], verbose=False)
+    assert history.lr == pytest.approx([0.1, 0.1, 0.05, 0.05])
     assert opt.lr == pytest.approx(0.025)
 
 
