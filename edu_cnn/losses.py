@@ -263,6 +263,11 @@ class CrossEntropyLoss(Loss):
                 f"{self.name}: expected logits (N, C) with 2 axes, got shape {tuple(z.shape)}{hint}"
             )
         n, c = z.shape
+        if c < 2:
+            raise ValueError(
+                f"{self.name}: expected logits (N, C) with C ≥ 2 classes, got {tuple(z.shape)}"
+                f" – for one binary output use BCEWithLogitsLoss"
+            )
         t = np.asarray(target)
         if t.ndim == 0 or t.shape[0] != n:
             got = "a scalar" if t.ndim == 0 else f"{t.shape[0]} (shape {tuple(t.shape)})"
@@ -286,9 +291,10 @@ class CrossEntropyLoss(Loss):
             total = -float((probs * log_y).sum())
             self._cache = (log_y, None, probs)
         else:
+            hint = " – flatten the labels with y.ravel()" if t.shape == (n, 1) else ""
             raise ValueError(
                 f"{self.name}: expected targets as labels ({n},) or one-hot rows ({n}, {c}) "
-                f"for logits {tuple(z.shape)}, got {tuple(t.shape)}"
+                f"for logits {tuple(z.shape)}, got {tuple(t.shape)}{hint}"
             )
         return float(self._reduce(total, n))
 

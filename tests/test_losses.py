@@ -177,6 +177,12 @@ def test_wrong_shapes():
     with pytest.raises(ValueError, match=r"CrossEntropyLoss: expected targets as labels \(5,\) or "
                                          r"one-hot rows \(5, 4\) for logits \(5, 4\), got \(5, 3\)"):
         CrossEntropyLoss()(LOGITS, np.zeros((5, 3)))
+    with pytest.raises(ValueError, match=r"got \(5, 1\) – flatten the labels with y.ravel\(\)"):
+        CrossEntropyLoss()(LOGITS, LABELS.reshape(-1, 1))
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss: expected logits \(N, C\) with C ≥ 2 "
+                                         r"classes, got \(5, 1\) – for one binary output use "
+                                         r"BCEWithLogitsLoss"):
+        CrossEntropyLoss()(LOGITS[:, :1], np.zeros(5, int))
 
 
 def test_unknown_reduction():
