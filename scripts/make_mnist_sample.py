@@ -31,9 +31,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edu_cnn.data.batches import train_val_split  # noqa: E402
-from edu_cnn.data.idx import read_idx, write_idx  # noqa: E402
-from edu_cnn.data.mnist import DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST, MNIST  # noqa: E402
+from edu_cnn.data.batches import train_val_split
+from edu_cnn.data.idx import read_idx, write_idx
+from edu_cnn.data.mnist import DEBIAN_FASHION_MNIST_DIR, FASHION_MNIST, MNIST
 
 SAMPLE_DIR = ROOT / "edu_cnn" / "data" / "sample"
 SEED = 2024
@@ -83,7 +83,9 @@ def main() -> None:
         return
     folder = DEBIAN_FASHION_MNIST_DIR
     if not (folder / FASHION_MNIST.files[0].name).is_file():
-        sys.exit(f"{folder} is empty: `apt-get install dataset-fashion-mnist`, or use --skip-fashion.")
+        sys.exit(
+            f"{folder} is empty: `apt-get install dataset-fashion-mnist`, or use --skip-fashion."
+        )
     rng = np.random.default_rng(SEED)
     parts = []
     for images_file, labels_file, per_class in (

@@ -14,6 +14,7 @@ import http.server
 import socket
 import threading
 import warnings
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -33,10 +34,10 @@ from edu_cnn.data import download as download_module
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: dict = {}
-    hits: list = []
+    routes: ClassVar[dict] = {}
+    hits: ClassVar[list] = []
 
-    def do_GET(self):  # noqa: N802 (the name http.server asks for)
+    def do_GET(self):
         type(self).hits.append(self.path)
         status, body, how = self.routes.get(self.path, (404, b"not here", "ok"))
         self.send_response(status)
@@ -165,7 +166,9 @@ def test_every_mirror_failing_lists_each_reason(server, dead_mirror, tmp_path):
 def test_interrupted_transfer(server, tmp_path):
     base, routes, _ = server
     routes["/file.bin"] = (200, PAYLOAD, "short")
-    with pytest.raises(DownloadError, match=r"transfer interrupted – received 5,120 of 11,240 bytes"):
+    with pytest.raises(
+        DownloadError, match=r"transfer interrupted – received 5,120 of 11,240 bytes"
+    ):
         fetch_file(_remote(), [base], tmp_path, progress=False)
     assert _leftovers(tmp_path) == []
 
@@ -210,7 +213,9 @@ def test_full_disk(server, tmp_path, monkeypatch):
         return FullDisk(handle), temp
 
     monkeypatch.setattr(download_module, "_open_temporary", open_full)
-    with pytest.raises(DataError, match=r"file\.bin: cannot write the download – No space left") as info:
+    with pytest.raises(
+        DataError, match=r"file\.bin: cannot write the download – No space left"
+    ) as info:
         fetch_file(_remote(), [base], tmp_path, progress=False)
     assert not isinstance(info.value, DownloadError)  # a local problem, not the mirror's
     assert "EDU_CNN_DATA" in str(info.value)
@@ -307,7 +312,9 @@ def test_corrupt_cached_file_is_fetched_again(server, tmp_path, fake_mnist):
 def test_unreachable_mirrors_fall_back_to_the_sample(dead_mirror, tmp_path, fake_mnist):
     spec, _, _ = fake_mnist
     with pytest.warns(SampleDataWarning, match=r"the download failed: .*could not be downloaded"):
-        data = load_dataset(spec, data_dir=tmp_path, mirrors=[dead_mirror], progress=False, timeout=5)
+        data = load_dataset(
+            spec, data_dir=tmp_path, mirrors=[dead_mirror], progress=False, timeout=5
+        )
     assert data.source == "sample"
     assert _leftovers(tmp_path / "mnist") == []
 

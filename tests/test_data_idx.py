@@ -71,7 +71,9 @@ def test_gzip_output_is_reproducible(tmp_path):
 def test_wrong_magic_names_the_file(tmp_path):
     path = tmp_path / "labels.idx"
     path.write_bytes(b"<html>404 Not Found</html>")
-    with pytest.raises(DataFormatError, match=r"labels\.idx: wrong magic number 0x3c68746d") as info:
+    with pytest.raises(
+        DataFormatError, match=r"labels\.idx: wrong magic number 0x3c68746d"
+    ) as info:
         read_idx(path)
     assert "fetch it again" in str(info.value)
     assert isinstance(info.value, DataError) and isinstance(info.value, RuntimeError)
@@ -95,7 +97,9 @@ def test_truncated_file_names_file_and_sizes(tmp_path, cut):
 
 def test_truncated_data_message_gives_expected_and_actual_size():
     data = encode_idx(np.ones((3, 4), np.uint8))
-    with pytest.raises(DataFormatError, match=r"shape \(3, 4\) of uint8 \(12 bytes of data\), the file holds 5"):
+    with pytest.raises(
+        DataFormatError, match=r"shape \(3, 4\) of uint8 \(12 bytes of data\), the file holds 5"
+    ):
         parse_idx(data[:-7], "t.idx")
 
 
@@ -109,7 +113,9 @@ def test_truncated_gzip_names_the_file(tmp_path):
     good = write_idx(tmp_path / "good.gz", np.arange(5000, dtype=np.uint8) % 251)
     bad = tmp_path / "train-images-idx3-ubyte.gz"
     bad.write_bytes(good.read_bytes()[:-20])
-    with pytest.raises(DataFormatError, match=r"train-images-idx3-ubyte\.gz: not a valid gzip file"):
+    with pytest.raises(
+        DataFormatError, match=r"train-images-idx3-ubyte\.gz: not a valid gzip file"
+    ):
         read_idx(bad)
 
 

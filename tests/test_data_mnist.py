@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import edu_cnn.data as data
+from edu_cnn import data
 from edu_cnn.data import (
     FASHION_MNIST,
     MNIST,
@@ -119,14 +119,20 @@ def test_cache_is_used_when_complete(tmp_path):
 def test_inconsistent_files_are_reported(tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()
-    arrays = [np.zeros((3, 28, 28), np.uint8), np.zeros(2, np.uint8),
-              np.zeros((1, 28, 28), np.uint8), np.zeros(1, np.uint8)]
+    arrays = [
+        np.zeros((3, 28, 28), np.uint8),
+        np.zeros(2, np.uint8),
+        np.zeros((1, 28, 28), np.uint8),
+        np.zeros(1, np.uint8),
+    ]
     files = []
     for remote, array in zip(MNIST.files, arrays):
         body = write_idx(folder / remote.name, array).read_bytes()
         files.append(dataclasses.replace(remote, sha256=hashlib.sha256(body).hexdigest(), md5=None))
     spec = dataclasses.replace(MNIST, files=tuple(files))
-    with pytest.raises(data.DataFormatError, match=r"train-labels-idx1-ubyte\.gz: expected 3 labels"):
+    with pytest.raises(
+        data.DataFormatError, match=r"train-labels-idx1-ubyte\.gz: expected 3 labels"
+    ):
         load_dataset(spec, data_dir=tmp_path)
 
 
@@ -144,9 +150,11 @@ def test_fake_debian_folder_with_wrong_content_is_ignored(tmp_path):
     for remote in FASHION_MNIST.files:
         write_idx(tmp_path / remote.name, np.zeros(3, np.uint8))
     spec = dataclasses.replace(FASHION_MNIST, debian_dir=tmp_path)
-    with pytest.warns(RuntimeWarning, match=r"content differs from the published Fashion-MNIST"):
-        with pytest.warns(SampleDataWarning):
-            assert load_dataset(spec).source == "sample"
+    with (
+        pytest.warns(RuntimeWarning, match=r"content differs from the published Fashion-MNIST"),
+        pytest.warns(SampleDataWarning),
+    ):
+        assert load_dataset(spec).source == "sample"
 
 
 @pytest.mark.skipif(
@@ -178,7 +186,13 @@ def test_shipped_files_match_the_readme():
 
 def _run(code: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        check=False,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -193,13 +207,16 @@ urllib.request.urlopen = refuse
 
 
 def test_import_and_offline_load_make_no_network_call(tmp_path):
-    code = NO_NETWORK + """
+    code = (
+        NO_NETWORK
+        + """
 import warnings
 import edu_cnn.data
 warnings.simplefilter("ignore")
 d = edu_cnn.data.load_mnist()
 print(d.source, d.x_train.shape)
 """
+    )
     env = dict(os.environ, EDU_CNN_OFFLINE="1", EDU_CNN_DATA=str(tmp_path), PYTHONPATH=str(ROOT))
     result = _run(code, env, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -213,12 +230,12 @@ def test_sample_loads_from_a_zipped_package(tmp_path):
         for path in (ROOT / "edu_cnn").rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts:
                 zipped.write(path, path.relative_to(ROOT).as_posix())
-    code = """
+    code = f"""
 import warnings, edu_cnn.data
-assert edu_cnn.data.__file__.startswith(%r), edu_cnn.data.__file__
+assert edu_cnn.data.__file__.startswith({str(archive)!r}), edu_cnn.data.__file__
 warnings.simplefilter("ignore")
 print(edu_cnn.data.load_mnist().x_test.shape)
-""" % str(archive)
+"""
     env = dict(os.environ, EDU_CNN_OFFLINE="1", EDU_CNN_DATA=str(tmp_path), PYTHONPATH=str(archive))
     result = _run(code, env, tmp_path)
     assert result.returncode == 0, result.stderr

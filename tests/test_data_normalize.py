@@ -28,8 +28,9 @@ def test_mean_normalisation_by_hand():
 
 def test_z_score_by_hand():
     x = np.array([[2.0], [4.0], [4.0], [4.0], [5.0], [5.0], [7.0], [9.0]])  # mean 5, sd 2
-    np.testing.assert_allclose(StandardScaler().fit_transform(x).ravel(),
-                               [-1.5, -0.5, -0.5, -0.5, 0, 0, 1, 2])
+    np.testing.assert_allclose(
+        StandardScaler().fit_transform(x).ravel(), [-1.5, -0.5, -0.5, -0.5, 0, 0, 1, 2]
+    )
 
 
 def test_z_score_matches_numpy_on_house_prices():
@@ -101,26 +102,34 @@ def test_transform_before_fit(scaler_class):
 @pytest.mark.parametrize("scaler_class", SCALERS)
 def test_wrong_number_of_features(scaler_class):
     scaler = scaler_class().fit(np.array([[1.0, 2.0, 3.0], [4.0, 6.0, 8.0]]))
-    with pytest.raises(ValueError, match=r"fitted on data of shape \(N, 3\) \(3 features\), got shape \(5, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"fitted on data of shape \(N, 3\) \(3 features\), got shape \(5, 2\)"
+    ):
         scaler.transform(np.ones((5, 2)))
 
 
 @pytest.mark.parametrize("scaler_class", SCALERS)
 def test_zero_range_names_the_feature(scaler_class):
     x = np.array([[1.0, 5.0, 0.0], [2.0, 5.0, 1.0]])
-    with pytest.raises(ValueError, match=rf"{scaler_class.__name__}\.fit: feature\(s\) 1 have zero"):
+    with pytest.raises(
+        ValueError, match=rf"{scaler_class.__name__}\.fit: feature\(s\) 1 have zero"
+    ):
         scaler_class().fit(x)
     with pytest.raises(ValueError, match=r"all values are equal"):
         scaler_class(per_feature=False).fit(np.full((3, 2), 7.0))
 
 
 def test_empty_input():
-    with pytest.raises(ValueError, match=r"StandardScaler\.fit: expected at least one example, got shape \(0, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"StandardScaler\.fit: expected at least one example, got shape \(0, 3\)"
+    ):
         StandardScaler().fit(np.zeros((0, 3)))
 
 
 def test_bad_feature_range():
-    with pytest.raises(ValueError, match=r"feature_range must be \(low, high\) with low < high, got \(1, 0\)"):
+    with pytest.raises(
+        ValueError, match=r"feature_range must be \(low, high\) with low < high, got \(1, 0\)"
+    ):
         MinMaxScaler(feature_range=(1, 0))
 
 

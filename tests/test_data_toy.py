@@ -204,7 +204,9 @@ def test_sample_photo_gray_and_colour():
 
 
 def test_sample_photo_bad_size():
-    with pytest.raises(ValueError, match=r"sample_photo: size must be a positive integer or None, got 0"):
+    with pytest.raises(
+        ValueError, match=r"sample_photo: size must be a positive integer or None, got 0"
+    ):
         sample_photo(size=0)
 
 
@@ -223,7 +225,7 @@ def test_minibatches_cover_everything_once():
 
 def test_minibatches_seeded_and_unshuffled():
     x, y = np.arange(10), np.arange(10)
-    order = lambda **kw: np.concatenate([b for _, b in iterate_minibatches(x, y, 3, **kw)])  # noqa: E731
+    order = lambda **kw: np.concatenate([b for _, b in iterate_minibatches(x, y, 3, **kw)])
     np.testing.assert_array_equal(order(seed=1), order(seed=1))
     assert not np.array_equal(order(seed=1), order(seed=2))
     assert order(shuffle=False).tolist() == list(range(10))
@@ -233,7 +235,11 @@ def test_minibatches_seeded_and_unshuffled():
 
 
 def test_minibatch_errors():
-    with pytest.raises(ValueError, match=r"iterate_minibatches: x and y must have the same number .* got x \(4, 2\) and y \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"iterate_minibatches: x and y must have the same number .*"
+        r"got x \(4, 2\) and y \(3,\)",
+    ):
         next(iterate_minibatches(np.zeros((4, 2)), np.zeros(3), 2))
     with pytest.raises(ValueError, match=r"batch_size must be a positive integer, got 0"):
         next(iterate_minibatches(np.zeros(4), np.zeros(4), 0))
@@ -242,7 +248,7 @@ def test_minibatch_errors():
 def test_train_val_split_stratified():
     y = np.repeat(np.arange(4), [40, 20, 20, 20])
     x = np.arange(100) * 10
-    x_tr, x_val, y_tr, y_val = train_val_split(x, y, val_fraction=0.25, seed=0)
+    x_tr, x_val, _y_tr, y_val = train_val_split(x, y, val_fraction=0.25, seed=0)
     assert len(x_val) == 25 and len(x_tr) == 75
     assert np.bincount(y_val).tolist() == [10, 5, 5, 5]
     assert sorted(np.concatenate([x_tr, x_val]).tolist()) == x.tolist()  # a partition
@@ -253,12 +259,14 @@ def test_train_val_split_stratified():
 
 def test_train_val_split_regression_targets():
     x, y = linear_data(40, seed=0)
-    x_tr, x_val, y_tr, y_val = train_val_split(x, y, val_fraction=0.2, seed=1)
+    _x_tr, _x_val, y_tr, y_val = train_val_split(x, y, val_fraction=0.2, seed=1)
     assert len(y_val) == 8 and len(y_tr) == 32
 
 
 def test_train_val_split_errors():
-    with pytest.raises(ValueError, match=r"val_fraction must be between 0 and 1 \(exclusive\), got 1.0"):
+    with pytest.raises(
+        ValueError, match=r"val_fraction must be between 0 and 1 \(exclusive\), got 1.0"
+    ):
         train_val_split(np.zeros(5), np.zeros(5), 1.0)
     with pytest.raises(ValueError, match=r"leaves 2 for training and 0 for validation"):
         train_val_split(np.zeros(2), np.zeros(2), 0.1)

@@ -53,7 +53,11 @@ def iterate_minibatches(
     """
     x, y = np.asarray(x), np.asarray(y)
     _check_pair("iterate_minibatches", x, y)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
         raise ValueError(
             f"iterate_minibatches: batch_size must be a positive integer, got {batch_size!r}"
         )
@@ -109,10 +113,10 @@ def train_val_split(
         val_parts = []
         for label in np.unique(y):
             members = rng.permutation(np.flatnonzero(y == label))
-            val_parts.append(members[: int(round(val_fraction * len(members)))])
+            val_parts.append(members[: round(val_fraction * len(members))])
         val = rng.permutation(np.concatenate(val_parts))
     else:
-        val = rng.permutation(n)[: int(round(val_fraction * n))]
+        val = rng.permutation(n)[: round(val_fraction * n)]
     is_val = np.zeros(n, dtype=bool)
     is_val[val] = True
     train = rng.permutation(np.flatnonzero(~is_val))

@@ -31,7 +31,7 @@ from typing import IO, BinaryIO
 from edu_cnn import settings
 from edu_cnn.data.errors import ChecksumError, DataError, DownloadError
 
-__all__ = ["RemoteFile", "fetch_file", "file_digests", "verify_file", "DEFAULT_TIMEOUT"]
+__all__ = ["DEFAULT_TIMEOUT", "RemoteFile", "fetch_file", "file_digests", "verify_file"]
 
 #: Seconds to wait for a mirror to answer (and between two received blocks).
 DEFAULT_TIMEOUT = 20.0

@@ -135,7 +135,10 @@ def encode_idx(array: np.ndarray) -> bytes:
 
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> Path:
-    """Write ``array`` as an IDX file; gzipped (reproducibly, time stamp 0) if ``path`` ends in ``.gz``."""
+    """Write ``array`` as an IDX file, gzipped if ``path`` ends in ``.gz``.
+
+    The gzip header gets time stamp 0, so the same array always gives the same bytes.
+    """
     path = Path(path)
     data = encode_idx(array)
     if path.suffix == ".gz":

@@ -48,14 +48,14 @@ from edu_cnn.data.errors import (
 from edu_cnn.data.idx import decompress, parse_idx
 
 __all__ = [
+    "DEBIAN_FASHION_MNIST_DIR",
+    "FASHION_MNIST",
+    "MNIST",
     "Dataset",
     "DatasetSpec",
-    "MNIST",
-    "FASHION_MNIST",
-    "DEBIAN_FASHION_MNIST_DIR",
     "load_dataset",
-    "load_mnist",
     "load_fashion_mnist",
+    "load_mnist",
 ]
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts the four files.
@@ -222,12 +222,16 @@ class Dataset:
         def row(label: str, array: np.ndarray) -> str:
             values = f"{array.min()}…{array.max()}" if array.size else "empty"
             if array.dtype.kind == "f":
-                values = f"{float(array.min()):.2f}…{float(array.max()):.2f}" if array.size else "empty"
-            return f"  {label:<8} {str(array.dtype):<8} {str(array.shape):<19} values {values}"
+                values = (
+                    f"{float(array.min()):.2f}…{float(array.max()):.2f}" if array.size else "empty"
+                )
+            return f"  {label:<8} {array.dtype!s:<8} {array.shape!s:<19} values {values}"
 
         lines = [
-            f"{self.name} from {self.source!r}: "
-            f"{len(self.y_train):,} training and {len(self.y_test):,} test images",
+            (
+                f"{self.name} from {self.source!r}: "
+                f"{len(self.y_train):,} training and {len(self.y_test):,} test images"
+            ),
             row("x_train", self.x_train),
             row("y_train", self.y_train),
             row("x_test", self.x_test),
@@ -275,9 +279,9 @@ def _to_arrays(
     return out[0], out[1], out[2], out[3]
 
 
-def _read_checked_cache(folder: Path, spec: DatasetSpec) -> tuple[list[Path], list[str]]:
-    """The valid cached files, and the names of the ones to fetch (damaged ones are removed)."""
-    good, missing = [], []
+def _missing_from_cache(folder: Path, spec: DatasetSpec) -> list[str]:
+    """Names of the files the cache lacks; damaged ones are removed (with a warning) and listed."""
+    missing = []
     for remote in spec.files:
         path = folder / remote.name
         if not path.is_file():
@@ -287,13 +291,13 @@ def _read_checked_cache(folder: Path, spec: DatasetSpec) -> tuple[list[Path], li
             verify_file(path, remote)
         except ChecksumError as error:
             warnings.warn(
-                f"{error} Removing it; it will be fetched again.", RuntimeWarning, stacklevel=4
+                f"{error} Removing it; it is fetched again when the network is available.",
+                RuntimeWarning,
+                stacklevel=4,
             )
             path.unlink(missing_ok=True)
             missing.append(remote.name)
-            continue
-        good.append(path)
-    return good, missing
+    return missing
 
 
 def _from_debian(spec: DatasetSpec, as_float: bool) -> Dataset | None:
@@ -405,7 +409,7 @@ def load_dataset(
     names = [str(folder / remote.name) for remote in spec.files]
 
     # 1. the cache
-    good, missing = _read_checked_cache(folder, spec)
+    missing = _missing_from_cache(folder, spec)
     if not missing:
         contents = [decompress(Path(name).read_bytes(), name) for name in names]
         arrays = _to_arrays(contents, names, spec, as_float)
@@ -418,8 +422,10 @@ def load_dataset(
 
     # 3. the mirrors
     if settings.offline() or not download:
-        reason = "EDU_CNN_OFFLINE=1 forbids downloads" if settings.offline() else (
-            "download=False was given"
+        reason = (
+            "EDU_CNN_OFFLINE=1 forbids downloads"
+            if settings.offline()
+            else ("download=False was given")
         )
         return _from_sample(spec, as_float, f"{reason} and the cache has no complete copy", folder)
     try:

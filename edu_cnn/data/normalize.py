@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MinMaxScaler", "MeanNormalizer", "StandardScaler"]
+__all__ = ["MeanNormalizer", "MinMaxScaler", "StandardScaler"]
 
 
 class _Scaler:
@@ -50,11 +50,13 @@ class _Scaler:
         x = np.asarray(x)
         return x if x.dtype.kind == "f" else x.astype(np.float32)
 
-    def fit(self, x: np.ndarray) -> "_Scaler":
+    def fit(self, x: np.ndarray) -> _Scaler:
         """Learn the statistics from training data ``x`` (examples along axis 0)."""
         x = self._as_float(x)
         if x.ndim == 0 or len(x) == 0:
-            raise ValueError(f"{self._name}.fit: expected at least one example, got shape {x.shape}")
+            raise ValueError(
+                f"{self._name}.fit: expected at least one example, got shape {x.shape}"
+            )
         axis = 0 if self.per_feature else None
         shift, scale = self._statistics(x, axis)
         shift, scale = np.asarray(shift, dtype=np.float64), np.asarray(scale, dtype=np.float64)
@@ -62,8 +64,10 @@ class _Scaler:
         constant = np.flatnonzero(~(flat_scale > 0))
         if constant.size:
             if self.per_feature:
-                where = ", ".join(str(np.unravel_index(i, scale.shape)) if scale.ndim > 1 else str(i)
-                                  for i in constant[:5])
+                where = ", ".join(
+                    str(np.unravel_index(i, scale.shape)) if scale.ndim > 1 else str(i)
+                    for i in constant[:5]
+                )
                 more = "…" if constant.size > 5 else ""
                 raise ValueError(
                     f"{self._name}.fit: feature(s) {where}{more} have zero {self._range_word} "
@@ -86,7 +90,11 @@ class _Scaler:
             )
         x = self._as_float(x)
         if self.feature_shape_ is not None and x.shape[1:] != self.feature_shape_:
-            fitted = f"(N, {', '.join(map(str, self.feature_shape_))})" if self.feature_shape_ else "(N,)"
+            fitted = (
+                f"(N, {', '.join(map(str, self.feature_shape_))})"
+                if self.feature_shape_
+                else "(N,)"
+            )
             raise ValueError(
                 f"{self._name}.{method}: fitted on data of shape {fitted} "
                 f"({int(np.prod(self.feature_shape_, dtype=np.int64))} features), "
@@ -129,11 +137,14 @@ class MinMaxScaler(_Scaler):
     [0.0, 0.5, 1.0]
     """
 
-    def __init__(self, feature_range: tuple[float, float] = (0.0, 1.0), per_feature: bool = True) -> None:
+    def __init__(
+        self, feature_range: tuple[float, float] = (0.0, 1.0), per_feature: bool = True
+    ) -> None:
         low, high = feature_range
         if not high > low:
             raise ValueError(
-                f"MinMaxScaler: feature_range must be (low, high) with low < high, got {feature_range}"
+                "MinMaxScaler: feature_range must be (low, high) with low < high, "
+                f"got {feature_range}"
             )
         super().__init__(per_feature)
         self.feature_range = (float(low), float(high))

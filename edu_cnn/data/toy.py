@@ -12,13 +12,13 @@ import numpy as np
 
 __all__ = [
     "LOGIC_GATES",
-    "logic_gate",
-    "linear_data",
     "HousePrices",
-    "house_prices",
-    "two_moons",
-    "spirals",
     "circles",
+    "house_prices",
+    "linear_data",
+    "logic_gate",
+    "spirals",
+    "two_moons",
     "xor_blobs",
 ]
 
@@ -164,12 +164,16 @@ def _class_sizes(n: int, classes: int) -> list[int]:
     return [n // classes + (1 if k < n % classes else 0) for k in range(classes)]
 
 
-def _shuffled(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _shuffled(
+    x: np.ndarray, y: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     order = rng.permutation(len(y))
     return x[order].astype(np.float32), y[order].astype(np.int64)
 
 
-def two_moons(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+def two_moons(
+    n: int = 200, noise: float = 0.1, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles (class 0 on top, class 1 below and shifted).
 
     Returns ``x`` float32 (n, 2) and ``y`` int64 (n,), in random order.
@@ -224,7 +228,9 @@ def circles(
     return _shuffled(x, np.repeat([0, 1], [n0, n1]), rng)
 
 
-def xor_blobs(n: int = 200, spread: float = 0.3, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+def xor_blobs(
+    n: int = 200, spread: float = 0.3, seed: int | None = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Four Gaussian blobs at (±1, ±1); class 1 where exactly one coordinate is positive.
 
     The noisy version of the XOR truth table: no single line separates the classes.

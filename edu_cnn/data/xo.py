@@ -42,7 +42,7 @@ def _draw(kind, size, angle, half_extent, width, shift_r, shift_c):
     """
     rows, cols = _pixel_grid(size)
     # Per-image parameters as (N, 1, 1) so they broadcast against the (size, size) grid.
-    col = lambda v: np.asarray(v, dtype=np.float64).reshape(-1, 1, 1)  # noqa: E731
+    col = lambda v: np.asarray(v, dtype=np.float64).reshape(-1, 1, 1)
     angle, half, width = col(angle), col(half_extent), col(width)
     y, x = rows - col(shift_r), cols - col(shift_c)
     # Rotate the pixel coordinates by −angle: the same as rotating the letter by +angle.
@@ -112,7 +112,9 @@ def xo_images(
     if not 0.0 <= noise <= 0.5:
         raise ValueError(f"xo_images: noise must be a share of pixels in [0, 0.5], got {noise}")
     if not 0.0 < scale[0] <= scale[1] <= 1.0:
-        raise ValueError(f"xo_images: scale must be (low, high) with 0 < low ≤ high ≤ 1, got {scale}")
+        raise ValueError(
+            f"xo_images: scale must be (low, high) with 0 < low ≤ high ≤ 1, got {scale}"
+        )
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % 2)
     extent = rng.uniform(*scale, size=n) * size / 2.0
