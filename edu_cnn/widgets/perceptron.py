@@ -1,0 +1,228 @@
+"""Chapter 1 widget: the perceptron playground (感知机).
+
+Sliders for w1, w2 and b and a logic-gate picker; the picture shows the input plane with
+the decision line, the region where the perceptron outputs 1, the four inputs coloured
+by their target, and the live truth table. A "learning step" button applies the
+perceptron learning rule to the next row of the table and moves the sliders.
+
+* pure function: :func:`perceptron_state` (and :func:`learning_step` for the button)
+* static twin: :func:`draw_perceptron`
+* widget: :func:`perceptron_playground`
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..data.toy import logic_gate
+from ..perceptron import decision_line, perceptron_output, perceptron_update
+from .base import Explorer, figure_to_png
+
+#: The gates with two inputs (NOT has one and is treated in the notebook on its own).
+TWO_INPUT_GATES = ("AND", "OR", "NAND", "NOR", "XOR", "XNOR")
+_LIMITS = (-0.5, 1.5)
+GATE_ROWS = logic_gate("AND")[0].astype(np.float64)  # (0,0), (0,1), (1,0), (1,1)
+
+
+@dataclass
+class PerceptronState:
+    """Everything the playground draws for one setting of the sliders.
+
+    Attributes
+    ----------
+    gate : the gate's name; x : (4, 2) inputs; t : (4,) targets.
+    w : (2,) weights; b : bias; z : (4,) weighted sums w·x + b; y : (4,) outputs 0/1.
+    line : two points of the decision line, or None when w = 0.
+    """
+
+    gate: str
+    x: np.ndarray
+    t: np.ndarray
+    w: np.ndarray
+    b: float
+    z: np.ndarray
+    y: np.ndarray
+    line: tuple[np.ndarray, np.ndarray] | None
+
+    @property
+    def correct(self) -> np.ndarray:
+        """Which rows of the truth table the perceptron gets right."""
+        return self.y == self.t
+
+    @property
+    def n_correct(self) -> int:
+        return int(self.correct.sum())
+
+    @property
+    def solved(self) -> bool:
+        return bool(self.correct.all())
+
+
+def perceptron_state(w1: float, w2: float, b: float, gate: str = "AND") -> PerceptronState:
+    """Evaluate the perceptron (w1, w2, b) on the truth table of ``gate`` (two inputs)."""
+    if str(gate).upper() not in TWO_INPUT_GATES:
+        raise ValueError(f"perceptron_state: expected a two-input gate ({', '.join(TWO_INPUT_GATES)}), "
+                         f"got {gate!r}")
+    x, t = logic_gate(gate)
+    w = np.array([w1, w2], dtype=np.float64)
+    z = x.astype(np.float64) @ w + float(b)
+    return PerceptronState(str(gate).upper(), x.astype(np.float64), t, w, float(b), z,
+                           perceptron_output(x, w, b), decision_line(w, b, *_LIMITS))
+
+
+def learning_step(state: PerceptronState, row: int, lr: float = 0.5) -> tuple[np.ndarray, float, str]:
+    """Apply the learning rule to row ``row`` of the truth table.
+
+    Returns the new weights, the new bias and one sentence saying what happened.
+    """
+    x, t, y = state.x[row], int(state.t[row]), int(state.y[row])
+    w, b = perceptron_update(state.w, state.b, x, t, lr)
+    where = f"row {row + 1}: x = ({x[0]:.0f}, {x[1]:.0f}), target {t}, output {y}"
+    if t == y:
+        return w, b, f"{where} – right, nothing changes."
+    sign = "+" if t > y else "−"
+    return w, b, (f"{where} – wrong: w {sign}= {lr:g}·x, b {sign}= {lr:g} → "
+                  f"w = ({w[0]:.2f}, {w[1]:.2f}), b = {b:.2f}")
+
+
+class PerceptronFigure:
+    """The playground's figure, built once; :meth:`update` moves its lines, colours and texts.
+
+    Redrawing only what changed keeps a slider move well under 100 ms.
+    """
+
+    def __init__(self) -> None:
+        from matplotlib.figure import Figure
+
+        self.fig = Figure(figsize=(6.4, 2.9), layout="constrained")
+        ax, table = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.1]})
+        grid = np.linspace(*_LIMITS, 121)
+        self._g1, self._g2 = np.meshgrid(grid, grid)
+        self._region = ax.imshow(np.zeros_like(self._g1), origin="lower", extent=(*_LIMITS, *_LIMITS),
+                                 cmap="Blues", vmin=0, vmax=3, interpolation="nearest")
+        (self._line,) = ax.plot([], [], color="black", lw=1.5)
+        self._points = ax.scatter(GATE_ROWS[:, 0], GATE_ROWS[:, 1], s=140, color="white",
+                                  edgecolors="black", zorder=3)
+        self._marks = [ax.text(x1 + 0.1, x2 + 0.1, "", fontsize=12) for x1, x2 in GATE_ROWS]
+        ax.set(xlim=_LIMITS, ylim=_LIMITS, xlabel="$x_1$", ylabel="$x_2$", aspect="equal",
+               xticks=[0, 1], yticks=[0, 1])
+        self._title = ax.set_title("")
+        table.axis("off")
+        # one monospaced line per row: few text objects keep the redraw fast
+        table.text(0.05, 0.88, f"{'x1':>3}{'x2':>4}{'z = w·x+b':>11}{'y':>4}{'t':>4}",
+                   family="monospace", fontsize=10, weight="bold")
+        self._rows = [table.text(0.05, 0.72 - i * 0.14, "", family="monospace", fontsize=10)
+                      for i in range(4)]
+        self._summary = table.text(0.5, 0.02, "", ha="center", fontsize=10)
+        self.fig.get_layout_engine().execute(self.fig)   # lay out once, then keep the positions
+        self.fig.set_layout_engine("none")
+
+    def update(self, state: PerceptronState) -> "PerceptronFigure":
+        """Show ``state``; returns self."""
+        ones = (state.w[0] * self._g1 + state.w[1] * self._g2 + state.b) >= 0
+        self._region.set_data(ones.astype(float))
+        self._line.set_data(*(state.line if state.line is not None else ([], [])))
+        self._points.set_facecolors(["tab:orange" if t else "white" for t in state.t])
+        for mark, ok in zip(self._marks, state.correct):
+            mark.set_text("✓" if ok else "✗")
+            mark.set_color("green" if ok else "red")
+        self._title.set_text(f"{state.gate}: shaded = output 1")
+        for i, text in enumerate(self._rows):
+            text.set_text(f"{state.x[i, 0]:>3.0f}{state.x[i, 1]:>4.0f}{state.z[i]:>11.2f}"
+                          f"{state.y[i]:>4}{state.t[i]:>4}")
+            text.set_color("green" if state.correct[i] else "red")
+        self._summary.set_text(f"w = ({state.w[0]:.2f}, {state.w[1]:.2f}), b = {state.b:.2f}\n"
+                               f"{state.n_correct} of 4 rows right")
+        return self
+
+
+def draw_perceptron(state: PerceptronState) -> Any:
+    """The static twin: input plane with decision line on the left, truth table on the right."""
+    return PerceptronFigure().update(state).fig
+
+
+class PerceptronPlayground(Explorer):
+    """An :class:`Explorer` with two buttons: one learning step, and reset to zero.
+
+    Attributes
+    ----------
+    row : the truth-table row the next learning step looks at (0–3, cycling).
+    message : what the last learning step did.
+    """
+
+    def __init__(self, controls: dict[str, Any], lr: float) -> None:
+        import ipywidgets as widgets
+
+        self.lr = lr
+        self.row = 0
+        self.message = "Press “learning step” to apply the rule to row 1."
+        self._holding = False
+        self.figure = PerceptronFigure()
+        super().__init__(controls, perceptron_state,
+                         lambda state: figure_to_png(self.figure.update(state).fig, dpi=72, close=False),
+                         "educnn-perceptron", caption=self._describe)
+        self.step_button = widgets.Button(description="learning step", icon="step-forward")
+        self.reset_button = widgets.Button(description="reset to 0", icon="undo")
+        self.step_button.on_click(lambda _: self.learn())
+        self.reset_button.on_click(lambda _: self.reset())
+        self.widget.children = (widgets.HBox([self.step_button, self.reset_button]),
+                                *self.widget.children)
+
+    def _describe(self, state: PerceptronState) -> str:
+        verdict = "all four rows right ✓" if state.solved else f"{state.n_correct} of 4 rows right"
+        return f"<b>{verdict}</b><br>{self.message}"
+
+    def _on_change(self, change: Any) -> None:
+        if not self._holding:
+            self.update()
+
+    def set_weights(self, w: np.ndarray, b: float) -> None:
+        """Move the three sliders at once and redraw once."""
+        self._holding = True
+        try:
+            self.controls["w1"].value = float(w[0])
+            self.controls["w2"].value = float(w[1])
+            self.controls["b"].value = float(b)
+        finally:
+            self._holding = False
+        self.update()
+
+    def learn(self) -> PerceptronState:
+        """One step of the learning rule on the current row, then move on to the next row."""
+        w, b, self.message = learning_step(self.state, self.row, self.lr)
+        self.row = (self.row + 1) % 4
+        self.set_weights(w, b)
+        return self.state
+
+    def reset(self) -> PerceptronState:
+        """Weights and bias back to zero, learning restarts at row 1."""
+        self.row = 0
+        self.message = "Reset: w = (0, 0), b = 0."
+        self.set_weights(np.zeros(2), 0.0)
+        return self.state
+
+
+def perceptron_playground(gate: str = "AND", w1: float = 0.5, w2: float = 0.5, b: float = -0.2,
+                          lr: float = 0.5) -> PerceptronPlayground:
+    """The chapter 1 playground: sliders w1, w2, b, a gate picker and learning-step buttons.
+
+    ``playground.controls["w1"].value = 1.0`` moves a slider from code;
+    ``playground.learn()`` is what the button does; ``playground.state`` is the
+    :class:`PerceptronState` drawn last.
+    """
+    import ipywidgets as widgets
+
+    def slider(name: str, value: float) -> Any:
+        return widgets.FloatSlider(value=value, min=-3.0, max=3.0, step=0.1, description=name,
+                                   continuous_update=True, readout_format=".2f")
+
+    controls = {
+        "w1": slider("w1", w1),
+        "w2": slider("w2", w2),
+        "b": slider("b", b),
+        "gate": widgets.Dropdown(options=TWO_INPUT_GATES, value=gate.upper(), description="gate"),
+    }
+    return PerceptronPlayground(controls, lr)

@@ -1,0 +1,246 @@
+"""Chapter 2 widgets: the learning-rate explorer and the normalisation explorer.
+
+Learning-rate explorer (学习率)
+    The loss surface of a one-feature linear regression over (w, b) as contour lines,
+    with the path gradient descent takes for the chosen learning rate and number of
+    steps, and the loss per step beside it. Too small a rate crawls, a good one walks
+    down the valley, too large a one zig-zags across it and finally diverges (发散).
+
+Normalisation explorer (归一化)
+    The same multi-feature regression (house prices: m², rooms, km) trained on raw,
+    min-max scaled and z-scored features with one learning rate; the three loss curves
+    side by side show why unnormalised features force a tiny learning rate.
+
+Each has a pure function (:func:`descent_state`, :func:`normalisation_state`), a static
+twin (:func:`draw_learning_rate`, :func:`draw_normalisation`) and the widget
+(:func:`learning_rate_explorer`, :func:`normalisation_explorer`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ..data.normalize import MinMaxScaler, StandardScaler
+from ..data.toy import house_prices, linear_data
+from ..regression import DescentRun, gradient_descent, least_squares, loss_surface, mse
+from .base import Explorer, figure_to_png
+
+# -- the learning-rate explorer ---------------------------------------------------------------
+#: Where every descent of the explorer starts: far from the minimum, across the valley.
+START = (-1.0, 4.0)
+
+
+@lru_cache(maxsize=1)
+def lr_data() -> tuple[np.ndarray, np.ndarray]:
+    """The explorer's data: 40 noisy points around y = 2x + 1 with x in [0, 3]."""
+    x, y = linear_data(n=40, weight=2.0, bias=1.0, noise=0.5, x_range=(0.0, 3.0), seed=0)
+    return x.astype(np.float64), y.astype(np.float64)
+
+
+@lru_cache(maxsize=1)
+def _surface() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x, y = lr_data()
+    ws, bs = np.linspace(-2.0, 6.0, 121), np.linspace(-4.0, 6.0, 121)
+    return ws, bs, loss_surface(x, y, ws, bs)
+
+
+@dataclass
+class DescentState:
+    """What the learning-rate explorer shows.
+
+    Attributes
+    ----------
+    lr, steps : the settings; run : the :class:`~edu_cnn.regression.DescentRun`.
+    optimum : (w*, b*) from least squares; min_loss : the loss there.
+    verdict : ``"diverges"``, ``"zig-zags"``, ``"converged"`` or ``"crawls"``.
+    """
+
+    lr: float
+    steps: int
+    run: DescentRun
+    optimum: tuple[float, float]
+    min_loss: float
+    verdict: str
+
+
+def classify_descent(run: DescentRun, min_loss: float) -> str:
+    """Name what a run did: ``diverges``, ``zig-zags`` (converging while overshooting),
+    ``converged`` (within 1 % of the way from the start to the minimum) or ``crawls``."""
+    if run.diverged or run.losses[-1] > run.losses[0]:
+        return "diverges"
+    gap = (run.losses[-1] - min_loss) / max(run.losses[0] - min_loss, 1e-12)
+    db = np.diff(run.b)
+    flips = int(np.sum(np.sign(db[1:]) * np.sign(db[:-1]) < 0)) if len(db) > 2 else 0
+    if flips > len(db) // 2:
+        return "zig-zags" if gap > 0.01 else "converged"
+    return "converged" if gap <= 0.01 else "crawls"
+
+
+def descent_state(lr: float = 0.05, steps: int = 30) -> DescentState:
+    """Run ``steps`` steps of gradient descent with learning rate ``lr`` from :data:`START`."""
+    x, y = lr_data()
+    run = gradient_descent(x, y, lr=float(lr), steps=int(steps), w0=START[0], b0=START[1])
+    w_star, b_star = least_squares(x, y)
+    min_loss = mse(x, y, w_star, b_star)
+    return DescentState(float(lr), int(steps), run, (float(w_star[0]), b_star), min_loss,
+                        classify_descent(run, min_loss))
+
+
+class LearningRateFigure:
+    """Contours and loss axes built once; :meth:`update` redraws only the path and texts."""
+
+    def __init__(self) -> None:
+        from matplotlib.figure import Figure
+
+        ws, bs, surface = _surface()
+        self.fig = Figure(figsize=(7.2, 3.0))
+        self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
+        self.ax, self.loss_ax = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1.0]})
+        levels = np.geomspace(surface.min() * 1.05, surface.max(), 14)
+        self.ax.contour(ws, bs, surface, levels=levels, cmap="viridis", linewidths=0.8)
+        self.ax.set(xlim=(ws[0], ws[-1]), ylim=(bs[0], bs[-1]), xlabel="weight w", ylabel="bias b")
+        self._optimum = self.ax.plot([], [], "*", color="crimson", ms=12, zorder=4)[0]
+        (self._path,) = self.ax.plot([], [], "o-", color="tab:red", ms=3, lw=1.2)
+        self.ax.plot(*START, "s", color="black", ms=6)
+        self._title = self.ax.set_title("", fontsize=10)
+        (self._curve,) = self.loss_ax.plot([], [], color="tab:red")
+        self._floor = self.loss_ax.axhline(1.0, color="crimson", ls="--", lw=0.8)
+        self.loss_ax.set(xlabel="step", ylabel="log₁₀ MSE")
+        self._loss_title = self.loss_ax.set_title("", fontsize=10)
+
+    def update(self, state: DescentState) -> "LearningRateFigure":
+        run = state.run
+        self._optimum.set_data([state.optimum[0]], [state.optimum[1]])
+        self._path.set_data(run.w[:, 0], run.b)
+        self._title.set_text(f"η = {state.lr:.3g}, {run.steps} steps: {state.verdict}")
+        # log10 of the loss on a linear axis: log-scale ticks cost more to draw than all the rest
+        self._curve.set_data(np.arange(len(run.losses)), np.log10(run.losses))
+        self._floor.set_ydata([np.log10(state.min_loss)] * 2)
+        self.loss_ax.set_xlim(0, max(state.steps, 1))
+        top = max(float(run.losses.max()), state.min_loss * 10)
+        self.loss_ax.set_ylim(np.log10(state.min_loss) - 0.3, np.log10(top) + 0.3)
+        end = "diverged" if run.diverged else f"final loss {run.losses[-1]:.3g}"
+        self._loss_title.set_text(f"{end} (minimum {state.min_loss:.3g})")
+        return self
+
+
+def draw_learning_rate(state: DescentState) -> Any:
+    """Static twin of the learning-rate explorer: contours with the path, loss per step."""
+    return LearningRateFigure().update(state).fig
+
+
+def learning_rate_explorer(lr: float = 0.05, steps: int = 30) -> Explorer:
+    """Widget: a log slider for the learning rate and a slider for the number of steps."""
+    import ipywidgets as widgets
+
+    figure = LearningRateFigure()
+    controls = {
+        "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.05,
+                                     description="η (lr)", readout_format=".3f"),
+        "steps": widgets.IntSlider(value=steps, min=1, max=100, description="steps"),
+    }
+    return Explorer(controls, descent_state,
+                    lambda state: figure_to_png(figure.update(state).fig, dpi=72, close=False),
+                    "educnn-learning-rate")
+
+
+# -- the normalisation explorer ---------------------------------------------------------------
+#: The three ways of feeding the features to the model (None: as they are).
+SCALINGS: dict[str, Any] = {"raw": None, "min-max": MinMaxScaler, "z-score": StandardScaler}
+
+
+@lru_cache(maxsize=1)
+def house_data() -> tuple[np.ndarray, np.ndarray]:
+    """The explorer's data: 200 made-up house prices from m², rooms and km (float64)."""
+    houses = house_prices(n=200, seed=0)
+    return houses.x.astype(np.float64), houses.y.astype(np.float64)
+
+
+@dataclass
+class NormalisationState:
+    """What the normalisation explorer shows: one gradient-descent run per scaling.
+
+    Attributes
+    ----------
+    lr, epochs : the settings; runs : scaling name → :class:`~edu_cnn.regression.DescentRun`
+    (losses in k€², the label's own units); min_loss : the least-squares loss.
+    """
+
+    lr: float
+    epochs: int
+    runs: dict[str, DescentRun]
+    min_loss: float
+
+    def final_losses(self) -> dict[str, float]:
+        """The last loss of each run (``inf`` for a run that diverged)."""
+        return {name: (np.inf if run.diverged else float(run.losses[-1]))
+                for name, run in self.runs.items()}
+
+
+def normalisation_state(lr: float = 0.1, epochs: int = 50) -> NormalisationState:
+    """Train the house-price regression with full-batch gradient descent on raw, min-max
+    and z-scored features (scalers fitted on these training data), same η and epochs."""
+    x, y = house_data()
+    runs = {}
+    for name, scaler in SCALINGS.items():
+        features = x if scaler is None else scaler().fit_transform(x)
+        runs[name] = gradient_descent(features, y, lr=float(lr), steps=int(epochs))
+    w, b = least_squares(x, y)
+    return NormalisationState(float(lr), int(epochs), runs, mse(x, y, w, b))
+
+
+class NormalisationFigure:
+    """Three loss axes built once; :meth:`update` replaces the curves and titles."""
+
+    def __init__(self) -> None:
+        from matplotlib.figure import Figure
+
+        self.fig = Figure(figsize=(8.4, 2.7))
+        self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.18, top=0.85, wspace=0.08)
+        self.axes = self.fig.subplots(1, len(SCALINGS), sharey=True)
+        self._curves, self._floors, self._titles = [], [], []
+        for ax, name in zip(self.axes, SCALINGS):
+            self._curves.append(ax.plot([], [], color="tab:blue")[0])
+            self._floors.append(ax.axhline(1.0, color="crimson", ls="--", lw=0.8))
+            self._titles.append(ax.set_title(name, fontsize=10))
+            ax.set(xlabel="epoch")
+        self.axes[0].set_ylabel("log₁₀ MSE (MSE in k€²)")
+
+    def update(self, state: NormalisationState) -> "NormalisationFigure":
+        finals = state.final_losses()
+        highest = max(float(run.losses.max()) for run in state.runs.values())
+        for ax, name, curve, floor, title in zip(self.axes, SCALINGS, self._curves, self._floors,
+                                                 self._titles):
+            run = state.runs[name]
+            curve.set_data(np.arange(len(run.losses)), np.log10(run.losses))
+            floor.set_ydata([np.log10(state.min_loss)] * 2)
+            ax.set_xlim(0, max(state.epochs, 1))
+            end = (f"diverged at epoch {run.steps + 1}" if run.diverged
+                   else f"final {finals[name]:.3g}")
+            title.set_text(f"{name}: {end}")
+        self.axes[0].set_ylim(np.log10(state.min_loss) - 0.3, np.log10(highest) + 0.5)
+        return self
+
+
+def draw_normalisation(state: NormalisationState) -> Any:
+    """Static twin of the normalisation explorer: three loss curves side by side."""
+    return NormalisationFigure().update(state).fig
+
+
+def normalisation_explorer(lr: float = 0.1, epochs: int = 50) -> Explorer:
+    """Widget: one learning rate and number of epochs for all three scalings."""
+    import ipywidgets as widgets
+
+    figure = NormalisationFigure()
+    controls = {
+        "lr": widgets.FloatLogSlider(value=lr, base=10, min=-6, max=0, step=0.1,
+                                     description="η (lr)", readout_format=".1e"),
+        "epochs": widgets.IntSlider(value=epochs, min=5, max=200, step=5, description="epochs"),
+    }
+    return Explorer(controls, normalisation_state,
+                    lambda state: figure_to_png(figure.update(state).fig, dpi=72, close=False),
+                    "educnn-normalisation")
