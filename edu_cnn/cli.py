@@ -1,0 +1,217 @@
+"""The command line: ``python -m edu_cnn predict | export | info``.
+
+::
+
+    python -m edu_cnn predict lenet5.educnn three.png seven.jpg   # class and probabilities
+    python -m edu_cnn export  lenet5.educnn lenet5.onnx             # ONNX, checked
+    python -m edu_cnn info    lenet5.educnn                         # architecture, contract
+
+``predict`` prepares each image exactly as the training digits were prepared
+(:mod:`edu_cnn.preprocess`: crop, scale to 20×20, centre by centre of mass in 28×28) and
+normalises it with the mean / std stored in the model file – the pre-processing contract.
+
+Exit codes: 0 success, 1 an error (a missing file, not an image, not a model file – said
+in one line, without a traceback), 2 a usage error (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .activations import softmax
+from .layer import Layer
+
+PROG = "python -m edu_cnn"
+
+
+class CommandError(Exception):
+    """A failure the user can fix; printed as one line, exit code 1."""
+
+
+def _load_model(path: str) -> Layer:
+    from .modelfile import load
+
+    try:
+        return load(path)
+    except ValueError as error:  # ModelFileError and friends: their message says it all
+        raise CommandError(str(error)) from None
+
+
+def _outputs_are_probabilities(model: Layer) -> bool:
+    layers = getattr(model, "layers", None)
+    last = layers[-1] if layers else model
+    return type(last).__name__ == "Softmax"
+
+
+def _check_takes_digits(model: Layer) -> None:
+    input_shape = getattr(model, "input_shape", None)
+    if input_shape is not None and int(np.prod(input_shape)) != 28 * 28:
+        raise CommandError(f"this command prepares 28×28 grey digits, but the model expects "
+                           f"input {tuple(input_shape)}")
+
+
+def image_to_input(model: Layer, path: str) -> np.ndarray:
+    """The batch of one that ``model`` expects for the digit image at ``path``.
+
+    Uses :mod:`edu_cnn.preprocess` and the model's stored mean / std (none stored: the
+    pixels stay in [0, 1]).
+    """
+    from .preprocess import load_image, preprocess_digit
+
+    _check_takes_digits(model)
+    input_shape = getattr(model, "input_shape", None)
+    try:
+        digit = preprocess_digit(load_image(path))[np.newaxis, np.newaxis]
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    preprocessing = getattr(model, "preprocessing", None)
+    x = preprocessing.apply(digit) if preprocessing is not None else digit.astype(np.float32)
+    return x.reshape((1, *input_shape)) if input_shape is not None else x
+
+
+def predict_image(model: Layer, path: str) -> np.ndarray:
+    """The class probabilities (a vector) the model gives the digit image at ``path``."""
+    output = model.forward(image_to_input(model, path))
+    probabilities = output if _outputs_are_probabilities(model) else softmax(output, axis=1)
+    return np.asarray(probabilities, dtype=np.float64)[0]
+
+
+def _class_names(model: Layer, n: int) -> list[str]:
+    names = getattr(model, "class_names", None)
+    return list(names) if names and len(names) == n else [str(i) for i in range(n)]
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    _check_takes_digits(model)
+    if getattr(model, "preprocessing", None) is None:
+        print(f"{PROG} predict: note: {args.model} stores no mean / std; pixels are fed in "
+              f"[0, 1]", file=sys.stderr)
+    failures = 0
+    results = []
+    for path in args.images:
+        try:
+            p = predict_image(model, path)
+        except CommandError as error:
+            print(f"{PROG} predict: error: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        names = _class_names(model, len(p))
+        best = int(np.argmax(p))
+        results.append({"image": path, "class": names[best],
+                        "probabilities": {n: round(float(v), 4) for n, v in zip(names, p)}})
+        if not args.json:
+            order = np.argsort(-p)[: args.top]
+            ranked = "  ".join(f"{names[i]}: {p[i]:.3f}" for i in order)
+            print(f"{path}: {names[best]}  ({ranked})")
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    return 1 if failures else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .onnx_export import export_onnx, run_onnx
+
+    model = _load_model(args.model)
+    try:
+        proto = export_onnx(model, args.output, opset=args.opset)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    shape = tuple(model.input_shape or ())
+    x = np.random.default_rng(0).normal(size=(4, *shape)).astype(np.float32)
+    difference = float(np.abs(run_onnx(args.output, x) - model.forward(x)).max())
+    print(f"wrote {args.output}: {len(proto.graph.node)} nodes, opset {args.opset}, "
+          f"passes onnx.checker; ONNX Runtime vs numpy on 4 random inputs: "
+          f"max difference {difference:.1e}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .modelfile import read_header
+
+    model = _load_model(args.model)
+    header = read_header(args.model)
+    print(f"{args.model}: edu-cnn model file, format version {header['format_version']}")
+    shape = getattr(model, "input_shape", None)
+    print(f"input shape  : {'(N, ' + ', '.join(map(str, shape)) + ')' if shape else 'not stored'}")
+    pre = header.get("preprocessing")
+    print("preprocessing: " + (f"pixels in [0, 1], then (x − {pre['mean']}) / {pre['std']}"
+                               if pre else "not stored"))
+    names = getattr(model, "class_names", None)
+    print(f"classes      : {', '.join(names) if names else 'not stored'}")
+    for key, value in (header.get("metadata") or {}).items():
+        print(f"{key:<13}: {value}")
+    print()
+    if shape is not None and hasattr(model, "summary"):
+        model.summary(shape)
+    else:
+        print(repr(model))
+        print(f"Total parameters: {model.num_parameters():,}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Use a trained edu-cnn model: classify digit images, export it to ONNX, "
+                    "or show what the model file holds.",
+        epilog="Exit codes: 0 ok, 1 error (missing file, not an image, bad model file), "
+               "2 wrong usage.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    predict = commands.add_parser(
+        "predict", help="classify PNG / JPEG digit images",
+        description="Print the predicted class and the top probabilities for each image. "
+                    "Images are prepared like MNIST (crop, scale to 20×20, centre in 28×28) "
+                    "and normalised with the mean / std stored in the model file.")
+    predict.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
+    predict.add_argument("--top", type=int, default=3, metavar="K",
+                         help="how many classes to list per image (default 3)")
+    predict.add_argument("--json", action="store_true",
+                         help="print all probabilities as JSON instead")
+    predict.set_defaults(run=cmd_predict)
+
+    export = commands.add_parser(
+        "export", help="export a model file to ONNX",
+        description="Write the model as an ONNX graph (dynamic batch axis), check it with "
+                    "onnx.checker and compare ONNX Runtime with the numpy forward pass.")
+    export.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
+    export.add_argument("output", metavar="OUT.onnx", help="where to write the ONNX file")
+    export.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
+    export.set_defaults(run=cmd_export)
+
+    info = commands.add_parser(
+        "info", help="show the architecture and the pre-processing contract",
+        description="Print the input shape, pre-processing, class names, metadata and the "
+                    "layer-by-layer summary of a model file.")
+    info.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
+    info.set_defaults(run=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "top", 1) < 1:
+        parser.error("--top must be at least 1")
+    try:
+        return args.run(args)
+    except CommandError as error:
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # e.g. cannot write the output file
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+__all__ = ["main", "build_parser", "predict_image", "image_to_input"]
