@@ -19,17 +19,18 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_image_grid",
     "plot_history",
+    "HistoryFigure",
     "plot_probabilities",
     "top_k",
 ]
 
 
-def new_figure(width: float, height: float) -> Any:
+def new_figure(width: float, height: float, dpi: float = 90) -> Any:
     """A matplotlib Figure with an Agg canvas, not registered with pyplot."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height))
+    fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
 
@@ -229,56 +230,100 @@ def _get(history: Any, key: str) -> list[float]:
     return list(getattr(history, key, []) or [])
 
 
+class HistoryFigure:
+    """Loss and accuracy curves for training and validation that can be redrawn cheaply.
+
+    The figure and its lines are made once; :meth:`update` only replaces the data, which
+    is what lets the live training dashboard redraw twice a second without slowing the
+    training down. :func:`plot_history` (the static twin) draws one with the final data.
+
+    Parameters
+    ----------
+    batches_per_epoch : int, optional
+        With it, the loss of every mini-batch is drawn too, faintly, at its fractional
+        epoch.
+    epochs : int, optional
+        The planned number of epochs; fixes the x range.
+    """
+
+    def __init__(self, batches_per_epoch: int | None = None, epochs: int | None = None,
+                 title: str | None = None, width: float = 8.0, height: float = 3.0) -> None:
+        self.batches_per_epoch = batches_per_epoch
+        self.epochs = epochs
+        self.fig = new_figure(width, height, dpi=72)
+        self.ax_loss, self.ax_acc = self.fig.subplots(1, 2)
+        style = dict(markersize=4)
+        self.lines = {
+            "batch_loss": self.ax_loss.plot([], [], color="tab:blue", alpha=0.25, lw=0.8,
+                                            label="batch loss")[0],
+            "loss": self.ax_loss.plot([], [], "o-", color="tab:blue", label="train", **style)[0],
+            "val_loss": self.ax_loss.plot([], [], "s-", color="tab:orange", label="validation",
+                                          **style)[0],
+            "accuracy": self.ax_acc.plot([], [], "o-", color="tab:blue", label="train", **style)[0],
+            "val_accuracy": self.ax_acc.plot([], [], "s-", color="tab:orange",
+                                             label="validation", **style)[0],
+        }
+        for ax, name in ((self.ax_loss, "loss"), (self.ax_acc, "accuracy")):
+            ax.set_xlabel("epoch")
+            ax.set_title(name, fontsize=10)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8, loc="upper right" if name == "loss" else "lower right")
+        if title:
+            self.fig.suptitle(title)
+        self.fig.tight_layout()
+
+    def update(self, history: Any) -> "HistoryFigure":
+        """Show the numbers in ``history`` (a History or a mapping of lists)."""
+        right = float(self.epochs or 1)
+        loss_values: list[float] = []
+        acc_values: list[float] = []
+        for key, line in self.lines.items():
+            values = _get(history, key)
+            if key == "batch_loss":
+                if not self.batches_per_epoch:
+                    values = []
+                x = np.arange(1, len(values) + 1) / (self.batches_per_epoch or 1)
+            else:
+                x = np.arange(1, len(values) + 1)
+            line.set_data(x, values)
+            if len(x):
+                right = max(right, float(x[-1]))
+            (acc_values if "accuracy" in key else loss_values).extend(
+                v for v in values if np.isfinite(v))
+        for ax in (self.ax_loss, self.ax_acc):
+            ax.set_xlim(0, right + 0.2)
+        if loss_values:
+            top = max(loss_values)
+            self.ax_loss.set_ylim(0, top * 1.05 if top > 0 else 1)
+        if acc_values:
+            self.ax_acc.set_ylim(max(0.0, min(min(acc_values), 0.9) - 0.02), 1.0)
+        return self
+
+    def to_png(self) -> bytes:
+        """The figure as PNG bytes: Agg draws into memory, Pillow encodes with light
+        compression (about 45 ms, a third faster than ``savefig``)."""
+        import io
+
+        from PIL import Image
+
+        self.fig.canvas.draw()
+        rgba = np.asarray(self.fig.canvas.buffer_rgba())
+        buffer = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(rgba[..., :3])).save(buffer, format="png",
+                                                                  compress_level=1)
+        return buffer.getvalue()
+
+
 def plot_history(
     history: Any,
     batches_per_epoch: int | None = None,
     epochs: int | None = None,
-    fig: Any = None,
     title: str | None = None,
 ) -> Any:
-    """Loss and accuracy curves for training and validation, by epoch (训练曲线).
+    """Loss and accuracy curves for training and validation, by epoch (the static twin).
 
     ``history`` is a :class:`edu_cnn.training.History` or a mapping with the lists
-    ``loss``, ``val_loss``, ``accuracy``, ``val_accuracy`` and optionally ``batch_loss``.
-    With ``batches_per_epoch`` the loss of every mini-batch is drawn too, faintly, at its
-    fractional epoch – the live dashboard draws the same figure while training runs.
-    ``epochs`` fixes the x range (the planned number of epochs).
+    ``loss``, ``val_loss``, ``accuracy``, ``val_accuracy`` and optionally ``batch_loss``;
+    see :class:`HistoryFigure` for the other parameters. Returns the Figure.
     """
-    loss, val_loss = _get(history, "loss"), _get(history, "val_loss")
-    acc, val_acc = _get(history, "accuracy"), _get(history, "val_accuracy")
-    batch_loss = _get(history, "batch_loss")
-    if fig is None:
-        fig = new_figure(8.0, 3.0)
-    ax_loss, ax_acc = fig.subplots(1, 2)
-    x = np.arange(1, len(loss) + 1)
-    if batch_loss and batches_per_epoch:
-        bx = np.arange(1, len(batch_loss) + 1) / batches_per_epoch
-        ax_loss.plot(bx, batch_loss, color="tab:blue", alpha=0.25, lw=0.8, label="batch loss")
-    if loss:
-        ax_loss.plot(x, loss, "o-", color="tab:blue", label="train")
-    if val_loss:
-        ax_loss.plot(np.arange(1, len(val_loss) + 1), val_loss, "s-", color="tab:orange",
-                     label="validation")
-    if acc:
-        ax_acc.plot(x, acc, "o-", color="tab:blue", label="train")
-    if val_acc:
-        ax_acc.plot(np.arange(1, len(val_acc) + 1), val_acc, "s-", color="tab:orange",
-                    label="validation")
-    last = max(len(loss), len(batch_loss) / batches_per_epoch if batch_loss and batches_per_epoch else 0, 1)
-    right = max(epochs or 0, last)
-    for ax, name in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(name)
-        ax.set_xlim(0, right + 0.2)
-        ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend(fontsize=8)
-    ax_loss.set_title("loss", fontsize=10)
-    ax_acc.set_title("accuracy", fontsize=10)
-    if acc or val_acc:
-        low = min(acc + val_acc)
-        ax_acc.set_ylim(max(0.0, min(low, 0.9) - 0.02), 1.0)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return HistoryFigure(batches_per_epoch, epochs, title).update(history).fig
