@@ -1,0 +1,181 @@
+"""What a student does in JupyterLab, as Playwright steps: open a notebook, run all cells
+from the Run menu, wait until the kernel is done, read what each cell shows.
+
+Selectors are JupyterLab 4's; see /work/shared/JUPYTER-NOTES.md for the traps they avoid
+(a Run All before the kernel's websocket is up opens a blocking "Select Kernel" dialog;
+off-screen cells are not rendered unless windowing is off, which the fixture does).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+# Errors in a cell's output: the traceback of an error, or a widget that failed to show.
+_ERROR_SCAN_JS = r"""
+() => {
+  const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')];
+  return cells.map((cell, index) => {
+    const problems = [];
+    const isCode = cell.classList.contains('jp-CodeCell');
+    for (const out of cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')) {
+      const text = out.innerText || '';
+      if (/Traceback|\b\w*Error\b/.test(text)) problems.push(text.slice(0, 1500));
+    }
+    for (const out of cell.querySelectorAll('.jp-RenderedText:not([data-mime-type="application/vnd.jupyter.stderr"])')) {
+      const text = out.innerText || '';
+      if (/Traceback \(most recent call last\)/.test(text)) problems.push(text.slice(0, 1500));
+    }
+    for (const out of cell.querySelectorAll('.jp-OutputArea-output')) {
+      const text = out.innerText || '';
+      if (/Error displaying widget|Failed to load model class|Could not create a model|Error creating widget/.test(text)) {
+        problems.push('widget did not render: ' + text.slice(0, 500));
+      }
+    }
+    const prompt = cell.querySelector('.jp-InputArea-prompt');
+    return {
+      index,
+      isCode,
+      prompt: prompt ? prompt.innerText.trim() : '',
+      problems,
+    };
+  });
+}
+"""
+
+# Done when no cell is queued or running and either every code cell has run or one has
+# failed (Run All stops at the first error).
+_RUN_FINISHED_JS = r"""
+(expectedCode) => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  if (!panel) return false;
+  const indicator = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+  if (indicator && indicator.getAttribute('data-status') !== 'idle') return false;
+  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+      .map(p => p.innerText.trim());
+  if (prompts.some(p => p.includes('*'))) return false;
+  const done = prompts.filter(p => /\[\d+\]/.test(p)).length;
+  const failed = [...panel.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+      .some(o => /Traceback|\b\w*Error\b/.test(o.innerText || ''));
+  return done >= expectedCode || failed;
+}
+"""
+
+
+@dataclass
+class CellReport:
+    index: int
+    is_code: bool
+    prompt: str
+    problems: list[str]
+
+
+def expected_failures(notebook: Path) -> set[int]:
+    """Indices of cells meant to raise (tag ``raises-exception`` or ``# NBVAL_RAISES_EXCEPTION``)."""
+    nb = nbformat.read(notebook, as_version=4)
+    return {
+        index
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        and (
+            "raises-exception" in cell.metadata.get("tags", [])
+            or cell.source.lstrip().startswith("# NBVAL_RAISES_EXCEPTION")
+        )
+    }
+
+
+def code_cells_to_run(notebook: Path) -> int:
+    """How many code cells Run All executes (empty cells get no execution count)."""
+    nb = nbformat.read(notebook, as_version=4)
+    return sum(1 for cell in nb.cells if cell.cell_type == "code" and cell.source.strip())
+
+
+def open_notebook(page, lab, relative_path: str, timeout_s: float = 60) -> None:
+    """Open a notebook and wait until its kernel is idle and its websocket connected."""
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.goto(f"{lab.url}/lab/tree/{relative_path}?reset&token={lab.token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=timeout_s * 1000)
+    page.wait_for_selector(
+        '.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]',
+        timeout=timeout_s * 1000,
+    )
+    deadline = time.monotonic() + timeout_s
+    while not any("/api/kernels/" in url for url in sockets):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{relative_path}: no kernel websocket after {timeout_s} s")
+        page.wait_for_timeout(100)
+    # The indicator can say idle a moment before the kernel answered its first request.
+    page.wait_for_timeout(500)
+
+
+def run_all_from_menu(page) -> None:
+    """Run ▸ Run All Cells, as a student does."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+
+def wait_until_run_finished(page, expected_code_cells: int, timeout_s: float) -> None:
+    """Wait until Run All is over (all code cells ran, or one failed) and stays over."""
+    for _ in range(2):  # the indicator flickers to idle between two queued cells
+        page.wait_for_function(
+            _RUN_FINISHED_JS, arg=expected_code_cells, timeout=timeout_s * 1000, polling=250
+        )
+        page.wait_for_timeout(700)
+    page.wait_for_function(
+        _RUN_FINISHED_JS, arg=expected_code_cells, timeout=timeout_s * 1000, polling=250
+    )
+
+
+def cell_reports(page) -> list[CellReport]:
+    """What each cell shows: its prompt and any error in its outputs."""
+    return [
+        CellReport(r["index"], r["isCode"], r["prompt"], r["problems"])
+        for r in page.evaluate(_ERROR_SCAN_JS)
+    ]
+
+
+def wait_kernel_idle(page, timeout_s: float = 30) -> None:
+    """Wait for the open notebook's kernel to be idle (after a widget sent it events)."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector(
+        '.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]',
+        timeout=timeout_s * 1000,
+    )
+
+
+_IMAGE_DIGEST_JS = r"""
+async (el) => {
+  const img = el.tagName === 'IMG' ? el : el.querySelector('img');
+  if (!img || !img.src) return null;
+  const bytes = await (await fetch(img.src)).arrayBuffer();
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('');
+}
+"""
+
+
+def image_digest(locator) -> str | None:
+    """SHA-256 of the picture an ipywidgets Image shows (its PNG bytes, not a screenshot)."""
+    return locator.evaluate(_IMAGE_DIGEST_JS)
+
+
+def wait_stable_image(locator, settle_ms: int = 400, timeout_s: float = 20) -> str | None:
+    """The digest of an Image widget's picture once two reads in a row agree.
+
+    A slider sends every intermediate value to the kernel, so the picture can change a
+    few times after the last key press; wait until it has settled.
+    """
+    page = locator.page
+    deadline = time.monotonic() + timeout_s
+    previous = image_digest(locator)
+    while True:
+        page.wait_for_timeout(settle_ms)
+        current = image_digest(locator)
+        if current == previous or time.monotonic() > deadline:
+            return current
+        previous = current
