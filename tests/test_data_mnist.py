@@ -72,6 +72,14 @@ def test_sample_looks_like_mnist_digits():
     assert not any(img.tobytes() in train for img in mnist.x_test)
 
 
+def test_warning_location_is_the_same_everywhere():
+    """nbval compares stored stderr: no kernel-specific file name in the warning line."""
+    with pytest.warns(SampleDataWarning) as record:
+        load_mnist()
+    assert (record[0].filename, record[0].lineno) == ("edu_cnn.data", 0)
+    assert "~/" in str(record[0].message) or "cache" in str(record[0].message)
+
+
 def test_as_float_layout():
     with pytest.warns(SampleDataWarning):
         mnist = load_mnist(as_float=True)

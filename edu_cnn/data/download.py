@@ -251,10 +251,12 @@ def fetch_file(
         except DownloadError as error:
             failures.append(str(error))
     tried = "\n".join(f"  - {failure}" for failure in failures)
-    raise DownloadError(
+    error = DownloadError(
         f"{remote.name}: could not be downloaded from any of {len(mirrors)} mirrors:\n{tried}\n"
         f"What to do: check the internet connection (or proxy) and try again; or fetch "
         f"the file by hand from one of these addresses into {folder} "
         f"(expected SHA-256 {remote.sha256}); or work offline with EDU_CNN_OFFLINE=1 "
         "and the small sample shipped with the course."
     )
+    error.failures = failures
+    raise error

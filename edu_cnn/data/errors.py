@@ -21,7 +21,16 @@ class ChecksumError(DataError):
 
 
 class DownloadError(DataError):
-    """No mirror delivered a good copy of a file (unreachable, interrupted, wrong checksum)."""
+    """No mirror delivered a good copy of a file (unreachable, interrupted, wrong checksum).
+
+    ``failures`` lists what went wrong with each mirror, one line each (``url: reason``).
+    """
+
+    failures: list[str]
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.failures = []
 
 
 class SampleDataWarning(UserWarning):

@@ -349,13 +349,17 @@ def _from_sample(spec: DatasetSpec, as_float: bool, reason: str, folder: Path) -
         if spec.debian_package
         else ""
     )
-    warnings.warn(
+    # warn_explicit with a fixed location: the printed line is the same on every machine
+    # and in every kernel (a notebook's stored outputs are compared by nbval).
+    warnings.warn_explicit(
         f"{spec.name}: using the small sample shipped with edu-cnn ({len(arrays[1]):,} "
-        f"training and {len(arrays[3]):,} test images) because {reason}. To get the full "
+        f"training and {len(arrays[3]):,} test images) because {reason}\nTo get the full "
         f"data set, connect to the internet, unset EDU_CNN_OFFLINE and load it again; or "
         f"copy the files {files} into {_display_path(folder)}.{debian}",
         SampleDataWarning,
-        stacklevel=4,
+        filename="edu_cnn.data",
+        lineno=0,
+        module="edu_cnn.data.mnist",
     )
     return Dataset(*arrays, spec.class_names, "sample", spec.name, "edu_cnn/data/sample")
 
@@ -427,13 +431,14 @@ def load_dataset(
             if settings.offline()
             else ("download=False was given")
         )
-        return _from_sample(spec, as_float, f"{reason} and the cache has no complete copy", folder)
+        return _from_sample(spec, as_float, f"{reason} and the cache has no complete copy.", folder)
     try:
         for remote in spec.files:
             if remote.name in missing:
                 fetch_file(remote, spec.mirrors, folder, timeout=timeout, progress=progress)
     except DownloadError as error:
-        return _from_sample(spec, as_float, f"the download failed: {error}", folder)
+        details = "".join(f"\n  - {failure}" for failure in error.failures) or f" {error}"
+        return _from_sample(spec, as_float, f"the download failed:{details}", folder)
     contents = [decompress(Path(name).read_bytes(), name) for name in names]
     arrays = _to_arrays(contents, names, spec, as_float)
     return Dataset(*arrays, spec.class_names, "download", spec.name, str(folder))
