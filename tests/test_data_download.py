@@ -313,7 +313,8 @@ def test_unreachable_mirrors_fall_back_to_the_sample(dead_mirror, tmp_path, fake
     spec, _, _ = fake_mnist
     with pytest.warns(
         SampleDataWarning,
-        match=r"the download failed:\n  - http://127\.0\.0\.1:\d+/train-images-idx3-ubyte\.gz: .*refused",
+        match=r"the download failed:\n"
+        r"  - http://127\.0\.0\.1:\d+/train-images-idx3-ubyte\.gz: .*refused",
     ):
         data = load_dataset(
             spec, data_dir=tmp_path, mirrors=[dead_mirror], progress=False, timeout=5
