@@ -61,7 +61,8 @@ def mse_gradient(X, y, w, b):
 
 
 def _step_cases(rng: np.random.Generator) -> list[tuple]:
-    cases = [(np.array([[1.0], [2.0], [3.0]]), np.array([2.0, 4.0, 6.0]), np.array([0.0]), 0.0, 0.1)]
+    cases = [(np.array([[1.0, 0.0], [2.0, 1.0], [3.0, 0.0]]), np.array([2.0, 4.0, 6.0]),
+              np.array([0.5, -0.5]), 0.0, 0.1)]
     for n, d, lr in ((10, 1, 0.05), (30, 3, 0.01), (20, 2, 0.3)):
         cases.append((*_regression_case(rng, n, d), lr))
     return cases
@@ -83,7 +84,7 @@ def gradient_descent_step(X, y, w, b, lr):
 
 
 def _zscore_cases(rng: np.random.Generator) -> list[tuple]:
-    cases = [(np.array([[1.0, 100.0], [3.0, 300.0], [5.0, 200.0]]), np.array([[2.0, 150.0]]))]
+    cases = [(np.array([[1.0, 100.0], [3.0, 300.0], [5.0, 200.0]]), np.array([[2.0, 150.0], [4.0, 350.0]]))]
     for n, m, d in ((20, 5, 3), (50, 10, 1), (8, 8, 2)):
         scale = rng.uniform(0.1, 100.0, size=d)
         train = rng.normal(5.0, 1.0, size=(n, d)) * scale

@@ -30,7 +30,7 @@ def sigmoid_derivative(z):
 
 
 def _one_hot_cases(rng: np.random.Generator) -> list[tuple]:
-    return [(np.array([0, 1, 2]), 3), (np.array([2, 2, 0, 1]), 4), (np.array([1]), 2),
+    return [(np.array([0, 1, 2]), 4), (np.array([2, 2, 0, 1]), 3), (np.array([1]), 2),
             (rng.integers(0, 10, size=12), 10)]
 
 
