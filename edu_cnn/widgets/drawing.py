@@ -1,0 +1,337 @@
+"""Draw a digit and watch LeNet-5 read it (chapter 7).
+
+The student draws with the mouse on a 280×280 ipycanvas canvas. When the mouse button is
+released, the strokes are turned into an image in the kernel (:func:`rasterize_strokes`
+– the same round-capped lines the canvas shows), prepared exactly as MNIST's digits were
+(:mod:`edu_cnn.preprocess`: crop, 20-pixel box, centre of mass), normalised with the
+training statistics, and run through the network (:func:`predict_digit`). The widget
+shows every pre-processing step, the class probabilities, the prediction (an ``HTML``
+widget with class ``educnn-prediction``) and the activations of every layer.
+
+Why rasterise in the kernel rather than read the canvas pixels? The canvas also sends its
+pixels back (``sync_image_data=True``), but they arrive asynchronously, some time after
+the mouse-up event; the strokes are already in the kernel when the mouse goes up, so the
+prediction never lags one stroke behind, and the same code path runs in tests without a
+browser. :meth:`DrawDigit.predict_canvas` reads the canvas pixels instead (what the
+browser test compares).
+
+:func:`draw_digit_prediction` is the static twin: the same panels for one image, e.g. a
+test digit blown up to canvas size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from edu_cnn.plots import new_figure, plot_probabilities, top_k
+from edu_cnn.preprocess import DigitSteps, normalize, preprocess_steps
+from edu_cnn.widgets.features import LayerOutput, draw_activations, layer_outputs
+
+__all__ = [
+    "CANVAS_SIZE",
+    "STROKE_WIDTH",
+    "rasterize_strokes",
+    "DigitPrediction",
+    "predict_digit",
+    "prediction_html",
+    "draw_preprocessing",
+    "draw_digit_prediction",
+    "DrawDigit",
+]
+
+CANVAS_SIZE = 280
+#: Pen width in canvas pixels: a digit drawn ~200 px tall is scaled by 20/200, giving
+#: strokes about 2 px wide in the 28×28 image – as thick as MNIST's.
+STROKE_WIDTH = 20
+
+
+def rasterize_strokes(strokes: Sequence[Sequence[tuple[float, float]]], size: int = CANVAS_SIZE,
+                      width: float = STROKE_WIDTH) -> np.ndarray:
+    """Draw pen strokes as an anti-aliased grey image: ink 1.0 on a 0.0 background.
+
+    Each stroke is a list of ``(x, y)`` canvas points (x to the right, y down) joined by
+    straight segments with round ends, ``width`` pixels thick – like the canvas's own
+    ``line_cap='round'`` lines. A stroke of one point is a dot.
+
+    Returns
+    -------
+    (size, size) float64 array in [0, 1].
+    """
+    if width <= 0:
+        raise ValueError(f"rasterize_strokes: width must be positive, got {width!r}")
+    image = np.zeros((size, size))
+    radius = width / 2.0
+    for number, stroke in enumerate(strokes):
+        points = np.asarray(stroke, dtype=np.float64).reshape(-1, 2) if len(stroke) else None
+        if points is None:
+            continue
+        if points.ndim != 2 or points.shape[1] != 2:
+            raise ValueError(f"rasterize_strokes: stroke {number} must be a list of (x, y) points")
+        segments = zip(points, points[1:]) if len(points) > 1 else [(points[0], points[0])]
+        for (x0, y0), (x1, y1) in segments:
+            # only the pixels near the segment: its bounding box grown by the radius
+            left = max(int(np.floor(min(x0, x1) - radius - 1)), 0)
+            right = min(int(np.ceil(max(x0, x1) + radius + 1)), size)
+            top = max(int(np.floor(min(y0, y1) - radius - 1)), 0)
+            bottom = min(int(np.ceil(max(y0, y1) + radius + 1)), size)
+            if left >= right or top >= bottom:
+                continue
+            ys, xs = np.mgrid[top:bottom, left:right] + 0.5        # pixel centres
+            dx, dy = x1 - x0, y1 - y0
+            length2 = dx * dx + dy * dy
+            t = np.zeros_like(xs) if length2 == 0 else np.clip(
+                ((xs - x0) * dx + (ys - y0) * dy) / length2, 0.0, 1.0)
+            distance = np.hypot(xs - (x0 + t * dx), ys - (y0 + t * dy))
+            ink = np.clip(radius + 0.5 - distance, 0.0, 1.0)       # 1-px soft edge
+            np.maximum(image[top:bottom, left:right], ink, out=image[top:bottom, left:right])
+    return image
+
+
+@dataclass(frozen=True)
+class DigitPrediction:
+    """What the network made of one image: the pre-processing, probabilities, layers."""
+
+    steps: DigitSteps
+    probabilities: np.ndarray
+    predicted: int
+    outputs: list[LayerOutput]
+
+
+def predict_digit(model: Any, image: Any, mean: float, std: float) -> DigitPrediction:
+    """Prepare ``image`` the MNIST way, normalise it, run ``model`` and keep every layer.
+
+    Parameters
+    ----------
+    model : a trained ``Sequential`` for (1, 28, 28) inputs
+    image : a drawing or photo – (H, W), (H, W, 3) or (H, W, 4); see
+        :func:`edu_cnn.preprocess.preprocess_steps`
+    mean, std : the training set's pixel statistics
+
+    Raises
+    ------
+    ValueError
+        If the image is blank (nothing drawn) or has a wrong shape.
+    """
+    from edu_cnn.activations import softmax
+
+    steps = preprocess_steps(image)
+    x = normalize(steps.final, mean, std)[None]
+    outputs = layer_outputs(model, x)
+    probabilities = softmax(outputs[-1].output.astype(np.float64))
+    return DigitPrediction(steps, probabilities, int(np.argmax(probabilities)), outputs)
+
+
+def prediction_html(prediction: DigitPrediction | None,
+                    class_names: Sequence[str] | None = None) -> str:
+    """The sentence under the canvas: the prediction, its probability, the runners-up."""
+    if prediction is None:
+        return "Draw a digit (0–9) in the black box with the mouse; release to see the prediction."
+
+    def name(c: int) -> str:
+        return class_names[c] if class_names is not None else str(c)
+
+    classes, probs = top_k(prediction.probabilities, 3)
+    others = ", ".join(f"{name(int(c))}: {100 * p:.1f} %" for c, p in zip(classes[1:], probs[1:]))
+    return (f"Prediction: <b style='font-size:150%'>{name(prediction.predicted)}</b> "
+            f"with probability {100 * probs[0]:.1f} % (next: {others})")
+
+
+def draw_preprocessing(steps: DigitSteps, axes: Sequence[Any] | None = None) -> Any:
+    """Four panels: the drawing with its bounding box, the crop, the 20-px box, the 28×28
+    image with its centre of mass."""
+    from matplotlib.patches import Rectangle
+
+    if axes is None:
+        fig = new_figure(7.0, 2.0)
+        axes = fig.subplots(1, 4)
+    else:
+        fig = axes[0].figure
+    top, bottom, left, right = steps.bbox
+    axes[0].imshow(steps.cleaned, cmap="gray", vmin=0, vmax=1)
+    axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top,
+                                fill=False, color="tab:orange", lw=1.5))
+    axes[0].set_title(f"drawing{' (inverted)' if steps.inverted else ''}\n"
+                      f"{steps.grey.shape[0]}×{steps.grey.shape[1]}", fontsize=8)
+    axes[1].imshow(steps.cropped, cmap="gray", vmin=0, vmax=1)
+    axes[1].set_title(f"cropped\n{steps.cropped.shape[0]}×{steps.cropped.shape[1]}", fontsize=8)
+    axes[2].imshow(steps.scaled, cmap="gray", vmin=0, vmax=1)
+    axes[2].set_title(f"longer side → 20\n{steps.scaled.shape[0]}×{steps.scaled.shape[1]}",
+                      fontsize=8)
+    axes[3].imshow(steps.final, cmap="gray", vmin=0, vmax=1)
+    r, c = steps.center_of_mass
+    axes[3].plot([c], [r], "+", color="tab:orange", markersize=10)
+    axes[3].set_title("centred by mass\n28×28", fontsize=8)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+def draw_digit_prediction(prediction: DigitPrediction, class_names: Sequence[str] | None = None,
+                          true_class: int | None = None, activations: bool = True) -> Any:
+    """The static twin of :class:`DrawDigit`: pre-processing steps, probability bars and
+    (optionally) every layer's activations, in one figure."""
+    fig = new_figure(9.0, 2.6 + (0.55 * 11 + 0.3 if activations else 0))
+    if activations:
+        top, bottom = fig.subfigures(2, 1, height_ratios=[2.6, 0.55 * 11 + 0.3])
+    else:
+        top, bottom = fig, None
+    grid = top.add_gridspec(1, 6, width_ratios=[1, 1, 1, 1, 0.3, 1.8])
+    axes = [top.add_subplot(grid[0, i]) for i in range(4)]
+    draw_preprocessing(prediction.steps, axes)
+    plot_probabilities(prediction.probabilities, class_names, true_class,
+                       ax=top.add_subplot(grid[0, 5]), title="probabilities")
+    if bottom is not None:
+        draw_activations(prediction.outputs, fig=bottom)
+    return fig
+
+
+class DrawDigit:
+    """A canvas to draw a digit on, a clear button, and what the network makes of it.
+
+    Parameters
+    ----------
+    model : a trained LeNet-5 (any ``Sequential`` for (1, 28, 28) inputs)
+    mean, std : the training set's pixel statistics (as used in training)
+    class_names : optional names of the 10 classes
+    stroke_width : pen width in canvas pixels
+
+    Attributes
+    ----------
+    canvas : the ipycanvas ``Canvas`` (280×280 px)
+    clear_button, prediction (HTML, class ``educnn-prediction``), steps_image,
+    activations_image : the other parts
+    widget : the container (class ``educnn-draw-digit``)
+    strokes : the strokes drawn so far, lists of (x, y)
+    state : the last :class:`DigitPrediction` (``None`` when the canvas is empty)
+    """
+
+    def __init__(self, model: Any, mean: float, std: float,
+                 class_names: Sequence[str] | None = None,
+                 stroke_width: float = STROKE_WIDTH) -> None:
+        import ipywidgets as widgets
+        from ipycanvas import Canvas
+
+        self.model = model
+        self.mean, self.std = float(mean), float(std)
+        self.class_names = list(class_names) if class_names is not None else None
+        self.stroke_width = float(stroke_width)
+        self.strokes: list[list[tuple[float, float]]] = []
+        self.state: DigitPrediction | None = None
+        self._drawing = False
+
+        self.canvas = Canvas(width=CANVAS_SIZE, height=CANVAS_SIZE, sync_image_data=True,
+                             layout=widgets.Layout(width=f"{CANVAS_SIZE}px",
+                                                   height=f"{CANVAS_SIZE}px"))
+        self.canvas.on_mouse_down(self._on_mouse_down)
+        self.canvas.on_mouse_move(self._on_mouse_move)
+        self.canvas.on_mouse_up(self._on_mouse_up)
+        self.canvas.on_mouse_out(self._on_mouse_up)
+        self.clear_button = widgets.Button(description="Clear", icon="eraser")
+        self.clear_button.add_class("educnn-clear-button")
+        self.clear_button.on_click(lambda _button: self.clear())
+        self.prediction = widgets.HTML(prediction_html(None))
+        self.prediction.add_class("educnn-prediction")
+        self.steps_image = widgets.Image(format="png")
+        self.steps_image.add_class("educnn-draw-steps")
+        self.activations_image = widgets.Image(format="png")
+        self.activations_image.add_class("educnn-draw-activations")
+        left = widgets.VBox([self.canvas, self.clear_button])
+        right = widgets.VBox([self.prediction, self.steps_image],
+                             layout=widgets.Layout(margin="0 0 0 16px"))
+        self.widget = widgets.VBox([widgets.HBox([left, right]), self.activations_image])
+        self.widget.add_class("educnn-draw-digit")
+        self._blank_canvas()
+
+    # -- the canvas ------------------------------------------------------------------------
+    def _blank_canvas(self) -> None:
+        from ipycanvas import hold_canvas
+
+        with hold_canvas(self.canvas):
+            self.canvas.clear()
+            self.canvas.fill_style = "black"
+            self.canvas.fill_rect(0, 0, CANVAS_SIZE, CANVAS_SIZE)
+            self.canvas.stroke_style = "white"
+            self.canvas.fill_style = "white"
+            self.canvas.line_width = self.stroke_width
+            self.canvas.line_cap = "round"
+            self.canvas.line_join = "round"
+
+    def _on_mouse_down(self, x: float, y: float) -> None:
+        self._drawing = True
+        self.strokes.append([(float(x), float(y))])
+        self.canvas.fill_circle(x, y, self.stroke_width / 2)
+
+    def _on_mouse_move(self, x: float, y: float) -> None:
+        if not self._drawing:
+            return
+        x0, y0 = self.strokes[-1][-1]
+        self.strokes[-1].append((float(x), float(y)))
+        self.canvas.stroke_line(x0, y0, x, y)
+
+    def _on_mouse_up(self, x: float, y: float) -> None:
+        if not self._drawing:
+            return
+        self._drawing = False
+        self.update()
+
+    # -- what the network sees -------------------------------------------------------------
+    def image(self) -> np.ndarray:
+        """The strokes as a 280×280 grey image (ink 1.0 on 0.0)."""
+        return rasterize_strokes(self.strokes, CANVAS_SIZE, self.stroke_width)
+
+    def update(self) -> DigitPrediction | None:
+        """Predict from the strokes drawn so far (called when the mouse button goes up)."""
+        if not self.strokes:
+            return self.show(None)
+        return self.show(self.image())
+
+    def predict_canvas(self) -> DigitPrediction | None:
+        """Predict from the pixels the browser's canvas sent back (``sync_image_data``)."""
+        if self.canvas.image_data is None:
+            raise ValueError("DrawDigit.predict_canvas: the canvas has sent no pixels yet "
+                             "(is the widget displayed in a browser?)")
+        return self.show(self.canvas.get_image_data())
+
+    def show(self, image: Any) -> DigitPrediction | None:
+        """Run the pipeline on ``image`` (any drawing or photo) and show the result."""
+        from edu_cnn.widgets.base import figure_to_png
+
+        if image is None:
+            self.state = None
+        else:
+            try:
+                self.state = predict_digit(self.model, image, self.mean, self.std)
+            except ValueError as error:    # a blank drawing: say so, keep the widget alive
+                self.state = None
+                self.prediction.value = f"Nothing to read yet: {error}"
+                return None
+        self.prediction.value = prediction_html(self.state, self.class_names)
+        if self.state is None:
+            self.steps_image.value = b""
+            self.activations_image.value = b""
+            return None
+        fig = new_figure(7.5, 2.0)
+        grid = fig.add_gridspec(1, 6, width_ratios=[1, 1, 1, 1, 0.25, 1.9])
+        axes = [fig.add_subplot(grid[0, i]) for i in range(4)]
+        draw_preprocessing(self.state.steps, axes)
+        plot_probabilities(self.state.probabilities, self.class_names,
+                           ax=fig.add_subplot(grid[0, 5]), title="probabilities")
+        self.steps_image.value = figure_to_png(fig, dpi=80)
+        self.activations_image.value = figure_to_png(draw_activations(self.state.outputs), dpi=70)
+        return self.state
+
+    def clear(self) -> None:
+        """Wipe the canvas and the prediction."""
+        self.strokes = []
+        self._drawing = False
+        self._blank_canvas()
+        self.show(None)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -1,0 +1,322 @@
+"""What a trained CNN has learned (chapter 7): its kernels and every layer's feature maps.
+
+Pure functions do the work – :func:`layer_outputs` runs one image through the network
+layer by layer and keeps every intermediate result, :func:`feature_maps` picks one
+layer's maps for one digit – and the drawing functions turn them into figures:
+:func:`draw_kernels` (the learned 5×5 kernels of both convolution layers),
+:func:`draw_feature_maps` (one layer, all its channels) and :func:`draw_activations`
+(all layers at once, used by the draw-a-digit widget). :func:`feature_explorer` wires a
+digit slider and a layer menu to them (CSS class ``educnn-feature-explorer``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from edu_cnn.plots import new_figure
+
+__all__ = [
+    "LayerOutput",
+    "layer_outputs",
+    "layer_labels",
+    "conv_layers",
+    "FeatureMaps",
+    "feature_maps",
+    "mosaic",
+    "draw_kernels",
+    "draw_feature_maps",
+    "draw_activations",
+    "feature_explorer",
+]
+
+
+@dataclass(frozen=True)
+class LayerOutput:
+    """One layer's output for one image (the batch axis removed).
+
+    ``output`` is (C, H, W) after convolution / pooling / activations of feature maps,
+    (F,) after ``Flatten`` and ``Linear``.
+    """
+
+    index: int
+    name: str
+    label: str
+    output: np.ndarray
+
+
+def _describe(index: int, layer: Any, shape: tuple[int, ...]) -> str:
+    name = type(layer).__name__
+    size = "×".join(str(s) for s in shape[1:]) if len(shape) == 3 else ""
+    what = f"{shape[0]}@{size}" if size else f"{shape[0]}"
+    return f"{index}: {name} → {what}"
+
+
+def _as_single(image: Any, where: str) -> np.ndarray:
+    x = np.asarray(image, dtype=np.float32)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim == 4 and x.shape[0] == 1:
+        x = x[0]
+    if x.ndim != 3:
+        raise ValueError(f"{where}: expected one image (H, W), (C, H, W) or (1, C, H, W), "
+                         f"got shape {np.shape(image)}")
+    return x
+
+
+def layer_outputs(model: Any, image: Any) -> list[LayerOutput]:
+    """Run one (normalised) image through ``model`` and keep every layer's output.
+
+    The model runs in evaluation mode and is put back in the mode it was in.
+
+    Parameters
+    ----------
+    model : a ``Sequential``
+    image : (H, W), (C, H, W) or (1, C, H, W)
+
+    Returns
+    -------
+    list of LayerOutput, one per layer, in order; the last one holds the logits.
+    """
+    x = _as_single(image, "layer_outputs")[None]
+    was_training = getattr(model, "training", False)
+    model.eval()
+    results = []
+    try:
+        for i, layer in enumerate(model):
+            x = layer(x)
+            out = np.asarray(x[0])
+            results.append(LayerOutput(i, type(layer).__name__, _describe(i, layer, out.shape), out))
+    finally:
+        if was_training:
+            model.train()
+    return results
+
+
+def layer_labels(model: Any, input_shape: Sequence[int] = (1, 28, 28)) -> list[str]:
+    """The label of each layer (``"0: Conv2d → 6@28×28"``…) without running an image."""
+    shapes = model.layer_shapes(tuple(input_shape))
+    return [_describe(i, layer, tuple(shape)) for i, (layer, shape) in enumerate(zip(model, shapes))]
+
+
+def conv_layers(model: Any) -> list[tuple[int, Any]]:
+    """``(index, layer)`` of every convolution layer (anything with a 4-D ``weight``)."""
+    found = []
+    for i, layer in enumerate(model):
+        weight = getattr(layer, "weight", None)
+        data = getattr(weight, "data", None)
+        if data is not None and np.ndim(data) == 4:
+            found.append((i, layer))
+    if not found:
+        raise ValueError(f"conv_layers: the model has no convolution layer ({len(model)} layers)")
+    return found
+
+
+@dataclass(frozen=True)
+class FeatureMaps:
+    """One layer's output for one digit, ready to draw (:func:`draw_feature_maps`)."""
+
+    index: int
+    image: np.ndarray
+    label: int | None
+    layer: LayerOutput
+    predicted: int
+    probabilities: np.ndarray
+
+
+def feature_maps(model: Any, images: Any, index: int, layer: int,
+                 labels: Any = None) -> FeatureMaps:
+    """The outputs of layer ``layer`` for image ``index`` of ``images`` (pure).
+
+    Raises
+    ------
+    ValueError
+        If ``index`` or ``layer`` is out of range.
+    """
+    from edu_cnn.activations import softmax
+
+    images = np.asarray(images)
+    if not 0 <= index < len(images):
+        raise ValueError(f"feature_maps: image index must be in 0…{len(images) - 1}, got {index}")
+    if not 0 <= layer < len(model):
+        raise ValueError(f"feature_maps: layer must be in 0…{len(model) - 1}, got {layer}")
+    outputs = layer_outputs(model, images[index])
+    logits = outputs[-1].output
+    label = None if labels is None else int(np.asarray(labels)[index])
+    return FeatureMaps(index, _as_single(images[index], "feature_maps"), label, outputs[layer],
+                       int(np.argmax(logits)), softmax(logits.astype(np.float64)))
+
+
+# -- figures -------------------------------------------------------------------------------
+def _symmetric(a: np.ndarray) -> float:
+    top = float(np.abs(a).max())
+    return top if top > 0 else 1.0
+
+
+def mosaic(maps: Any, ncols: int | None = None, gap: int = 1) -> np.ndarray:
+    """Tile (N, H, W) maps into one 2-D array, ``ncols`` per row, separated by NaN gaps.
+
+    One ``imshow`` of a mosaic is far faster than one axes per map (NaN shows as the
+    colour map's "bad" colour).
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3:
+        raise ValueError(f"mosaic: expected maps (N, H, W), got shape {maps.shape}")
+    n, h, w = maps.shape
+    ncols = n if ncols is None else max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    out = np.full((nrows * (h + gap) - gap, ncols * (w + gap) - gap), np.nan)
+    for k in range(n):
+        r, c = divmod(k, ncols)
+        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = maps[k]
+    return out
+
+
+def _cmap(name: str, bad: str = "white") -> Any:
+    from matplotlib import colormaps
+
+    cmap = colormaps[name].copy()
+    cmap.set_bad(bad)
+    return cmap
+
+
+def draw_kernels(model: Any) -> Any:
+    """The learned kernels of every convolution layer (red positive, blue negative).
+
+    A filter of the first layer has one input channel, so it is one 5×5 kernel; a filter
+    of the second layer has one 5×5 kernel per input channel – a column per filter, a
+    row per input channel. Each layer has its own symmetric colour scale.
+    """
+    layers = conv_layers(model)
+    weights = [(i, np.asarray(layer.weight.data, dtype=np.float64)) for i, layer in layers]
+    heights = [1.0 + 0.45 * w.shape[1] for _, w in weights]
+    fig = new_figure(9.0, sum(heights))
+    axes = fig.subplots(len(weights), 1, squeeze=False, height_ratios=heights)[:, 0]
+    for ax, (i, w) in zip(axes, weights):
+        out_c, in_c, kh, kw = w.shape
+        # rows = input channels, columns = filters
+        tiles = w.transpose(1, 0, 2, 3).reshape(in_c * out_c, kh, kw)
+        vmax = _symmetric(w)
+        ax.imshow(mosaic(tiles, ncols=out_c), cmap=_cmap("RdBu_r"), vmin=-vmax, vmax=vmax)
+        ax.set_xticks([(kw + 1) * f + (kw - 1) / 2 for f in range(out_c)], range(out_c),
+                      fontsize=7)
+        ax.set_yticks([(kh + 1) * c + (kh - 1) / 2 for c in range(in_c)],
+                      [f"in {c}" for c in range(in_c)], fontsize=7)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_title(f"layer {i}: {out_c} filters of {in_c}×{kh}×{kw}"
+                     + (" (column = filter, row = input channel)" if in_c > 1 else ""),
+                     fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _grid(n: int) -> tuple[int, int]:
+    ncols = n if n <= 8 else 8
+    return -(-n // ncols), ncols
+
+
+def draw_feature_maps(state: FeatureMaps, class_names: Sequence[str] | None = None) -> Any:
+    """The input digit and every channel of one layer's output for it."""
+    out = state.layer.output
+
+    def name(c: int) -> str:
+        return class_names[c] if class_names is not None else str(c)
+
+    if out.ndim == 3:
+        rows, cols = _grid(out.shape[0])
+        fig = new_figure(1.3 * (cols + 1.5), 1.35 * rows + 0.7)
+        grid = fig.add_gridspec(rows, cols + 2, width_ratios=[1.5, 0.2] + [1] * cols)
+        ax = fig.add_subplot(grid[:, 0])
+        vmin, vmax = float(out.min()), float(out.max())
+        for c in range(out.shape[0]):
+            a = fig.add_subplot(grid[c // cols, 2 + c % cols])
+            a.imshow(out[c], cmap="viridis", vmin=vmin, vmax=vmax)
+            a.set_title(f"map {c}", fontsize=7)
+            a.set_axis_off()
+    else:
+        fig = new_figure(9.0, 2.2)
+        grid = fig.add_gridspec(1, 3, width_ratios=[1.5, 0.2, 7.3])
+        ax = fig.add_subplot(grid[0, 0])
+        a = fig.add_subplot(grid[0, 2])
+        a.bar(np.arange(out.size), out, color=np.where(out >= 0, "tab:blue", "tab:red"),
+              width=1.0 if out.size > 40 else 0.8)
+        a.set_xlabel("unit")
+        a.set_xlim(-1, out.size)
+        a.grid(alpha=0.3)
+    ax.imshow(state.image[0], cmap="gray")
+    truth = f"true {name(state.label)}, " if state.label is not None else ""
+    ax.set_title(f"digit #{state.index}\n{truth}pred {name(state.predicted)}", fontsize=8)
+    ax.set_axis_off()
+    fig.suptitle(state.layer.label, fontsize=10)
+    return fig
+
+
+def draw_activations(outputs: Sequence[LayerOutput], fig: Any = None) -> Any:
+    """Every layer's output for one image: a row of maps per feature-map layer, a colour
+    strip per vector layer (what the draw-a-digit widget shows).
+
+    ``fig`` may be an existing Figure or SubFigure to draw into; returns the figure.
+    """
+    shown = [o for o in outputs if o.name not in ("Flatten", "Dropout")]
+    if fig is None:
+        fig = new_figure(9.0, 0.55 * len(shown) + 0.3)
+    grid = fig.add_gridspec(len(shown), 2, width_ratios=[1.6, 7.4], hspace=0.25, wspace=0.02,
+                            top=0.98, bottom=0.02, left=0.01, right=0.99)
+    for r, o in enumerate(shown):
+        label_ax = fig.add_subplot(grid[r, 0])
+        label_ax.set_axis_off()
+        label_ax.text(1.0, 0.5, o.label, ha="right", va="center", fontsize=7,
+                      transform=label_ax.transAxes)
+        a = fig.add_subplot(grid[r, 1])
+        out = o.output
+        if out.ndim == 3:
+            a.imshow(mosaic(out), cmap=_cmap("viridis"), aspect="equal")
+            a.set_anchor("W")
+        else:
+            a.imshow(out[None, :], cmap="viridis", aspect="auto")
+        a.set_axis_off()
+    return fig
+
+
+def feature_explorer(model: Any, images: Any, labels: Any = None,
+                     class_names: Sequence[str] | None = None, index: int = 0,
+                     layer: int = 0) -> Any:
+    """A digit slider and a layer menu over :func:`feature_maps` / :func:`draw_feature_maps`.
+
+    Returns an :class:`~edu_cnn.widgets.base.Explorer` (container class
+    ``educnn-feature-explorer``, picture class ``educnn-feature-maps``); its
+    ``controls["Digit"]`` and ``controls["Layer"]`` can be set from code, ``state`` is
+    the :class:`FeatureMaps` shown.
+    """
+    import ipywidgets as widgets
+
+    from edu_cnn.widgets.base import Explorer, figure_to_png
+
+    images = np.asarray(images)
+    labels_text = layer_labels(model, tuple(np.shape(images)[1:]) if np.ndim(images) == 4
+                               else (1, *np.shape(images)[1:]))
+    controls = {
+        "Digit": widgets.IntSlider(value=index, min=0, max=len(images) - 1, description="Digit",
+                                   continuous_update=False),
+        "Layer": widgets.Dropdown(options=[(text, i) for i, text in enumerate(labels_text)],
+                                  value=layer, description="Layer",
+                                  layout=widgets.Layout(width="320px")),
+    }
+
+    def compute(Digit: int, Layer: int) -> FeatureMaps:
+        return feature_maps(model, images, Digit, Layer, labels)
+
+    def caption(state: FeatureMaps) -> str:
+        p = state.probabilities
+        return (f"Prediction <b>{state.predicted}</b> with probability "
+                f"{100 * p[state.predicted]:.1f} %; output of layer {state.layer.label}, "
+                f"shape {state.layer.output.shape}")
+
+    return Explorer(controls, compute,
+                    lambda state: figure_to_png(draw_feature_maps(state, class_names), dpi=80),
+                    css_class="educnn-feature-explorer", caption=caption,
+                    image_class="educnn-feature-maps")
