@@ -144,3 +144,60 @@ def test_multichannel_sums_the_channels_like_conv2d():
     explorer = cw.multichannel_explorer(image)
     explorer.controls["filter"].value = "red minus green"
     np.testing.assert_allclose(explorer.state["output"], (x[0] - x[1])[1:-1, 1:-1], atol=1e-12)
+
+
+# -- pooling explorer -----------------------------------------------------------------------
+from edu_cnn.widgets import pooling as pw  # noqa: E402
+
+
+def _loops(x, size, stride, reduce):
+    oh, ow = (x.shape[0] - size) // stride + 1, (x.shape[1] - size) // stride + 1
+    return np.array([[reduce(x[i * stride:i * stride + size, j * stride:j * stride + size])
+                      for j in range(ow)] for i in range(oh)])
+
+
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 3), (3, 2), (2, 1)])
+def test_pool_state_matches_loops_and_finds_the_winner(size, stride):
+    x = RNG.normal(size=(7, 8))
+    for mode, reduce in (("max", np.max), ("mean", np.mean)):
+        state = pw.pool_state(x, mode, size, stride, position=3, shift=1)
+        np.testing.assert_allclose(state.output, _loops(x, size, stride, reduce))
+        np.testing.assert_allclose(state.shifted_output, _loops(pw.shift_right(x, 1), size, stride, reduce))
+        assert state.value == pytest.approx(reduce(state.window))
+        np.testing.assert_array_equal(state.upsampled, np.kron(state.output, np.ones((stride, stride))))
+    state = pw.pool_state(x, "max", size, stride, position=3)
+    assert x[state.winner] == state.value
+    assert state.winner[0] // stride >= 0 and state.window.max() == x[state.winner]
+
+
+def test_unpooling_puts_each_maximum_back_and_zeros_elsewhere():
+    state = pw.pool_state(pw.DEFAULT_POOL_INPUT, "max", 2, 2)
+    un = state.unpooled
+    assert un.shape == (8, 8) and np.count_nonzero(un) <= 16
+    np.testing.assert_allclose(_loops(un, 2, 2, np.max), state.output)   # pooling it again gives the same
+    assert all(un[r, c] in (0, pw.DEFAULT_POOL_INPUT[r, c]) for r, c in np.ndindex(8, 8))
+    assert pw.pool_state(pw.DEFAULT_POOL_INPUT, "mean").unpooled is None
+
+
+def test_pooling_tolerates_small_shifts_of_a_sparse_map():
+    state = pw.pool_state(pw.DEFAULT_POOL_INPUT, "max", 2, 2, shift=1)
+    assert state.input_similarity == 0.0 and state.output_similarity > 0.5
+    assert pw.cosine_similarity(np.ones(3), 2 * np.ones(3)) == pytest.approx(1.0)
+    np.testing.assert_array_equal(pw.shift_right(np.arange(4.0)[None], 1), [[0, 0, 1, 2]])
+
+
+def test_pool_state_bad_input_and_explorer_wiring():
+    with pytest.raises(ValueError, match="pool_state: expected a 2-D feature map"):
+        pw.pool_state(np.ones((1, 4, 4)))
+    with pytest.raises(ValueError, match="pool_state: mode must be 'max' or 'mean'"):
+        pw.pool_state(np.ones((4, 4)), "median")
+    with pytest.raises(ValueError, match="pool_state.*does not fit"):
+        pw.pool_state(np.ones((2, 2)), "max", 3, 1)
+    explorer = pw.pooling_explorer()
+    assert "educnn-pooling-explorer" in explorer.widget._dom_classes
+    explorer.controls["position"].value = 5
+    assert (explorer.state.row, explorer.state.col) == (1, 1) and explorer.state.value == 5.0
+    explorer.controls["size"].value = 3           # ⌊(8 − 3)/2⌋ + 1 = 3: 9 windows
+    assert explorer.controls["position"].max == 8 and explorer.state.output.shape == (3, 3)
+    explorer.controls["mode"].value = "mean"
+    assert explorer.state.unpooled is None and "mean(" in explorer.caption.value
