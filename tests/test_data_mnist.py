@@ -177,6 +177,29 @@ def test_debian_fashion_mnist_is_found_and_checked():
     assert np.bincount(fashion.y_test).tolist() == [1000] * 10
 
 
+@pytest.mark.skipif(
+    not (DEBIAN_FASHION_MNIST_DIR / "t10k-labels-idx1-ubyte.gz").is_file(),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
+def test_fashion_checksums_agree_with_the_published_md5():
+    """Independent check of our Fashion-MNIST SHA-256 values against Zalando's MD5.
+
+    Debian's files keep the original deflate streams but drop the gzip header's file name
+    and change its time stamp. Restoring the original header (flag FNAME, the upload time)
+    must give the publisher's MD5 – and then our SHA-256 must match the same bytes.
+    """
+    upload_time = {"train": 1504176606, "t10k": 1504176627}  # 2017-08-31 10:50 UTC
+    for remote in FASHION_MNIST.files:
+        debian = (DEBIAN_FASHION_MNIST_DIR / remote.name).read_bytes()
+        assert debian[:4] == b"\x1f\x8b\x08\x00"  # gzip, deflate, no file name
+        stamp = upload_time[remote.name.split("-")[0]]
+        header = b"\x1f\x8b\x08\x08" + stamp.to_bytes(4, "little") + b"\x00\x03"
+        original = header + remote.name[:-3].encode() + b"\x00" + debian[10:]
+        assert hashlib.md5(original).hexdigest() == remote.md5, remote.name
+        assert hashlib.sha256(original).hexdigest() == remote.sha256, remote.name
+        assert len(original) == remote.size
+
+
 def test_shipped_files_match_the_readme():
     """The sample on disk is what scripts/make_mnist_sample.py wrote and README records."""
     readme = (SAMPLE / "README.md").read_text()

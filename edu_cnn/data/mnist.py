@@ -16,12 +16,17 @@ Where the checksums come from
 MNIST's original site publishes no checksums. The SHA-256 of the four ``.gz`` files
 below is the one TensorFlow Datasets records for them (and many projects repeat); the MD5
 is torchvision's. Both are checked on every download and every load from the cache.
+(No copy of MNIST was reachable here to recompute them.)
 
 Fashion-MNIST's publisher (Zalando Research, the project's README) publishes **MD5 only**.
-We check that MD5 *and* the SHA-256 recorded for the same ``.gz`` files by TensorFlow
-Datasets' URL checksum list. Debian's package recompressed the files (other ``.gz``
-bytes, same content), so for it we check the SHA-256 of the *decompressed* IDX files,
-which several projects record and which we confirmed on Debian's package.
+We check that MD5 *and* a SHA-256 of the same ``.gz`` files. The SHA-256 values are the
+ones many projects record; we confirmed them ourselves: Debian's package holds the same
+deflate streams with a normalised gzip header (no file name, another time stamp), and
+putting the original header back (file name, time stamps 2017-08-31 10:50:06/27 UTC)
+gives files with exactly the publisher's MD5 and these SHA-256 (see
+``tests/test_data_mnist.py``). Beware: another set of Fashion-MNIST SHA-256 values
+(``08dc20ab…`` for the training images) circulates; it does not match the published MD5.
+For Debian's copy we check the SHA-256 of the *decompressed* IDX files.
 """
 
 from __future__ import annotations
@@ -131,29 +136,29 @@ MNIST = DatasetSpec(
 FASHION_MNIST = DatasetSpec(
     name="Fashion-MNIST",
     folder="fashion-mnist",
-    # Zalando publishes MD5 only; the SHA-256 is TensorFlow Datasets' record of the same files.
+    # Zalando publishes MD5 only; the SHA-256 belongs to the files with that MD5 (see above).
     files=(
         RemoteFile(
             "train-images-idx3-ubyte.gz",
-            sha256="08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc",
+            sha256="3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
             md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d",
             size=26_421_880,
         ),
         RemoteFile(
             "train-labels-idx1-ubyte.gz",
-            sha256="b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc",
+            sha256="a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
             md5="25c81989df183df01b3e8a0aad5dffbe",
             size=29_515,
         ),
         RemoteFile(
             "t10k-images-idx3-ubyte.gz",
-            sha256="78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
+            sha256="346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
             md5="bef4ecab320f06d8554ea6380940ec79",
             size=4_422_102,
         ),
         RemoteFile(
             "t10k-labels-idx1-ubyte.gz",
-            sha256="42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf",
+            sha256="67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
             md5="bb300cfdad3c16e7a12a480ee83cd310",
             size=5_148,
         ),
