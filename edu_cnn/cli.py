@@ -1,10 +1,11 @@
-"""The command line: ``python -m edu_cnn predict | export | info``.
+"""The command line: ``python -m edu_cnn predict | export | info | serve``.
 
 ::
 
     python -m edu_cnn predict lenet5.educnn three.png seven.jpg   # class and probabilities
     python -m edu_cnn export  lenet5.educnn lenet5.onnx             # ONNX, checked
     python -m edu_cnn info    lenet5.educnn                         # architecture, contract
+    python -m edu_cnn serve   lenet5.educnn --port 8000             # a small HTTP service
 
 ``predict`` prepares each image exactly as the training digits were prepared
 (:mod:`edu_cnn.preprocess`: crop, scale to 20×20, centre by centre of mass in 28×28) and
@@ -17,15 +18,18 @@ in one line, without a traceback), 2 a usage error (argparse's convention).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .activations import softmax
 from .layer import Layer
+from .plots import top_k
 
 PROG = "python -m edu_cnn"
 
@@ -56,18 +60,37 @@ def _check_takes_digits(model: Layer) -> None:
                            f"input {tuple(input_shape)}")
 
 
-def image_to_input(model: Layer, path: str) -> np.ndarray:
-    """The batch of one that ``model`` expects for the digit image at ``path``.
+def read_image(source: str | Path | bytes) -> np.ndarray:
+    """An image as a uint8 array, from a file path or from the bytes of a PNG / JPEG."""
+    from .preprocess import load_image
 
-    Uses :mod:`edu_cnn.preprocess` and the model's stored mean / std (none stored: the
-    pixels stay in [0, 1]).
+    if not isinstance(source, (bytes, bytearray)):
+        return load_image(source)
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(source)) as image:
+            if image.mode not in ("L", "RGB", "RGBA"):
+                image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+            return np.asarray(image).copy()
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError(f"read_image: the {len(source)} bytes are not an image PIL can read "
+                         f"({error})") from None
+
+
+def image_to_input(model: Layer, source: str | Path | bytes | np.ndarray) -> np.ndarray:
+    """The batch of one that ``model`` expects for a digit image (path, bytes or array).
+
+    Uses :mod:`edu_cnn.preprocess` (MNIST-style crop, scale and centre) and the model's
+    stored mean / std (none stored: the pixels stay in [0, 1]).
     """
-    from .preprocess import load_image, preprocess_digit
+    from .preprocess import preprocess_digit
 
     _check_takes_digits(model)
     input_shape = getattr(model, "input_shape", None)
     try:
-        digit = preprocess_digit(load_image(path))[np.newaxis, np.newaxis]
+        image = source if isinstance(source, np.ndarray) else read_image(source)
+        digit = preprocess_digit(image)[np.newaxis, np.newaxis]
     except ValueError as error:
         raise CommandError(str(error)) from None
     preprocessing = getattr(model, "preprocessing", None)
@@ -75,11 +98,19 @@ def image_to_input(model: Layer, path: str) -> np.ndarray:
     return x.reshape((1, *input_shape)) if input_shape is not None else x
 
 
-def predict_image(model: Layer, path: str) -> np.ndarray:
-    """The class probabilities (a vector) the model gives the digit image at ``path``."""
-    output = model.forward(image_to_input(model, path))
+def predict_image(model: Layer, source: str | Path | bytes | np.ndarray) -> np.ndarray:
+    """The class probabilities (a vector) the model gives one digit image."""
+    output = model.forward(image_to_input(model, source))
     probabilities = output if _outputs_are_probabilities(model) else softmax(output, axis=1)
     return np.asarray(probabilities, dtype=np.float64)[0]
+
+
+def classify(model: Layer, source: str | Path | bytes | np.ndarray) -> dict[str, Any]:
+    """``{"class": name, "probabilities": {name: p, …}}`` for one digit image."""
+    p = predict_image(model, source)
+    names = _class_names(model, len(p))
+    return {"class": names[int(np.argmax(p))],
+            "probabilities": {n: round(float(v), 4) for n, v in zip(names, p)}}
 
 
 def _class_names(model: Layer, n: int) -> list[str]:
@@ -97,19 +128,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
     results = []
     for path in args.images:
         try:
-            p = predict_image(model, path)
+            answer = classify(model, path)
         except CommandError as error:
             print(f"{PROG} predict: error: {error}", file=sys.stderr)
             failures += 1
             continue
-        names = _class_names(model, len(p))
-        best = int(np.argmax(p))
-        results.append({"image": path, "class": names[best],
-                        "probabilities": {n: round(float(v), 4) for n, v in zip(names, p)}})
+        results.append({"image": path, **answer})
         if not args.json:
-            order = np.argsort(-p)[: args.top]
-            ranked = "  ".join(f"{names[i]}: {p[i]:.3f}" for i in order)
-            print(f"{path}: {names[best]}  ({ranked})")
+            names = list(answer["probabilities"])
+            classes, probs = top_k(list(answer["probabilities"].values()),
+                                   min(args.top, len(names)))
+            ranked = "  ".join(f"{names[c]}: {q:.3f}" for c, q in zip(classes, probs))
+            print(f"{path}: {answer['class']}  ({ranked})")
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     return 1 if failures else 0
@@ -156,6 +186,82 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_REQUEST_BYTES = 5 * 1024 * 1024
+
+
+def make_server(model: Layer, host: str = "127.0.0.1", port: int = 8000,
+                quiet: bool = False) -> HTTPServer:
+    """A tiny HTTP inference service around ``model`` (standard library only).
+
+    ``GET /`` describes the model (input shape, pre-processing, classes);
+    ``POST /predict`` with the bytes of a PNG or JPEG as the body answers
+    ``{"class": …, "probabilities": {…}}``; a bad request gets status 400 and
+    ``{"error": …}``. Requests are served one at a time (the layers keep what their last
+    forward pass computed, so two at once would mix). ``port=0`` picks a free port
+    (``server.server_address`` says which); ``quiet=True`` logs no requests. Call
+    ``serve_forever()`` to run it.
+    """
+    _check_takes_digits(model)
+    pre = getattr(model, "preprocessing", None)
+    description = {"input_shape": list(getattr(model, "input_shape", None) or []),
+                   "preprocessing": pre.to_json() if pre else None,
+                   "class_names": getattr(model, "class_names", None),
+                   "usage": "POST the bytes of a PNG or JPEG digit to /predict"}
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "edu-cnn"
+
+        def _reply(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            if self.path.rstrip("/") == "":
+                self._reply(200, description)
+            else:
+                self._reply(404, {"error": f"no such page {self.path!r}; try / or POST /predict"})
+
+        def do_POST(self) -> None:  # noqa: N802
+            if self.path.rstrip("/") != "/predict":
+                self._reply(404, {"error": f"POST to /predict, not {self.path!r}"})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if not 0 < length <= MAX_REQUEST_BYTES:
+                self._reply(400, {"error": f"send the image as the request body "
+                                           f"(1 byte … {MAX_REQUEST_BYTES} bytes), got {length}"})
+                return
+            try:
+                self._reply(200, classify(model, self.rfile.read(length)))
+            except CommandError as error:
+                self._reply(400, {"error": str(error)})
+
+        def log_message(self, format: str, *args: Any) -> None:
+            if not quiet:
+                sys.stderr.write(f"{PROG} serve: {self.address_string()} {format % args}\n")
+
+    return HTTPServer((host, port), Handler)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    model = _load_model(args.model)
+    server = make_server(model, args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"serving {args.model} on http://{host}:{port} – POST a PNG or JPEG to /predict, "
+          f"e.g. curl --data-binary @digit.png http://{host}:{port}/predict; Ctrl+C stops",
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -193,6 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "layer-by-layer summary of a model file.")
     info.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
     info.set_defaults(run=cmd_info)
+
+    serve = commands.add_parser(
+        "serve", help="answer predictions over HTTP (a small service)",
+        description="Serve the model over HTTP: GET / describes it, POST /predict with a PNG "
+                    "or JPEG as the body returns the class and probabilities as JSON.")
+    serve.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this computer only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
+    serve.set_defaults(run=cmd_serve)
     return parser
 
 
@@ -214,4 +330,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["main", "build_parser", "predict_image", "image_to_input"]
+__all__ = ["main", "build_parser", "predict_image", "image_to_input", "classify", "read_image",
+           "make_server"]

@@ -85,7 +85,7 @@ def one_line_error(result: subprocess.CompletedProcess, pattern: str) -> None:
 def test_help_lists_the_commands():
     result = run("--help")
     assert result.returncode == 0
-    for command in ("predict", "export", "info"):
+    for command in ("predict", "export", "info", "serve"):
         assert command in result.stdout
     assert "Exit codes" in result.stdout
     sub = run("predict", "--help")
@@ -183,3 +183,34 @@ def test_info_shows_the_contract_and_the_summary(files):
     assert "Total parameters: 61,706" in result.stdout
     info = run("info", files["model"]).stdout
     assert "classes      : zero, one, seven" in info and "note         : templates" in info
+
+
+def test_the_service_answers_over_http(files):
+    """The same classification from a small HTTP service (in-process, any free port)."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from edu_cnn.cli import make_server
+
+    server = make_server(modelfile.load(files["model"]), port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = "http://127.0.0.1:%d" % server.server_address[1]
+    try:
+        with urllib.request.urlopen(url + "/", timeout=10) as response:
+            description = json.load(response)
+        assert description["class_names"] == CLASSES
+        assert description["preprocessing"]["mean"] == MEAN
+        body = (files["folder"] / "one.jpg").read_bytes()
+        with urllib.request.urlopen(url + "/predict", data=body, timeout=10) as response:
+            answer = json.load(response)
+        assert answer["class"] == "one"
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(url + "/predict", data=b"not an image", timeout=10)
+        assert error.value.code == 400
+        assert "not an image PIL can read" in json.load(error.value)["error"]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
