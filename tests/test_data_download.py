@@ -190,7 +190,9 @@ def test_existing_good_file_is_not_clobbered_by_a_failed_download(server, tmp_pa
     assert (tmp_path / "file.bin").read_bytes() == b"old content"
 
 
-def test_full_disk(server, tmp_path, monkeypatch):
+@pytest.mark.parametrize("fails_on", ["write", "flush"])
+def test_full_disk(server, tmp_path, monkeypatch, fails_on):
+    """The disk fills up while writing (or only when the buffer is flushed)."""
     base, routes, _ = server
     routes["/file.bin"] = (200, PAYLOAD, "ok")
     real_open = download_module._open_temporary
@@ -200,12 +202,14 @@ def test_full_disk(server, tmp_path, monkeypatch):
             self.handle = handle
 
         def write(self, block):
+            if fails_on == "write":
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return len(block)
+
+        def flush(self):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
+        def close(self):
             self.handle.close()
 
     def open_full(folder, name):

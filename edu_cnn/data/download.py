@@ -15,7 +15,7 @@ Nothing here touches the network at import time.
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import hashlib
 import os
 import sys
@@ -127,6 +127,7 @@ def _open_temporary(folder: Path, name: str) -> tuple[BinaryIO, Path]:
 
 
 def _disk_full_error(destination: Path, remote: RemoteFile, error: OSError) -> DataError:
+    """The error for a download that cannot be stored (full disk, read-only, no permission)."""
     need = f" (it needs {remote.size / 1e6:.1f} MB)" if remote.size else ""
     return DataError(
         f"{destination}: cannot write the download – {error.strerror or error}{need}. "
@@ -145,7 +146,7 @@ def _download_once(
     """Download ``url`` into ``destination`` through a checked temporary file.
 
     Raises :class:`DownloadError` for a failure of this mirror, :class:`DataError` for
-    a local one (full disk); in every case no temporary file is left behind.
+    a local one (full disk, no permission); in every case no temporary file is left.
     """
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     temp: Path | None = None
@@ -156,15 +157,30 @@ def _download_once(
             bar = _Progress(remote.name, announced or remote.size) if progress else None
             sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
             received = 0
-            handle, temp = _open_temporary(destination.parent, remote.name)
-            with handle:
+            try:
+                handle, temp = _open_temporary(destination.parent, remote.name)
+            except OSError as error:
+                raise _disk_full_error(destination, remote, error) from error
+            try:
+                # Network errors come from response.read, local ones from write/flush:
+                # only the latter are the disk's fault.
                 while block := response.read(_CHUNK):
-                    handle.write(block)
+                    try:
+                        handle.write(block)
+                    except OSError as error:
+                        raise _disk_full_error(destination, remote, error) from error
                     sha.update(block)
                     md5.update(block)
                     received += len(block)
                     if bar:
                         bar.update(len(block))
+                try:
+                    handle.flush()
+                except OSError as error:
+                    raise _disk_full_error(destination, remote, error) from error
+            finally:
+                with contextlib.suppress(OSError):
+                    handle.close()
             if bar:
                 bar.close()
         if announced is not None and received != announced:
@@ -174,18 +190,18 @@ def _download_once(
         problem = _checksum_problem(remote, sha.hexdigest(), md5.hexdigest())
         if problem:
             raise DownloadError(f"{url}: checksum mismatch – {problem}")
-        os.replace(temp, destination)
+        try:
+            os.replace(temp, destination)
+        except OSError as error:
+            raise _disk_full_error(destination, remote, error) from error
         temp = None
+    except DataError:  # DownloadError, or a local problem already explained
+        raise
     except urllib.error.HTTPError as error:
         raise DownloadError(f"{url}: HTTP error {error.code} {error.reason}") from error
-    except OSError as error:
-        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
-            raise _disk_full_error(destination, remote, error) from error
-        # URLError, HTTPError, timeouts, refused or reset connections are OSErrors too.
+    except OSError as error:  # URLError, timeouts, refused or reset connections
         reason = getattr(error, "reason", None) or error
         raise DownloadError(f"{url}: {reason}") from error
-    except DownloadError:
-        raise
     except Exception as error:  # http.client.IncompleteRead, BadStatusLine, …
         raise DownloadError(f"{url}: {type(error).__name__}: {error}") from error
     finally:
