@@ -22,7 +22,8 @@ import numpy as np
 
 from ..layer import Parameter
 from ..optim import SGD, Adadelta, Adagrad, Adam, Optimizer, RMSprop
-from .base import Explorer, figure_to_png
+from .base import Explorer
+from .blit import BlitRenderer
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ OPTIMIZERS: dict[str, Callable[[list[Parameter], float], Optimizer]] = {
     "RMSProp": lambda p, lr: RMSprop(p, lr=lr),
     "Adam": lambda p, lr: Adam(p, lr=lr),
 }
+MAX_STEPS = 200   # the widget's slider limit and the loss axis' fixed length
 COLOURS = dict(zip(OPTIMIZERS, ["black", "tab:blue", "tab:cyan", "tab:green", "tab:olive",
                                 "tab:orange", "tab:red"]))
 
@@ -124,9 +126,15 @@ def race(surface: str = "elongated bowl", steps: int = 100, lr_scale: float = 1.
 
 
 class RaceFigure:
-    """Contours (redrawn only when the surface changes) and one path per optimiser."""
+    """The shaded surface and one path and loss curve per optimiser.
 
-    def __init__(self, legend: bool = True) -> None:
+    ``fast=True`` (the widget) redraws only the paths, curves and title with a
+    :class:`~edu_cnn.widgets.blit.BlitRenderer` and leaves the legend to the caption;
+    the static twin has a legend in the figure.
+    """
+
+    def __init__(self, fast: bool = False) -> None:
+        legend = not fast
         from matplotlib.figure import Figure
 
         self.fig = Figure(figsize=(8.4, 3.3) if legend else (7.2, 3.3))
@@ -143,6 +151,8 @@ class RaceFigure:
         if legend:  # the widget shows its legend as HTML under the picture: faster to redraw
             self.loss_ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
         self._title = self.ax.set_title("", fontsize=9)
+        self.renderer = (BlitRenderer(self.fig, [*self._paths.values(), *self._curves.values(), self._title])
+                         if fast else None)
 
     def _draw_surface(self, name: str) -> None:
         s = SURFACES[name]
@@ -155,6 +165,10 @@ class RaceFigure:
                                           cmap="Greys", alpha=0.45, aspect="auto",
                                           interpolation="nearest", zorder=0)
         self.ax.set(xlim=s.xlim, ylim=s.ylim)
+        start_loss = float(s.f(*np.array(s.start)))
+        self.loss_ax.set_ylim(-8.3, np.log10(start_loss) + 1.0)   # fixed: a diverging curve leaves the top
+        if self.renderer is not None:
+            self.renderer.invalidate()
         self._minimum.set_data([s.minimum[0]], [s.minimum[1]])
         self._start.set_data([s.start[0]], [s.start[1]])
         self._surface = name
@@ -162,14 +176,11 @@ class RaceFigure:
     def update(self, state: RaceState) -> "RaceFigure":
         if state.surface != self._surface:
             self._draw_surface(state.surface)
-        low, high = np.inf, -np.inf
         for name, path in state.paths.items():
             self._paths[name].set_data(path[:, 0], path[:, 1])
             log_loss = np.log10(np.maximum(state.losses[name], 1e-12))
             self._curves[name].set_data(np.arange(len(log_loss)), log_loss)
-            low, high = min(low, log_loss.min()), max(high, log_loss.max())
-        self.loss_ax.set_xlim(0, state.steps)
-        self.loss_ax.set_ylim(max(low, -8.0) - 0.3, high + 0.3)
+        self.loss_ax.set_xlim(0, max(MAX_STEPS, state.steps))  # fixed for the widget: no redraw
         self._title.set_text(f"{SURFACES[state.surface].name}, {state.steps} steps, lr × {state.lr_scale:.2g}")
         return self
 
@@ -183,14 +194,14 @@ def optimizer_race(surface: str = "elongated bowl", steps: int = 100, lr_scale: 
     """Widget: pick the surface, the number of steps and a factor on every learning rate."""
     import ipywidgets as widgets
 
-    figure = RaceFigure(legend=False)
+    figure = RaceFigure(fast=True)
     controls = {
         "surface": widgets.Dropdown(options=list(SURFACES), value=surface, description="surface"),
-        "steps": widgets.IntSlider(value=steps, min=5, max=300, step=5, description="steps"),
+        "steps": widgets.IntSlider(value=steps, min=5, max=MAX_STEPS, step=5, description="steps"),
         "lr_scale": widgets.FloatLogSlider(value=lr_scale, base=10, min=-1, max=1, step=0.05,
                                            description="lr ×"),
     }
-    return Explorer(controls, race, lambda state: figure_to_png(figure.update(state).fig, dpi=72, close=False),
+    return Explorer(controls, race, lambda state: figure.update(state).renderer.render(),
                     "educnn-optimizer-race", caption=race_caption)
 
 

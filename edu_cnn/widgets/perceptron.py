@@ -19,7 +19,8 @@ import numpy as np
 
 from ..data.toy import logic_gate
 from ..perceptron import decision_line, perceptron_output, perceptron_update
-from .base import Explorer, figure_to_png
+from .base import Explorer
+from .blit import BlitRenderer
 
 #: The gates with two inputs (NOT has one and is treated in the notebook on its own).
 TWO_INPUT_GATES = ("AND", "OR", "NAND", "NOR", "XOR", "XNOR")
@@ -91,10 +92,11 @@ def learning_step(state: PerceptronState, row: int, lr: float = 0.5) -> tuple[np
 class PerceptronFigure:
     """The playground's figure, built once; :meth:`update` moves its lines, colours and texts.
 
-    Redrawing only what changed keeps a slider move well under 100 ms.
+    With ``fast=True`` (the widget) a :class:`~edu_cnn.widgets.blit.BlitRenderer` redraws
+    only those; without, it is the ordinary figure of the static twin.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fast: bool = False) -> None:
         from matplotlib.figure import Figure
 
         self.fig = Figure(figsize=(6.4, 2.9), layout="constrained")
@@ -109,7 +111,7 @@ class PerceptronFigure:
         self._marks = [ax.text(x1 + 0.1, x2 + 0.1, "", fontsize=12) for x1, x2 in GATE_ROWS]
         ax.set(xlim=_LIMITS, ylim=_LIMITS, xlabel="$x_1$", ylabel="$x_2$", aspect="equal",
                xticks=[0, 1], yticks=[0, 1])
-        self._title = ax.set_title("")
+        self._title = ax.set_title("NAND: shaded = output 1, orange = target 1", fontsize=10)  # sized for the layout
         table.axis("off")
         # one monospaced line per row: few text objects keep the redraw fast
         table.text(0.05, 0.88, f"{'x1':>3}{'x2':>4}{'z = w·x+b':>11}{'y':>4}{'t':>4}",
@@ -119,6 +121,9 @@ class PerceptronFigure:
         self._summary = table.text(0.5, 0.02, "", ha="center", fontsize=10)
         self.fig.get_layout_engine().execute(self.fig)   # lay out once, then keep the positions
         self.fig.set_layout_engine("none")
+        self.renderer = (BlitRenderer(self.fig, [self._region, self._line, self._points, *self._marks,
+                                                 self._title, *self._rows, self._summary])
+                         if fast else None)
 
     def update(self, state: PerceptronState) -> "PerceptronFigure":
         """Show ``state``; returns self."""
@@ -129,7 +134,7 @@ class PerceptronFigure:
         for mark, ok in zip(self._marks, state.correct):
             mark.set_text("✓" if ok else "✗")
             mark.set_color("green" if ok else "red")
-        self._title.set_text(f"{state.gate}: shaded = output 1")
+        self._title.set_text(f"{state.gate}: shaded = output 1, orange = target 1")
         for i, text in enumerate(self._rows):
             text.set_text(f"{state.x[i, 0]:>3.0f}{state.x[i, 1]:>4.0f}{state.z[i]:>11.2f}"
                           f"{state.y[i]:>4}{state.t[i]:>4}")
@@ -160,9 +165,9 @@ class PerceptronPlayground(Explorer):
         self.row = 0
         self.message = "Press “learning step” to apply the rule to row 1."
         self._holding = False
-        self.figure = PerceptronFigure()
+        self.figure = PerceptronFigure(fast=True)
         super().__init__(controls, perceptron_state,
-                         lambda state: figure_to_png(self.figure.update(state).fig, dpi=72, close=False),
+                         lambda state: self.figure.update(state).renderer.render(),
                          "educnn-perceptron", caption=self._describe)
         self.step_button = widgets.Button(description="learning step", icon="step-forward")
         self.reset_button = widgets.Button(description="reset to 0", icon="undo")

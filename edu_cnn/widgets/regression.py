@@ -27,11 +27,15 @@ import numpy as np
 from ..data.normalize import MinMaxScaler, StandardScaler
 from ..data.toy import house_prices, linear_data
 from ..regression import DescentRun, gradient_descent, least_squares, loss_surface, mse
-from .base import Explorer, figure_to_png
+from .base import Explorer
+from .blit import BlitRenderer
 
 # -- the learning-rate explorer ---------------------------------------------------------------
 #: Where every descent of the explorer starts: far from the minimum, across the valley.
 START = (-1.0, 4.0)
+#: The most steps the explorer's slider allows (the loss axis is fixed to it, so that
+#: runs of different lengths compare at a glance and redraws stay fast).
+MAX_STEPS = 100
 
 
 @lru_cache(maxsize=1)
@@ -91,38 +95,43 @@ def descent_state(lr: float = 0.05, steps: int = 30) -> DescentState:
 
 
 class LearningRateFigure:
-    """Contours and loss axes built once; :meth:`update` redraws only the path and texts."""
+    """Contours and loss axes built once; :meth:`update` changes only the path, curve and
+    titles. With ``fast=True`` a :class:`~edu_cnn.widgets.blit.BlitRenderer` redraws just
+    those (the widget); without, the figure is an ordinary one (the static twin)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fast: bool = False) -> None:
         from matplotlib.figure import Figure
 
         ws, bs, surface = _surface()
+        x, y = lr_data()
+        w_star, b_star = least_squares(x, y)
+        start_loss = mse(x, y, np.array([START[0]]), START[1])
+        self._min_log = np.log10(mse(x, y, w_star, b_star))
         self.fig = Figure(figsize=(7.2, 3.0))
         self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
         self.ax, self.loss_ax = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1.0]})
         levels = np.geomspace(surface.min() * 1.05, surface.max(), 14)
         self.ax.contour(ws, bs, surface, levels=levels, cmap="viridis", linewidths=0.8)
         self.ax.set(xlim=(ws[0], ws[-1]), ylim=(bs[0], bs[-1]), xlabel="weight w", ylabel="bias b")
-        self._optimum = self.ax.plot([], [], "*", color="crimson", ms=12, zorder=4)[0]
+        self.ax.plot(w_star, [b_star], "*", color="crimson", ms=12, zorder=4)
         (self._path,) = self.ax.plot([], [], "o-", color="tab:red", ms=3, lw=1.2)
         self.ax.plot(*START, "s", color="black", ms=6)
         self._title = self.ax.set_title("", fontsize=10)
         (self._curve,) = self.loss_ax.plot([], [], color="tab:red")
-        self._floor = self.loss_ax.axhline(1.0, color="crimson", ls="--", lw=0.8)
-        self.loss_ax.set(xlabel="step", ylabel="log₁₀ MSE")
+        self.loss_ax.axhline(self._min_log, color="crimson", ls="--", lw=0.8)
+        # log10 of the loss on a linear axis (log-scale ticks are slow to draw); fixed
+        # limits – a diverging curve leaves through the top
+        self.loss_ax.set(xlabel="step", ylabel="log₁₀ MSE", xlim=(0, MAX_STEPS),
+                         ylim=(self._min_log - 0.3, np.log10(start_loss) + 3))
         self._loss_title = self.loss_ax.set_title("", fontsize=10)
+        self.renderer = (BlitRenderer(self.fig, [self._path, self._title, self._curve, self._loss_title])
+                         if fast else None)
 
     def update(self, state: DescentState) -> "LearningRateFigure":
         run = state.run
-        self._optimum.set_data([state.optimum[0]], [state.optimum[1]])
         self._path.set_data(run.w[:, 0], run.b)
         self._title.set_text(f"η = {state.lr:.3g}, {run.steps} steps: {state.verdict}")
-        # log10 of the loss on a linear axis: log-scale ticks cost more to draw than all the rest
         self._curve.set_data(np.arange(len(run.losses)), np.log10(run.losses))
-        self._floor.set_ydata([np.log10(state.min_loss)] * 2)
-        self.loss_ax.set_xlim(0, max(state.steps, 1))
-        top = max(float(run.losses.max()), state.min_loss * 10)
-        self.loss_ax.set_ylim(np.log10(state.min_loss) - 0.3, np.log10(top) + 0.3)
         end = "diverged" if run.diverged else f"final loss {run.losses[-1]:.3g}"
         self._loss_title.set_text(f"{end} (minimum {state.min_loss:.3g})")
         return self
@@ -133,22 +142,22 @@ def draw_learning_rate(state: DescentState) -> Any:
     return LearningRateFigure().update(state).fig
 
 
-def learning_rate_explorer(lr: float = 0.05, steps: int = 30) -> Explorer:
+def learning_rate_explorer(lr: float = 0.05, steps: int = 50) -> Explorer:
     """Widget: a log slider for the learning rate and a slider for the number of steps."""
     import ipywidgets as widgets
 
-    figure = LearningRateFigure()
+    figure = LearningRateFigure(fast=True)
     controls = {
         "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.05,
                                      description="η (lr)", readout_format=".3f"),
-        "steps": widgets.IntSlider(value=steps, min=1, max=100, description="steps"),
+        "steps": widgets.IntSlider(value=steps, min=1, max=MAX_STEPS, description="steps"),
     }
-    return Explorer(controls, descent_state,
-                    lambda state: figure_to_png(figure.update(state).fig, dpi=72, close=False),
+    return Explorer(controls, descent_state, lambda state: figure.update(state).renderer.render(),
                     "educnn-learning-rate")
 
 
 # -- the normalisation explorer ---------------------------------------------------------------
+MAX_EPOCHS = 200
 #: The three ways of feeding the features to the model (None: as they are).
 SCALINGS: dict[str, Any] = {"raw": None, "min-max": MinMaxScaler, "z-score": StandardScaler}
 
@@ -194,35 +203,36 @@ def normalisation_state(lr: float = 0.1, epochs: int = 50) -> NormalisationState
 
 
 class NormalisationFigure:
-    """Three loss axes built once; :meth:`update` replaces the curves and titles."""
+    """Three loss axes built once; :meth:`update` replaces the curves and titles
+    (``fast=True``: redrawn alone by a :class:`~edu_cnn.widgets.blit.BlitRenderer`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fast: bool = False) -> None:
         from matplotlib.figure import Figure
+
+        x, y = house_data()
+        w, b = least_squares(x, y)
+        low, high = np.log10(mse(x, y, w, b)), np.log10(np.mean(y ** 2))  # the minimum, the start
 
         self.fig = Figure(figsize=(8.4, 2.7))
         self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.18, top=0.85, wspace=0.08)
-        self.axes = self.fig.subplots(1, len(SCALINGS), sharey=True)
-        self._curves, self._floors, self._titles = [], [], []
+        self.axes = self.fig.subplots(1, len(SCALINGS), sharex=True, sharey=True)
+        self._curves, self._titles = [], []
         for ax, name in zip(self.axes, SCALINGS):
             self._curves.append(ax.plot([], [], color="tab:blue")[0])
-            self._floors.append(ax.axhline(1.0, color="crimson", ls="--", lw=0.8))
+            ax.axhline(low, color="crimson", ls="--", lw=0.8)
             self._titles.append(ax.set_title(name, fontsize=10))
             ax.set(xlabel="epoch")
-        self.axes[0].set_ylabel("log₁₀ MSE (MSE in k€²)")
+        self.axes[0].set(ylabel="log₁₀ MSE (MSE in k€²)", ylim=(low - 0.3, high + 2.0), xlim=(0, MAX_EPOCHS))
+        self.renderer = BlitRenderer(self.fig, [*self._curves, *self._titles]) if fast else None
 
     def update(self, state: NormalisationState) -> "NormalisationFigure":
         finals = state.final_losses()
-        highest = max(float(run.losses.max()) for run in state.runs.values())
-        for ax, name, curve, floor, title in zip(self.axes, SCALINGS, self._curves, self._floors,
-                                                 self._titles):
+        for name, curve, title in zip(SCALINGS, self._curves, self._titles):
             run = state.runs[name]
             curve.set_data(np.arange(len(run.losses)), np.log10(run.losses))
-            floor.set_ydata([np.log10(state.min_loss)] * 2)
-            ax.set_xlim(0, max(state.epochs, 1))
             end = (f"diverged at epoch {run.steps + 1}" if run.diverged
                    else f"final {finals[name]:.3g}")
             title.set_text(f"{name}: {end}")
-        self.axes[0].set_ylim(np.log10(state.min_loss) - 0.3, np.log10(highest) + 0.5)
         return self
 
 
@@ -231,16 +241,15 @@ def draw_normalisation(state: NormalisationState) -> Any:
     return NormalisationFigure().update(state).fig
 
 
-def normalisation_explorer(lr: float = 0.1, epochs: int = 50) -> Explorer:
+def normalisation_explorer(lr: float = 0.1, epochs: int = 100) -> Explorer:
     """Widget: one learning rate and number of epochs for all three scalings."""
     import ipywidgets as widgets
 
-    figure = NormalisationFigure()
+    figure = NormalisationFigure(fast=True)
     controls = {
         "lr": widgets.FloatLogSlider(value=lr, base=10, min=-6, max=0, step=0.1,
                                      description="η (lr)", readout_format=".1e"),
-        "epochs": widgets.IntSlider(value=epochs, min=5, max=200, step=5, description="epochs"),
+        "epochs": widgets.IntSlider(value=epochs, min=5, max=MAX_EPOCHS, step=5, description="epochs"),
     }
-    return Explorer(controls, normalisation_state,
-                    lambda state: figure_to_png(figure.update(state).fig, dpi=72, close=False),
+    return Explorer(controls, normalisation_state, lambda state: figure.update(state).renderer.render(),
                     "educnn-normalisation")

@@ -1,0 +1,78 @@
+"""How long each widget takes to react to a control change (budget: 100 ms).
+
+Every entry of :data:`WIDGETS` is ``(name, factory, change)``: ``factory()`` builds the
+widget with its default settings and ``change`` is either ``(control name, values)`` –
+the values are set one after another, cycling – or a function ``change(widget, i)`` for
+what a button does. The time measured is what the kernel spends from the change to the
+new picture (recompute + render), the median over several changes after one warm-up.
+
+Run: ``.venv/bin/python benchmarks/widget_speed.py`` (``--check`` exits 1 over budget).
+Chapters add their widgets to the list.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from edu_cnn.widgets.classification import decision_boundary_trainer  # noqa: E402
+from edu_cnn.widgets.optimizers import optimizer_race  # noqa: E402
+from edu_cnn.widgets.perceptron import perceptron_playground  # noqa: E402
+from edu_cnn.widgets.regression import learning_rate_explorer, normalisation_explorer  # noqa: E402
+
+BUDGET_MS = 100.0
+REPEATS = 9
+
+Change = tuple[str, list[Any]] | Callable[[Any, int], Any]
+
+WIDGETS: list[tuple[str, Callable[[], Any], Change]] = [
+    ("ch1 perceptron playground: w1 slider", perceptron_playground, ("w1", [0.8, -0.4, 1.1, 0.2])),
+    ("ch1 perceptron playground: learning step", perceptron_playground, lambda w, i: w.learn()),
+    ("ch2 learning-rate explorer: lr slider", learning_rate_explorer, ("lr", [0.01, 0.1, 0.3, 0.2, 0.05])),
+    ("ch2 normalisation explorer: lr slider", normalisation_explorer, ("lr", [1e-5, 1e-3, 0.3, 0.05])),
+    ("ch3 decision boundary: hidden units", decision_boundary_trainer, ("hidden", [4, 16, 8, 32])),
+    ("ch3 decision boundary: train 100 epochs", decision_boundary_trainer, lambda w, i: w.train()),
+    ("ch3 optimiser race: steps slider", optimizer_race, ("steps", [50, 150, 100, 200])),
+    ("ch3 optimiser race: lr × slider", optimizer_race, ("lr_scale", [0.5, 2.0, 1.0, 0.3])),
+]
+
+
+def apply(widget: Any, change: Change, i: int) -> None:
+    if callable(change):
+        change(widget, i)
+    else:
+        name, values = change
+        widget.controls[name].value = values[i % len(values)]
+
+
+def measure(factory: Callable[[], Any], change: Change, repeats: int = REPEATS) -> float:
+    """Median milliseconds per change."""
+    widget = factory()
+    apply(widget, change, 0)                       # warm-up (caches, first draw)
+    times = []
+    for i in range(1, repeats + 1):
+        start = time.perf_counter()
+        apply(widget, change, i)
+        times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def main(argv: list[str]) -> int:
+    slow = 0
+    print(f"{'widget':<45} {'ms/update':>9}")
+    for name, factory, change in WIDGETS:
+        ms = measure(factory, change)
+        flag = "  over budget" if ms > BUDGET_MS else ""
+        slow += bool(flag)
+        print(f"{name:<45} {ms:9.1f}{flag}")
+    print(f"budget {BUDGET_MS:.0f} ms; median of {REPEATS} updates each")
+    return 1 if slow and "--check" in argv else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,61 @@
+"""Fast redraws for plot widgets: draw the fixed parts of a figure once, then only what moves.
+
+A widget figure has a fixed background – axes, ticks, labels, contour lines – and a few
+artists that change with the controls (a path, a curve, a title). Drawing everything on
+every slider move takes 100–300 ms on a laptop; :class:`BlitRenderer` draws the
+background once, keeps its pixels, and per update pastes them back and draws only the
+changing artists (matplotlib's "blitting"), then encodes the pixels with
+:func:`~edu_cnn.widgets.base.array_to_png`: 10–30 ms.
+
+The same figure without a renderer is the widget's static twin: nothing is marked
+animated there, so ``savefig`` or the notebook's inline display draws all of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from .base import array_to_png
+
+
+class BlitRenderer:
+    """Render ``fig`` to PNG, redrawing only ``artists`` once the background is cached.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure (made with ``matplotlib.figure.Figure``, no pyplot needed)
+    artists : the artists that change between updates; they are marked animated, so
+        they are left out of the cached background.
+    dpi : the resolution of the picture.
+    """
+
+    def __init__(self, fig: Any, artists: Iterable[Any], dpi: int = 72) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.fig = fig
+        self.fig.set_dpi(dpi)
+        self.canvas = FigureCanvasAgg(fig)
+        self.artists = list(artists)
+        for artist in self.artists:
+            artist.set_animated(True)
+        self._background: Any = None
+
+    def invalidate(self) -> None:
+        """Forget the cached background (after a change to axes limits, ticks or contours)."""
+        self._background = None
+
+    def render(self) -> bytes:
+        """The figure as PNG bytes: cached background + the animated artists drawn fresh."""
+        if self._background is None:
+            self.canvas.draw()                        # draws everything not animated
+            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+        else:
+            self.canvas.restore_region(self._background)
+        for artist in self.artists:
+            if artist.get_visible():
+                self.fig.draw_artist(artist)
+        pixels = np.asarray(self.canvas.buffer_rgba())[..., :3]
+        return array_to_png(pixels)
+
