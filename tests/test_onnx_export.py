@@ -180,3 +180,97 @@ def test_draw_graph_has_a_box_per_node():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+# -- chapter 8 exercises, checked against ONNX Runtime ------------------------------------------------
+from edu_cnn.exercises import check  # noqa: E402
+from edu_cnn.exercises.checker import get_exercise  # noqa: E402
+
+EXERCISES = ["gemm", "execution_order", "resize_nearest", "prepare_request"]
+
+
+def _single_node_session(op: str, node_inputs: list[str], inputs: dict, attributes: dict,
+                         constants: dict | None = None):
+    """An ONNX Runtime session for a graph of one node (the operator under test)."""
+    helper = onnx.helper
+    float32 = onnx.TensorProto.FLOAT
+    graph = helper.make_graph(
+        [helper.make_node(op, node_inputs, ["y"], **attributes)], "one",
+        [helper.make_tensor_value_info(k, float32, list(np.shape(v))) for k, v in inputs.items()],
+        [helper.make_tensor_value_info("y", float32, None)],
+        initializer=[onnx.numpy_helper.from_array(np.asarray(v, np.float32), k)
+                     for k, v in (constants or {}).items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return onnx_session(model)
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_exercise_reference_passes_and_a_stub_is_not_done(name, capsys):
+    assert check(name, get_exercise(name).reference)
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError
+
+    assert "not done yet" in check(name, stub).message
+
+
+def test_gemm_reference_is_onnxruntime_gemm():
+    exercise = get_exercise("gemm")
+    for args, kwargs in exercise.hidden_cases():
+        kwargs = dict(kwargs)
+        tensors = {k: kwargs.pop(k) for k in ("A", "B", "C")}
+        session = _single_node_session("Gemm", ["A", "B", "C"], tensors, kwargs)
+        got = session.run(None, {k: np.asarray(v, np.float32) for k, v in tensors.items()})[0]
+        np.testing.assert_allclose(exercise.reference(**tensors, **kwargs), got, rtol=1e-5, atol=1e-5)
+
+
+def test_resize_reference_is_onnxruntime_resize():
+    exercise = get_exercise("resize_nearest")
+    for _, case in exercise.hidden_cases():
+        x = case["x"]
+        session = _single_node_session(
+            "Resize", ["x", "", "scales"], {"x": x}, {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
+                                 "nearest_mode": "floor"},
+            {"scales": np.array([1, 1, case["scale_h"], case["scale_w"]], np.float32)})
+        got = session.run(None, {"x": x.astype(np.float32)})[0]
+        np.testing.assert_allclose(exercise.reference(**case), got, rtol=1e-6)
+
+
+def test_execution_order_runs_the_real_lenet_graph():
+    proto = to_onnx(lenet5())
+    nodes = [{"name": n.name, "inputs": list(n.input), "outputs": list(n.output)}
+             for n in reversed(proto.graph.node)]
+    available = ["input"] + [i.name for i in proto.graph.initializer]
+    order = get_exercise("execution_order").reference(nodes, available)
+    assert order == [n.name for n in proto.graph.node]
+
+
+def test_prepare_request_is_the_preprocess_contract():
+    from edu_cnn.preprocess import normalize
+
+    for _, case in get_exercise("prepare_request").hidden_cases():
+        expected = normalize(case["image"] / 255.0, case["mean"], case["std"]).astype(np.float32)
+        got = get_exercise("prepare_request").reference(**case)
+        assert got.dtype == np.float32 and got.shape == (1, 1, 28, 28)
+        np.testing.assert_allclose(got[0, 0], expected, rtol=1e-6, atol=1e-6)
+
+
+def test_typical_mistakes_are_named():
+    def forgot_255(image, mean, std):
+        return ((image.astype(np.float32) - mean) / std).reshape(1, 1, 28, 28)
+
+    assert "wrong at index" in check("prepare_request", forgot_255, verbose=False).message
+
+    def forgot_transpose(A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0):
+        return alpha * (A @ B) + beta * C
+
+    assert "raised ValueError" in check("gemm", forgot_transpose, verbose=False).message
+
+    def round_instead_of_floor(x, scale_h, scale_w):
+        h, w = x.shape[2], x.shape[3]
+        rows = np.minimum(np.round(np.arange(int(h * scale_h)) / scale_h).astype(int), h - 1)
+        cols = np.minimum(np.round(np.arange(int(w * scale_w)) / scale_w).astype(int), w - 1)
+        return x[:, :, rows][:, :, :, cols]
+
+    assert not check("resize_nearest", round_instead_of_floor, verbose=False)
