@@ -93,6 +93,21 @@ def test_download_false_never_downloads(monkeypatch):
         assert load_mnist(download=False).source == "sample"
 
 
+def test_subset_is_smaller_balanced_and_seeded():
+    with pytest.warns(SampleDataWarning):
+        mnist = load_mnist(as_float=True)
+    small = mnist.subset(1000, 200, seed=1)
+    assert small.x_train.shape == (1000, 1, 28, 28) and small.y_test.shape == (200,)
+    assert np.bincount(small.y_train).tolist() == [100] * 10
+    assert small.source == "sample" and small.class_names == mnist.class_names
+    again = mnist.subset(1000, 200, seed=1)
+    np.testing.assert_array_equal(small.x_train, again.x_train)
+    assert mnist.subset(n_test=50).x_train.shape[0] == 4000  # None keeps a part whole
+    assert mnist.subset(10**6).x_train.shape[0] == 4000
+    with pytest.raises(ValueError, match=r"Dataset.subset: n_train must be a positive integer"):
+        mnist.subset(0)
+
+
 def test_dataset_is_frozen_and_prints_readably():
     with pytest.warns(SampleDataWarning):
         mnist = load_mnist()

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from edu_cnn import settings
+from edu_cnn.data.batches import train_val_split
 from edu_cnn.data.download import DEFAULT_TIMEOUT, RemoteFile, fetch_file, verify_file
 from edu_cnn.data.errors import (
     ChecksumError,
@@ -222,6 +223,40 @@ class Dataset:
     source: str
     name: str = "data set"
     location: str = field(default="", compare=False)
+
+    def subset(
+        self, n_train: int | None = None, n_test: int | None = None, seed: int = 0
+    ) -> Dataset:
+        """A smaller copy with about ``n_train`` / ``n_test`` examples, classes kept balanced.
+
+        For short runs (``EDU_CNN_FAST=1``, a first try on a laptop). ``None`` keeps a part
+        whole; counts are rounded per class, so the result can differ by a few examples.
+
+        Examples
+        --------
+        >>> small = data.subset(2000, 500)          # doctest: +SKIP
+        """
+        parts = {}
+        for part, n in (("train", n_train), ("test", n_test)):
+            x, y = getattr(self, f"x_{part}"), getattr(self, f"y_{part}")
+            if n is not None and (
+                isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1
+            ):
+                raise ValueError(
+                    f"Dataset.subset: n_{part} must be a positive integer or None, got {n!r}"
+                )
+            if n is not None and n < len(y):
+                _, x, _, y = train_val_split(
+                    x, y, val_fraction=n / len(y), seed=seed, stratify=True
+                )
+            parts[part] = (x, y)
+        return replace(
+            self,
+            x_train=parts["train"][0],
+            y_train=parts["train"][1],
+            x_test=parts["test"][0],
+            y_test=parts["test"][1],
+        )
 
     def __repr__(self) -> str:
         def row(label: str, array: np.ndarray) -> str:
