@@ -241,7 +241,8 @@ class TrainingDashboard:
         figure alone.
         """
         now = self._clock()
-        if force or now - self._last_status >= 0.1:
+        epoch_done = self.state.batch + 1 == self.state.batches_per_epoch
+        if force or epoch_done or now - self._last_status >= 0.1:
             self.progress.value = self.state.progress
             self.status.value = status_html(self.state)
             self._last_status = now

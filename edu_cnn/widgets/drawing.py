@@ -250,7 +250,7 @@ class DrawDigit:
     def _blank_canvas(self) -> None:
         from ipycanvas import hold_canvas
 
-        with hold_canvas(self.canvas):
+        with hold_canvas():
             self.canvas.clear()
             self.canvas.fill_style = "black"
             self.canvas.fill_rect(0, 0, CANVAS_SIZE, CANVAS_SIZE)

@@ -177,9 +177,7 @@ def mosaic(maps: Any, ncols: int | None = None, gap: int = 1) -> np.ndarray:
 def _cmap(name: str, bad: str = "white") -> Any:
     from matplotlib import colormaps
 
-    cmap = colormaps[name].copy()
-    cmap.set_bad(bad)
-    return cmap
+    return colormaps[name].with_extremes(bad=bad)
 
 
 def draw_kernels(model: Any) -> Any:

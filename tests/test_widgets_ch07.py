@@ -1,0 +1,450 @@
+"""Chapter 7: shared figures, the training dashboard, feature maps and draw-a-digit.
+
+Pure functions are checked against independent computations; widgets are driven as the
+browser would drive them (button clicks, mouse events into the canvas's own handler,
+canvas pixels) and the test asserts on what they computed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from edu_cnn import modelfile
+from edu_cnn.losses import CrossEntropyLoss
+from edu_cnn.models import lenet5, mlp
+from edu_cnn.optim import Adam
+from edu_cnn.plots import (
+    HistoryFigure,
+    confusion_matrix,
+    plot_confusion_matrix,
+    plot_history,
+    plot_image_grid,
+    plot_probabilities,
+    top_k,
+)
+from edu_cnn.preprocess import preprocess_digit
+from edu_cnn.training import fit, predict
+from edu_cnn.widgets import dashboard as dw
+from edu_cnn.widgets import drawing as drw
+from edu_cnn.widgets import features as fw
+
+RNG = np.random.default_rng(7)
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    from edu_cnn.data import load_mnist
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = load_mnist(as_float=True)
+    mean, std = float(data.x_train.mean()), float(data.x_train.std())
+    return data, mean, std
+
+
+@pytest.fixture(scope="module")
+def trained_mlp(mnist):
+    """A small MLP trained for a few seconds: good enough to read clear drawings."""
+    data, mean, std = mnist
+    model = mlp((784, 128, 10), flatten=True)
+    x = (data.x_train - mean) / std
+    fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=2e-3), x, data.y_train,
+        epochs=4, batch_size=64, seed=0, verbose=False)
+    return model, mean, std
+
+
+# -- plots ----------------------------------------------------------------------------------
+def test_confusion_matrix_against_histogram2d():
+    t = RNG.integers(0, 5, 300)
+    p = np.where(RNG.random(300) < 0.7, t, RNG.integers(0, 5, 300))
+    expected, _, _ = np.histogram2d(t, p, bins=[np.arange(6) - 0.5] * 2)
+    m = confusion_matrix(t, p, 5)
+    np.testing.assert_array_equal(m, expected.astype(int))
+    assert m.sum() == 300 and np.trace(m) == np.sum(t == p)
+    assert confusion_matrix([0, 2], [2, 2]).shape == (3, 3)
+
+
+def test_confusion_matrix_bad_input():
+    with pytest.raises(ValueError, match=r"confusion_matrix: y_true and y_pred need one label "
+                                         r"per sample, got \(3,\) and \(2,\)"):
+        confusion_matrix([0, 1, 2], [0, 1])
+    with pytest.raises(ValueError, match=r"y_pred holds labels in 0…7, outside 0…4"):
+        confusion_matrix([0, 1], [0, 7], num_classes=5)
+    with pytest.raises(ValueError, match="must be a 1-D array"):
+        confusion_matrix(np.zeros((2, 2)), np.zeros((2, 2)))
+
+
+def test_top_k():
+    p = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]])
+    classes, probs = top_k(p, 2)
+    np.testing.assert_array_equal(classes, [[1, 2], [0, 2]])
+    np.testing.assert_allclose(probs, [[0.6, 0.3], [0.5, 0.3]])
+    with pytest.raises(ValueError, match=r"top_k: k must be in 1…3, got 4"):
+        top_k(p, 4)
+
+
+def test_figures_are_built():
+    m = confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2])
+    fig = plot_confusion_matrix(m, ["a", "b", "c"], normalize=True)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "0.50" in texts and "1.00" in texts
+    with pytest.raises(ValueError, match="3 classes but 2 class names"):
+        plot_confusion_matrix(m, ["a", "b"])
+    images = RNG.random((5, 1, 28, 28))
+    probs = RNG.dirichlet(np.ones(10), 5)
+    fig = plot_image_grid(images, labels=[0, 1, 2, 3, 4], predictions=probs.argmax(1),
+                          probabilities=probs, ncols=3)
+    assert len(fig.axes) == 6
+    titles = [ax.get_title() for ax in fig.axes[:5]]
+    for title, p, label in zip(titles, probs, range(5)):
+        assert title.startswith(f"true {label}\npred {p.argmax()}")
+        assert title.count("%") == 3
+    red = [ax.title.get_color() == "crimson" for ax in fig.axes[:5]]
+    assert red == [p.argmax() != label for p, label in zip(probs, range(5))]
+    fig = plot_probabilities(probs[0])
+    assert len(fig.axes[0].patches) == 10
+
+
+def test_history_figure_shows_the_history():
+    history = dict(loss=[1.0, 0.5], val_loss=[0.9, 0.6], accuracy=[0.7, 0.8],
+                   val_accuracy=[0.75, 0.85], batch_loss=[2.0, 1.5, 1.0, 0.8, 0.6, 0.4])
+    figure = HistoryFigure(batches_per_epoch=3, epochs=5).update(history)
+    x, y = figure.lines["batch_loss"].get_data()
+    np.testing.assert_allclose(x, np.arange(1, 7) / 3)
+    np.testing.assert_allclose(figure.lines["val_accuracy"].get_data()[1], [0.75, 0.85])
+    assert figure.ax_loss.get_xlim()[1] >= 5
+    png = figure.to_png()
+    assert png.startswith(b"\x89PNG")
+    assert len(plot_history(history).axes) == 2
+
+
+# -- the dashboard --------------------------------------------------------------------------
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeTrainer:
+    def __init__(self, epochs: int = 2, batches: int = 10) -> None:
+        from edu_cnn.training import History
+
+        self.epochs, self.batches_per_epoch = epochs, batches
+        self.history = History()
+        self.stop_training = False
+        self.model = None
+
+
+def test_status_html_for_each_phase():
+    state = dw.DashboardState()
+    assert dw.status_html(state).startswith("Ready")
+    state = dw.DashboardState(epochs=5, batches_per_epoch=10, epoch=1, batch=4,
+                              batch_loss=[0.31234], val_accuracy=[0.9512],
+                              images_per_second=2345.6, elapsed=12.3, phase="training")
+    text = dw.status_html(state)
+    assert text.startswith("<b>Training</b>")
+    for part in ("epoch 2/5", "batch 5/10", "batch loss 0.312", "validation accuracy 95.1 %",
+                 "2,346 images/s", "12 s"):
+        assert part in text
+    assert state.progress == pytest.approx(15 / 50)
+    state.phase = "failed"
+    state.message = "ValueError: boom"
+    assert "boom" in dw.status_html(state)
+
+
+def test_dashboard_redraws_at_most_every_half_second_and_stops_after_the_batch():
+    clock = FakeClock()
+    dash = dw.TrainingDashboard(redraw_every=0.5, clock=clock)
+    dash._draw_cost = 0.0
+    trainer = FakeTrainer(epochs=2, batches=10)
+    dash.on_train_begin(trainer)
+    dash.on_epoch_begin(trainer, 0)
+    for batch in range(10):
+        clock.now += 0.1                       # a batch every 0.1 s
+        dash.on_batch_end(trainer, batch, {"loss": 1.0 / (batch + 1)})
+        dash._draw_cost = 0.0                  # pretend drawing is free (real cost varies)
+    # 1 s of batches at ≥ 0.5 s between redraws: the first batch, then at most two more
+    assert 1 <= dash.state.redraws <= 3
+    assert dash.progress.value == pytest.approx(0.5)
+    assert len(dash.state.batch_loss) == 10
+    dash.stop_button.click()                   # what the browser's click does
+    assert dash.stop_requested and not trainer.stop_training
+    dash.on_epoch_begin(trainer, 1)
+    dash.on_batch_end(trainer, 0, {"loss": 0.1})
+    assert trainer.stop_training and dash.state.phase == "stopping"
+    trainer.history.stopped_early = True
+    dash.on_train_end(trainer)
+    assert dash.state.phase == "stopped" and dash.stop_button.disabled
+    assert "Stopped early" in dash.status.value and bytes(dash.image.value).startswith(b"\x89PNG")
+
+
+def small_problem(n=512):
+    x = RNG.normal(size=(n, 20)).astype(np.float32)
+    y = (x[:, :10].sum(axis=1) > 0).astype(np.int64) + 2 * (x[:, 10:].sum(axis=1) > 0)
+    return x, y
+
+
+def test_dashboard_trains_in_the_background_and_matches_plain_fit():
+    x, y = small_problem()
+    plain_model = mlp((20, 16, 4))
+    state = plain_model.state_dict()
+    plain = fit(plain_model, CrossEntropyLoss(), Adam(plain_model.parameters()), x, y,
+                epochs=3, batch_size=32, seed=1, verbose=False)
+    model = mlp((20, 16, 4))
+    model.load_state_dict(state)
+    dash = dw.TrainingDashboard()
+    assert dash.start(model, CrossEntropyLoss(), Adam(model.parameters()), x, y,
+                      epochs=3, batch_size=32, seed=1, validation_data=(x[:64], y[:64])) is dash
+    history = dash.wait(timeout=60)
+    assert not dash.running and dash.state.phase == "finished"
+    np.testing.assert_allclose(history.loss, plain.loss, rtol=1e-5)   # the thread changes nothing
+    assert dash.state.loss == pytest.approx(history.loss) and len(dash.state.val_loss) == 3
+    assert dash.progress.value == pytest.approx(1.0) and dash.state.images_per_second > 0
+
+
+def test_stop_button_ends_background_training_cleanly():
+    x, y = small_problem(4096)
+    model = mlp((20, 64, 4))
+    dash = dw.TrainingDashboard()
+    seen = []
+
+    class Watch:
+        def on_batch_end(self, trainer, batch, logs):
+            seen.append(batch)
+            time.sleep(0.002)
+
+    dash.start(model, CrossEntropyLoss(), Adam(model.parameters()), x, y, epochs=200,
+               batch_size=16, callbacks=[Watch()])
+    while len(seen) < 5:
+        time.sleep(0.01)
+    dash.stop_button.click()
+    history = dash.wait(timeout=30)
+    assert history.stopped_early and history.epochs == 1 and len(history.batch_loss) < 256
+    assert len(history.batch_loss) == len(seen)          # stopped after a whole batch
+    assert dash.state.phase == "stopped"
+    assert all(np.isfinite(p.data).all() for p in model.parameters())
+
+
+def test_interrupt_stops_foreground_training_cleanly():
+    x, y = small_problem(4096)
+    model = mlp((20, 64, 4))
+    dash = dw.TrainingDashboard()
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    history = dash.run(model, CrossEntropyLoss(), Adam(model.parameters()), x, y, epochs=500,
+                       batch_size=16)
+    timer.cancel()
+    assert history.stopped_early and history.epochs < 500 and dash.state.phase == "stopped"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_dashboard_errors_are_shown_and_raised():
+    dash = dw.TrainingDashboard()
+    model = mlp((20, 4))
+    dash.start(model, CrossEntropyLoss(), Adam(model.parameters()), np.zeros((10, 20)),
+               np.zeros(9, int), epochs=1)
+    with pytest.raises(ValueError, match="fit: x and y need one entry per sample"):
+        dash.wait(timeout=30)
+    assert dash.state.phase == "failed" and "one entry per sample" in dash.status.value
+    with pytest.raises(ValueError, match="nothing to wait for"):
+        dw.TrainingDashboard().wait()
+
+
+def test_save_best_model_writes_only_improvements(tmp_path):
+    x, y = small_problem()
+    model = mlp((20, 16, 4))
+    path = tmp_path / "snap" / "best.educnn"
+    saver = dw.SaveBestModel(path, monitor="val_loss", input_shape=(20,), mean=0.0, std=1.0,
+                             metadata={"run": "test"})
+    # validation on noise labels: val_loss goes up and down, so not every epoch is saved
+    history = fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=0.05), x, y, epochs=8,
+                  batch_size=32, validation_data=(x[:40], RNG.integers(0, 4, 40)),
+                  callbacks=[saver], verbose=False)
+    best = int(np.argmin(history.val_loss))
+    improvements = sum(v < min(history.val_loss[:i], default=np.inf)
+                       for i, v in enumerate(history.val_loss))
+    assert saver.best_epoch == best and saver.saves == improvements
+    loaded = modelfile.load(path)
+    assert loaded.metadata["epoch"] == best + 1 and loaded.metadata["run"] == "test"
+    assert loaded.metadata["val_loss"] == pytest.approx(history.val_loss[best])
+    with pytest.raises(ValueError, match="SaveBestModel: monitor='val_acc' is not among"):
+        fit(model, CrossEntropyLoss(), Adam(model.parameters()), x, y, epochs=1,
+            callbacks=[dw.SaveBestModel(path, monitor="val_acc")], verbose=False)
+
+
+def test_draw_training_is_the_static_twin():
+    history = dict(loss=[1.0, 0.5], val_loss=[0.9, 0.6], accuracy=[0.7, 0.8],
+                   val_accuracy=[0.75, 0.85])
+    fig = dw.draw_training(history, epochs=2)
+    assert [len(ax.lines) for ax in fig.axes] == [3, 2]
+
+
+# -- features -------------------------------------------------------------------------------
+def test_layer_outputs_chain_to_the_model_output():
+    model = lenet5()
+    x = RNG.normal(size=(1, 28, 28)).astype(np.float32)
+    outputs = fw.layer_outputs(model, x)
+    assert [o.output.shape for o in outputs] == [
+        (6, 28, 28), (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 10, 10), (16, 5, 5),
+        (400,), (120,), (120,), (84,), (84,), (10,)]
+    np.testing.assert_allclose(outputs[-1].output, predict(model, x[None])[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outputs[1].output, np.maximum(outputs[0].output, 0))
+    assert outputs[2].output[0, 0, 0] == outputs[1].output[0, :2, :2].max()
+    assert [o.label for o in outputs] == fw.layer_labels(model)
+    assert model.training                                    # the mode is restored
+    with pytest.raises(ValueError, match=r"layer_outputs: expected one image"):
+        fw.layer_outputs(model, np.zeros((2, 1, 28, 28)))
+
+
+def test_mosaic_and_kernels_figure():
+    maps = np.arange(2 * 3 * 4, dtype=float).reshape(2, 3, 4)
+    tiled = fw.mosaic(maps, ncols=2)
+    assert tiled.shape == (3, 9) and np.isnan(tiled[:, 4]).all()
+    np.testing.assert_array_equal(tiled[:, 5:], maps[1])
+    model = lenet5()
+    assert [i for i, _ in fw.conv_layers(model)] == [0, 3]
+    fig = fw.draw_kernels(model)
+    assert len(fig.axes) == 2
+    shown = fig.axes[1].images[0].get_array()
+    np.testing.assert_allclose(shown[:5, :5], model[3].weight.data[0, 0])   # filter 0, channel 0
+    np.testing.assert_allclose(shown[6:11, :5], model[3].weight.data[0, 1])  # filter 0, channel 1
+    with pytest.raises(ValueError, match="conv_layers: the model has no convolution layer"):
+        fw.conv_layers(mlp((4, 2)))
+
+
+def test_feature_explorer_follows_its_controls(mnist):
+    data, mean, std = mnist
+    model = lenet5()
+    images = (data.x_test[:20] - mean) / std
+    explorer = fw.feature_explorer(model, images, data.y_test[:20])
+    assert "educnn-feature-explorer" in explorer.widget._dom_classes
+    explorer.controls["Digit"].value = 7
+    explorer.controls["Layer"].value = 3
+    state = explorer.state
+    assert state.index == 7 and state.label == int(data.y_test[7])
+    np.testing.assert_allclose(state.layer.output, fw.layer_outputs(model, images[7])[3].output)
+    assert state.predicted == int(np.argmax(predict(model, images[7:8])[0]))
+    assert "16, 10, 10" in explorer.caption.value and bytes(explorer.image.value).startswith(b"\x89PNG")
+    explorer.controls["Layer"].value = 9                     # a vector layer draws as bars
+    assert explorer.state.layer.output.shape == (84,)
+    with pytest.raises(ValueError, match=r"feature_maps: image index must be in 0…19, got 20"):
+        fw.feature_maps(model, images, 20, 0)
+
+
+# -- draw a digit ---------------------------------------------------------------------------
+def test_rasterize_strokes_draws_round_thick_lines():
+    dot = drw.rasterize_strokes([[(100.0, 100.0)]], width=20)
+    assert dot.sum() == pytest.approx(np.pi * 10 ** 2, rel=0.03)
+    line = drw.rasterize_strokes([[(50, 140), (230, 140)]], width=20)
+    rows = np.flatnonzero(line[:, 140] > 0.5)
+    assert rows.min() >= 129 and rows.max() <= 150 and len(rows) in (20, 21)
+    cols = np.flatnonzero(line[140] > 0.5)
+    assert cols.min() == pytest.approx(40, abs=1) and cols.max() == pytest.approx(239, abs=1)
+    assert drw.rasterize_strokes([]).sum() == 0
+    with pytest.raises(ValueError, match="rasterize_strokes: width must be positive"):
+        drw.rasterize_strokes([[(1, 1)]], width=0)
+
+
+def draw(widget, points):
+    """Send mouse events as the browser does, through the canvas's own message handler."""
+    handle = widget.canvas._handle_frontend_event
+    handle(None, {"event": "mouse_down", "x": points[0][0], "y": points[0][1]}, [])
+    for x, y in points[1:]:
+        handle(None, {"event": "mouse_move", "x": x, "y": y}, [])
+    handle(None, {"event": "mouse_up", "x": points[-1][0], "y": points[-1][1]}, [])
+
+
+def test_draw_digit_hooks_and_layout(trained_mlp):
+    model, mean, std = trained_mlp
+    widget = drw.DrawDigit(model, mean, std)
+    assert "educnn-draw-digit" in widget.widget._dom_classes
+    assert "educnn-prediction" in widget.prediction._dom_classes
+    assert widget.canvas.sync_image_data
+    assert (widget.canvas.width, widget.canvas.height) == (280, 280)
+    assert (widget.canvas.layout.width, widget.canvas.layout.height) == ("280px", "280px")
+    assert widget.state is None and "Draw a digit" in widget.prediction.value
+
+
+def test_drawing_a_one_and_a_zero(trained_mlp):
+    model, mean, std = trained_mlp
+    widget = drw.DrawDigit(model, mean, std)
+    draw(widget, [(140, 40 + 4 * i) for i in range(51)])            # a vertical stroke
+    assert widget.state is not None and widget.state.predicted == 1
+    assert "<b style='font-size:150%'>1</b>" in widget.prediction.value
+    assert bytes(widget.steps_image.value).startswith(b"\x89PNG")
+    assert bytes(widget.activations_image.value).startswith(b"\x89PNG")
+    widget.clear_button.click()
+    assert widget.strokes == [] and widget.state is None and bytes(widget.steps_image.value) == b""
+    angles = np.linspace(0, 2 * np.pi, 60)
+    draw(widget, [(140 + 55 * np.sin(a), 140 - 90 * np.cos(a)) for a in angles])
+    assert widget.state.predicted == 0
+    assert widget.state.probabilities.sum() == pytest.approx(1.0)
+
+
+def test_mouse_moves_without_a_button_draw_nothing(trained_mlp):
+    model, mean, std = trained_mlp
+    widget = drw.DrawDigit(model, mean, std)
+    handle = widget.canvas._handle_frontend_event
+    for x in range(50, 200, 10):
+        handle(None, {"event": "mouse_move", "x": x, "y": 100}, [])
+    handle(None, {"event": "mouse_up", "x": 200, "y": 100}, [])
+    assert widget.strokes == [] and widget.state is None
+
+
+def test_drawn_test_digits_are_read_like_the_originals(mnist, trained_mlp):
+    """A test digit blown up to canvas size goes through the whole pipeline and gets the
+    prediction the model gives the original 28×28 digit (same recipe as MNIST)."""
+    data, mean, std = mnist
+    model, _, _ = trained_mlp
+    digits = data.x_test[:60, 0]
+    original = predict(model, ((digits - mean) / std)[:, None]).argmax(axis=1)
+    drawn = [drw.predict_digit(model, np.kron(d, np.ones((10, 10))), mean, std).predicted
+             for d in digits]
+    assert np.mean(np.array(drawn) == original) >= 0.9
+
+
+def test_canvas_pixels_path(trained_mlp):
+    """What the browser sends back (an RGBA PNG in ``image_data``) is read the same way."""
+    from PIL import Image
+
+    model, mean, std = trained_mlp
+    widget = drw.DrawDigit(model, mean, std)
+    with pytest.raises(ValueError, match="the canvas has sent no pixels yet"):
+        widget.predict_canvas()
+    ink = drw.rasterize_strokes([[(140, 40 + 4 * i) for i in range(51)]])
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., :3] = (255 * ink[..., None]).astype(np.uint8)          # white on black
+    rgba[..., 3] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, format="png")
+    widget.canvas.set_trait("image_data", buffer.getvalue())
+    state = widget.predict_canvas()
+    assert state.predicted == 1
+    np.testing.assert_allclose(state.steps.final, preprocess_digit(ink), atol=0.01)
+
+
+def test_blank_drawing_is_explained_not_raised(trained_mlp):
+    model, mean, std = trained_mlp
+    widget = drw.DrawDigit(model, mean, std)
+    assert widget.show(np.zeros((280, 280))) is None
+    assert "Nothing to read yet" in widget.prediction.value and "blank" in widget.prediction.value
+
+
+def test_static_twin_and_prediction_html(mnist, trained_mlp):
+    data, mean, std = mnist
+    model, _, _ = trained_mlp
+    prediction = drw.predict_digit(model, np.kron(data.x_test[0, 0], np.ones((10, 10))), mean, std)
+    fig = drw.draw_digit_prediction(prediction, true_class=int(data.y_test[0]))
+    assert len(fig.axes) == 5 + 2 * 3          # 4 steps + bars; label + picture per layer shown
+    text = drw.prediction_html(prediction)
+    assert f">{prediction.predicted}</b>" in text and text.count(" %") == 3
