@@ -1,0 +1,110 @@
+"""Chapter 8 widget: the pre-processing contract explorer (pure function, twin, wiring)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from edu_cnn.preprocess import to_model_input  # noqa: E402
+from edu_cnn.widgets.deployment import (contract_explorer, contract_state,  # noqa: E402
+                                        draw_contract, photo_of_digit)
+
+MEAN, STD = 0.1307, 0.3081
+
+
+def a_digit() -> np.ndarray:
+    """A bright '7'-like stroke on black, MNIST style."""
+    digit = np.zeros((28, 28), np.float32)
+    digit[6:9, 7:21] = 1.0
+    for row in range(9, 23):
+        col = 20 - (row - 9) // 2
+        digit[row, col - 1:col + 2] = 1.0
+    return digit
+
+
+class Recorder:
+    """A stand-in model: remembers its input, answers fixed logits."""
+
+    def __init__(self) -> None:
+        self.seen: list[np.ndarray] = []
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.seen.append(x.copy())
+        return np.array([[0.0, 2.0, 1.0]])
+
+
+def test_photo_is_dark_ink_on_light_paper_and_off_centre():
+    photo = photo_of_digit(a_digit(), size=84, offset=(10, -12))
+    assert photo.shape == (84, 84) and photo.dtype == np.uint8
+    assert np.median(photo) > 200          # light paper
+    assert photo.min() < 70                # dark ink
+    ink = np.clip(np.median(photo) - photo.astype(float) - 20, 0, None)  # ink above the paper noise
+    rows, cols = np.indices(photo.shape)
+    centre = (rows * ink).sum() / ink.sum(), (cols * ink).sum() / ink.sum()
+    assert abs(centre[0] - 42) > 4 or abs(centre[1] - 42) > 4
+
+
+def test_photo_too_big_for_its_sheet():
+    with pytest.raises(ValueError, match="does not fit a 40-px sheet"):
+        photo_of_digit(a_digit(), size=40, scale=2.0)
+
+
+def test_the_full_contract_is_what_the_command_line_feeds():
+    photo = photo_of_digit(a_digit())
+    run = Recorder()
+    state = contract_state(photo, run, MEAN, STD)
+    expected = to_model_input(photo, MEAN, STD)       # the path `python -m edu_cnn predict` takes
+    np.testing.assert_allclose(run.seen[0], expected, rtol=1e-6, atol=1e-6)
+    assert run.seen[0].shape == (1, 1, 28, 28) and run.seen[0].dtype == np.float32
+    assert state.predicted == 1
+    np.testing.assert_allclose(state.probabilities.sum(), 1.0)
+    assert state.steps == {"invert": True, "centre": True, "normalise": True}
+
+
+def test_each_part_of_the_contract_switched_off():
+    photo = photo_of_digit(a_digit())
+    full = contract_state(photo, Recorder(), MEAN, STD).network_input
+    base = full * STD + MEAN                            # back to [0, 1]
+
+    no_invert = contract_state(photo, Recorder(), MEAN, STD, invert=False).network_input
+    np.testing.assert_allclose(no_invert, (1 - base - MEAN) / STD, atol=1e-5)
+
+    raw_pixels = contract_state(photo, Recorder(), MEAN, STD, normalise=False).network_input
+    np.testing.assert_allclose(raw_pixels, base, atol=1e-5)
+    assert raw_pixels.min() >= 0 and raw_pixels.max() <= 1
+
+    squeezed = contract_state(photo, Recorder(), MEAN, STD, centre=False, normalise=False)
+    image = squeezed.network_input
+    rows, cols = np.indices(image.shape)
+    centre = (rows * image).sum() / image.sum(), (cols * image).sum() / image.sum()
+    assert abs(centre[0] - 14) > 1 or abs(centre[1] - 14) > 1   # not centred any more
+    assert image[:, :4].max() < 0.2                     # the digit shrank with the paper
+
+
+def test_draw_contract_has_three_panels():
+    state = contract_state(photo_of_digit(a_digit()), Recorder(), MEAN, STD)
+    fig = draw_contract(state, ["a", "b", "c"], true_class=1)
+    assert len(fig.axes) == 4  # three panels and a colour bar
+    assert fig.axes[2].get_title() == "prediction: 1"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_explorer_recomputes_when_a_box_is_unticked():
+    photos = [photo_of_digit(a_digit(), seed=s) for s in range(2)]
+    run = Recorder()
+    explorer = contract_explorer(run, photos, MEAN, STD, labels=[2, 2],
+                                 class_names=["a", "b", "c"])
+    assert explorer.state.steps["normalise"] is True
+    explorer.controls["normalise"].value = False
+    assert explorer.state.steps["normalise"] is False
+    assert explorer.state.network_input.min() >= 0
+    explorer.controls["digit"].value = 1
+    assert np.array_equal(explorer.state.raw, photos[1])
+    assert "prediction <b>b</b>" in explorer.caption.value
+    assert explorer.image.value.startswith(b"\x89PNG")
