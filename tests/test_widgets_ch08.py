@@ -107,4 +107,4 @@ def test_explorer_recomputes_when_a_box_is_unticked():
     explorer.controls["digit"].value = 1
     assert np.array_equal(explorer.state.raw, photos[1])
     assert "prediction <b>b</b>" in explorer.caption.value
-    assert explorer.image.value.startswith(b"\x89PNG")
+    assert bytes(explorer.image.value).startswith(b"\x89PNG")
