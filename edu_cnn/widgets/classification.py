@@ -29,7 +29,7 @@ from ..linear import Linear
 from ..losses import CrossEntropyLoss
 from ..optim import Adam
 from ..sequential import Sequential
-from .base import Explorer, array_to_png, figure_to_png
+from .base import Explorer, array_to_png
 
 #: The data sets by name: each returns (x (N, 2) float32, y (N,) int64).
 DATASETS = {
