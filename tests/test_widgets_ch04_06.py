@@ -201,3 +201,75 @@ def test_pool_state_bad_input_and_explorer_wiring():
     assert explorer.controls["position"].max == 8 and explorer.state.output.shape == (3, 3)
     explorer.controls["mode"].value = "mean"
     assert explorer.state.unpooled is None and "mean(" in explorer.caption.value
+
+
+# -- backprop stepper -----------------------------------------------------------------------
+from scipy.signal import convolve2d as scipy_convolve2d  # noqa: E402
+
+from edu_cnn.data import xo_prototype  # noqa: E402
+from edu_cnn.exercises.checker import get_exercise  # noqa: E402
+from edu_cnn.widgets import backprop as bw  # noqa: E402
+
+
+def _panel(step, label):
+    return next(np.asarray(a) for name, a in step.panels if name == label)
+
+
+@pytest.mark.parametrize("kind, label, seed", [("X", 0, 0), ("O", 1, 3), ("X", 1, 7)])
+def test_backprop_trace_matches_the_formulas_written_out_with_numpy(kind, label, seed):
+    image = xo_prototype(kind, 10).astype(np.float64)
+    steps = bw.backprop_trace(image, label, seed)
+    conv, _, _, _, fc = bw.tiny_cnn(seed, 10)
+    W, b = conv.weight.data[:, 0], conv.bias.data
+    # forward, independently
+    z1 = np.stack([scipy_correlate2d(image, W[c], mode="valid") + b[c] for c in range(2)])
+    a1 = np.maximum(z1, 0)
+    a2 = np.stack([_loops(a1[c], 2, 2, np.max) for c in range(2)])
+    z4 = fc.weight.data @ a2.ravel() + fc.bias.data
+    y = np.exp(z4 - z4.max()) / np.exp(z4 - z4.max()).sum()
+    np.testing.assert_allclose(_panel(steps[1], "z¹ channel 1"), z1[1])
+    np.testing.assert_allclose(_panel(steps[3], "a² channel 0"), a2[0])
+    np.testing.assert_allclose(_panel(steps[5], "y = softmax(z⁴)")[0], y)
+    assert f"{-np.log(y[label]):.4f}" in steps[5].formula
+    # backward, independently
+    d4 = y - np.eye(2)[label]
+    np.testing.assert_allclose(_panel(steps[6], "δ⁴ = y − t")[0], d4)
+    np.testing.assert_allclose(_panel(steps[7], "dW⁴ (2×32)"), np.outer(d4, a2.ravel()))
+    d3 = fc.weight.data.T @ d4
+    np.testing.assert_allclose(_panel(steps[7], "δ³ (32 values)").ravel(), d3)
+    d2 = d3.reshape(2, 4, 4)
+    pool_back = get_exercise("maxpool_backward").reference
+    d1a = np.stack([pool_back(a1[c] + 1e-9 * (a1[c] > 0), d2[c], 2, 2) for c in range(2)])
+    d1z = d1a * (z1 > 0)
+    np.testing.assert_allclose(_panel(steps[10], "δ¹ = ∂L/∂z¹ channel 0"), d1z[0], atol=1e-12)
+    for c in range(2):
+        np.testing.assert_allclose(_panel(steps[11], f"dW¹[{c}]"),
+                                   scipy_correlate2d(image, d1z[c], mode="valid"), atol=1e-12)
+    d0 = sum(scipy_convolve2d(d1z[c], W[c], mode="full") for c in range(2))
+    np.testing.assert_allclose(_panel(steps[11], "δ⁰ = ∂L/∂a⁰"), d0, atol=1e-12)
+
+
+def test_every_layer_passes_its_gradient_check():
+    steps = bw.backprop_trace(seed=0)
+    checked = [s for s in steps if s.check is not None]
+    assert [s.index for s in checked] == [6, 7, 9, 10, 11]
+    for step in checked:
+        assert step.check.max_rel_error < 1e-7 and step.check.verdict == "correct", step.layer
+    assert [s.direction for s in steps] == ["forward"] * 6 + ["backward"] * 6
+    assert "a⁰ ⋆ δ¹" in steps[11].formula and "y − t" in steps[6].formula
+
+
+def test_backprop_bad_input_and_stepper_wiring():
+    with pytest.raises(ValueError, match="backprop_trace: expected a square 2-D image"):
+        bw.backprop_trace(np.ones((3, 5)))
+    with pytest.raises(ValueError, match="label must be 0"):
+        bw.backprop_trace(label=2)
+    stepper = bw.backprop_stepper()
+    assert "educnn-backprop-stepper" in stepper.widget._dom_classes
+    stepper.back_button.click()                  # already at the start: stays at 0
+    assert stepper.state.index == 0
+    for _ in range(20):
+        stepper.forward_button.click()
+    assert stepper.state.index == 11 and "gradient check" in stepper.caption.value
+    stepper.controls["step"].value = 6
+    assert stepper.state.direction == "backward" and "correct" in stepper.caption.value
