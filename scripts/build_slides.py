@@ -358,7 +358,8 @@ def build(
             f"  {name}: {title} (widgets on slides: {counts['widgets_shown']}, "
             f"replaced by a note: {counts['widgets_replaced']})"
         )
-    print(f"build_slides: {len(decks)} decks and {index} in {time.perf_counter() - start:.1f} s")
+    elapsed = time.perf_counter() - start
+    print(f"build_slides: {len(decks)} deck(s) and {index} in {elapsed:.1f} s")
     return [out / name for name, _, _ in decks]
 
 

@@ -22,9 +22,9 @@ fi
 echo "ensure_chromium: installing Debian's chromium (about a minute) ..." >&2
 export DEBIAN_FRONTEND=noninteractive
 log="${TMPDIR:-/tmp}/ensure_chromium.log"
-# fonts-wqy-zenhei: the course prints Chinese terms; without a CJK font the screenshots
-# the tests save for a human show empty boxes.
-if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-wqy-zenhei; } >"$log" 2>&1; then
+# fonts-wqy-zenhei, fonts-noto-color-emoji: the course prints Chinese terms and check marks;
+# without these fonts the screenshots the tests save for a human show empty boxes.
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-wqy-zenhei fonts-noto-color-emoji; } >"$log" 2>&1; then
     echo "ensure_chromium: apt-get failed, see $log; the browser tests will skip." >&2
     exit 0
 fi

@@ -22,7 +22,16 @@ _spec = importlib.util.spec_from_file_location("build_slides", REPO / "scripts" 
 build_slides = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(build_slides)
 
-MAX_SLIDE_SHOTS = 40  # screenshots of every slide of one deck, for a human to look at
+MAX_SLIDE_SHOTS = 40
+# Show a slide and wait until MathJax has re-typeset it (the template re-renders the maths
+# of each slide it changes to).
+_GO_TO_SLIDE_JS = """
+async ([h, v, settle]) => {
+  Reveal.slide(h, v);
+  await new Promise(resolve => setTimeout(resolve, settle));
+  if (window.MathJax && MathJax.Hub) await new Promise(resolve => MathJax.Hub.Queue(resolve));
+}
+"""  # screenshots of every slide of one deck, for a human to look at
 
 
 def _showcase() -> Path | None:
@@ -134,9 +143,9 @@ def test_deck_works_offline(browser, slides_server, notebook: Path) -> None:
         # Visit every slide so that anything loaded lazily is requested too.
         indices = page.evaluate("() => Reveal.getSlides().map(s => Reveal.getIndices(s))")
         for number, index in enumerate(indices):
-            page.evaluate("([h, v]) => Reveal.slide(h, v)", [index["h"], index.get("v") or 0])
-            page.wait_for_timeout(120)
-            if number == 0 or (showcase and number < MAX_SLIDE_SHOTS):
+            shoot = number == 0 or (showcase and number < MAX_SLIDE_SHOTS)
+            page.evaluate(_GO_TO_SLIDE_JS, [index["h"], index.get("v") or 0, 400 if shoot else 30])
+            if shoot:
                 page.screenshot(path=screenshot_path(f"slide-{notebook.stem}-{number:02d}"))
         page.wait_for_load_state("networkidle")
         assert not log.outside(slides_server.url), (
