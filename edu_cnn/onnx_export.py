@@ -351,6 +351,27 @@ def run_onnx(session: Any, x: np.ndarray) -> np.ndarray:
     return session.run(None, {name: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
 
+def measure_latency(function: Callable[[np.ndarray], Any], x: np.ndarray, repeats: int = 20,
+                    warmup: int = 2) -> float:
+    """The median time of ``function(x)`` in seconds, after ``warmup`` untimed calls.
+
+    The median, not the mean: one call slowed down by another program should not count.
+    """
+    import time
+
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"measure_latency: repeats must be ≥ 1 and warmup ≥ 0, got "
+                         f"{repeats} and {warmup}")
+    for _ in range(warmup):
+        function(x)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function(x)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 # -- looking at the graph -------------------------------------------------------------------------
 def graph_table(proto: Any) -> list[dict[str, str]]:
     """One row per node: its name, operator, inputs and outputs (how nodes are joined)."""
@@ -401,7 +422,7 @@ def draw_graph(proto: Any, columns: int = 5, ax: Any = None):
     items += [("output", graph.output[0].name, [graph.output[0].name], [])]
     rows = (len(items) + columns - 1) // columns
     if ax is None:
-        fig, ax = plt.subplots(figsize=(2.6 * columns, 1.9 * rows))
+        fig, ax = plt.subplots(figsize=(2.7 * columns, 1.9 * rows))
     fig = ax.figure
     width, height = 1.8, 0.95
 
@@ -409,7 +430,7 @@ def draw_graph(proto: Any, columns: int = 5, ax: Any = None):
         row, col = divmod(i, columns)
         if row % 2:  # snake: odd rows run right to left, so arrows stay short
             col = columns - 1 - col
-        return 2.4 * col, -1.8 * row
+        return 2.6 * col, -1.8 * row
 
     producer: dict[str, int] = {}
     for i, (kind, label, inputs, outputs) in enumerate(items):
@@ -440,8 +461,15 @@ def draw_graph(proto: Any, columns: int = 5, ax: Any = None):
                             arrowprops={"arrowstyle": "->", "color": "#333333"})
                 if name != graph.output[0].name and producer[name] != 0:
                     dims = "×".join(map(str, shapes.get(name, ())))
-                    ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.12,
-                            dims, ha="center", va="bottom", fontsize=6, color="#555555")
+                    mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+                    if abs(dx) > abs(dy):  # name above the arrow, shape below
+                        ax.text(mx, my + 0.08, name, ha="center", va="bottom", fontsize=6,
+                                color="#1f4e79")
+                        ax.text(mx, my - 0.08, dims, ha="center", va="top", fontsize=5.5,
+                                color="#555555")
+                    else:
+                        ax.text(mx + 0.1, my, f"{name}\n{dims}", ha="left", va="center",
+                                fontsize=6, color="#1f4e79")
     xs = [position(i)[0] for i in range(len(items))]
     ys = [position(i)[1] for i in range(len(items))]
     ax.set_xlim(min(xs) - 1.2, max(xs) + 1.2)
@@ -451,5 +479,5 @@ def draw_graph(proto: Any, columns: int = 5, ax: Any = None):
     return fig
 
 
-__all__ = ["export_onnx", "to_onnx", "onnx_session", "run_onnx", "graph_table",
+__all__ = ["export_onnx", "to_onnx", "onnx_session", "run_onnx", "measure_latency", "graph_table",
            "format_graph_table", "tensor_shapes", "draw_graph", "EXPORTERS", "DEFAULT_OPSET"]

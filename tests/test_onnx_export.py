@@ -274,3 +274,13 @@ def test_typical_mistakes_are_named():
         return x[:, :, rows][:, :, :, cols]
 
     assert not check("resize_nearest", round_instead_of_floor, verbose=False)
+
+
+def test_measure_latency_takes_the_median():
+    from edu_cnn.onnx_export import measure_latency
+
+    calls = []
+    assert measure_latency(calls.append, np.zeros(1), repeats=5, warmup=2) >= 0
+    assert len(calls) == 7
+    with pytest.raises(ValueError, match="repeats must be ≥ 1"):
+        measure_latency(calls.append, np.zeros(1), repeats=0)
