@@ -248,6 +248,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 class StaticServer:
     url: str
     folder: Path
+    notebooks: list[Path]  # the chapters whose decks are there
 
 
 @pytest.fixture(scope="session")
@@ -256,8 +257,11 @@ def slides_server(chromium_executable: Path) -> Iterator[StaticServer]:
     notebooks = chapter_notebooks()
     if not notebooks:
         pytest.skip("no chapter notebooks (notebooks/NN_*.ipynb) yet, so no slide decks")
-    stale = not (SLIDES_OUT / "index.html").exists() or any(
-        not (SLIDES_OUT / f"{nb.stem}.slides.html").exists()
+    index = SLIDES_OUT / "index.html"
+    index_text = index.read_text(encoding="utf-8") if index.exists() else ""
+    stale = any(
+        f'href="{nb.stem}.slides.html"' not in index_text
+        or not (SLIDES_OUT / f"{nb.stem}.slides.html").exists()
         or (SLIDES_OUT / f"{nb.stem}.slides.html").stat().st_mtime < nb.stat().st_mtime
         for nb in notebooks
     )
@@ -273,7 +277,7 @@ def slides_server(chromium_executable: Path) -> Iterator[StaticServer]:
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield StaticServer(f"http://127.0.0.1:{httpd.server_address[1]}", SLIDES_OUT)
+        yield StaticServer(f"http://127.0.0.1:{httpd.server_address[1]}", SLIDES_OUT, notebooks)
     finally:
         httpd.shutdown()
         httpd.server_close()

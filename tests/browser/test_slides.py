@@ -79,7 +79,7 @@ def _notes_in_deck(notebook: Path) -> int:
 
 
 def test_index_lists_every_deck(browser, slides_server) -> None:
-    notebooks = chapter_notebooks()
+    notebooks = slides_server.notebooks
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
