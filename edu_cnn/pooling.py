@@ -63,6 +63,20 @@ def _empty_like_layout(x: np.ndarray, shape: tuple[int, ...], fill: float | None
     return base.transpose(np.argsort(order))
 
 
+def _in_layout_of(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``a`` (same shape as ``like``) with its memory in ``like``'s axis order.
+
+    numpy is several times slower on element-wise operations whose operands have
+    different memory orders (a C-ordered δ from ``Flatten`` meets a batch-last ``y``); one
+    reordering copy first is cheaper. The values are unchanged.
+    """
+    if np.argsort(a.strides).tolist() == np.argsort(like.strides).tolist():
+        return a
+    out = np.empty_like(like, dtype=a.dtype)  # empty_like keeps like's memory order
+    np.copyto(out, a)
+    return out
+
+
 def _padded(x: np.ndarray, p: IntPair, value: float) -> np.ndarray:
     """``x`` with p rows/columns of ``value`` around H and W (no copy without padding)."""
     if p == (0, 0):
@@ -146,13 +160,20 @@ def _max_pool_backward_fast(grad_y: np.ndarray, x: np.ndarray, y: np.ndarray, k:
     maximum. ``open_`` marks the windows not yet won.
     """
     out_hw = y.shape[2:]
-    n, c, h, w = x.shape
+    h, w = x.shape[2:]
+    grad_y = _in_layout_of(grad_y, y)
     xp = _padded(x, p, -np.inf)
-    dxp = _empty_like_layout(xp, xp.shape, fill=0.0, dtype=np.result_type(x, grad_y)) if want_grad else None
-    indices = np.zeros(y.shape, np.int64) if want_indices else None
     # non-overlapping windows (s ≥ k) never share an input pixel, so each offset's slice
-    # of dx is written exactly once and may be assigned instead of added to
+    # of dx is written exactly once and may be assigned instead of added to; if they also
+    # tile the padded input exactly, every pixel is written and dx needs no zeros first
     disjoint = s[0] >= k[0] and s[1] >= k[1]
+    tiled = disjoint and s == k and all((n_in - k_) % s_ == 0 for n_in, k_, s_ in
+                                        zip(xp.shape[2:], k, s))
+    dxp = None
+    if want_grad:
+        dxp = _empty_like_layout(xp, xp.shape, fill=None if tiled else 0.0,
+                                 dtype=np.result_type(x, grad_y))
+    indices = np.zeros(y.shape, np.int64) if want_indices else None
     open_ = None
     offsets = [(u, v) for u in range(k[0]) for v in range(k[1])]
     for number, (u, v) in enumerate(offsets):
@@ -163,7 +184,7 @@ def _max_pool_backward_fast(grad_y: np.ndarray, x: np.ndarray, y: np.ndarray, k:
         else:
             won &= open_
             if number < len(offsets) - 1:
-                open_ &= ~won
+                open_ ^= won  # won ⊆ open_, so this removes the windows just won
         if dxp is not None:
             if disjoint:
                 np.multiply(grad_y, won, out=dxp[where])
@@ -253,7 +274,7 @@ def _avg_pool_fast(x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, out_hw: In
 def _avg_pool_backward_fast(grad_y: np.ndarray, x: np.ndarray, k: IntPair, s: IntPair,
                             p: IntPair) -> np.ndarray:
     n, c, h, w = x.shape
-    share = grad_y / (k[0] * k[1])  # every pixel of a window gets the same part of δ
+    share = _in_layout_of(grad_y, x[:, :, :grad_y.shape[2], :grad_y.shape[3]]) / (k[0] * k[1])  # every pixel of a window gets the same part of δ
     dxp = _empty_like_layout(x, (n, c, h + 2 * p[0], w + 2 * p[1]), fill=0.0, dtype=share.dtype)
     for u in range(k[0]):
         for v in range(k[1]):
