@@ -169,14 +169,16 @@ def cmd_info(args: argparse.Namespace) -> int:
     header = read_header(args.model)
     print(f"{args.model}: edu-cnn model file, format version {header['format_version']}")
     shape = getattr(model, "input_shape", None)
-    print(f"input shape  : {'(N, ' + ', '.join(map(str, shape)) + ')' if shape else 'not stored'}")
     pre = header.get("preprocessing")
-    print("preprocessing: " + (f"pixels in [0, 1], then (x − {pre['mean']}) / {pre['std']}"
-                               if pre else "not stored"))
     names = getattr(model, "class_names", None)
-    print(f"classes      : {', '.join(names) if names else 'not stored'}")
-    for key, value in (header.get("metadata") or {}).items():
-        print(f"{key:<13}: {value}")
+    rows = [("input shape", "(N, " + ", ".join(map(str, shape)) + ")" if shape else "not stored"),
+            ("preprocessing", f"pixels in [0, 1], then (x − {pre['mean']}) / {pre['std']}"
+             if pre else "not stored"),
+            ("classes", ", ".join(names) if names else "not stored"),
+            *((str(k), str(v)) for k, v in (header.get("metadata") or {}).items())]
+    width = max(len(key) for key, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}: {value}")
     print()
     if shape is not None and hasattr(model, "summary"):
         model.summary(shape)
