@@ -174,12 +174,14 @@ def draw_digit_prediction(prediction: DigitPrediction, class_names: Sequence[str
                           true_class: int | None = None, activations: bool = True) -> Any:
     """The static twin of :class:`DrawDigit`: pre-processing steps, probability bars and
     (optionally) every layer's activations, in one figure."""
-    fig = new_figure(9.0, 2.6 + (0.55 * 11 + 0.3 if activations else 0))
+    rows = len([o for o in prediction.outputs if o.name not in ("Flatten", "Dropout")])
+    below = 0.55 * rows + 0.3 if activations else 0.0
+    fig = new_figure(9.0, 2.2 + below)
     if activations:
-        top, bottom = fig.subfigures(2, 1, height_ratios=[2.6, 0.55 * 11 + 0.3])
+        top, bottom = fig.subfigures(2, 1, height_ratios=[2.2, below])
     else:
         top, bottom = fig, None
-    grid = top.add_gridspec(1, 6, width_ratios=[1, 1, 1, 1, 0.3, 1.8])
+    grid = top.add_gridspec(1, 6, width_ratios=[1, 1, 1, 1, 0.3, 1.8], top=0.85, bottom=0.12)
     axes = [top.add_subplot(grid[0, i]) for i in range(4)]
     draw_preprocessing(prediction.steps, axes)
     plot_probabilities(prediction.probabilities, class_names, true_class,
