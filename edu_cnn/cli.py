@@ -21,9 +21,10 @@ import argparse
 import io
 import json
 import sys
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -221,13 +222,13 @@ def make_server(model: Layer, host: str = "127.0.0.1", port: int = 8000,
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_GET(self) -> None:
             if self.path.rstrip("/") == "":
                 self._reply(200, description)
             else:
                 self._reply(404, {"error": f"no such page {self.path!r}; try / or POST /predict"})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             if self.path.rstrip("/") != "/predict":
                 self._reply(404, {"error": f"POST to /predict, not {self.path!r}"})
                 return
@@ -332,5 +333,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["main", "build_parser", "predict_image", "image_to_input", "classify", "read_image",
-           "make_server"]
+__all__ = [
+    "build_parser",
+    "classify",
+    "image_to_input",
+    "main",
+    "make_server",
+    "predict_image",
+    "read_image",
+]

@@ -49,9 +49,10 @@ import math
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, Sequence
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -133,7 +134,7 @@ class Preprocessing:
             raise ModelFileError(f"Preprocessing: std must be positive, got {self.std!r}")
 
     @classmethod
-    def from_values(cls, mean: Any, std: Any) -> "Preprocessing":
+    def from_values(cls, mean: Any, std: Any) -> Preprocessing:
         """Build from numbers, lists or arrays (what ``save`` accepts)."""
         return cls(_number_or_tuple(mean, "mean"), _number_or_tuple(std, "std"))
 
@@ -352,10 +353,9 @@ def save(model: Layer, path: str | os.PathLike[str], *, input_shape: Sequence[in
     header, weights = build_header(model, input_shape=input_shape, mean=mean, std=std,
                                    class_names=class_names, metadata=metadata)
     json_bytes = json.dumps(header, indent=2, ensure_ascii=False).encode("utf-8")
-    with atomic_write(path, "save") as handle:
-        with zipfile.ZipFile(handle, "w") as archive:
-            _zip_member(archive, MODEL_JSON, json_bytes)
-            _zip_member(archive, WEIGHTS_NPZ, _npz_bytes(weights))
+    with atomic_write(path, "save") as handle, zipfile.ZipFile(handle, "w") as archive:
+        _zip_member(archive, MODEL_JSON, json_bytes)
+        _zip_member(archive, WEIGHTS_NPZ, _npz_bytes(weights))
     return path
 
 
@@ -372,8 +372,9 @@ def atomic_write(path: str | os.PathLike[str], where: str = "atomic_write") -> I
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ModelFileError(f"{where}: the folder {str(folder)!r} does not exist")
-    handle = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False)
+    # not a `with` here: the file must outlive its handle until os.replace has run
+    handle = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.",  # noqa: SIM115
+                                         suffix=".tmp", delete=False)
     temp = Path(handle.name)
     try:
         with handle:
@@ -595,6 +596,16 @@ def load(path: str | os.PathLike[str]) -> Layer:
     return model
 
 
-__all__ = ["save", "load", "read_header", "build_header", "layer_types", "register_layer",
-           "atomic_write",
-           "Preprocessing", "ModelFileError", "FORMAT_VERSION", "SUFFIX"]
+__all__ = [
+    "FORMAT_VERSION",
+    "SUFFIX",
+    "ModelFileError",
+    "Preprocessing",
+    "atomic_write",
+    "build_header",
+    "layer_types",
+    "load",
+    "read_header",
+    "register_layer",
+    "save",
+]

@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -258,7 +259,7 @@ def to_onnx(model: Layer, input_shape: Sequence[int] | None = None,
     onnx = _onnx()
     helper = onnx.helper
     if not isinstance(model, Layer):
-        raise ValueError(f"export_onnx: expected an edu_cnn Layer or Sequential, got "
+        raise ValueError(f"export_onnx: expected an edu_cnn Layer or Sequential, got "  # noqa: TRY004
                          f"{type(model).__name__}")
     if input_shape is None:
         input_shape = getattr(model, "input_shape", None)
@@ -479,5 +480,16 @@ def draw_graph(proto: Any, columns: int = 5, ax: Any = None):
     return fig
 
 
-__all__ = ["export_onnx", "to_onnx", "onnx_session", "run_onnx", "measure_latency", "graph_table",
-           "format_graph_table", "tensor_shapes", "draw_graph", "EXPORTERS", "DEFAULT_OPSET"]
+__all__ = [
+    "DEFAULT_OPSET",
+    "EXPORTERS",
+    "draw_graph",
+    "export_onnx",
+    "format_graph_table",
+    "graph_table",
+    "measure_latency",
+    "onnx_session",
+    "run_onnx",
+    "tensor_shapes",
+    "to_onnx",
+]

@@ -156,7 +156,7 @@ def test_a_crash_half_way_through_a_save_leaves_the_old_file(saved, monkeypatch)
 
 
 def test_a_failed_fsync_leaves_the_old_file(saved, monkeypatch):
-    model, path = saved
+    _, path = saved
     before = path.read_bytes()
 
     def failing_fsync(fd):

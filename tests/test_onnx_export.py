@@ -16,8 +16,15 @@ from edu_cnn.dropout import Dropout
 from edu_cnn.layer import Layer
 from edu_cnn.linear import Flatten, Linear
 from edu_cnn.models import lenet5
-from edu_cnn.onnx_export import (draw_graph, export_onnx, format_graph_table, graph_table,
-                                 onnx_session, run_onnx, to_onnx)
+from edu_cnn.onnx_export import (
+    draw_graph,
+    export_onnx,
+    format_graph_table,
+    graph_table,
+    onnx_session,
+    run_onnx,
+    to_onnx,
+)
 from edu_cnn.pooling import AvgPool2d, MaxPool2d, MaxUnpool2d, Upsample
 from edu_cnn.sequential import Sequential
 
@@ -104,7 +111,7 @@ def test_names_join_the_nodes(tmp_path):
     assert table[-1]["outputs"] == "output"
     text = format_graph_table(proto)
     assert text.splitlines()[0].split() == ["node", "op", "inputs", "outputs"]
-    assert re.search(r"^7\.Linear +Gemm +6\.output, 7\.weight, 7\.bias +7\.output$", text, re.M)
+    assert re.search(r"^7\.Linear +Gemm +6\.output, 7\.weight, 7\.bias +7\.output$", text, re.MULTILINE)
 
 
 def test_conv_attributes_follow_onnx_conventions():
@@ -183,8 +190,8 @@ def test_draw_graph_has_a_box_per_node():
 
 
 # -- chapter 8 exercises, checked against ONNX Runtime ------------------------------------------------
-from edu_cnn.exercises import check  # noqa: E402
-from edu_cnn.exercises.checker import get_exercise  # noqa: E402
+from edu_cnn.exercises import check
+from edu_cnn.exercises.checker import get_exercise
 
 EXERCISES = ["gemm", "execution_order", "resize_nearest", "prepare_request"]
 

@@ -6,12 +6,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from edu_cnn.preprocess import to_model_input  # noqa: E402
-from edu_cnn.widgets.deployment import (contract_explorer, contract_state,  # noqa: E402
-                                        draw_contract, photo_of_digit)
+from edu_cnn.preprocess import to_model_input
+from edu_cnn.widgets.deployment import (
+    contract_explorer,
+    contract_state,
+    draw_contract,
+    photo_of_digit,
+)
 
 MEAN, STD = 0.1307, 0.3081
 

@@ -17,15 +17,15 @@ from .checker import exercise
 def _gemm_cases(rng: np.random.Generator) -> list[dict]:
     cases = [
         # a Linear layer: Y = X Wᵀ + b
-        dict(A=rng.normal(size=(4, 3)), B=rng.normal(size=(2, 3)), C=rng.normal(size=2),
-             transB=1),
-        dict(A=rng.normal(size=(1, 5)), B=rng.normal(size=(5, 4)), C=rng.normal(size=(1, 4))),
-        dict(A=rng.normal(size=(3, 2)), B=rng.normal(size=(3, 4)), C=rng.normal(size=(2, 4)),
-             transA=1, alpha=0.5, beta=2.0),
-        dict(A=rng.normal(size=(2, 6)), B=rng.normal(size=(3, 6)), C=np.array(1.5),
-             transB=1, alpha=-1.0),
-        dict(A=rng.normal(size=(5, 3)), B=rng.normal(size=(4, 5)), C=rng.normal(size=(3, 1)),
-             transA=1, transB=1, beta=0.0),
+        {"A": rng.normal(size=(4, 3)), "B": rng.normal(size=(2, 3)), "C": rng.normal(size=2),
+             "transB": 1},
+        {"A": rng.normal(size=(1, 5)), "B": rng.normal(size=(5, 4)), "C": rng.normal(size=(1, 4))},
+        {"A": rng.normal(size=(3, 2)), "B": rng.normal(size=(3, 4)), "C": rng.normal(size=(2, 4)),
+             "transA": 1, "alpha": 0.5, "beta": 2.0},
+        {"A": rng.normal(size=(2, 6)), "B": rng.normal(size=(3, 6)), "C": np.array(1.5),
+             "transB": 1, "alpha": -1.0},
+        {"A": rng.normal(size=(5, 3)), "B": rng.normal(size=(4, 5)), "C": rng.normal(size=(3, 1)),
+             "transA": 1, "transB": 1, "beta": 0.0},
     ]
     return cases
 
@@ -57,12 +57,12 @@ def _order_cases(rng: np.random.Generator) -> list[dict]:
                 _node("relu_out", ["s"], ["y"])]
     two_heads = [_node("trunk", ["img", "w"], ["f"]), _node("head_1", ["f", "w1"], ["p1"]),
                  _node("head_2", ["f", "w2"], ["p2"]), _node("concat", ["p1", "p2"], ["out"])]
-    cases = [dict(nodes=chain, available=["input", "w1", "b1", "w2", "b2"])]
+    cases = [{"nodes": chain, "available": ["input", "w1", "b1", "w2", "b2"]}]
     for graph, available in ((chain, ["input", "w1", "b1", "w2", "b2"]),
                              (residual, ["x", "wa", "wb"]), (two_heads, ["img", "w", "w1", "w2"])):
         for _ in range(2):
             shuffled = [graph[i] for i in rng.permutation(len(graph))]
-            cases.append(dict(nodes=shuffled, available=list(available)))
+            cases.append({"nodes": shuffled, "available": list(available)})
     return cases
 
 
@@ -97,11 +97,11 @@ def execution_order(nodes, available):
 # -- Resize (nearest) ----------------------------------------------------------------------------
 def _resize_cases(rng: np.random.Generator) -> list[dict]:
     return [
-        dict(x=np.arange(4.0).reshape(1, 1, 2, 2), scale_h=2.0, scale_w=2.0),
-        dict(x=rng.normal(size=(2, 3, 3, 4)), scale_h=2.0, scale_w=3.0),
-        dict(x=rng.normal(size=(1, 2, 4, 6)), scale_h=1.5, scale_w=1.5),
-        dict(x=rng.normal(size=(1, 1, 8, 6)), scale_h=0.5, scale_w=0.5),
-        dict(x=rng.normal(size=(2, 1, 5, 3)), scale_h=1.0, scale_w=2.5),
+        {"x": np.arange(4.0).reshape(1, 1, 2, 2), "scale_h": 2.0, "scale_w": 2.0},
+        {"x": rng.normal(size=(2, 3, 3, 4)), "scale_h": 2.0, "scale_w": 3.0},
+        {"x": rng.normal(size=(1, 2, 4, 6)), "scale_h": 1.5, "scale_w": 1.5},
+        {"x": rng.normal(size=(1, 1, 8, 6)), "scale_h": 0.5, "scale_w": 0.5},
+        {"x": rng.normal(size=(2, 1, 5, 3)), "scale_h": 1.0, "scale_w": 2.5},
     ]
 
 
@@ -127,7 +127,7 @@ def _request_cases(rng: np.random.Generator) -> list[dict]:
     cases = []
     for mean, std in ((0.1307, 0.3081), (0.5, 0.5), (0.0, 1.0), (0.2, 0.25)):
         image = rng.integers(0, 256, size=(28, 28), dtype=np.uint8)
-        cases.append(dict(image=image, mean=mean, std=std))
+        cases.append({"image": image, "mean": mean, "std": std})
     return cases
 
 

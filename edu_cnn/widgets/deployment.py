@@ -17,8 +17,9 @@ switched off and runs the deployed model on it; :func:`draw_contract` is its sta
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,8 +28,13 @@ from ..plots import plot_probabilities
 from ..preprocess import preprocess_digit, to_grey
 from .base import Explorer, figure_to_png
 
-__all__ = ["photo_of_digit", "ContractState", "contract_state", "draw_contract",
-           "contract_explorer"]
+__all__ = [
+    "ContractState",
+    "contract_explorer",
+    "contract_state",
+    "draw_contract",
+    "photo_of_digit",
+]
 
 
 def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -50,7 +56,7 @@ def photo_of_digit(digit: np.ndarray, size: int = 84, scale: float = 2.2,
     little Gaussian ``noise``. Returns a (size, size) uint8 grey image.
     """
     digit = np.asarray(digit, dtype=np.float32).reshape(28, 28)
-    side = int(round(28 * scale))
+    side = round(28 * scale)
     if side > size:
         raise ValueError(f"photo_of_digit: the enlarged digit ({side} px) does not fit a "
                          f"{size}-px sheet; lower scale or raise size")
