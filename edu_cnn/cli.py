@@ -150,14 +150,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .onnx_export import export_onnx, run_onnx
 
     model = _load_model(args.model)
+    shape = args.input_shape or getattr(model, "input_shape", None)
+    if shape is None:
+        raise CommandError(f"{args.model} stores no input shape; give one, e.g. "
+                           f"--input-shape 1,28,28")
     try:
-        proto = export_onnx(model, args.output, opset=args.opset)
+        proto = export_onnx(model, args.output, input_shape=shape, opset=args.opset)
     except ValueError as error:
         raise CommandError(str(error)) from None
-    shape = tuple(model.input_shape or ())
     x = np.random.default_rng(0).normal(size=(4, *shape)).astype(np.float32)
     difference = float(np.abs(run_onnx(args.output, x) - model.forward(x)).max())
-    print(f"wrote {args.output}: {len(proto.graph.node)} nodes, opset {args.opset}, "
+    nodes = len(proto.graph.node)
+    print(f"wrote {args.output}: {nodes} node{'' if nodes == 1 else 's'}, opset {args.opset}, "
           f"passes onnx.checker; ONNX Runtime vs numpy on 4 random inputs: "
           f"max difference {difference:.1e}")
     return 0
@@ -265,6 +269,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shape_argument(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, "
+                                         f"e.g. 1,28,28, got {text!r}")
+    return shape
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -294,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
     export.add_argument("output", metavar="OUT.onnx", help="where to write the ONNX file")
     export.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
+    export.add_argument("--input-shape", type=_shape_argument, metavar="C,H,W",
+                        help="one sample's shape, if the model file stores none (e.g. 1,28,28)")
     export.set_defaults(run=cmd_export)
 
     info = commands.add_parser(

@@ -164,6 +164,18 @@ def test_export_writes_a_checked_onnx_file(files):
                                rtol=1e-5, atol=1e-5)
 
 
+def test_export_needs_an_input_shape_when_the_file_has_none(files):
+    folder = files["folder"]
+    no_shape = modelfile.save(Sequential(Linear(4, 2)), folder / "no-shape.educnn")
+    one_line_error(run("export", no_shape, folder / "no-shape.onnx"),
+                   "stores no input shape; give one, e.g. --input-shape 1,28,28")
+    result = run("export", no_shape, folder / "no-shape.onnx", "--input-shape", "4")
+    assert result.returncode == 0, result.stderr
+    assert "1 node, opset 17" in result.stdout
+    bad = run("export", no_shape, folder / "x.onnx", "--input-shape", "4,x")
+    assert bad.returncode == 2 and "positive integers separated by commas" in bad.stderr
+
+
 def test_export_errors(files):
     folder = files["folder"]
     one_line_error(run("export", files["unpool"], folder / "unpool.onnx"),
