@@ -65,6 +65,7 @@ MODEL_JSON = "model.json"
 WEIGHTS_NPZ = "weights.npz"
 MAX_JSON_BYTES = 1 << 20          # a model description larger than 1 MB is not ours
 MAX_WEIGHT_BYTES = 1 << 31        # refuse to inflate more than 2 GB of weights
+MAX_LAYER_ELEMENTS = 1 << 27      # a stranger's file may not make one layer allocate > 512 MB
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same model gives the same bytes
 
 # The modules whose Layer subclasses a model file may name. Modules that do not exist
@@ -429,6 +430,8 @@ def _open_archive(path: Path) -> tuple[dict[str, Any], bytes]:
         header = json.loads(json_bytes.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise _fail(path, f"{MODEL_JSON} is not valid JSON ({error})") from None
+    except RecursionError:
+        raise _fail(path, f"{MODEL_JSON} is nested too deeply to be a model") from None
     return header, npz_bytes
 
 
@@ -458,6 +461,18 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     return _check_header(header, path)
 
 
+def _size_bound(config: dict[str, Any]) -> int:
+    """The product of every integer argument (each at least 1): an upper bound on the number
+    of weights a layer allocates (in·out·kh·kw for a convolution, in·out for Linear), known
+    before the constructor allocates anything."""
+    bound = 1
+    for value in config.values():
+        for v in value if isinstance(value, tuple) else (value,):
+            if isinstance(v, int) and not isinstance(v, bool):
+                bound *= max(abs(v), 1)
+    return bound
+
+
 def _build(spec: Any, where: str, known: dict[str, type[Layer]], path: Path) -> Layer:
     """A layer from its JSON description, using only registered classes."""
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
@@ -472,6 +487,13 @@ def _build(spec: Any, where: str, known: dict[str, type[Layer]], path: Path) -> 
         raise _fail(path, f"{MODEL_JSON} is damaged: {where} ({kind}) has a config that is "
                           f"not an object")
     config = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    if "rng" in config:
+        raise _fail(path, f"{MODEL_JSON} is damaged: {where} ({kind}) sets 'rng', which is "
+                          f"never stored")
+    size = _size_bound(config)
+    if size > MAX_LAYER_ELEMENTS:
+        raise _fail(path, f"{where} ({kind}) asks for arrays of up to {size:,} numbers, more "
+                          f"than the {MAX_LAYER_ELEMENTS:,} a model file may hold per layer")
     args: list[Layer] = []
     if "layers" in spec:
         if not isinstance(spec["layers"], list):
@@ -479,12 +501,12 @@ def _build(spec: Any, where: str, known: dict[str, type[Layer]], path: Path) -> 
         args = [_build(child, f"layer {i}" if where == "the model" else f"{where}.{i}",
                        known, path) for i, child in enumerate(spec["layers"])]
     try:
-        parameters = inspect.signature(cls).parameters
-        if "rng" in parameters and "rng" not in config:
+        if "rng" in inspect.signature(cls).parameters:
             # initial weights are overwritten at once: don't consume edu_cnn's generator
             config["rng"] = np.random.default_rng(0)
         return cls(*args, **config)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError,
+            MemoryError) as error:  # whatever a constructor says about bad arguments
         raise _fail(path, f"{where} ({kind}) cannot be built from its stored arguments "
                           f"{spec.get('config')!r}: {error}") from None
 

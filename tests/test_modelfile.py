@@ -253,6 +253,29 @@ def test_bad_layer_arguments(saved):
         load(path)
 
 
+def test_a_file_cannot_ask_for_huge_layers(saved):
+    _, path = saved
+    rewrite(path, header=lambda h: h["architecture"]["layers"][1]["config"].update(
+        in_features=10**6, out_features=10**6))
+    with pytest.raises(ModelFileError, match=r"layer 1 \(Linear\) asks for arrays of up to "
+                                             r"1,000,000,000,000 numbers"):
+        load(path)
+
+
+def test_a_file_cannot_pass_a_generator_or_nest_forever(saved):
+    _, path = saved
+    rewrite(path, header=lambda h: h["architecture"]["layers"][1]["config"].update(rng=5))
+    with pytest.raises(ModelFileError, match=r"layer 1 \(Linear\) sets 'rng'"):
+        load(path)
+    with zipfile.ZipFile(path) as archive:
+        npz_bytes = archive.read("weights.npz")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("model.json", "[" * 100_000 + "]" * 100_000)
+        archive.writestr("weights.npz", npz_bytes)
+    with pytest.raises(ModelFileError, match="nested too deeply"):
+        load(path)
+
+
 def test_checksum_mismatch(saved):
     _, path = saved
 
