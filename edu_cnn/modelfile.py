@@ -65,6 +65,7 @@ MODEL_JSON = "model.json"
 WEIGHTS_NPZ = "weights.npz"
 MAX_JSON_BYTES = 1 << 20          # a model description larger than 1 MB is not ours
 MAX_WEIGHT_BYTES = 1 << 31        # refuse to inflate more than 2 GB of weights
+MAX_UNPACKED_WEIGHT_BYTES = 1 << 31  # …nor arrays that unpack to more
 MAX_LAYER_ELEMENTS = 1 << 27      # a stranger's file may not make one layer allocate > 512 MB
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same model gives the same bytes
 
@@ -522,6 +523,14 @@ def _leaf_layers(layer: Layer, prefix: str = "") -> Iterator[tuple[str, Layer]]:
 
 
 def _read_weights(npz_bytes: bytes, header: dict[str, Any], path: Path) -> dict[str, np.ndarray]:
+    try:  # an .npz is a zip too: its members must not unpack to more than we allow
+        with zipfile.ZipFile(io.BytesIO(npz_bytes)) as npz_zip:
+            unpacked = sum(info.file_size for info in npz_zip.infolist())
+    except zipfile.BadZipFile as error:
+        raise _fail(path, f"{WEIGHTS_NPZ} is corrupted ({error})") from None
+    if unpacked > MAX_UNPACKED_WEIGHT_BYTES:
+        raise _fail(path, f"{WEIGHTS_NPZ} would unpack to {unpacked:,} bytes, more than the "
+                          f"{MAX_UNPACKED_WEIGHT_BYTES:,} a model file may hold")
     try:
         with np.load(io.BytesIO(npz_bytes), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}

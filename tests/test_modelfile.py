@@ -276,6 +276,14 @@ def test_a_file_cannot_pass_a_generator_or_nest_forever(saved):
         load(path)
 
 
+def test_weights_that_would_unpack_too_far_are_refused(saved, monkeypatch):
+    _, path = saved
+    monkeypatch.setattr(modelfile, "MAX_UNPACKED_WEIGHT_BYTES", 1000)
+    with pytest.raises(ModelFileError, match=r"weights.npz would unpack to [\d,]+ bytes, more "
+                                             r"than the 1,000"):
+        load(path)
+
+
 def test_checksum_mismatch(saved):
     _, path = saved
 
