@@ -15,7 +15,9 @@ The file is a plain zip archive: ``unzip -l lenet5.educnn`` lists both members, 
 Why not ``pickle``? Un-pickling runs code chosen by whoever wrote the file. Loading here
 reads JSON and raw numbers only (``np.load(..., allow_pickle=False)``) and builds layers
 from a fixed list of known classes, so a model file from a stranger is safe to open; a
-file asking for any other layer type is rejected.
+file asking for any other layer type is rejected. Sizes are bounded before anything is
+allocated (the JSON, the unpacked weights, each layer's arrays), so a hostile file cannot
+exhaust memory either.
 
 Public API
 ----------
