@@ -97,6 +97,13 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def _wall_and_cpu(fn) -> tuple[float, float]:
+    """Wall-clock seconds and CPU seconds of this process (all its threads) for ``fn()``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def matmul_gflops(n: int = 1024, repeat: int = 7) -> float:
     """float32 n×n @ n×n in GFLOP/s (2n³ operations), best of ``repeat`` – the machine's scale."""
     rng = np.random.default_rng(0)
@@ -150,9 +157,9 @@ class EduRunner:
         self.model.eval()
         self.model(self.x)
 
-    def seconds(self, what: str, steps: int) -> float:
+    def seconds(self, what: str, steps: int) -> tuple[float, float]:
         fn = getattr(self, f"{what}_step")
-        return _timed(lambda: [fn() for _ in range(steps)])
+        return _wall_and_cpu(lambda: [fn() for _ in range(steps)])
 
 
 class TorchRunner:
@@ -197,9 +204,9 @@ class TorchRunner:
         with self.torch.no_grad():
             self.model(self.x)
 
-    def seconds(self, what: str, steps: int) -> float:
+    def seconds(self, what: str, steps: int) -> tuple[float, float]:
         fn = getattr(self, f"{what}_step")
-        return _timed(lambda: [fn() for _ in range(steps)])
+        return _wall_and_cpu(lambda: [fn() for _ in range(steps)])
 
 
 def torch_worker() -> None:
@@ -254,12 +261,27 @@ def torch_available() -> bool:
 def steps_for(seconds_of, target: float) -> int:
     """How many steps fill about ``target`` seconds (after a warm-up)."""
     seconds_of(2)
-    once = min(seconds_of(1) for _ in range(3))
+    once = min(seconds_of(1)[0] for _ in range(3))
     return max(3, int(target / max(once, 1e-6)))
 
 
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):7.0f} ({min(values):.0f}–{max(values):.0f})"
+
+
+def table(title: str, rows: dict, with_torch: bool) -> None:
+    print(f"\n{title}")
+    header = f"{'':18s}{'edu_cnn':>22s}"
+    if with_torch:
+        header += f"{'PyTorch':>22s}{'edu/PyTorch':>14s}"
+    print(header)
+    for label, rates in rows.items():
+        line = f"{label:18s}{spread(rates['edu_cnn']):>22s}"
+        if with_torch:
+            ratios = [e / t for e, t in zip(rates["edu_cnn"], rates["PyTorch"])]
+            line += (f"{spread(rates['PyTorch']):>22s}{statistics.median(ratios):>9.2f} ×"
+                     f"  ({min(ratios):.2f}–{max(ratios):.2f})")
+        print(line)
 
 
 def main() -> None:
@@ -288,35 +310,33 @@ def main() -> None:
             print("PyTorch is not installed: edu_cnn figures only (it is not a course dependency).")
     grad_note = "with" if ARGS.first_input_grad else "without"
     print(f"edu_cnn's first convolution {grad_note} ∂L/∂x\n")
-    print(f"{reps} alternating repetitions of ≈{target:.2f} s; images/s, median (min–max)")
-    header = f"{'':18s}{'edu_cnn':>22s}"
-    if torch_proc:
-        header += f"{'PyTorch':>22s}{'edu/PyTorch':>14s}"
-    print(header)
-    results = {}
+    print(f"{reps} alternating repetitions of ≈{target:.2f} s each, training then inference",
+          flush=True)
+    wall_rows: dict[str, dict[str, list[float]]] = {}
+    cpu_rows: dict[str, dict[str, list[float]]] = {}
     for what in ("train", "infer"):
         for b in BATCHES:
             def edu_seconds(steps, b=b, what=what):
                 return edu[b].seconds(what, steps)
 
             def torch_seconds(steps, b=b, what=what):
-                return torch_proc.ask(op="seconds", batch=b, what=what, steps=steps)
+                return tuple(torch_proc.ask(op="seconds", batch=b, what=what, steps=steps))
 
             timers = {"edu_cnn": edu_seconds}
             if torch_proc:
                 timers["PyTorch"] = torch_seconds
             steps = {name: steps_for(fn, target) for name, fn in timers.items()}
-            rates: dict[str, list[float]] = {name: [] for name in timers}
+            label = f"{what} batch {b}"
+            wall_rows[label] = {name: [] for name in timers}
+            cpu_rows[label] = {name: [] for name in timers}
             for _ in range(reps):
                 for name, fn in timers.items():
-                    rates[name].append(steps[name] * b / fn(steps[name]))
-            line = f"{what + ' batch ' + str(b):18s}{spread(rates['edu_cnn']):>22s}"
-            if torch_proc:
-                ratios = [e / t for e, t in zip(rates["edu_cnn"], rates["PyTorch"])]
-                line += (f"{spread(rates['PyTorch']):>22s}{statistics.median(ratios):>9.2f} ×"
-                         f"  ({min(ratios):.2f}–{max(ratios):.2f})")
-            results[(what, b)] = rates
-            print(line, flush=True)
+                    wall, cpu = fn(steps[name])
+                    wall_rows[label][name].append(steps[name] * b / wall)
+                    cpu_rows[label][name].append(steps[name] * b / max(cpu, 1e-9))
+    table("images/s (wall clock), median (min–max)", wall_rows, torch_proc is not None)
+    table("images per CPU-second (all threads of the process; less sensitive to other "
+          "programs' load)", cpu_rows, torch_proc is not None)
 
     load = os.getloadavg()
     memory = f"peak RSS: edu_cnn process {peak_rss_mib():.0f} MiB"
