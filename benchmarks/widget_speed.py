@@ -20,9 +20,13 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from edu_cnn.widgets.backprop import backprop_stepper  # noqa: E402
 from edu_cnn.widgets.classification import decision_boundary_trainer  # noqa: E402
+from edu_cnn.widgets.convolution import (conv_stepper, kernel_explorer, multichannel_explorer,  # noqa: E402
+                                         padding_stride_explorer)
 from edu_cnn.widgets.optimizers import optimizer_race  # noqa: E402
 from edu_cnn.widgets.perceptron import perceptron_playground  # noqa: E402
+from edu_cnn.widgets.pooling import pooling_explorer  # noqa: E402
 from edu_cnn.widgets.regression import learning_rate_explorer, normalisation_explorer  # noqa: E402
 
 BUDGET_MS = 100.0
@@ -39,6 +43,18 @@ WIDGETS: list[tuple[str, Callable[[], Any], Change]] = [
     ("ch3 decision boundary: train 100 epochs", decision_boundary_trainer, lambda w, i: w.train()),
     ("ch3 optimiser race: steps slider", optimizer_race, ("steps", [50, 150, 100, 200])),
     ("ch3 optimiser race: lr × slider", optimizer_race, ("lr_scale", [0.5, 2.0, 1.0, 0.3])),
+    ("ch4 convolution stepper: position", conv_stepper, ("position", [1, 2, 3, 4, 5, 6, 7, 8, 9])),
+    ("ch4 kernel explorer (512×512): kernel", kernel_explorer,
+     ("kernel", ["sharpen", "box blur", "sobel-x", "sobel-y", "emboss", "identity"])),
+    ("ch4 kernel explorer (512×512): one number", kernel_explorer, ("w11", [2.0, -1.0, 0.5, 3.0])),
+    ("ch4 padding / stride explorer: p", padding_stride_explorer, ("p", [1, 2, 0, 3])),
+    ("ch4 multi-channel view: filter", multichannel_explorer,
+     ("filter", ["red minus green", "luminance (grey)", "blue horizontal edges",
+                 "vertical edges in every channel"])),
+    ("ch5 pooling explorer: position", pooling_explorer, ("position", [1, 2, 3, 4, 5, 6])),
+    ("ch5 pooling explorer: shift", pooling_explorer, ("shift", [0, 2, 1, 3])),
+    ("ch6 backprop stepper: forward button", backprop_stepper,
+     lambda w, i: (w.back_button if i % 12 >= 6 else w.forward_button).click()),
 ]
 
 

@@ -100,4 +100,4 @@ def describe_kernel(name: str) -> str:
     return KERNELS[_key(name)].description
 
 
-__all__ = ["NamedKernel", "KERNELS", "kernel_names", "get_kernel", "describe_kernel"]
+__all__ = ["KERNELS", "NamedKernel", "describe_kernel", "get_kernel", "kernel_names"]

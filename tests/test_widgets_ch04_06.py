@@ -4,10 +4,15 @@
 import numpy as np
 import pytest
 from scipy.ndimage import correlate
+from scipy.signal import convolve2d as scipy_convolve2d
 from scipy.signal import correlate2d as scipy_correlate2d
 
+from edu_cnn.data import xo_prototype
+from edu_cnn.exercises.checker import get_exercise
 from edu_cnn.kernels import get_kernel
+from edu_cnn.widgets import backprop as bw
 from edu_cnn.widgets import convolution as cw
+from edu_cnn.widgets import pooling as pw
 
 RNG = np.random.default_rng(0)
 
@@ -53,6 +58,49 @@ def test_stepper_widget_wiring_and_hooks():
     stepper.controls["stride"].value = 2        # ⌊(8 − 3)/2⌋ + 1 = 3: 9 outputs, slider clipped
     assert slider.max == 8 and stepper.state.position == min(7, 8)
     assert stepper.image.value[:4] == b"\x89PNG"
+
+
+def _pixels(png):
+    import io
+
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
+def _stepper_states():
+    image, kernel = cw.DEFAULT_STEPPER_IMAGE, get_kernel("sobel-x")
+    return [cw.conv_step_state(image, kernel, 1, 2, position) for position in (0, 3, 7, 6)]
+
+
+def _pool_states():
+    x = pw.DEFAULT_POOL_INPUT
+    return [pw.pool_state(x, "max", 2, 2, 0, 0), pw.pool_state(x, "max", 2, 2, 9, 2),
+            pw.pool_state(x, "max", 2, 2, 5, 1), pw.pool_state(x, "max", 2, 2, 5, 3)]
+
+
+def _multichannel_states():
+    image = np.random.default_rng(2).random((12, 12, 3))
+    filters = list(cw.MULTICHANNEL_FILTERS.values())
+    return [cw.multichannel_state(image, filters[0], 0.0), cw.multichannel_state(image, filters[2], 0.3),
+            cw.multichannel_state(image, filters[1], -0.5), cw.multichannel_state(image, filters[1], 0.5)]
+
+
+@pytest.mark.parametrize("figure, key, states", [
+    ("ConvStepFigure", lambda st: (st.padding, st.stride), _stepper_states),
+    ("PoolFigure", lambda st: (st.mode, st.size, st.stride), _pool_states),
+    ("MultichannelFigure", lambda st: None, _multichannel_states),
+])
+def test_fast_redraw_gives_the_same_picture_as_a_fresh_one(figure, key, states):
+    """The widgets redraw only what moves (blitting); the picture must equal a full draw."""
+    figure_class = getattr(cw, figure, None) or getattr(pw, figure)
+    *_, before_last, last = states()
+    moving = cw._UpdatingRenderer(figure_class, key)
+    for state in states()[:-1] + [last]:
+        moved = moving(state)
+    fresh = cw._UpdatingRenderer(figure_class, key)(last)
+    np.testing.assert_array_equal(_pixels(moved), _pixels(fresh))
+    other = cw._UpdatingRenderer(figure_class, key)(before_last)
+    assert not np.array_equal(_pixels(other), _pixels(fresh))
 
 
 # -- kernel explorer ------------------------------------------------------------------------
@@ -147,7 +195,6 @@ def test_multichannel_sums_the_channels_like_conv2d():
 
 
 # -- pooling explorer -----------------------------------------------------------------------
-from edu_cnn.widgets import pooling as pw  # noqa: E402
 
 
 def _loops(x, size, stride, reduce):
@@ -204,11 +251,7 @@ def test_pool_state_bad_input_and_explorer_wiring():
 
 
 # -- backprop stepper -----------------------------------------------------------------------
-from scipy.signal import convolve2d as scipy_convolve2d  # noqa: E402
 
-from edu_cnn.data import xo_prototype  # noqa: E402
-from edu_cnn.exercises.checker import get_exercise  # noqa: E402
-from edu_cnn.widgets import backprop as bw  # noqa: E402
 
 
 def _panel(step, label):

@@ -12,13 +12,13 @@ from .checker import exercise
 
 
 def _size_cases(rng: np.random.Generator) -> list[dict[str, int]]:
-    cases = [dict(n=5, k=3, p=0, s=1), dict(n=28, k=5, p=2, s=1), dict(n=7, k=3, p=0, s=2),
-             dict(n=32, k=5, p=0, s=1), dict(n=8, k=2, p=0, s=2), dict(n=6, k=3, p=1, s=2),
-             dict(n=224, k=7, p=3, s=2), dict(n=9, k=4, p=1, s=3)]
+    fixed = [(5, 3, 0, 1), (28, 5, 2, 1), (7, 3, 0, 2), (32, 5, 0, 1), (8, 2, 0, 2), (6, 3, 1, 2),
+             (224, 7, 3, 2), (9, 4, 1, 3)]
+    cases = [{"n": n, "k": k, "p": p, "s": s} for n, k, p, s in fixed]
     for _ in range(8):
         k = int(rng.integers(1, 6))
-        cases.append(dict(n=int(rng.integers(k, 40)), k=k, p=int(rng.integers(0, 3)),
-                          s=int(rng.integers(1, 4))))
+        cases.append({"n": int(rng.integers(k, 40)), "k": k, "p": int(rng.integers(0, 3)),
+                      "s": int(rng.integers(1, 4))})
     return cases
 
 

@@ -8,11 +8,11 @@ from .checker import exercise
 
 
 def _pool_cases(rng: np.random.Generator) -> list[dict]:
-    cases = [dict(x=np.array([[1, 3, 2, 1], [4, 2, 0, 1], [5, 6, 1, 2], [0, 1, 3, 4]], float),
-                  size=2, stride=2)]
+    cases = [{"x": np.array([[1, 3, 2, 1], [4, 2, 0, 1], [5, 6, 1, 2], [0, 1, 3, 4]], float),
+                  "size": 2, "stride": 2}]
     for shape, size, stride in (((6, 6), 2, 2), ((5, 7), 3, 2), ((6, 8), 2, 1), ((9, 9), 3, 3),
                                 ((4, 6), 3, 1)):
-        cases.append(dict(x=rng.normal(size=shape), size=size, stride=stride))
+        cases.append({"x": rng.normal(size=shape), "size": size, "stride": stride})
     return cases
 
 
@@ -39,7 +39,7 @@ def _pool_backward_cases(rng: np.random.Generator) -> list[dict]:
         x, size, stride = case["x"], case["size"], case["stride"]
         oh = (x.shape[0] - size) // stride + 1
         ow = (x.shape[1] - size) // stride + 1
-        cases.append(dict(x=x, grad_out=rng.normal(size=(oh, ow)), size=size, stride=stride))
+        cases.append({"x": x, "grad_out": rng.normal(size=(oh, ow)), "size": size, "stride": stride})
     return cases
 
 

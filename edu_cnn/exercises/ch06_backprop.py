@@ -18,8 +18,8 @@ from .checker import exercise
 def _dw_cases(rng: np.random.Generator) -> list[dict]:
     cases = []
     for (h, w), k in (((4, 4), 2), ((5, 5), 3), ((6, 7), 3), ((8, 8), 5), ((5, 6), 1)):
-        cases.append(dict(a_prev=rng.normal(size=(h, w)),
-                          delta=rng.normal(size=(h - k + 1, w - k + 1))))
+        cases.append({"a_prev": rng.normal(size=(h, w)),
+                          "delta": rng.normal(size=(h - k + 1, w - k + 1))})
     return cases
 
 
@@ -42,10 +42,10 @@ def conv_dW(a_prev, delta):
 
 
 def _delta_cases(rng: np.random.Generator) -> list[dict]:
-    cases = [dict(delta=np.array([[1.0, 0.0], [0.0, 0.0]]), kernel=np.arange(1.0, 10.0).reshape(3, 3))]
+    cases = [{"delta": np.array([[1.0, 0.0], [0.0, 0.0]]), "kernel": np.arange(1.0, 10.0).reshape(3, 3)}]
     for (ho, wo), k in (((3, 3), 2), ((4, 4), 3), ((2, 5), 3), ((5, 5), 1), ((4, 6), (2, 3))):
         kh, kw = (k, k) if isinstance(k, int) else k
-        cases.append(dict(delta=rng.normal(size=(ho, wo)), kernel=rng.normal(size=(kh, kw))))
+        cases.append({"delta": rng.normal(size=(ho, wo)), "kernel": rng.normal(size=(kh, kw))})
     return cases
 
 

@@ -30,7 +30,7 @@ from ..pooling import MaxPool2d
 from .base import Explorer, figure_to_png
 from .convolution import _grid
 
-__all__ = ["BackpropStep", "tiny_cnn", "backprop_trace", "draw_backprop_step", "backprop_stepper"]
+__all__ = ["BackpropStep", "backprop_stepper", "backprop_trace", "draw_backprop_step", "tiny_cnn"]
 
 
 @dataclass
@@ -118,7 +118,12 @@ def backprop_trace(image: np.ndarray | None = None, label: int = 0, seed: int = 
     # distinct steps of 10⁻³/size: no two entries closer than the check's ±1e-6 perturbation
     jitter = 1e-3 * np.random.default_rng(seed).permutation(a1.size).reshape(a1.shape) / a1.size
     t = np.eye(2)[label]
-    ch = lambda m: [(f"{m[0]} channel {c}", m[1][0, c]) for c in range(m[1].shape[1])]  # noqa: E731
+
+    def ch(named: tuple[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+        """One panel per channel of a (1, C, H, W) array."""
+        name, array = named
+        return [(f"{name} channel {c}", array[0, c]) for c in range(array.shape[1])]
+
     steps = [
         BackpropStep(0, "forward", "input", "the input image a⁰", "a⁰ = x (10×10, ink 1, paper 0)",
                      [("a⁰ = x", a0[0, 0])]),
@@ -204,8 +209,14 @@ def backprop_stepper(image: np.ndarray | None = None, label: int = 0, seed: int 
 
     steps = backprop_trace(image, label, seed)
     slider = widgets.IntSlider(value=0, min=0, max=len(steps) - 1, description="Step")
-    explorer = Explorer({"step": slider}, lambda step: steps[step],
-                        lambda s: figure_to_png(draw_backprop_step(s)),
+    pictures: dict[int, bytes] = {}          # the steps never change: draw each one once
+
+    def render(step: BackpropStep) -> bytes:
+        if step.index not in pictures:
+            pictures[step.index] = figure_to_png(draw_backprop_step(step))
+        return pictures[step.index]
+
+    explorer = Explorer({"step": slider}, lambda step: steps[step], render,
                         css_class="educnn-backprop-stepper", caption=_caption)
     back = widgets.Button(description="◀ Back")
     forward = widgets.Button(description="Forward ▶")

@@ -21,29 +21,46 @@ import numpy as np
 from ..conv import correlate2d
 from ..kernels import KERNELS, describe_kernel, get_kernel
 from ..shapes import conv_output_size
-from .base import Explorer, array_to_png, figure_to_png
+from .base import Explorer, array_to_png
 
 __all__ = [
-    "ConvStepState", "conv_step_state", "draw_conv_step", "conv_stepper",
-    "kernel_feature_map", "kernel_explorer_state", "draw_kernel_explorer", "kernel_explorer",
-    "explorer_image", "EXPLORER_IMAGES",
-    "PaddingStrideState", "padding_stride_state", "draw_padding_stride", "padding_stride_explorer",
-    "multichannel_state", "draw_multichannel", "multichannel_explorer", "MULTICHANNEL_FILTERS",
+    "EXPLORER_IMAGES",
+    "MULTICHANNEL_FILTERS",
+    "ConvStepState",
+    "PaddingStrideState",
+    "conv_step_state",
+    "conv_stepper",
+    "draw_conv_step",
+    "draw_kernel_explorer",
+    "draw_multichannel",
+    "draw_padding_stride",
+    "explorer_image",
+    "kernel_explorer",
+    "kernel_explorer_state",
+    "kernel_feature_map",
+    "multichannel_explorer",
+    "multichannel_state",
+    "padding_stride_explorer",
+    "padding_stride_state",
 ]
 
 
 def _grid(ax: Any, values: np.ndarray, title: str, cmap: str = "Blues", fmt: str = "{:g}",
           mask: np.ndarray | None = None, vmin: float | None = None, vmax: float | None = None,
-          grey: np.ndarray | None = None) -> None:
-    """Draw a small matrix as coloured cells with its numbers written in them."""
+          grey: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
+    """Draw a small matrix as coloured cells with its numbers written in them.
+
+    Returns the image and an object array of the text artists (hidden where ``mask`` is
+    False), so that a widget can update them in place.
+    """
     shown = np.where(mask, values, np.nan) if mask is not None else values
-    ax.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax)
+    image = ax.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax)
     h, w = values.shape
+    texts = np.empty(values.shape, dtype=object)
     for (i, j), v in np.ndenumerate(values):
-        if mask is not None and not mask[i, j]:
-            continue
-        colour = "0.55" if grey is not None and grey[i, j] else "black"
-        ax.text(j, i, fmt.format(round(float(v), 2) + 0.0), ha="center", va="center", fontsize=9, color=colour)
+        colour = "0.45" if grey is not None and grey[i, j] else "black"
+        texts[i, j] = ax.text(j, i, fmt.format(round(float(v), 2) + 0.0), ha="center", va="center",
+                              fontsize=9, color=colour, visible=mask is None or bool(mask[i, j]))
     ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
     ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
     ax.grid(which="minor", color="0.6", linewidth=0.6)
@@ -51,6 +68,7 @@ def _grid(ax: Any, values: np.ndarray, title: str, cmap: str = "Blues", fmt: str
     ax.set_xlim(-0.5, w - 0.5)
     ax.set_ylim(h - 0.5, -0.5)
     ax.set_title(title, fontsize=10)
+    return image, texts
 
 
 # =============================================================================================
@@ -135,33 +153,68 @@ def conv_step_state(image: np.ndarray, kernel: np.ndarray, padding: int = 0, str
                          products, float(products.sum()), output, filled)
 
 
-def draw_conv_step(state: ConvStepState) -> Any:
-    """The stepper's figure: padded input with the window, kernel, products, output so far."""
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
+class ConvStepFigure:
+    """The stepper's figure, built once per (input, kernel, padding, stride) and updated in
+    place for each window: padded input with the window, kernel, products, output so far.
 
-    kh, kw = state.kernel.shape
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.6),
-                             gridspec_kw={"width_ratios": [state.padded.shape[1], kw + 1, kw + 1,
-                                                           max(state.output.shape[1], 3)]})
-    p = state.padding
-    is_pad = np.ones(state.padded.shape, bool)
-    is_pad[p:state.padded.shape[0] - p, p:state.padded.shape[1] - p] = False
-    _grid(axes[0], state.padded, f"input, padding p = {p} (grey zeros)", cmap="Greys",
-          vmin=-2 * np.abs(state.padded).max() - 1, vmax=2 * np.abs(state.padded).max() + 1, grey=is_pad)
-    r0, c0 = state.row * state.stride, state.col * state.stride
-    axes[0].add_patch(Rectangle((c0 - 0.5, r0 - 0.5), kw, kh, fill=False, edgecolor="crimson", linewidth=3))
-    km = 2 * np.abs(state.kernel).max() + 1e-9   # doubled limits: pale colours, readable numbers
-    _grid(axes[1], state.kernel, "kernel", cmap="RdBu_r", vmin=-km, vmax=km)
-    m = 2 * np.abs(state.products).max() + 1e-9
-    _grid(axes[2], state.products, f"patch × kernel\nsum = {state.value:g}", cmap="RdBu_r", vmin=-m, vmax=m)
-    lo, hi = state.output.min(), state.output.max()
-    _grid(axes[3], state.output, f"output (feature map), stride s = {state.stride}", cmap="Oranges",
-          mask=state.filled, vmin=lo - (hi - lo) - 1, vmax=hi + 1)
-    axes[3].add_patch(Rectangle((state.col - 0.5, state.row - 0.5), 1, 1, fill=False,
-                                edgecolor="crimson", linewidth=3))
-    fig.tight_layout()
-    return fig
+    ``animated`` lists the artists that change with the position (for blitting, see
+    :class:`~edu_cnn.widgets.blit.BlitRenderer`); everything else is drawn once.
+    """
+
+    def __init__(self, state: ConvStepState, pyplot: bool = True) -> None:
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Rectangle
+
+        kh, kw = state.kernel.shape
+        ratios = [state.padded.shape[1], kw + 1, kw + 1, max(state.output.shape[1], 3)]
+        if pyplot:
+            import matplotlib.pyplot as plt
+
+            self.fig = plt.figure(figsize=(13, 3.6))
+        else:
+            self.fig = Figure(figsize=(13, 3.6))
+        axes = self.fig.subplots(1, 4, gridspec_kw={"width_ratios": ratios})
+        p = state.padding
+        is_pad = np.ones(state.padded.shape, bool)
+        is_pad[p:state.padded.shape[0] - p, p:state.padded.shape[1] - p] = False
+        top = 2 * np.abs(state.padded).max() + 1
+        _grid(axes[0], state.padded, f"input, padding p = {p} (grey zeros)", cmap="Greys",
+              vmin=-top, vmax=top, grey=is_pad)
+        self.window = axes[0].add_patch(Rectangle((-0.5, -0.5), kw, kh, fill=False, edgecolor="crimson",
+                                                  linewidth=3))
+        km = 2 * np.abs(state.kernel).max() + 1e-9   # doubled limits: pale colours, readable numbers
+        _grid(axes[1], state.kernel, "kernel", cmap="RdBu_r", vmin=-km, vmax=km)
+        self.products, self.product_texts = _grid(axes[2], state.products, "", cmap="RdBu_r")
+        self.product_title = axes[2].title
+        lo, hi = state.output.min(), state.output.max()
+        self.output, self.output_texts = _grid(
+            axes[3], state.output, f"output (feature map), stride s = {state.stride}", cmap="Oranges",
+            mask=np.zeros(state.output.shape, bool), vmin=lo - (hi - lo) - 1, vmax=hi + 1)
+        self.cell = axes[3].add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson",
+                                                linewidth=3))
+        self.fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.85, wspace=0.08)
+        self.animated = [self.window, self.products, *self.product_texts.ravel(), self.product_title,
+                         self.output, *self.output_texts.ravel(), self.cell]
+        self.update(state)
+
+    def update(self, state: ConvStepState) -> None:
+        """Move the window to ``state.position`` and fill the output up to it."""
+        self.window.set_xy((state.col * state.stride - 0.5, state.row * state.stride - 0.5))
+        m = 2 * np.abs(state.products).max() + 1e-9
+        self.products.set_data(state.products)
+        self.products.set_clim(-m, m)
+        for text, v in zip(self.product_texts.ravel(), state.products.ravel()):
+            text.set_text(f"{round(float(v), 2) + 0.0:g}")
+        self.product_title.set_text(f"patch × kernel\nsum = {state.value:g}")
+        self.output.set_data(np.where(state.filled, state.output, np.nan))
+        for text, shown in zip(self.output_texts.ravel(), state.filled.ravel()):
+            text.set_visible(bool(shown))
+        self.cell.set_xy((state.col - 0.5, state.row - 0.5))
+
+
+def draw_conv_step(state: ConvStepState) -> Any:
+    """The stepper's static twin: the figure for one window position."""
+    return ConvStepFigure(state).fig
 
 
 DEFAULT_STEPPER_IMAGE = np.array([[3, 1, 0, 2, 5, 6],
@@ -223,7 +276,7 @@ def conv_stepper(image: np.ndarray | None = None, kernel: np.ndarray | None = No
                 f" output {state.output.shape[0]}×{state.output.shape[1]})")
 
     explorer = _ConvStepper(image, kernel, controls={"position": position, "padding": padding, "stride": stride},
-                            compute=compute, render=lambda s: figure_to_png(draw_conv_step(s)),
+                            compute=compute, render=_UpdatingRenderer(ConvStepFigure, lambda st: (st.padding, st.stride)),
                             css_class="educnn-conv-stepper", caption=caption,
                             image_class="educnn-conv-figure", caption_class="educnn-conv-value")
     play = widgets.Play(value=0, min=0, max=position.max, interval=interval_ms, description="Play")
@@ -474,7 +527,7 @@ def padding_stride_state(n: int, k: int, p: int = 0, s: int = 1) -> PaddingStrid
         notes.append(f"the last {left_over} padded cell(s) are never visited: s = {s} does not divide "
                      f"n + 2p − k = {n + 2 * p - k}")
     if p >= k:
-        notes.append(f"p ≥ k: the corner windows see only padding zeros")
+        notes.append("p ≥ k: the corner windows see only padding zeros")
     if p == 0:
         kind = "'valid' (narrow) convolution: the output shrinks by k − 1" if s == 1 else "no padding"
     elif 2 * p == k - 1:
@@ -498,9 +551,10 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
     cells = np.ones((total, total))      # padding: grey
     cells[p:p + n, p:p + n] = 0           # the input itself: white
     ax.imshow(cells, cmap="Greys", vmin=-0.2, vmax=4, extent=(-0.5, total - 0.5, total - 0.5, -0.5))
-    for i in range(total + 1):
-        ax.axhline(i - 0.5, color="0.7", lw=0.5)
-        ax.axvline(i - 0.5, color="0.7", lw=0.5)
+    ax.set_xticks(np.arange(-0.5, total, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, total, 1), minor=True)
+    ax.grid(which="minor", color="0.7", linewidth=0.5)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
     if p:
         ax.add_patch(Rectangle((p - 0.5, p - 0.5), n, n, fill=False, edgecolor="black", lw=1.5))
     if state.valid:
@@ -516,22 +570,34 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
     lim = max(total, k)
     ax.set_xlim(-0.5, lim - 0.5)
     ax.set_ylim(lim - 0.5, -0.5)
-    ax.set_xticks([])
-    ax.set_yticks([])
     ax = axes[1]
     if state.valid:
         o = state.size
         ax.imshow(np.ones((o, o)), cmap="Oranges", vmin=0, vmax=3)
-        for i in range(o + 1):
-            ax.axhline(i - 0.5, color="0.5", lw=0.6)
-            ax.axvline(i - 0.5, color="0.5", lw=0.6)
+        ax.set_xticks(np.arange(-0.5, o, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, o, 1), minor=True)
+        ax.grid(which="minor", color="0.5", linewidth=0.6)
+        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
         ax.set_title(f"output {o}×{o}", fontsize=10)
     else:
         ax.text(0.5, 0.5, "no output", ha="center", va="center", color="crimson", transform=ax.transAxes)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    fig.tight_layout()
+    if not state.valid:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.86, wspace=0.1)
     return fig
+
+
+def _render_once(fig: Any) -> bytes:
+    """PNG of a pyplot figure drawn once, without ``bbox_inches='tight'``'s second pass."""
+    import matplotlib.pyplot as plt
+
+    from .blit import BlitRenderer
+
+    try:
+        return BlitRenderer(fig, [], dpi=72).render()
+    finally:
+        plt.close(fig)
 
 
 def padding_stride_explorer(n: int = 7, k: int = 3, p: int = 0, s: int = 1) -> Explorer:
@@ -551,7 +617,7 @@ def padding_stride_explorer(n: int = 7, k: int = 3, p: int = 0, s: int = 1) -> E
         return (f"<span style='color:{colour}'><b>{html.escape(state.formula)}</b></span><br>"
                 f"{html.escape(state.message)}")
 
-    return Explorer(controls, padding_stride_state, lambda st: figure_to_png(draw_padding_stride(st)),
+    return Explorer(controls, padding_stride_state, lambda st: _render_once(draw_padding_stride(st)),
                     css_class="educnn-padding-stride", caption=caption, controls_per_row=2)
 
 
@@ -595,38 +661,91 @@ def multichannel_state(image: np.ndarray, weight: np.ndarray, bias: float = 0.0)
             "output": total + bias}
 
 
-def draw_multichannel(state: dict[str, Any]) -> Any:
-    """Rows per channel: the channel, its k×k slice of the filter, its map; then sum + bias."""
-    import matplotlib.pyplot as plt
+class MultichannelFigure:
+    """Rows per channel – the channel, its k×k slice of the filter, its map – and the sum +
+    bias, built once; :meth:`update` swaps the numbers for another filter or bias."""
 
-    x, w, maps = state["image"], state["weight"], state["channel_maps"]
-    c = x.shape[0]
-    names = ["R", "G", "B"] if c == 3 else [f"channel {i}" for i in range(c)]
-    fig, axes = plt.subplots(c, 4, figsize=(11, 2.6 * c))
-    m = max(np.abs(maps).max(), np.abs(state["output"]).max(), 1e-9)
-    wm = np.abs(w).max() or 1.0
-    for i in range(c):
-        only = np.zeros(x.shape[1:] + (3,)) if c == 3 else None
-        if only is not None:
-            only[..., i] = np.clip(x[i], 0, 1)          # the channel in its own colour
-            axes[i, 0].imshow(only)
+    def __init__(self, state: dict[str, Any], pyplot: bool = True) -> None:
+        from matplotlib.figure import Figure
+
+        x, w = state["image"], state["weight"]
+        c = x.shape[0]
+        names = ["R", "G", "B"] if c == 3 else [f"channel {i}" for i in range(c)]
+        if pyplot:
+            import matplotlib.pyplot as plt
+
+            self.fig = plt.figure(figsize=(11, 2.6 * c))
         else:
-            axes[i, 0].imshow(x[i], cmap="gray", vmin=0, vmax=1)
-        axes[i, 0].set_title(f"input channel {names[i]}", fontsize=9)
-        _grid(axes[i, 1], w[i], f"filter slice w[{i}]", cmap="RdBu_r", vmin=-wm, vmax=wm)
-        axes[i, 2].imshow(maps[i], cmap="RdBu_r", vmin=-m, vmax=m)
-        axes[i, 2].set_title(f"{names[i]} ⋆ w[{i}]", fontsize=9)
-        axes[i, 3].axis("off")
-        for j in (0, 2):
-            axes[i, j].axis("off")
-    middle = axes[c // 2, 3]
-    middle.axis("on")
-    middle.imshow(state["output"], cmap="RdBu_r", vmin=-m, vmax=m)
-    middle.set_title(f"sum of the {c} maps + b ({state['bias']:g})\n= ONE feature map", fontsize=9)
-    middle.set_xticks([])
-    middle.set_yticks([])
-    fig.tight_layout()
-    return fig
+            self.fig = Figure(figsize=(11, 2.6 * c))
+        axes = self.fig.subplots(c, 4, squeeze=False)
+        self.slices, self.slice_texts, self.maps = [], [], []
+        for i in range(c):
+            if c == 3:
+                only = np.zeros(x.shape[1:] + (3,))
+                only[..., i] = np.clip(x[i], 0, 1)          # the channel in its own colour
+                axes[i, 0].imshow(only)
+            else:
+                axes[i, 0].imshow(x[i], cmap="gray", vmin=0, vmax=1)
+            axes[i, 0].set_title(f"input channel {names[i]}", fontsize=9)
+            image, texts = _grid(axes[i, 1], w[i], f"filter slice w[{i}]", cmap="RdBu_r")
+            self.slices.append(image)
+            self.slice_texts.extend(texts.ravel())
+            self.maps.append(axes[i, 2].imshow(state["channel_maps"][i], cmap="RdBu_r"))
+            axes[i, 2].set_title(f"{names[i]} ⋆ w[{i}]", fontsize=9)
+            for j in (0, 2, 3):
+                axes[i, j].axis("off")
+        middle = axes[c // 2, 3]
+        middle.axis("on")
+        self.total = middle.imshow(state["output"], cmap="RdBu_r")
+        self.total_title = middle.set_title("", fontsize=9)
+        middle.set_xticks([])
+        middle.set_yticks([])
+        self.fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.93, wspace=0.15, hspace=0.3)
+        self.animated = [*self.slices, *self.slice_texts, *self.maps, self.total, self.total_title]
+        self.update(state)
+
+    def update(self, state: dict[str, Any]) -> None:
+        w, maps = state["weight"], state["channel_maps"]
+        m = max(np.abs(maps).max(), np.abs(state["output"]).max(), 1e-9)
+        wm = np.abs(w).max() or 1.0
+        for i, image in enumerate(self.slices):
+            image.set_data(w[i])
+            image.set_clim(-wm, wm)
+            self.maps[i].set_data(maps[i])
+            self.maps[i].set_clim(-m, m)
+        for text, v in zip(self.slice_texts, w.ravel()):
+            text.set_text(f"{round(float(v), 2) + 0.0:g}")
+        self.total.set_data(state["output"])
+        self.total.set_clim(-m, m)
+        self.total_title.set_text(f"sum of the {w.shape[0]} maps + b ({state['bias']:g})\n= ONE feature map")
+
+
+def draw_multichannel(state: dict[str, Any]) -> Any:
+    """Static twin of the multi-channel view."""
+    return MultichannelFigure(state).fig
+
+
+class _UpdatingRenderer:
+    """PNG of a state through a figure class with ``update``/``animated``: built on the first
+    call (or when ``key(state)`` changes), then only the changing artists are redrawn."""
+
+    def __init__(self, figure_class: Any, key: Any = lambda state: None) -> None:
+        self._figure_class, self._key_of = figure_class, key
+        self._key: Any = object()
+        self._figure: Any = None
+        self._renderer: Any = None
+
+    def __call__(self, state: Any) -> bytes:
+        from .blit import BlitRenderer
+
+        key = self._key_of(state)
+        if self._figure is None or key != self._key:
+            self._figure = self._figure_class(state, pyplot=False)
+            self._renderer = BlitRenderer(self._figure.fig, self._figure.animated, dpi=72)
+            self._key = key
+        else:
+            self._figure.update(state)
+        return self._renderer.render()
 
 
 def multichannel_explorer(image: np.ndarray | None = None) -> Explorer:
@@ -639,7 +758,7 @@ def multichannel_explorer(image: np.ndarray | None = None) -> Explorer:
     controls = {"filter": widgets.Dropdown(options=list(MULTICHANNEL_FILTERS), description="Filter"),
                 "bias": widgets.FloatSlider(value=0.0, min=-1.0, max=1.0, step=0.1, description="Bias")}
 
-    def compute(filter: str, bias: float) -> dict[str, Any]:  # noqa: A002 - the control's name
+    def compute(filter: str, bias: float) -> dict[str, Any]:
         state = multichannel_state(picture, MULTICHANNEL_FILTERS[filter], bias)
         state["name"] = filter
         return state
@@ -649,5 +768,5 @@ def multichannel_explorer(image: np.ndarray | None = None) -> Explorer:
         return (f"one filter of shape {c}×{k}×{k} = {state['weight'].size} weights + 1 bias → one "
                 f"{state['output'].shape[0]}×{state['output'].shape[1]} feature map")
 
-    return Explorer(controls, compute, lambda s: figure_to_png(draw_multichannel(s)),
+    return Explorer(controls, compute, _UpdatingRenderer(MultichannelFigure),
                     css_class="educnn-multichannel", caption=caption)

@@ -14,13 +14,25 @@ from typing import Any
 
 import numpy as np
 
-from ..pooling import avg_pool2d_forward, max_pool2d_forward, max_unpool2d_forward, upsample_nearest_forward
+from ..pooling import (
+    avg_pool2d_forward,
+    max_pool2d_forward,
+    max_unpool2d_forward,
+    upsample_nearest_forward,
+)
 from ..shapes import conv_output_size
-from .base import Explorer, figure_to_png
-from .convolution import _grid
+from .base import Explorer
+from .convolution import _grid, _UpdatingRenderer
 
-__all__ = ["PoolState", "pool_state", "shift_right", "cosine_similarity", "draw_pooling", "pooling_explorer",
-           "DEFAULT_POOL_INPUT"]
+__all__ = [
+    "DEFAULT_POOL_INPUT",
+    "PoolState",
+    "cosine_similarity",
+    "draw_pooling",
+    "pool_state",
+    "pooling_explorer",
+    "shift_right",
+]
 
 #: A sparse 8×8 map with whole numbers, like a feature map after ReLU.
 DEFAULT_POOL_INPUT = np.array([[0, 0, 3, 0, 0, 0, 0, 1],
@@ -127,45 +139,76 @@ def pool_state(x: np.ndarray, mode: str = "max", size: int = 2, stride: int = 2,
                      unpooled, upsampled)
 
 
-def draw_pooling(state: PoolState) -> Any:
-    """Input with the window, pooled output so far; the shifted input's pooled output;
-    max-unpooling and nearest up-sampling of the output."""
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
+class PoolFigure:
+    """The explorer's figure, built once per (mode, window, stride, shift) and updated in
+    place when only the window position moves; ``animated`` lists what moves."""
 
-    fig, axes = plt.subplots(1, 5, figsize=(16, 3.6))
-    top = max(float(np.abs(state.x).max()), 1.0)
-    _grid(axes[0], state.x, f"input {state.x.shape[0]}×{state.x.shape[1]}", cmap="Greys", vmin=-top, vmax=3 * top)
-    r0, c0 = state.row * state.stride, state.col * state.stride
-    axes[0].add_patch(Rectangle((c0 - 0.5, r0 - 0.5), state.size, state.size, fill=False,
-                                edgecolor="crimson", linewidth=3))
-    if state.winner is not None:
-        axes[0].add_patch(Rectangle((state.winner[1] - 0.5, state.winner[0] - 0.5), 1, 1,
-                                    color="gold", alpha=0.6))
-    oh, ow = state.output.shape
-    filled = (np.arange(oh * ow) <= state.position).reshape(oh, ow)
-    _grid(axes[1], state.output, f"{state.mode} pooling, k={state.size}, s={state.stride}",
-          cmap="Oranges", mask=filled, vmin=-top, vmax=2 * top)
-    axes[1].add_patch(Rectangle((state.col - 0.5, state.row - 0.5), 1, 1, fill=False,
-                                edgecolor="crimson", linewidth=3))
-    changed = ~np.isclose(state.shifted_output, state.output)
-    _grid(axes[2], state.shifted_output,
-          f"input shifted {state.shift} right, pooled\nsimilarity: input {state.input_similarity:.2f}, "
-          f"pooled {state.output_similarity:.2f}",
-          cmap="Oranges", vmin=-top, vmax=2 * top)
-    for r, c in zip(*np.nonzero(changed)):
-        axes[2].add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="crimson", linewidth=2))
-    if state.unpooled is not None:
-        _grid(axes[3], state.unpooled, "max-unpooling\n(back to the arg-max, zeros elsewhere)",
+    def __init__(self, state: PoolState, pyplot: bool = True) -> None:
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Rectangle
+
+        if pyplot:
+            import matplotlib.pyplot as plt
+
+            self.fig = plt.figure(figsize=(16, 3.6))
+        else:
+            self.fig = Figure(figsize=(16, 3.6))
+        axes = self.fig.subplots(1, 5)
+        top = max(float(np.abs(state.x).max()), 1.0)
+        _grid(axes[0], state.x, f"input {state.x.shape[0]}×{state.x.shape[1]}", cmap="Greys",
+              vmin=-top, vmax=3 * top)
+        self.window = axes[0].add_patch(Rectangle((-0.5, -0.5), state.size, state.size, fill=False,
+                                                  edgecolor="crimson", linewidth=3))
+        self.winner = axes[0].add_patch(Rectangle((-0.5, -0.5), 1, 1, color="gold", alpha=0.6,
+                                                  visible=state.winner is not None))
+        self.output, self.output_texts = _grid(
+            axes[1], state.output, f"{state.mode} pooling, k={state.size}, s={state.stride}",
+            cmap="Oranges", mask=np.zeros(state.output.shape, bool), vmin=-top, vmax=2 * top)
+        self.cell = axes[1].add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson",
+                                                linewidth=3))
+        self.shifted, self.shifted_texts = _grid(axes[2], state.shifted_output, "", cmap="Oranges",
+                                                 vmin=-top, vmax=2 * top)
+        self.shifted_title = axes[2].title
+        if state.unpooled is not None:
+            _grid(axes[3], state.unpooled, "max-unpooling\n(back to the arg-max, zeros elsewhere)",
+                  cmap="Greys", vmin=-top, vmax=3 * top)
+        else:
+            axes[3].text(0.5, 0.5, "max-unpooling needs the\narg-max positions of\nmax pooling",
+                         ha="center", va="center", transform=axes[3].transAxes)
+            axes[3].axis("off")
+        _grid(axes[4], state.upsampled, f"nearest up-sampling ×{state.stride}\n(each value copied)",
               cmap="Greys", vmin=-top, vmax=3 * top)
-    else:
-        axes[3].text(0.5, 0.5, "max-unpooling needs the\narg-max positions of\nmax pooling",
-                     ha="center", va="center", transform=axes[3].transAxes)
-        axes[3].axis("off")
-    _grid(axes[4], state.upsampled, f"nearest up-sampling ×{state.stride}\n(each value copied)",
-          cmap="Greys", vmin=-top, vmax=3 * top)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.82, wspace=0.12)
-    return fig
+        self.fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.82, wspace=0.12)
+        self.animated = [self.window, self.winner, self.output, *self.output_texts.ravel(), self.cell,
+                         self.shifted, *self.shifted_texts.ravel(), self.shifted_title]
+        self.update(state)
+
+    def update(self, state: PoolState) -> None:
+        """Move the window to ``state.position`` and fill the pooled map up to it."""
+        self.window.set_xy((state.col * state.stride - 0.5, state.row * state.stride - 0.5))
+        if state.winner is not None:
+            self.winner.set_xy((state.winner[1] - 0.5, state.winner[0] - 0.5))
+        oh, ow = state.output.shape
+        filled = (np.arange(oh * ow) <= state.position).reshape(oh, ow)
+        self.output.set_data(np.where(filled, state.output, np.nan))
+        for text, shown in zip(self.output_texts.ravel(), filled.ravel()):
+            text.set_visible(bool(shown))
+        self.cell.set_xy((state.col - 0.5, state.row - 0.5))
+        changed = ~np.isclose(state.shifted_output, state.output)   # changed outputs in red
+        self.shifted.set_data(state.shifted_output)
+        for text, v, red in zip(self.shifted_texts.ravel(), state.shifted_output.ravel(), changed.ravel()):
+            text.set_text(f"{round(float(v), 2) + 0.0:g}")
+            text.set_color("crimson" if red else "black")
+            text.set_fontweight("bold" if red else "normal")
+        self.shifted_title.set_text(f"input shifted {state.shift} right, pooled (changed: red)\n"
+                                    f"similarity: input {state.input_similarity:.2f}, "
+                                    f"pooled {state.output_similarity:.2f}")
+
+
+def draw_pooling(state: PoolState) -> Any:
+    """Static twin: input with the window, pooled output so far; the shifted input's pooled
+    output; max-unpooling and nearest up-sampling of the output."""
+    return PoolFigure(state).fig
 
 
 class _PoolingExplorer(Explorer):
@@ -219,5 +262,6 @@ def pooling_explorer(x: np.ndarray | None = None) -> Explorer:
                 f" &nbsp;|&nbsp; shifted by {state.shift}: similarity to the original "
                 f"{state.input_similarity:.2f} before pooling, {state.output_similarity:.2f} after")
 
-    return _PoolingExplorer(x.shape, controls, compute, lambda s: figure_to_png(draw_pooling(s)),
+    return _PoolingExplorer(x.shape, controls, compute,
+                            _UpdatingRenderer(PoolFigure, lambda st: (st.mode, st.size, st.stride)),
                             css_class="educnn-pooling-explorer", caption=caption, controls_per_row=3)
