@@ -41,7 +41,7 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Plain bilinear resize of a float image – what a naive service would do."""
     from PIL import Image
 
-    resized = Image.fromarray(np.asarray(image, np.float32), mode="F").resize(
+    resized = Image.fromarray(np.asarray(image, np.float32)).resize(  # float32 → mode "F"
         (width, height), Image.BILINEAR)
     return np.asarray(resized, dtype=np.float32)
 
