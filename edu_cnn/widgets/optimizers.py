@@ -180,7 +180,8 @@ class RaceFigure:
             self._paths[name].set_data(path[:, 0], path[:, 1])
             log_loss = np.log10(np.maximum(state.losses[name], 1e-12))
             self._curves[name].set_data(np.arange(len(log_loss)), log_loss)
-        self.loss_ax.set_xlim(0, max(MAX_STEPS, state.steps))  # fixed for the widget: no redraw
+        # the widget keeps the axis fixed (no background redraw); the static twin fits it
+        self.loss_ax.set_xlim(0, max(MAX_STEPS, state.steps) if self.renderer else state.steps)
         self._title.set_text(f"{SURFACES[state.surface].name}, {state.steps} steps, lr × {state.lr_scale:.2g}")
         return self
 

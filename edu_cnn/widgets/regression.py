@@ -132,6 +132,8 @@ class LearningRateFigure:
         self._path.set_data(run.w[:, 0], run.b)
         self._title.set_text(f"η = {state.lr:.3g}, {run.steps} steps: {state.verdict}")
         self._curve.set_data(np.arange(len(run.losses)), np.log10(run.losses))
+        if self.renderer is None:   # the static twin fits its axis; the widget keeps it fixed
+            self.loss_ax.set_xlim(0, state.steps)
         end = "diverged" if run.diverged else f"final loss {run.losses[-1]:.3g}"
         self._loss_title.set_text(f"{end} (minimum {state.min_loss:.3g})")
         return self
@@ -227,6 +229,8 @@ class NormalisationFigure:
 
     def update(self, state: NormalisationState) -> "NormalisationFigure":
         finals = state.final_losses()
+        if self.renderer is None:   # the static twin fits its axis; the widget keeps it fixed
+            self.axes[0].set_xlim(0, state.epochs)
         for name, curve, title in zip(SCALINGS, self._curves, self._titles):
             run = state.runs[name]
             curve.set_data(np.arange(len(run.losses)), np.log10(run.losses))
