@@ -15,19 +15,24 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edu_cnn.widgets.backprop import backprop_stepper  # noqa: E402
-from edu_cnn.widgets.classification import decision_boundary_trainer  # noqa: E402
-from edu_cnn.widgets.convolution import (conv_stepper, kernel_explorer, multichannel_explorer,  # noqa: E402
-                                         padding_stride_explorer)
-from edu_cnn.widgets.optimizers import optimizer_race  # noqa: E402
-from edu_cnn.widgets.perceptron import perceptron_playground  # noqa: E402
-from edu_cnn.widgets.pooling import pooling_explorer  # noqa: E402
-from edu_cnn.widgets.regression import learning_rate_explorer, normalisation_explorer  # noqa: E402
+from edu_cnn.widgets.backprop import backprop_stepper
+from edu_cnn.widgets.classification import decision_boundary_trainer
+from edu_cnn.widgets.convolution import (
+    conv_stepper,
+    kernel_explorer,
+    multichannel_explorer,
+    padding_stride_explorer,
+)
+from edu_cnn.widgets.optimizers import optimizer_race
+from edu_cnn.widgets.perceptron import perceptron_playground
+from edu_cnn.widgets.pooling import pooling_explorer
+from edu_cnn.widgets.regression import learning_rate_explorer, normalisation_explorer
 
 BUDGET_MS = 100.0
 REPEATS = 9

@@ -30,6 +30,7 @@ import numpy as np
 
 from .activations import step
 
+
 def _check_xw(X: np.ndarray, w: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)

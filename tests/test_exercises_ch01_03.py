@@ -8,10 +8,10 @@ import pytest
 
 from edu_cnn.activations import Sigmoid
 from edu_cnn.data.normalize import StandardScaler
-from edu_cnn.exercises import check, list_exercises, show_solution
 from edu_cnn.exercises import ch01_perceptron as ch01
 from edu_cnn.exercises import ch02_regression as ch02
 from edu_cnn.exercises import ch03_classification as ch03
+from edu_cnn.exercises import check, list_exercises, show_solution
 from edu_cnn.exercises.checker import get_exercise
 from edu_cnn.linear import Linear
 from edu_cnn.losses import CrossEntropyLoss

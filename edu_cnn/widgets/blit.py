@@ -13,7 +13,8 @@ animated there, so ``savefig`` or the notebook's inline display draws all of it.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

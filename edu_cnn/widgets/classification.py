@@ -17,7 +17,7 @@ The network is ``Sequential(Linear(2, H), activation, Linear(H, C))`` trained wi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ GRID = 100          # probabilities are computed on GRID × GRID points …
 PIXELS = 3          # … each shown as PIXELS × PIXELS screen pixels
 
 
-@lru_cache(maxsize=None)
+@cache
 def dataset(name: str) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
     """The data set ``name`` and the square view around it: (x, y, (x0, x1, y0, y1))."""
     if name not in DATASETS:

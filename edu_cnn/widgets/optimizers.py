@@ -15,8 +15,9 @@ surface's gradient before every ``step()``. Nothing is re-implemented here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -173,7 +174,7 @@ class RaceFigure:
         self._start.set_data([s.start[0]], [s.start[1]])
         self._surface = name
 
-    def update(self, state: RaceState) -> "RaceFigure":
+    def update(self, state: RaceState) -> RaceFigure:
         if state.surface != self._surface:
             self._draw_surface(state.surface)
         for name, path in state.paths.items():

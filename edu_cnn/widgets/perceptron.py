@@ -125,7 +125,7 @@ class PerceptronFigure:
                                                  self._title, *self._rows, self._summary])
                          if fast else None)
 
-    def update(self, state: PerceptronState) -> "PerceptronFigure":
+    def update(self, state: PerceptronState) -> PerceptronFigure:
         """Show ``state``; returns self."""
         ones = (state.w[0] * self._g1 + state.w[1] * self._g2 + state.b) >= 0
         self._region.set_data(ones.astype(float))

@@ -127,7 +127,7 @@ class LearningRateFigure:
         self.renderer = (BlitRenderer(self.fig, [self._path, self._title, self._curve, self._loss_title])
                          if fast else None)
 
-    def update(self, state: DescentState) -> "LearningRateFigure":
+    def update(self, state: DescentState) -> LearningRateFigure:
         run = state.run
         self._path.set_data(run.w[:, 0], run.b)
         self._title.set_text(f"η = {state.lr:.3g}, {run.steps} steps: {state.verdict}")
@@ -227,7 +227,7 @@ class NormalisationFigure:
         self.axes[0].set(ylabel="log₁₀ MSE (MSE in k€²)", ylim=(low - 0.3, high + 2.0), xlim=(0, MAX_EPOCHS))
         self.renderer = BlitRenderer(self.fig, [*self._curves, *self._titles]) if fast else None
 
-    def update(self, state: NormalisationState) -> "NormalisationFigure":
+    def update(self, state: NormalisationState) -> NormalisationFigure:
         finals = state.final_losses()
         if self.renderer is None:   # the static twin fits its axis; the widget keeps it fixed
             self.axes[0].set_xlim(0, state.epochs)

@@ -8,6 +8,7 @@ notebook's prose gives the Chinese terms.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -72,7 +73,7 @@ def draw_life_cycle() -> Any:
     ]
     for x, text, colour in steps:
         _box(ax, x, 0.5, text, colour)
-    for (x0, _, _), (x1, _, _) in zip(steps, steps[1:]):
+    for (x0, _, _), (x1, _, _) in pairwise(steps):
         _arrow(ax, (x0 + 0.075, 0.5), (x1 - 0.075, 0.5))
     ax.text(0.30, 0.06, "hours to weeks, on big machines", ha="center", fontsize=8, color="0.35",
             transform=ax.transAxes)
