@@ -61,6 +61,8 @@ def _grid(ax: Any, values: np.ndarray, title: str, cmap: str = "Blues", fmt: str
         colour = "0.45" if grey is not None and grey[i, j] else "black"
         texts[i, j] = ax.text(j, i, fmt.format(round(float(v), 2) + 0.0), ha="center", va="center",
                               fontsize=9, color=colour, visible=mask is None or bool(mask[i, j]))
+    ax.set_xticks([])                  # no major ticks: minor ones at their places are dropped
+    ax.set_yticks([])
     ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
     ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
     ax.grid(which="minor", color="0.6", linewidth=0.6)
@@ -551,6 +553,8 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
     cells = np.ones((total, total))      # padding: grey
     cells[p:p + n, p:p + n] = 0           # the input itself: white
     ax.imshow(cells, cmap="Greys", vmin=-0.2, vmax=4, extent=(-0.5, total - 0.5, total - 0.5, -0.5))
+    ax.set_xticks([])
+    ax.set_yticks([])
     ax.set_xticks(np.arange(-0.5, total, 1), minor=True)
     ax.set_yticks(np.arange(-0.5, total, 1), minor=True)
     ax.grid(which="minor", color="0.7", linewidth=0.5)
@@ -574,6 +578,8 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
     if state.valid:
         o = state.size
         ax.imshow(np.ones((o, o)), cmap="Oranges", vmin=0, vmax=3)
+        ax.set_xticks([])
+        ax.set_yticks([])
         ax.set_xticks(np.arange(-0.5, o, 1), minor=True)
         ax.set_yticks(np.arange(-0.5, o, 1), minor=True)
         ax.grid(which="minor", color="0.5", linewidth=0.6)

@@ -34,13 +34,15 @@ __all__ = [
     "shift_right",
 ]
 
-#: A sparse 8×8 map with whole numbers, like a feature map after ReLU.
-DEFAULT_POOL_INPUT = np.array([[0, 0, 3, 0, 0, 0, 0, 1],
+#: A sparse 8×8 map with whole numbers, like a feature map after ReLU. Three 2×2 windows
+#: hold two values (max-unpooling keeps only the larger); no two values sit side by side
+#: in a row (so a one-column shift leaves no value where it was).
+DEFAULT_POOL_INPUT = np.array([[2, 0, 3, 0, 0, 0, 0, 1],
                                [0, 7, 0, 0, 2, 0, 0, 0],
                                [1, 0, 0, 0, 0, 0, 8, 0],
-                               [0, 0, 0, 5, 0, 0, 0, 0],
+                               [0, 0, 0, 5, 0, 0, 0, 4],
                                [0, 0, 0, 0, 0, 4, 0, 0],
-                               [6, 0, 0, 0, 0, 0, 0, 2],
+                               [6, 0, 0, 0, 3, 0, 0, 2],
                                [0, 0, 2, 0, 0, 0, 3, 0],
                                [0, 9, 0, 0, 1, 0, 0, 0]], dtype=np.float64)
 
