@@ -127,6 +127,8 @@ def correlate2d(image: np.ndarray, kernel: np.ndarray, stride: Any = 1, padding:
     if x.ndim != 2 or k.ndim != 2:
         raise ValueError(f"correlate2d: expected a 2-D image and a 2-D kernel, got shapes "
                          f"{tuple(x.shape)} and {tuple(k.shape)}")
+    output_hw(*x.shape, k.shape, _nonnegative_pair(stride, "stride", "correlate2d", 1),
+              _nonnegative_pair(padding, "padding", "correlate2d", 0), "correlate2d")
     return conv2d_forward(x[None, None], k[None, None], None, stride, padding)[0, 0]
 
 
@@ -181,10 +183,12 @@ def conv2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray,
                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dW, db) with the same loops as the forward pass: each product
     W[o,i,u,v]·x_pad[n,i,r·s+u,c·s+v] sends δ[n,o,r,c] times one factor to the other."""
+    _check_conv_args(x, w, "conv2d_backward_reference")
     (sh, sw), (ph, pw) = pair(stride, "stride", "conv2d"), pair(padding, "padding", "conv2d")
     n_samples, c_in, h, wd = x.shape
     c_out, _, kh, kw = w.shape
-    _, _, ho, wo = grad_y.shape
+    ho, wo = output_hw(h, wd, (kh, kw), (sh, sw), (ph, pw), "conv2d_backward_reference")
+    grad_y = check_same_shape(grad_y, (n_samples, c_out, ho, wo), "conv2d_backward_reference")
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     dxp = np.zeros(xp.shape, dtype=np.result_type(x, w, grad_y))
     dw = np.zeros(w.shape, dtype=dxp.dtype)
@@ -554,10 +558,11 @@ def conv_transpose2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, w: np
                                         stride: Any = 1, padding: Any = 0
                                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dW, db) with the scatter loops of the forward pass run backwards."""
-    (sh, sw), (ph, pw), _ = _transpose_args(x, w, stride, padding,
+    (sh, sw), (ph, pw), (ho, wo) = _transpose_args(x, w, stride, padding,
                                                    "conv_transpose2d_backward_reference")
     n_samples, c_in, h, wd = x.shape
     _, c_out, kh, kw = w.shape
+    grad_y = check_same_shape(grad_y, (n_samples, c_out, ho, wo), "conv_transpose2d_backward_reference")
     gp = np.pad(grad_y, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     dtype = np.result_type(x, w, grad_y)
     dx = np.zeros(x.shape, dtype)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .conv import IntPair, _k_text, _nonnegative_pair, output_hw
 from .layer import Layer
-from .shapes import as_float_array, check_ndim, check_same_shape, pair
+from .shapes import as_float_array, check_ndim, check_same_shape
 
 
 # ---------------------------------------------------------------------------------------
@@ -126,6 +126,7 @@ def max_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size
                                   stride: Any = None, padding: Any = 0) -> np.ndarray:
     """dx: each δ goes to the arg-max of its window (found again with the same loops)."""
     _, indices = max_pool2d_forward_reference(x, kernel_size, stride, padding, return_indices=True)
+    grad_y = check_same_shape(grad_y, indices.shape, "max_pool2d_backward_reference")
     dx = np.zeros(x.shape, dtype=np.result_type(x, grad_y))
     n_samples, channels, ho, wo = grad_y.shape
     w = x.shape[3]
@@ -247,6 +248,8 @@ def avg_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size
                                   stride: Any = None, padding: Any = 0) -> np.ndarray:
     """dx: every position of a window receives δ/(kh·kw), with loops."""
     k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_backward_reference")
+    out_hw = _check_input(x, k, s, p, "avg_pool2d_backward_reference")
+    grad_y = check_same_shape(grad_y, (*x.shape[:2], *out_hw), "avg_pool2d_backward_reference")
     h, w = x.shape[2:]
     dxp = np.zeros((*x.shape[:2], h + 2 * p[0], w + 2 * p[1]), dtype=np.result_type(x, grad_y))
     n_samples, channels, ho, wo = grad_y.shape
@@ -334,6 +337,7 @@ def _check_unpool(x: np.ndarray, indices: np.ndarray, out_hw: IntPair, where: st
 
 def max_unpool2d_forward_reference(x: np.ndarray, indices: np.ndarray, out_hw: IntPair) -> np.ndarray:
     """y[n, c] is zero except y[n, c].flat[indices[n, c, r, q]] = x[n, c, r, q], with loops."""
+    indices = _check_unpool(np.asarray(x), indices, out_hw, "max_unpool2d_forward_reference")
     n_samples, channels, h, w = x.shape
     y = np.zeros((n_samples, channels, out_hw[0] * out_hw[1]), dtype=x.dtype)
     for n in range(n_samples):
@@ -370,6 +374,11 @@ def max_unpool2d_forward(x: np.ndarray, indices: np.ndarray, out_hw: IntPair) ->
 
 def max_unpool2d_backward(grad_y: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """Fast dx of max-unpooling: read δ back from where each value was put (a gather)."""
+    indices = np.asarray(indices)
+    check_ndim(np.asarray(grad_y), 4, "max_unpool2d_backward", "(N, C, H_out, W_out)")
+    if grad_y.shape[:2] != indices.shape[:2]:
+        raise ValueError(f"max_unpool2d_backward: gradient {tuple(grad_y.shape)} and indices "
+                         f"{tuple(indices.shape)} differ in (N, C)")
     n, c = indices.shape[:2]
     flat = np.asarray(grad_y).reshape(n * c, -1)
     return np.take_along_axis(flat, indices.reshape(n * c, -1), axis=1).reshape(indices.shape)
@@ -377,7 +386,8 @@ def max_unpool2d_backward(grad_y: np.ndarray, indices: np.ndarray) -> np.ndarray
 
 def upsample_nearest_forward_reference(x: np.ndarray, scale: Any) -> np.ndarray:
     """y[n, c, r, q] = x[n, c, r // s_h, q // s_w], with loops."""
-    sh, sw = pair(scale, "scale_factor", "upsample_nearest_forward_reference")
+    check_ndim(np.asarray(x), 4, "upsample_nearest_forward_reference", "(N, C, H, W)")
+    sh, sw = _nonnegative_pair(scale, "scale_factor", "upsample_nearest_forward_reference", 1)
     n_samples, channels, h, w = x.shape
     y = np.zeros((n_samples, channels, h * sh, w * sw), dtype=x.dtype)
     for n in range(n_samples):
@@ -390,8 +400,12 @@ def upsample_nearest_forward_reference(x: np.ndarray, scale: Any) -> np.ndarray:
 
 def upsample_nearest_backward_reference(grad_y: np.ndarray, scale: Any) -> np.ndarray:
     """dx[n, c, r, q] = sum of δ over the s_h×s_w block that copied x[n, c, r, q], with loops."""
-    sh, sw = pair(scale, "scale_factor", "upsample_nearest_backward_reference")
+    sh, sw = _nonnegative_pair(scale, "scale_factor", "upsample_nearest_backward_reference", 1)
+    check_ndim(np.asarray(grad_y), 4, "upsample_nearest_backward_reference", "(N, C, H·s, W·s)")
     n_samples, channels, hs, ws = grad_y.shape
+    if hs % sh or ws % sw:
+        raise ValueError(f"upsample_nearest_backward_reference: gradient {tuple(grad_y.shape)} is not "
+                         f"a whole number of {sh}×{sw} blocks")
     dx = np.zeros((n_samples, channels, hs // sh, ws // sw), dtype=grad_y.dtype)
     for n in range(n_samples):
         for c in range(channels):
@@ -415,7 +429,11 @@ def upsample_nearest_forward(x: np.ndarray, scale: Any) -> np.ndarray:
 def upsample_nearest_backward(grad_y: np.ndarray, scale: Any) -> np.ndarray:
     """Fast dx: the same (N, C, H, s_h, W, s_w) view of δ, summed over each block."""
     sh, sw = _nonnegative_pair(scale, "scale_factor", "upsample_nearest_backward", 1)
+    check_ndim(np.asarray(grad_y), 4, "upsample_nearest_backward", "(N, C, H·s, W·s)")
     n, c, hs, ws = grad_y.shape
+    if hs % sh or ws % sw:
+        raise ValueError(f"upsample_nearest_backward: gradient {tuple(grad_y.shape)} is not a whole "
+                         f"number of {sh}×{sw} blocks")
     return np.asarray(grad_y).reshape(n, c, hs // sh, sh, ws // sw, sw).sum(axis=(3, 5))
 
 

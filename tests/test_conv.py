@@ -380,3 +380,11 @@ def test_same_numbers_as_pytorch():
     with torch.no_grad():
         tconv.load_state_dict({"weight": tref.weight.numpy(), "bias": tref.bias.numpy()})
     np.testing.assert_allclose(tconv(x), tref(torch.from_numpy(x)).detach().numpy(), atol=1e-12)
+
+
+def test_functions_check_their_arguments_too():
+    with pytest.raises(ValueError, match=r"conv2d_backward_reference: backward\(\) expected a gradient of shape "
+                                         r"\(1, 2, 3, 3\)"):
+        conv2d_backward_reference(np.zeros((1, 2, 5, 5)), np.zeros((1, 1, 5, 5)), np.zeros((2, 1, 3, 3)))
+    with pytest.raises(ValueError, match=r"correlate2d: output width ⌊\(n \+ 2p − k\)/s⌋ \+ 1 = ⌊\(2 \+ 2·0 − 3\)/1⌋"):
+        correlate2d(np.zeros((5, 2)), np.zeros((3, 3)))

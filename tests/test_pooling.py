@@ -258,3 +258,13 @@ def test_unpool_checks_its_indices():
 def test_upsample_only_nearest():
     with pytest.raises(ValueError, match=r"Upsample: only mode='nearest' is implemented, got 'bilinear'"):
         Upsample(2, mode="bilinear")
+
+
+def test_functions_check_their_gradients_too():
+    x = np.zeros((1, 2, 4, 4))
+    with pytest.raises(ValueError, match=r"max_pool2d_backward_reference: backward\(\) expected a gradient of "
+                                         r"shape \(1, 2, 2, 2\)"):
+        max_pool2d_backward_reference(np.zeros((1, 2, 4, 4)), x, 2)
+    with pytest.raises(ValueError, match=r"upsample_nearest_backward: gradient \(1, 2, 5, 4\) is not a whole "
+                                         r"number of 2×2 blocks"):
+        upsample_nearest_backward(np.zeros((1, 2, 5, 4)), 2)
