@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[2]
 # Both folders can be pointed elsewhere (a scratch notebook while developing the tests).
@@ -28,3 +30,13 @@ def screenshot_path(name: str) -> Path:
     """Where to save the screenshot called ``name`` (build/screenshots/<name>.png)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+def build_slides_module() -> ModuleType:
+    """``scripts/build_slides.py`` as a module (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "build_slides", REPO / "scripts" / "build_slides.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -7,20 +7,18 @@ typeset its maths and draw its saved widgets - all without one request leaving
 
 from __future__ import annotations
 
-import importlib.util
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from .paths import REPO, VIEWPORT, chapter, chapter_notebooks, screenshot_path
+from .paths import VIEWPORT, build_slides_module, chapter, chapter_notebooks, screenshot_path
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("playwright.sync_api", reason="the playwright package is missing")
 
-_spec = importlib.util.spec_from_file_location("build_slides", REPO / "scripts" / "build_slides.py")
-build_slides = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build_slides)
+build_slides = build_slides_module()
 
 MAX_SLIDE_SHOTS = 40
 # Show a slide and wait until MathJax has re-typeset it (the template re-renders the maths
@@ -41,11 +39,17 @@ def _showcase() -> Path | None:
 
 
 class RequestLog:
-    """Every request a page makes, and the ones that failed."""
+    """Every request a page makes, the ones that failed, and JavaScript errors."""
 
     def __init__(self, page) -> None:
         self.urls: list[str] = []
         self.failed: list[str] = []
+        self.js_errors: list[str] = []
+        page.on(
+            "console",
+            lambda message: message.type == "error" and self.js_errors.append(message.text),
+        )
+        page.on("pageerror", lambda error: self.js_errors.append(str(error)))
         page.on("request", lambda request: self.urls.append(request.url))
         page.on(
             "requestfailed",
@@ -137,8 +141,13 @@ def test_deck_works_offline(browser, slides_server, notebook: Path) -> None:
                 "() => document.querySelector('.jupyter-widgets .lm-Widget, .jupyter-widgets.widget-container, .jupyter-widgets .widget-image') !== null",
                 timeout=30_000,
             )
-            broken = page.locator(".jupyter-widgets", has_text="Error").count()
-            assert broken == 0, f"{deck}: {broken} widget views show an error"
+
+        # No widget shows as its text fallback ("VBox(children=(...") or a loader error.
+        text = page.evaluate("() => document.body.textContent")
+        fallback = re.findall(
+            r"\b\w*Box\(children=|Error displaying widget|Click to show javascript error", text
+        )
+        assert not fallback, f"{deck}: widget shown as text or error: {fallback}"
 
         # Visit every slide so that anything loaded lazily is requested too.
         indices = page.evaluate("() => Reveal.getSlides().map(s => Reveal.getIndices(s))")
@@ -152,5 +161,6 @@ def test_deck_works_offline(browser, slides_server, notebook: Path) -> None:
             f"{deck}: requests outside 127.0.0.1: {log.outside(slides_server.url)}"
         )
         assert not log.failed, f"{deck}: failed requests: {log.failed}"
+        assert not log.js_errors, f"{deck}: JavaScript errors: {log.js_errors}"
     finally:
         context.close()
