@@ -9,17 +9,18 @@ axes instead.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 __all__ = [
-    "new_figure",
-    "confusion_matrix",
-    "plot_confusion_matrix",
-    "plot_image_grid",
-    "plot_history",
     "HistoryFigure",
+    "confusion_matrix",
+    "new_figure",
+    "plot_confusion_matrix",
+    "plot_history",
+    "plot_image_grid",
     "plot_probabilities",
     "top_k",
 ]
@@ -252,7 +253,7 @@ class HistoryFigure:
         self.epochs = epochs
         self.fig = new_figure(width, height, dpi=72)
         self.ax_loss, self.ax_acc = self.fig.subplots(1, 2)
-        style = dict(markersize=4)
+        style = {"markersize": 4}
         self.lines = {
             "batch_loss": self.ax_loss.plot([], [], color="tab:blue", alpha=0.25, lw=0.8,
                                             label="batch loss")[0],
@@ -272,7 +273,7 @@ class HistoryFigure:
             self.fig.suptitle(title)
         self.fig.tight_layout()
 
-    def update(self, history: Any) -> "HistoryFigure":
+    def update(self, history: Any) -> HistoryFigure:
         """Show the numbers in ``history`` (a History or a mapping of lists)."""
         right = float(self.epochs or 1)
         loss_values: list[float] = []

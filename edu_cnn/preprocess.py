@@ -36,10 +36,10 @@ __all__ = [
     "MNIST_STD",
     "DigitSteps",
     "load_image",
-    "to_grey",
-    "preprocess_steps",
-    "preprocess_digit",
     "normalize",
+    "preprocess_digit",
+    "preprocess_steps",
+    "to_grey",
     "to_model_input",
 ]
 

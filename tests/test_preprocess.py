@@ -29,7 +29,7 @@ def seven(size: int = 280, offset=(0, 0), scale: float = 1.0) -> np.ndarray:
     """A crude 7 made of two thick strokes, bright on black, float in [0, 1]."""
     image = np.zeros((size, size))
     r0, c0 = 60 + offset[0], 80 + offset[1]
-    w = int(round(16 * scale))
+    w = round(16 * scale)
     image[r0:r0 + w, c0:c0 + int(120 * scale)] = 1.0                     # the bar
     for i in range(int(160 * scale)):                                    # the stem
         col = c0 + int(120 * scale) - int(i * 0.45)

@@ -114,10 +114,10 @@ def test_figures_are_built():
 
 
 def test_history_figure_shows_the_history():
-    history = dict(loss=[1.0, 0.5], val_loss=[0.9, 0.6], accuracy=[0.7, 0.8],
-                   val_accuracy=[0.75, 0.85], batch_loss=[2.0, 1.5, 1.0, 0.8, 0.6, 0.4])
+    history = {"loss": [1.0, 0.5], "val_loss": [0.9, 0.6], "accuracy": [0.7, 0.8],
+                   "val_accuracy": [0.75, 0.85], "batch_loss": [2.0, 1.5, 1.0, 0.8, 0.6, 0.4]}
     figure = HistoryFigure(batches_per_epoch=3, epochs=5).update(history)
-    x, y = figure.lines["batch_loss"].get_data()
+    x, _y = figure.lines["batch_loss"].get_data()
     np.testing.assert_allclose(x, np.arange(1, 7) / 3)
     np.testing.assert_allclose(figure.lines["val_accuracy"].get_data()[1], [0.75, 0.85])
     assert figure.ax_loss.get_xlim()[1] >= 5
@@ -283,8 +283,8 @@ def test_save_best_model_writes_only_improvements(tmp_path):
 
 
 def test_draw_training_is_the_static_twin():
-    history = dict(loss=[1.0, 0.5], val_loss=[0.9, 0.6], accuracy=[0.7, 0.8],
-                   val_accuracy=[0.75, 0.85])
+    history = {"loss": [1.0, 0.5], "val_loss": [0.9, 0.6], "accuracy": [0.7, 0.8],
+                   "val_accuracy": [0.75, 0.85]}
     fig = dw.draw_training(history, epochs=2)
     assert [len(ax.lines) for ax in fig.axes] == [3, 2]
 

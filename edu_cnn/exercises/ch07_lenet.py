@@ -13,14 +13,14 @@ from .checker import exercise
 
 
 def _conv_cases(rng: np.random.Generator) -> list[dict[str, int]]:
-    cases = [dict(in_channels=1, out_channels=6, kernel_size=5),      # LeNet's conv 1
-             dict(in_channels=6, out_channels=16, kernel_size=5),     # LeNet's conv 2
-             dict(in_channels=3, out_channels=64, kernel_size=3),
-             dict(in_channels=3, out_channels=96, kernel_size=11),    # AlexNet's first layer
-             dict(in_channels=256, out_channels=64, kernel_size=1)]   # a 1×1 convolution
+    cases = [{"in_channels": 1, "out_channels": 6, "kernel_size": 5},      # LeNet's conv 1
+             {"in_channels": 6, "out_channels": 16, "kernel_size": 5},     # LeNet's conv 2
+             {"in_channels": 3, "out_channels": 64, "kernel_size": 3},
+             {"in_channels": 3, "out_channels": 96, "kernel_size": 11},    # AlexNet's first layer
+             {"in_channels": 256, "out_channels": 64, "kernel_size": 1}]   # a 1×1 convolution
     for _ in range(5):
-        cases.append(dict(in_channels=int(rng.integers(1, 65)), out_channels=int(rng.integers(1, 65)),
-                          kernel_size=int(rng.choice([1, 3, 5, 7]))))
+        cases.append({"in_channels": int(rng.integers(1, 65)), "out_channels": int(rng.integers(1, 65)),
+                          "kernel_size": int(rng.choice([1, 3, 5, 7]))})
     return cases
 
 
@@ -36,10 +36,10 @@ def conv2d_parameters(in_channels, out_channels, kernel_size):
 
 
 def _flat_cases(rng: np.random.Generator) -> list[dict[str, int]]:
-    cases = [dict(height=28, width=28), dict(height=32, width=32), dict(height=28, width=36),
-             dict(height=64, width=48), dict(height=20, width=20)]
+    cases = [{"height": 28, "width": 28}, {"height": 32, "width": 32}, {"height": 28, "width": 36},
+             {"height": 64, "width": 48}, {"height": 20, "width": 20}]
     for _ in range(5):
-        cases.append(dict(height=int(rng.integers(12, 80)), width=int(rng.integers(12, 80))))
+        cases.append({"height": int(rng.integers(12, 80)), "width": int(rng.integers(12, 80))})
     return cases
 
 

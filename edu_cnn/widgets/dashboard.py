@@ -36,18 +36,19 @@ import contextlib
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from edu_cnn.plots import HistoryFigure
 
 __all__ = [
     "DashboardState",
-    "TrainingDashboard",
     "SaveBestModel",
-    "status_html",
+    "TrainingDashboard",
     "draw_training",
+    "status_html",
 ]
 
 
@@ -266,7 +267,7 @@ class TrainingDashboard:
         try:
             self.history = fit(model, loss_fn, optimizer, x, y, callbacks=callbacks,
                                verbose=False, **kwargs)
-        except BaseException as error:  # shown in the widget, re-raised by wait()/run()
+        except BaseException as error:  # noqa: BLE001 – shown in the widget, re-raised by wait()/run()
             self.error = error
             self.state.phase = "failed"
             self.state.message = f"{type(error).__name__}: {error}"
@@ -283,7 +284,7 @@ class TrainingDashboard:
         self.state.samples = len(x)
 
     def start(self, model: Any, loss_fn: Any, optimizer: Any, x: Any, y: Any,
-              **fit_kwargs: Any) -> "TrainingDashboard":
+              **fit_kwargs: Any) -> TrainingDashboard:
         """Start ``fit(model, loss_fn, optimizer, x, y, **fit_kwargs)`` in a background thread.
 
         Returns at once (the stop button works while no other cell runs); call

@@ -21,8 +21,10 @@ test digit blown up to canvas size.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,13 +35,13 @@ from edu_cnn.widgets.features import LayerOutput, draw_activations, layer_output
 __all__ = [
     "CANVAS_SIZE",
     "STROKE_WIDTH",
-    "rasterize_strokes",
     "DigitPrediction",
+    "DrawDigit",
+    "draw_digit_prediction",
+    "draw_preprocessing",
     "predict_digit",
     "prediction_html",
-    "draw_preprocessing",
-    "draw_digit_prediction",
-    "DrawDigit",
+    "rasterize_strokes",
 ]
 
 CANVAS_SIZE = 280
@@ -70,7 +72,7 @@ def rasterize_strokes(strokes: Sequence[Sequence[tuple[float, float]]], size: in
             continue
         if points.ndim != 2 or points.shape[1] != 2:
             raise ValueError(f"rasterize_strokes: stroke {number} must be a list of (x, y) points")
-        segments = zip(points, points[1:]) if len(points) > 1 else [(points[0], points[0])]
+        segments = itertools.pairwise(points) if len(points) > 1 else [(points[0], points[0])]
         for (x0, y0), (x1, y1) in segments:
             # only the pixels near the segment: its bounding box grown by the radius
             left = max(int(np.floor(min(x0, x1) - radius - 1)), 0)

@@ -11,25 +11,26 @@ digit slider and a layer menu to them (CSS class ``educnn-feature-explorer``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from edu_cnn.plots import new_figure
 
 __all__ = [
-    "LayerOutput",
-    "layer_outputs",
-    "layer_labels",
-    "conv_layers",
     "FeatureMaps",
-    "feature_maps",
-    "mosaic",
-    "draw_kernels",
-    "draw_feature_maps",
+    "LayerOutput",
+    "conv_layers",
     "draw_activations",
+    "draw_feature_maps",
+    "draw_kernels",
     "feature_explorer",
+    "feature_maps",
+    "layer_labels",
+    "layer_outputs",
+    "mosaic",
 ]
 
 
@@ -213,7 +214,7 @@ def draw_kernels(model: Any) -> Any:
 
 
 def _grid(n: int) -> tuple[int, int]:
-    ncols = n if n <= 8 else 8
+    ncols = min(n, 8)
     return -(-n // ncols), ncols
 
 
