@@ -164,6 +164,30 @@ def image_digest(locator) -> str | None:
     return locator.evaluate(_IMAGE_DIGEST_JS)
 
 
+def wait_image_change(locator, before: str | None, timeout_s: float = 20) -> str | None:
+    """The picture's digest once it differs from ``before`` and has settled.
+
+    Returns ``before`` if the picture did not change within ``timeout_s`` – waiting for a
+    change rather than a fixed time keeps the test right on a slow, busy machine.
+    """
+    page = locator.page
+    deadline = time.monotonic() + timeout_s
+    while image_digest(locator) == before and time.monotonic() < deadline:
+        page.wait_for_timeout(150)
+    return wait_stable_image(locator)
+
+
+def wait_text_change(locator, before: str, timeout_s: float = 20) -> str:
+    """The element's text once it differs from ``before`` (or ``before`` after the timeout)."""
+    page = locator.page
+    deadline = time.monotonic() + timeout_s
+    text = locator.inner_text().strip()
+    while text == before and time.monotonic() < deadline:
+        page.wait_for_timeout(150)
+        text = locator.inner_text().strip()
+    return text
+
+
 def wait_stable_image(locator, settle_ms: int = 400, timeout_s: float = 20) -> str | None:
     """The digest of an Image widget's picture once two reads in a row agree.
 
