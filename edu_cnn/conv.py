@@ -684,15 +684,16 @@ class Conv2d(Layer):
     def _name(self) -> str:
         return f"Conv2d({self.in_channels}→{self.out_channels}, k={_k_text(self.kernel_size)})"
 
-    def _check_input(self, shape: tuple[int, ...]) -> tuple[int, int]:
-        """(H_out, W_out) for an input of ``shape`` (N, C, H, W) – or the error."""
+    def _check_input(self, shape: tuple[int, ...], shown: str | None = None) -> tuple[int, int]:
+        """(H_out, W_out) for an input of ``shape`` (N, C, H, W) – or the error, which
+        shows the shape as ``shown`` if given."""
         kh, kw = self.kernel_size
         ph, pw = self.padding
         min_h, min_w = max(kh - 2 * ph, 1), max(kw - 2 * pw, 1)
         size_text = f"H, W ≥ {min_h}" if min_h == min_w else f"H ≥ {min_h}, W ≥ {min_w}"
         if len(shape) != 4 or shape[1] != self.in_channels or shape[2] < min_h or shape[3] < min_w:
             raise ValueError(f"{self._name()}: expected input (N, {self.in_channels}, H, W) with "
-                             f"{size_text}, got {tuple(shape)}")
+                             f"{size_text}, got {shown or tuple(shape)}")
         return output_hw(shape[2], shape[3], self.kernel_size, self.stride, self.padding, self._name())
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -716,7 +717,8 @@ class Conv2d(Layer):
         return dx
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        ho, wo = self._check_input((1, *input_shape))
+        shown = f"(N, {', '.join(map(str, input_shape))})"
+        ho, wo = self._check_input((1, *input_shape), shown)
         return (self.out_channels, ho, wo)
 
     def config(self) -> dict[str, Any]:

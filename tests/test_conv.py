@@ -314,6 +314,9 @@ def test_wrong_number_of_channels():
     with pytest.raises(ValueError, match=r"Conv2d\(3→16, k=5\): expected input \(N, 3, H, W\) with "
                                          r"H, W ≥ 5, got \(8, 1, 28, 28\)"):
         Conv2d(3, 16, 5)(np.zeros((8, 1, 28, 28)))
+    with pytest.raises(ValueError, match=r"Conv2d\(3→16, k=5\): expected input \(N, 3, H, W\) with "
+                                         r"H, W ≥ 5, got \(N, 1, 28, 28\)"):
+        Conv2d(3, 16, 5).output_shape((1, 28, 28))
 
 
 def test_image_smaller_than_the_kernel():
