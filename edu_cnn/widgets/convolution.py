@@ -479,7 +479,8 @@ def kernel_explorer(image: str = "photo", kernel: str = "sobel-x", size: int = 5
                            layout=widgets.Layout(grid_template_columns="repeat(3, 75px)"))
     explorer.image.layout = widgets.Layout(max_width="100%")
     explorer.widget.children = (widgets.HBox([controls["image"], controls["kernel"], controls["compare"]]),
-                                widgets.HBox([grid, explorer.image]), explorer.caption)
+                                widgets.HBox([grid, explorer.image], layout=widgets.Layout(align_items="flex-start")),
+                                explorer.caption)
     return explorer
 
 
