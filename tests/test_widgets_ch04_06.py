@@ -3,6 +3,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.ndimage import correlate
 from scipy.signal import convolve2d as scipy_convolve2d
 from scipy.signal import correlate2d as scipy_correlate2d
@@ -159,6 +161,19 @@ def test_padding_stride_formula(n, k, p, s, size):
     assert state.starts[-1] + k <= n + 2 * p
     assert state.left_over == n + 2 * p - (state.starts[-1] + k)
     assert state.formula.endswith(f"= {size}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 9), st.integers(0, 5), st.integers(1, 5))
+def test_padding_stride_counts_the_windows_that_fit(n, k, p, s):
+    state = cw.padding_stride_state(n, k, p, s)
+    windows = list(range(0, n + 2 * p - k + 1, s))     # every start whose window fits
+    assert state.valid == bool(windows)
+    if windows:
+        assert state.size == len(windows) and state.starts == windows
+        assert 0 <= state.left_over < s
+    else:
+        assert "does not fit" in state.message
 
 
 def test_padding_stride_names_the_cases_and_explains_invalid_settings():
