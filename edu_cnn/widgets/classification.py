@@ -190,6 +190,7 @@ class DecisionBoundaryTrainer(Explorer):
         self.reset_button.on_click(lambda _: self.reset())
         buttons = widgets.HBox([self.epochs_per_click, self.train_button, self.reset_button])
         self.widget.children = (*self.widget.children[:-2], buttons, *self.widget.children[-2:])
+        self.image.layout = widgets.Layout(width="360px", height="360px")   # not stretched to the page
 
     def _compute(self, data: str, hidden: int, activation: str, lr: float) -> BoundaryState:
         wanted = (data, int(hidden), activation, float(lr))
