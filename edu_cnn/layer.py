@@ -7,11 +7,22 @@ parameter's ``grad`` and returns ∂L/∂x for the layer before it (chapter 6).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
 DEFAULT_DTYPE = np.float32
+
+
+def _same(default: Any, value: Any) -> bool:
+    """Whether a configured value equals the constructor's default (``1`` equals ``(1, 1)``)."""
+    if isinstance(default, (tuple, list)) and len(default) == 2 and default[0] == default[1]:
+        default = default[0]
+    try:
+        return bool(default == value)
+    except (TypeError, ValueError):  # e.g. arrays
+        return False
 
 
 class Parameter:
@@ -128,8 +139,23 @@ class Layer:
         return {}
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"
+        """The call that builds this layer, as a student would write it: required
+        arguments by position, others only where they differ from the default, and a
+        square pair such as ``(5, 5)`` written as ``5`` – ``Conv2d(1, 6, kernel_size=5, padding=2)``."""
+        try:
+            signature = inspect.signature(type(self).__init__)
+        except (TypeError, ValueError):  # pragma: no cover - builtins
+            signature = None
+        parts = []
+        for name, value in self.config().items():
+            if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] == value[1]:
+                value = value[0]
+            parameter = signature.parameters.get(name) if signature else None
+            if parameter is not None and parameter.default is inspect.Parameter.empty:
+                parts.append(repr(value))
+            elif parameter is None or not _same(parameter.default, value):
+                parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
     # -- for subclasses ---------------------------------------------------------------
     def _saved(self, cache: Any) -> Any:

@@ -33,9 +33,10 @@ change while it is measured, as in Keras); call :func:`evaluate` for the final m
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -429,16 +430,45 @@ def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int =
                     f"but {name}_val is {tuple(val.shape)}"
                 )
     threshold = _threshold(loss_fn)
-    with_accuracy = "accuracy" in metrics
-
-    n = len(x)
-    batches = -(-n // batch_size)
+    batches = -(-len(x) // batch_size)
     history = History()
     trainer = Trainer(model, loss_fn, optimizer, epochs, batches, history)
     rng = np.random.default_rng(seed) if seed is not None else init.default_rng()
     bar = _ProgressBar(epochs, batches) if verbose else None
 
     _call(callbacks, "on_train_begin", trainer)
+    with _no_input_gradient(model):
+        _train_epochs(model, loss_fn, optimizer, x, y, epochs, batch_size, shuffle, rng,
+                      (xv, yv) if validation_data is not None else None, callbacks, metrics, threshold, trainer, bar)
+    _call(callbacks, "on_train_end", trainer)
+    return history
+
+
+@contextlib.contextmanager
+def _no_input_gradient(model: Any) -> Iterator[None]:
+    """Training needs ∂L/∂θ of every layer but not ∂L/∂x of the images themselves: let the
+    first layer skip it while ``fit`` runs (as PyTorch does for inputs without
+    ``requires_grad``), and put the setting back afterwards."""
+    first = model.layers[0] if getattr(model, "layers", None) else None
+    saved = getattr(first, "needs_input_grad", None)
+    if saved is not None:
+        first.needs_input_grad = False
+    try:
+        yield
+    finally:
+        if saved is not None:
+            first.needs_input_grad = saved
+
+
+def _train_epochs(model: Any, loss_fn: Loss, optimizer: Any, x: np.ndarray, y: np.ndarray,
+                  epochs: int, batch_size: int, shuffle: bool, rng: np.random.Generator,
+                  validation: tuple[np.ndarray, np.ndarray] | None, callbacks: Sequence[Any],
+                  metrics: Sequence[str], threshold: float, trainer: Trainer,
+                  bar: _ProgressBar | None) -> None:
+    """The epochs of :func:`fit` (see there)."""
+    history = trainer.history
+    with_accuracy = "accuracy" in metrics
+    n = len(x)
     for epoch in range(epochs):
         trainer.epoch = epoch
         _call(callbacks, "on_epoch_begin", trainer, epoch)
@@ -477,9 +507,9 @@ def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int =
         logs = {"loss": loss_sum / seen}
         if with_accuracy:
             logs["accuracy"] = correct / seen
-        if validation_data is not None:
+        if validation is not None:
             logs.update({f"val_{k}": v for k, v in
-                         evaluate(model, loss_fn, xv, yv, batch_size=max(batch_size, 256),
+                         evaluate(model, loss_fn, *validation, batch_size=max(batch_size, 256),
                                   metrics=metrics).items()})
         logs["time"] = time.perf_counter() - start
         logs["images_per_second"] = seen / train_time if train_time > 0 else float("inf")
@@ -496,5 +526,3 @@ def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int =
         if trainer.stop_training:
             history.stopped_early = epoch + 1 < epochs or history.stopped_early
             break
-    _call(callbacks, "on_train_end", trainer)
-    return history
