@@ -3,8 +3,11 @@ each widget, checked against independent computations; then the widgets' wiring.
 
 from __future__ import annotations
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis.extra.numpy import arrays
 
 from edu_cnn.data.toy import logic_gate
 from edu_cnn.linear import Linear
@@ -283,3 +286,42 @@ def test_static_twins_draw():
         optimizers.draw_race(optimizers.race()),
     ]
     assert all(len(fig.axes) >= 2 for fig in figures)
+
+
+# -- the fast renderer and the chapter 0 figures -------------------------------------------------------
+def test_blit_renderer_leaves_no_trace_of_the_previous_picture():
+    """Update A then B through one renderer = B drawn by a fresh renderer, pixel for pixel."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    def pixels(png: bytes) -> np.ndarray:
+        return np.asarray(Image.open(BytesIO(png)))
+
+    reused = regression.LearningRateFigure(fast=True)
+    reused.update(regression.descent_state(0.26, 50)).renderer.render()      # a diverging path
+    second = reused.update(regression.descent_state(0.05, 20)).renderer.render()
+    fresh = regression.LearningRateFigure(fast=True).update(regression.descent_state(0.05, 20)).renderer.render()
+    np.testing.assert_array_equal(pixels(second), pixels(fresh))
+    first = pixels(regression.LearningRateFigure(fast=True).update(regression.descent_state(0.26, 50))
+                   .renderer.render())
+    assert not np.array_equal(first, pixels(fresh))
+
+
+def test_welcome_figures_draw():
+    from edu_cnn.widgets.welcome import draw_learning_kinds, draw_life_cycle
+
+    assert len(draw_learning_kinds().axes) == 3
+    assert len(draw_life_cycle().axes) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(w=arrays(np.float64, 3, elements=st.floats(-5, 5)), b=st.floats(-5, 5),
+       x=arrays(np.float64, 3, elements=st.floats(-3, 3)), t=st.integers(0, 1),
+       lr=st.floats(0.01, 2.0))
+def test_update_moves_the_weighted_sum_towards_the_target(w, b, x, t, lr):
+    """z_new = z + η(t − y)(‖x‖² + 1): the rule's derivation in chapter 1."""
+    y = int(w @ x + b >= 0)
+    w_new, b_new = perceptron_update(w, b, x, t, lr)
+    z, z_new = w @ x + b, w_new @ x + b_new
+    assert z_new == pytest.approx(z + lr * (t - y) * (x @ x + 1), abs=1e-9)
