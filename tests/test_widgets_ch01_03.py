@@ -241,8 +241,10 @@ def test_perceptron_playground_wiring():
     playground.controls["w1"].value = 1.0
     playground.controls["w2"].value = 1.0
     assert playground.state.solved and playground.image.value[:4] == b"\x89PNG"
+    playground.learn()
+    assert playground.row == 1
     playground.controls["gate"].value = "XOR"
-    assert not playground.state.solved
+    assert not playground.state.solved and playground.row == 0 and "row 1" in playground.caption.value
     playground.reset()
     playground.controls["gate"].value = "OR"
     for _ in range(16):

@@ -181,6 +181,9 @@ class PerceptronPlayground(Explorer):
         return f"<b>{verdict}</b><br>{self.message}"
 
     def _on_change(self, change: Any) -> None:
+        if change.get("owner") is self.controls["gate"]:   # a new table: learning starts at row 1
+            self.row = 0
+            self.message = f"{change['new']}: the next learning step looks at row 1."
         if not self._holding:
             self.update()
 
