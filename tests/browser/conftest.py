@@ -43,6 +43,10 @@ CHROMIUM_ARGS = [
 ]
 # What the chapters run with in CI (the stored outputs were made with the same settings).
 COURSE_ENV = {"EDU_CNN_OFFLINE": "1", "EDU_CNN_FAST": "1"}
+# One BLAS thread per kernel: Chromium and the Jupyter server share the 2 cores with the
+# kernel, and OpenBLAS threads that spin-wait for a busy core made chapter 7's training
+# 9x slower in JupyterLab (31 s instead of 3.5 s) than with a single thread.
+BLAS_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def free_port() -> int:
@@ -128,7 +132,11 @@ def _write_lab_settings(settings_dir: Path) -> None:
         },
         # Render every cell (JupyterLab 4 otherwise skips off-screen cells), so the test
         # can read every output without scrolling.
-        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        # recordTiming: each cell's run time lands in the saved copy (to find slow cells).
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+            "windowingMode": "none",
+            "recordTiming": True,
+        },
     }
     for relative, value in settings.items():
         path = settings_dir / relative
@@ -172,6 +180,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium_executable: Path) -> 
     _write_lab_settings(dirs["settings"])
     env = dict(os.environ)
     env.update(COURSE_ENV)
+    env.update(BLAS_ENV)
     env.update(
         JUPYTER_CONFIG_DIR=str(dirs["config"]),
         JUPYTER_DATA_DIR=str(dirs["data"]),
