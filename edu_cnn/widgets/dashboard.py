@@ -232,6 +232,8 @@ class TrainingDashboard:
         self.state.phase = "stopped" if stopped else "finished"
         self.state.elapsed = self._clock() - self._train_start
         self.stop_button.disabled = True
+        if stopped and self._figure is not None:
+            self._figure.epochs = None          # the x axis ends where training ended
         self._draw(force=True)
 
     # -- drawing ---------------------------------------------------------------------------
