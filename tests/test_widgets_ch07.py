@@ -518,3 +518,49 @@ def test_stop_button_in_a_real_kernel():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+# -- the chapter's exercises: typical wrong answers get a useful message --------------------
+def test_exercise_conv2d_parameters_catches_the_missing_bias():
+    from edu_cnn.exercises import check
+
+    def no_bias(in_channels, out_channels, kernel_size):
+        return in_channels * out_channels * kernel_size**2
+
+    result = check("conv2d_parameters", no_bias, verbose=False)
+    assert not result and "ONE bias" in result.message
+    assert check("conv2d_parameters", lambda in_channels, out_channels, kernel_size:
+                 out_channels * (in_channels * kernel_size**2 + 1), verbose=False)
+
+
+def test_exercise_lenet_flat_features_matches_the_real_network():
+    from edu_cnn.exercises import check
+    from edu_cnn.exercises.ch07_lenet import lenet_flat_features
+
+    from edu_cnn.sequential import Sequential
+
+    features = Sequential(*list(lenet5())[:7])           # conv … pool, flatten
+    for height, width in ((28, 28), (32, 32), (36, 44), (64, 48)):
+        assert lenet_flat_features(height, width) == features.output_shape((1, height, width))[0]
+    result = check("lenet_flat_features", lambda height, width: 400, verbose=False)
+    assert not result and "case 2" in result.message
+
+
+def test_exercise_per_class_accuracy_catches_columns_for_rows():
+    from edu_cnn.exercises import check
+
+    result = check("per_class_accuracy", lambda c: np.diag(c) / np.asarray(c).sum(axis=0),
+                   verbose=False)
+    assert not result and "row i (not column i)" in result.message
+
+
+def test_exercise_standardize_catches_test_statistics():
+    from edu_cnn.exercises import check
+
+    def own_statistics(x_train, x_test):
+        return ((x_train - x_train.mean()) / x_train.std(),
+                (x_test - x_test.mean()) / x_test.std())
+
+    result = check("standardize_with_training_stats", own_statistics, verbose=False)
+    assert not result and "value 2 of the result" in result.message
+    assert "never the test set's own statistics" in result.message
