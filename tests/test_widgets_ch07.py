@@ -536,7 +536,6 @@ def test_exercise_conv2d_parameters_catches_the_missing_bias():
 def test_exercise_lenet_flat_features_matches_the_real_network():
     from edu_cnn.exercises import check
     from edu_cnn.exercises.ch07_lenet import lenet_flat_features
-
     from edu_cnn.sequential import Sequential
 
     features = Sequential(*list(lenet5())[:7])           # conv … pool, flatten
