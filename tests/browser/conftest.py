@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from .paths import NOTEBOOKS, REPO, SCREENSHOTS, SLIDES_OUT, chapter_notebooks
+from .paths import NOTEBOOKS, REPO, SLIDES_OUT, chapter_notebooks
 
 CHROMIUM = Path(os.environ.get("EDU_CNN_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -78,8 +78,6 @@ def browser(chromium_executable: Path) -> Iterator[object]:
         "playwright.sync_api", reason="the playwright package is missing (requirements-test.txt)"
     )
     os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
-    # Screenshots of this run only, so a human never looks at a stale one.
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(chromium_executable), args=CHROMIUM_ARGS, headless=True
