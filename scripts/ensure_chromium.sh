@@ -6,10 +6,10 @@
 # on a system with apt-get (CI, a fresh container), install it from Debian; otherwise
 # say what to do and exit 0 - the browser tests then skip with that message.
 #
-# Usage: scripts/ensure_chromium.sh   (CHROMIUM=/path/to/chromium to use another binary)
+# Usage: scripts/ensure_chromium.sh   (EDU_CNN_CHROMIUM=/path/to/chromium: another binary)
 set -uo pipefail
 
-CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+CHROMIUM="${EDU_CNN_CHROMIUM:-/usr/bin/chromium}"
 
 if [ -x "$CHROMIUM" ]; then
     exit 0
