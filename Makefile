@@ -9,8 +9,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 # The settings the stored notebook outputs were made with (nbval compares against them):
-# the shipped MNIST sample instead of a download, and the short training runs.
-NOTEBOOK_ENV := EDU_CNN_OFFLINE=1 EDU_CNN_FAST=1 MPLBACKEND=module://matplotlib_inline.backend_inline
+# the shipped MNIST sample instead of a download, the short training runs, and one BLAS
+# thread – the same sums in the same order on every machine, and no spin-waiting threads
+# when the kernel shares two cores with JupyterLab and a browser (9× slower otherwise).
+NOTEBOOK_ENV := EDU_CNN_OFFLINE=1 EDU_CNN_FAST=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+	MKL_NUM_THREADS=1 MPLBACKEND=module://matplotlib_inline.backend_inline
+
+# A course must work offline: no news feed, no update check, no extension manager.
+LAB_OFFLINE := --LabApp.news_url=None \
+	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	--LabApp.extension_manager=readonly
 
 .PHONY: lab test unit notebooks-test execute-notebooks slides bench clean setup
 
@@ -24,9 +32,12 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	@touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(LAB_OFFLINE) notebooks/
 
+# The browser tests (tests/browser) need Debian's Chromium (installed here when missing
+# and we are root); they build the slide decks themselves when npm is there.
 test: $(STAMP)
+	@scripts/ensure_chromium.sh
 	$(NOTEBOOK_ENV) $(BIN)/python -m pytest tests notebooks --nbval \
 		--nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600 \
 		-p no:cacheprovider
@@ -43,6 +54,10 @@ notebooks-test: $(STAMP)
 # Re-run every notebook in a fresh kernel and store its outputs (authors, after editing).
 execute-notebooks: $(STAMP)
 	$(NOTEBOOK_ENV) $(BIN)/python scripts/execute_notebooks.py notebooks/*.ipynb
+
+# One offline reveal.js deck per chapter in build/slides/ (+ index.html); docs/SLIDES.md.
+slides: $(STAMP)
+	$(BIN)/python scripts/build_slides.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/lenet_speed.py

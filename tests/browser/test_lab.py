@@ -4,7 +4,7 @@ Each chapter notebook is opened (a copy, in a temporary folder), run with Run â–
 Cells, and must finish with no error in any cell. Then the widgets are used with the
 mouse and keyboard: chapter 4's kernel explorer and convolution stepper, chapter 7's
 draw-a-digit canvas. The chapters give their widgets CSS classes for this (see
-docs/SLIDES.md, "DOM hooks"); a hook that is missing makes its test skip and say so.
+docs/SLIDES.md, "DOM hooks"); a hook that is missing makes its test fail and say which.
 """
 
 from __future__ import annotations
@@ -122,18 +122,18 @@ def test_chapter_runs_without_errors(run_chapter, notebook: Path) -> None:
     assert not not_run, f"{notebook.name}: cells that did not run: {', '.join(not_run)}"
 
 
-def _chapter_or_skip(number: int) -> Path:
+def _chapter(number: int) -> Path:
     notebook = chapter(number)
     if notebook is None:
-        pytest.skip(f"chapter {number} ({NOTEBOOKS.name}/{number:02d}_*.ipynb) is not written yet")
+        pytest.fail(f"chapter {number} ({NOTEBOOKS.name}/{number:02d}_*.ipynb) is missing")
     return notebook
 
 
-def _hook_or_skip(page, notebook: Path, css_class: str, what: str):
-    """The first element with the agreed class, scrolled into view; skip if absent."""
+def _hook(page, notebook: Path, css_class: str, what: str):
+    """The first element with the agreed class, scrolled into view; fail if absent."""
     locator = page.locator(f".{css_class}")
     if locator.count() == 0:
-        pytest.skip(f"{notebook.name} shows no element with class '{css_class}' ({what})")
+        pytest.fail(f"{notebook.name} shows no element with class '{css_class}' ({what})")
     element = locator.first
     element.scroll_into_view_if_needed()
     return element
@@ -147,15 +147,15 @@ def _labelled(container, kind_class: str, label: str):
 
 
 def test_kernel_explorer_changes_feature_map(run_chapter) -> None:
-    notebook = _chapter_or_skip(4)
+    notebook = _chapter(4)
     page = run_chapter(notebook).page
-    explorer = _hook_or_skip(page, notebook, "educnn-kernel-explorer", "the kernel explorer")
+    explorer = _hook(page, notebook, "educnn-kernel-explorer", "the kernel explorer")
     feature_map = explorer.locator(".educnn-feature-map")
     if feature_map.count() == 0:
-        pytest.skip(f"{notebook.name}: the kernel explorer has no 'educnn-feature-map' image")
+        pytest.fail(f"{notebook.name}: the kernel explorer has no 'educnn-feature-map' image")
     dropdown = _labelled(explorer, "widget-dropdown", "Kernel").locator("select")
     if dropdown.count() == 0:
-        pytest.skip(f"{notebook.name}: the kernel explorer has no Dropdown described 'Kernel'")
+        pytest.fail(f"{notebook.name}: the kernel explorer has no Dropdown described 'Kernel'")
     wait_kernel_idle(page)
     before = wait_stable_image(feature_map.first)
     explorer.screenshot(path=screenshot_path("ch04-kernel-explorer-before"))
@@ -181,9 +181,9 @@ def test_kernel_explorer_changes_feature_map(run_chapter) -> None:
 
 
 def test_conv_stepper_moves_window_and_value(run_chapter) -> None:
-    notebook = _chapter_or_skip(4)
+    notebook = _chapter(4)
     page = run_chapter(notebook).page
-    stepper = _hook_or_skip(page, notebook, "educnn-conv-stepper", "the convolution stepper")
+    stepper = _hook(page, notebook, "educnn-conv-stepper", "the convolution stepper")
     figure = stepper.locator(".educnn-conv-figure")
     value = stepper.locator(".educnn-conv-value")
     slider = _labelled(stepper, "widget-slider", "Position")
@@ -193,7 +193,7 @@ def test_conv_stepper_moves_window_and_value(run_chapter) -> None:
         (slider, "an IntSlider described 'Position'"),
     ]:
         if locator.count() == 0:
-            pytest.skip(f"{notebook.name}: the convolution stepper has no {what}")
+            pytest.fail(f"{notebook.name}: the convolution stepper has no {what}")
     wait_kernel_idle(page)
     figure_before = wait_stable_image(figure.first)
     value_before = value.first.inner_text().strip()
@@ -234,15 +234,15 @@ def test_conv_stepper_moves_window_and_value(run_chapter) -> None:
 
 
 def test_draw_digit_gives_prediction(run_chapter) -> None:
-    notebook = _chapter_or_skip(7)
+    notebook = _chapter(7)
     page = run_chapter(notebook).page
-    box = _hook_or_skip(page, notebook, "educnn-draw-digit", "the draw-a-digit widget")
+    box = _hook(page, notebook, "educnn-draw-digit", "the draw-a-digit widget")
     prediction = box.locator(".educnn-prediction")
     canvas = box.locator("canvas")
     if prediction.count() == 0:
-        pytest.skip(f"{notebook.name}: the draw-a-digit widget has no 'educnn-prediction' HTML")
+        pytest.fail(f"{notebook.name}: the draw-a-digit widget has no 'educnn-prediction' HTML")
     if canvas.count() == 0:
-        pytest.skip(f"{notebook.name}: the draw-a-digit widget has no ipycanvas Canvas")
+        pytest.fail(f"{notebook.name}: the draw-a-digit widget has no ipycanvas Canvas")
     wait_kernel_idle(page)
     text_before = prediction.first.inner_text().strip()
     area = canvas.last.bounding_box()
