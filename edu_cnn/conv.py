@@ -629,7 +629,18 @@ def _positive_int(value: Any, name: str, where: str) -> int:
     return int(value)
 
 
-class Conv2d(Layer):
+class _ConvSizes(Layer):
+    """The constructor checks both convolution layers share."""
+
+    def _set_sizes(self, where: str, in_channels: Any, out_channels: Any, kernel_size: Any,
+                   stride: Any) -> None:
+        self.in_channels = _positive_int(in_channels, "in_channels", where)
+        self.out_channels = _positive_int(out_channels, "out_channels", where)
+        self.kernel_size = _nonnegative_pair(kernel_size, "kernel_size", where, 1)
+        self.stride = _nonnegative_pair(stride, "stride", where, 1)
+
+
+class Conv2d(_ConvSizes):
     r"""2-D convolution layer (卷积层), PyTorch's ``nn.Conv2d``.
 
     Parameters
@@ -655,11 +666,7 @@ class Conv2d(Layer):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, bias: bool = True, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        where = "Conv2d"
-        self.in_channels = _positive_int(in_channels, "in_channels", where)
-        self.out_channels = _positive_int(out_channels, "out_channels", where)
-        self.kernel_size = _nonnegative_pair(kernel_size, "kernel_size", where, 1)
-        self.stride = _nonnegative_pair(stride, "stride", where, 1)
+        self._set_sizes("Conv2d", in_channels, out_channels, kernel_size, stride)
         where = self._name()
         if isinstance(padding, str):
             if padding != "same":
@@ -734,7 +741,7 @@ class Conv2d(Layer):
         return state
 
 
-class ConvTranspose2d(Layer):
+class ConvTranspose2d(_ConvSizes):
     r"""Transposed convolution (转置卷积, "deconvolution"), PyTorch's ``nn.ConvTranspose2d``.
 
     Each input pixel adds a copy of the kernel, scaled by its value, to the output; the
@@ -753,20 +760,14 @@ class ConvTranspose2d(Layer):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
                  padding: Any = 0, bias: bool = True, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        where = "ConvTranspose2d"
-        self.in_channels = _positive_int(in_channels, "in_channels", where)
-        self.out_channels = _positive_int(out_channels, "out_channels", where)
-        self.kernel_size = _nonnegative_pair(kernel_size, "kernel_size", where, 1)
-        self.stride = _nonnegative_pair(stride, "stride", where, 1)
-        self.padding = _nonnegative_pair(padding, "padding", where, 0)
+        self._set_sizes("ConvTranspose2d", in_channels, out_channels, kernel_size, stride)
+        self.padding = _nonnegative_pair(padding, "padding", "ConvTranspose2d", 0)
         self.weight = Parameter(np.empty((self.in_channels, self.out_channels, *self.kernel_size),
                                          np.float32), "weight")
         self.bias = Parameter(np.empty(self.out_channels, np.float32), "bias") if bias else None
-        # PyTorch computes fan_in from weight.size(1)·k² for transposed convolutions
-        bound = 1.0 / np.sqrt(self.out_channels * self.kernel_size[0] * self.kernel_size[1])
-        init.uniform_(self.weight, -bound, bound, rng)
-        if self.bias is not None:
-            init.uniform_(self.bias, -bound, bound, rng)
+        # PyTorch takes fan_in from weight.size(1)·k² = C_out·k² here, which is exactly what
+        # init.fans reads from the (C_in, C_out, kh, kw) layout.
+        init.default_init_(self.weight, self.bias, rng)
         self._x: np.ndarray | None = None
 
     def _name(self) -> str:
