@@ -24,7 +24,8 @@ pass is :math:`\partial L/\partial z_i = s_i\,(g_i - \sum_j g_j s_j)` with
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

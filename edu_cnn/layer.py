@@ -112,7 +112,7 @@ class Layer:
             p.data = np.ascontiguousarray(np.asarray(state[name], dtype=p.data.dtype))
             p.grad = np.zeros_like(p.data)
 
-    def astype(self, dtype: Any) -> "Layer":
+    def astype(self, dtype: Any) -> Layer:
         """Convert the parameters (e.g. to float64 for a gradient check); returns self."""
         for p in self.parameters():
             p.data = p.data.astype(dtype)
@@ -120,12 +120,12 @@ class Layer:
         return self
 
     # -- modes ----------------------------------------------------------------------
-    def train(self, mode: bool = True) -> "Layer":
+    def train(self, mode: bool = True) -> Layer:
         """Training mode (dropout active); returns self."""
         self.training = mode
         return self
 
-    def eval(self) -> "Layer":
+    def eval(self) -> Layer:
         """Evaluation mode (dropout off); returns self."""
         return self.train(False)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from itertools import pairwise
 
 from .activations import activation_layer
 from .conv import Conv2d
@@ -45,7 +46,7 @@ def mlp(sizes: Sequence[int], activation: str = "relu", dropout: float = 0.0,
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"mlp: sizes must be at least (inputs, outputs), all ≥ 1, got {sizes}")
     layers = [Flatten()] if flatten else []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(pairwise(sizes)):
         layers.append(Linear(n_in, n_out))
         if i < len(sizes) - 2:
             layers.append(activation_layer(activation))

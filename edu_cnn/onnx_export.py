@@ -259,7 +259,7 @@ def to_onnx(model: Layer, input_shape: Sequence[int] | None = None,
     onnx = _onnx()
     helper = onnx.helper
     if not isinstance(model, Layer):
-        raise ValueError(f"export_onnx: expected an edu_cnn Layer or Sequential, got "  # noqa: TRY004
+        raise ValueError(f"export_onnx: expected an edu_cnn Layer or Sequential, got "
                          f"{type(model).__name__}")
     if input_shape is None:
         input_shape = getattr(model, "input_shape", None)

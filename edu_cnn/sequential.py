@@ -6,7 +6,8 @@ output) into ∂L/∂(its input) – the δ recursion of chapter 3 and 6, one la
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -77,12 +78,12 @@ class Sequential(Layer):
             prefix = f"{i}."
             layer.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
 
-    def astype(self, dtype: Any) -> "Sequential":
+    def astype(self, dtype: Any) -> Sequential:
         for layer in self.layers:
             layer.astype(dtype)
         return self
 
-    def train(self, mode: bool = True) -> "Sequential":
+    def train(self, mode: bool = True) -> Sequential:
         self.training = mode
         for layer in self.layers:
             layer.train(mode)
@@ -98,7 +99,7 @@ class Sequential(Layer):
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
 
-    def append(self, layer: Layer) -> "Sequential":
+    def append(self, layer: Layer) -> Sequential:
         if not isinstance(layer, Layer):
             raise ValueError(f"Sequential.append: expected a Layer, got {type(layer).__name__}")
         self.layers.append(layer)
@@ -151,8 +152,7 @@ class Sequential(Layer):
         total = self.num_parameters()
         text = "\n".join([f"Input: {input_text}", line, fmt(rows[0]), line,
                           *map(fmt, rows[1:]), line,
-                          f"Total parameters: {total:,} "
-                          f"({total * 4 / 1024:.1f} KiB as float32)"])
+                          f"Total parameters: {total:,} ({total * 4 / 1024:.1f} KiB as float32)"])
         if show:
             print(text)
         return text

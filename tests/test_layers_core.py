@@ -5,13 +5,33 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edu_cnn import (Dropout, Flatten, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax,
-                     Tanh, gradcheck, manual_seed)
-from edu_cnn.activations import (activation_backward_reference, activation_forward_reference,
-                                 activation_layer, softmax_backward_reference,
-                                 softmax_forward_reference)
+from edu_cnn import (
+    Dropout,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    gradcheck,
+    manual_seed,
+)
+from edu_cnn.activations import (
+    activation_backward_reference,
+    activation_forward_reference,
+    activation_layer,
+    softmax_backward_reference,
+    softmax_forward_reference,
+)
 from edu_cnn.layer import Layer
-from edu_cnn.linear import linear_backward, linear_backward_reference, linear_forward, linear_forward_reference
+from edu_cnn.linear import (
+    linear_backward,
+    linear_backward_reference,
+    linear_forward,
+    linear_forward_reference,
+)
 
 THRESHOLD = 1e-6  # float64 central differences: a correct backward gives ~1e-9
 

@@ -4,7 +4,22 @@ Each chapter's exercises live in ``chNN_<topic>.py`` beside the checker and regi
 themselves with the :func:`~edu_cnn.exercises.checker.exercise` decorator.
 """
 
-from .checker import CheckResult, check, compare, exercise, list_exercises, show_solution, solution_source
+from .checker import (
+           CheckResult,
+           check,
+           compare,
+           exercise,
+           list_exercises,
+           show_solution,
+           solution_source,
+)
 
-__all__ = ["check", "show_solution", "solution_source", "exercise", "compare", "CheckResult",
-           "list_exercises"]
+__all__ = [
+           "CheckResult",
+           "check",
+           "compare",
+           "exercise",
+           "list_exercises",
+           "show_solution",
+           "solution_source",
+]

@@ -18,8 +18,9 @@ import importlib
 import inspect
 import pkgutil
 import textwrap
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -206,7 +207,7 @@ def check(name: str, func: Callable[..., Any], verbose: bool = True) -> CheckRes
             message = f"⏳ {name}: not done yet – replace the `raise NotImplementedError` with your code."
             result = CheckResult(name, False, message, number)
             break
-        except Exception as error:  # the student's code failed: say how, on which input
+        except Exception as error:  # noqa: BLE001 – whatever the student's code raised, say it and where
             message = (f"❌ {name}: your function raised {type(error).__name__}: {error}\n"
                        f"  on case {number} with\n{_describe_inputs(args, kwargs, ex.reference)}")
             result = CheckResult(name, False, message, number)
@@ -258,5 +259,13 @@ def list_exercises(prefix: str = "") -> list[str]:
     return sorted(n for n in REGISTRY if n.startswith(prefix))
 
 
-__all__: Iterable[str] = ["exercise", "check", "show_solution", "solution_source",
-                          "compare", "CheckResult", "Exercise", "list_exercises"]
+__all__: Iterable[str] = [
+    "CheckResult",
+    "Exercise",
+    "check",
+    "compare",
+    "exercise",
+    "list_exercises",
+    "show_solution",
+    "solution_source",
+]

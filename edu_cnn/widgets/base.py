@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import io
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
