@@ -31,8 +31,9 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
+# (as root, e.g. in a container, JupyterLab needs --allow-root)
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_OFFLINE) notebooks/
+	$(BIN)/jupyter lab $(LAB_OFFLINE) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 # The browser tests (tests/browser) need Debian's Chromium (installed here when missing
 # and we are root); they build the slide decks themselves when npm is there.
