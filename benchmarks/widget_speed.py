@@ -21,6 +21,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from edu_cnn.data import load_mnist
+from edu_cnn.models import lenet5
 from edu_cnn.widgets.backprop import backprop_stepper
 from edu_cnn.widgets.classification import decision_boundary_trainer
 from edu_cnn.widgets.convolution import (
@@ -29,6 +31,8 @@ from edu_cnn.widgets.convolution import (
     multichannel_explorer,
     padding_stride_explorer,
 )
+from edu_cnn.widgets.drawing import DrawDigit
+from edu_cnn.widgets.features import feature_explorer
 from edu_cnn.widgets.optimizers import optimizer_race
 from edu_cnn.widgets.perceptron import perceptron_playground
 from edu_cnn.widgets.pooling import pooling_explorer
@@ -38,6 +42,22 @@ BUDGET_MS = 100.0
 REPEATS = 9
 
 Change = tuple[str, list[Any]] | Callable[[Any, int], Any]
+
+
+def _digits() -> Any:
+    """A few real digits from the shipped sample (the networks are untrained: the timing
+    does not depend on the weights)."""
+    return load_mnist(as_float=True, sample=True).x_test[:20]
+
+
+def _stroke(widget: DrawDigit, i: int) -> None:
+    """Clear, then draw a "7" the way the browser's mouse events arrive; the prediction
+    happens when the button goes up."""
+    widget.clear()
+    widget._on_mouse_down(60 + i, 50)
+    for x, y in ((120, 50), (210, 50), (170, 130), (130, 240)):
+        widget._on_mouse_move(x, y)
+    widget._on_mouse_up(130, 240)
 
 WIDGETS: list[tuple[str, Callable[[], Any], Change]] = [
     ("ch1 perceptron playground: w1 slider", perceptron_playground, ("w1", [0.8, -0.4, 1.1, 0.2])),
@@ -60,6 +80,11 @@ WIDGETS: list[tuple[str, Callable[[], Any], Change]] = [
     ("ch5 pooling explorer: shift", pooling_explorer, ("shift", [0, 2, 1, 3])),
     ("ch6 backprop stepper: forward button", backprop_stepper,
      lambda w, i: (w.back_button if i % 12 >= 6 else w.forward_button).click()),
+    ("ch7 feature maps: digit slider", lambda: feature_explorer(lenet5(), _digits()),
+     ("Digit", [1, 2, 3, 4, 5])),
+    ("ch7 feature maps: layer menu", lambda: feature_explorer(lenet5(), _digits()),
+     ("Layer", [3, 5, 0, 2, 4])),
+    ("ch7 draw a digit: one stroke → prediction", lambda: DrawDigit(lenet5(), 0.13, 0.31), _stroke),
 ]
 
 

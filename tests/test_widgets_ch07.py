@@ -566,3 +566,29 @@ def test_exercise_standardize_catches_test_statistics():
     result = check("standardize_with_training_stats", own_statistics, verbose=False)
     assert not result and "value 2 of the result" in result.message
     assert "never the test set's own statistics" in result.message
+
+
+def test_activation_figure_update_draws_what_a_fresh_figure_draws():
+    """The draw-a-digit widget reuses its activation figure between strokes: swapping the
+    pixels must give the very picture a new figure gives."""
+    import io
+
+    from PIL import Image
+
+    from edu_cnn.models import lenet5
+    from edu_cnn.widgets.base import figure_to_png
+    from edu_cnn.widgets.features import ActivationsFigure, layer_outputs
+
+    rng = np.random.default_rng(0)
+    model = lenet5()
+    first = layer_outputs(model, rng.random((1, 28, 28), dtype=np.float32))
+    second = layer_outputs(model, rng.random((1, 28, 28), dtype=np.float32))
+    reused = ActivationsFigure(first)
+    assert reused.fits(second)
+    reused.update(second)
+
+    def pixels(fig):
+        return np.asarray(Image.open(io.BytesIO(figure_to_png(fig, dpi=50))))
+
+    assert np.array_equal(pixels(reused.fig), pixels(ActivationsFigure(second).fig))
+    assert not np.array_equal(pixels(ActivationsFigure(first).fig), pixels(reused.fig))

@@ -30,7 +30,7 @@ import numpy as np
 
 from edu_cnn.plots import new_figure, plot_probabilities, top_k
 from edu_cnn.preprocess import DigitSteps, normalize, preprocess_steps
-from edu_cnn.widgets.features import LayerOutput, draw_activations, layer_outputs
+from edu_cnn.widgets.features import ActivationsFigure, LayerOutput, draw_activations, layer_outputs
 
 __all__ = [
     "CANVAS_SIZE",
@@ -226,6 +226,7 @@ class DrawDigit:
         self.strokes: list[list[tuple[float, float]]] = []
         self.state: DigitPrediction | None = None
         self._drawing = False
+        self._activations: ActivationsFigure | None = None   # reused from stroke to stroke
 
         self.canvas = Canvas(width=CANVAS_SIZE, height=CANVAS_SIZE, sync_image_data=True,
                              layout=widgets.Layout(width=f"{CANVAS_SIZE}px",
@@ -325,7 +326,11 @@ class DrawDigit:
         plot_probabilities(self.state.probabilities, self.class_names,
                            ax=fig.add_subplot(grid[0, 5]), title="probabilities")
         self.steps_image.value = figure_to_png(fig, dpi=80)
-        self.activations_image.value = figure_to_png(draw_activations(self.state.outputs), dpi=70)
+        if self._activations is None or not self._activations.fits(self.state.outputs):
+            self._activations = ActivationsFigure(self.state.outputs)
+        else:
+            self._activations.update(self.state.outputs)
+        self.activations_image.value = figure_to_png(self._activations.fig, dpi=70, close=False)
         return self.state
 
     def clear(self) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 from edu_cnn.plots import new_figure
 
 __all__ = [
+    "ActivationsFigure",
     "FeatureMaps",
     "LayerOutput",
     "conv_layers",
@@ -260,25 +261,57 @@ def draw_activations(outputs: Sequence[LayerOutput], fig: Any = None) -> Any:
 
     ``fig`` may be an existing Figure or SubFigure to draw into; returns the figure.
     """
-    shown = [o for o in outputs if o.name not in ("Flatten", "Dropout")]
-    if fig is None:
-        fig = new_figure(9.0, 0.55 * len(shown) + 0.3)
-    grid = fig.add_gridspec(len(shown), 2, width_ratios=[1.6, 7.4], hspace=0.25, wspace=0.02,
-                            top=0.98, bottom=0.02, left=0.01, right=0.99)
-    for r, o in enumerate(shown):
-        label_ax = fig.add_subplot(grid[r, 0])
-        label_ax.set_axis_off()
-        label_ax.text(1.0, 0.5, o.label, ha="right", va="center", fontsize=7,
-                      transform=label_ax.transAxes)
-        a = fig.add_subplot(grid[r, 1])
-        out = o.output
-        if out.ndim == 3:
-            a.imshow(mosaic(out), cmap=_cmap("viridis"), aspect="equal")
-            a.set_anchor("W")
-        else:
-            a.imshow(out[None, :], cmap="viridis", aspect="auto")
-        a.set_axis_off()
-    return fig
+    return ActivationsFigure(outputs, fig).fig
+
+
+def _activation_picture(output: np.ndarray) -> np.ndarray:
+    """What one layer's output looks like in the figure: a mosaic of its maps, or a strip."""
+    return mosaic(output) if output.ndim == 3 else output[None, :]
+
+
+class ActivationsFigure:
+    """The figure of :func:`draw_activations`, kept so that a new input only swaps the
+    pictures' pixels (``update``) instead of building two dozen axes again – what keeps
+    the draw-a-digit widget quick after each stroke."""
+
+    def __init__(self, outputs: Sequence[LayerOutput], fig: Any = None) -> None:
+        shown = self._shown(outputs)
+        self.fig = new_figure(9.0, 0.55 * len(shown) + 0.3) if fig is None else fig
+        grid = self.fig.add_gridspec(len(shown), 2, width_ratios=[1.6, 7.4], hspace=0.25,
+                                     wspace=0.02, top=0.98, bottom=0.02, left=0.01, right=0.99)
+        self.images = []
+        for r, o in enumerate(shown):
+            label_ax = self.fig.add_subplot(grid[r, 0])
+            label_ax.set_axis_off()
+            label_ax.text(1.0, 0.5, o.label, ha="right", va="center", fontsize=7,
+                          transform=label_ax.transAxes)
+            a = self.fig.add_subplot(grid[r, 1])
+            if o.output.ndim == 3:
+                self.images.append(a.imshow(_activation_picture(o.output), cmap=_cmap("viridis"),
+                                            aspect="equal"))
+                a.set_anchor("W")
+            else:
+                self.images.append(a.imshow(_activation_picture(o.output), cmap="viridis",
+                                            aspect="auto"))
+            a.set_axis_off()
+        self.shapes = [o.output.shape for o in shown]
+
+    @staticmethod
+    def _shown(outputs: Sequence[LayerOutput]) -> list[LayerOutput]:
+        return [o for o in outputs if o.name not in ("Flatten", "Dropout")]
+
+    def fits(self, outputs: Sequence[LayerOutput]) -> bool:
+        """Whether ``outputs`` come from the same layers, so ``update`` can show them."""
+        return [o.output.shape for o in self._shown(outputs)] == self.shapes
+
+    def update(self, outputs: Sequence[LayerOutput]) -> Any:
+        """Show ``outputs`` (of the same layers); each picture gets its own colour range
+        again, as a fresh ``imshow`` would give it."""
+        for image, o in zip(self.images, self._shown(outputs)):
+            picture = _activation_picture(o.output)
+            image.set_data(picture)
+            image.set_clim(np.nanmin(picture), np.nanmax(picture))
+        return self.fig
 
 
 def feature_explorer(model: Any, images: Any, labels: Any = None,
