@@ -83,6 +83,13 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+def _first(mask: np.ndarray) -> tuple[tuple[int, ...], Any]:
+    """The first True entry of ``mask``: its index tuple, and how to print it (a plain
+    number for 1-D arrays)."""
+    bad = tuple(int(i) for i in np.argwhere(mask)[0])
+    return bad, bad[0] if len(bad) == 1 else bad
+
+
 # -- the shared part of every loss -------------------------------------------------------------
 class Loss:
     """Base class: ``loss_fn(pred, target)`` → float, ``loss_fn.backward()`` → ∂L/∂pred.
@@ -127,14 +134,21 @@ class Loss:
         """``x`` as a float array without NaN or inf (else a message pointing at one)."""
         x = as_float_array(x, f"{self.name} ({what})")
         if not np.isfinite(x).all():
-            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
-            index = bad[0] if len(bad) == 1 else bad
+            bad, index = _first(~np.isfinite(x))
             raise ValueError(
                 f"{self.name}: the {what} contain {x[bad]} at index {index}; a loss needs "
                 f"finite numbers (a NaN or inf usually means training diverged – try a "
                 f"smaller learning rate)"
             )
         return x
+
+    def _check_unit_interval(self, values: np.ndarray, what: str, hint: str = "") -> None:
+        """Raise, pointing at the first offender, unless every value lies in [0, 1]."""
+        outside = (values < 0) | (values > 1)
+        if outside.any():
+            bad, index = _first(outside)
+            raise ValueError(f"{self.name}: {what} must lie in [0, 1], got {values[bad]} at "
+                             f"index {index}{hint}")
 
     def _check_same_shape(self, pred: np.ndarray, target: np.ndarray, what: str) -> np.ndarray:
         """The target in ``pred``'s shape; an (N,) target also fits an (N, 1) prediction."""
@@ -184,16 +198,9 @@ class BCELoss(Loss):
     def forward(self, pred: Any, target: Any) -> float:
         p = self._float_input(pred, "probabilities")
         t = self._check_same_shape(p, self._float_input(target, "targets"), "targets")
-        for what, values in (("probabilities", p), ("targets", t)):
-            outside = (values < 0) | (values > 1)
-            if outside.any():
-                bad = tuple(int(i) for i in np.argwhere(outside)[0])
-                raise ValueError(
-                    f"{self.name}: {what} must lie in [0, 1], got {values[bad]} at index "
-                    f"{bad[0] if len(bad) == 1 else bad}"
-                    + (" – did you forget the Sigmoid, or mean BCEWithLogitsLoss?"
-                       if what == "probabilities" else "")
-                )
+        self._check_unit_interval(p, "probabilities",
+                                  " – did you forget the Sigmoid, or mean BCEWithLogitsLoss?")
+        self._check_unit_interval(t, "targets")
         t = t.astype(p.dtype, copy=False)
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(p), -100.0)
@@ -220,13 +227,7 @@ class BCEWithLogitsLoss(Loss):
     def forward(self, pred: Any, target: Any) -> float:
         z = self._float_input(pred, "logits")
         t = self._check_same_shape(z, self._float_input(target, "targets"), "targets")
-        outside = (t < 0) | (t > 1)
-        if outside.any():
-            bad = tuple(int(i) for i in np.argwhere(outside)[0])
-            raise ValueError(
-                f"{self.name}: targets must lie in [0, 1], got {t[bad]} at index "
-                f"{bad[0] if len(bad) == 1 else bad}"
-            )
+        self._check_unit_interval(t, "targets")
         t = t.astype(z.dtype, copy=False)
         total = float((np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))).sum())
         self._cache = (z, t)
@@ -281,13 +282,7 @@ class CrossEntropyLoss(Loss):
             self._cache = (log_y, labels, None)
         elif t.shape == (n, c):
             probs = self._float_input(t, "targets").astype(z.dtype, copy=False)
-            outside = (probs < 0) | (probs > 1)
-            if outside.any():
-                bad = tuple(int(i) for i in np.argwhere(outside)[0])
-                raise ValueError(
-                    f"{self.name}: one-hot / probability targets must lie in [0, 1], got "
-                    f"{probs[bad]} at index {bad}"
-                )
+            self._check_unit_interval(probs, "one-hot / probability targets")
             total = -float((probs * log_y).sum())
             self._cache = (log_y, None, probs)
         else:
