@@ -398,14 +398,21 @@ def upsample_nearest_forward_reference(x: np.ndarray, scale: Any) -> np.ndarray:
     return y
 
 
+def _upsample_grad_blocks(grad_y: np.ndarray, scale: Any, where: str) -> tuple[int, int]:
+    """(s_h, s_w) after checking that δ is 4-D and a whole number of s_h×s_w blocks."""
+    sh, sw = _nonnegative_pair(scale, "scale_factor", where, 1)
+    check_ndim(np.asarray(grad_y), 4, where, "(N, C, H·s, W·s)")
+    hs, ws = np.shape(grad_y)[2:]
+    if hs % sh or ws % sw:
+        raise ValueError(f"{where}: gradient {tuple(np.shape(grad_y))} is not a whole number "
+                         f"of {sh}×{sw} blocks")
+    return sh, sw
+
+
 def upsample_nearest_backward_reference(grad_y: np.ndarray, scale: Any) -> np.ndarray:
     """dx[n, c, r, q] = sum of δ over the s_h×s_w block that copied x[n, c, r, q], with loops."""
-    sh, sw = _nonnegative_pair(scale, "scale_factor", "upsample_nearest_backward_reference", 1)
-    check_ndim(np.asarray(grad_y), 4, "upsample_nearest_backward_reference", "(N, C, H·s, W·s)")
+    sh, sw = _upsample_grad_blocks(grad_y, scale, "upsample_nearest_backward_reference")
     n_samples, channels, hs, ws = grad_y.shape
-    if hs % sh or ws % sw:
-        raise ValueError(f"upsample_nearest_backward_reference: gradient {tuple(grad_y.shape)} is not "
-                         f"a whole number of {sh}×{sw} blocks")
     dx = np.zeros((n_samples, channels, hs // sh, ws // sw), dtype=grad_y.dtype)
     for n in range(n_samples):
         for c in range(channels):
@@ -428,12 +435,8 @@ def upsample_nearest_forward(x: np.ndarray, scale: Any) -> np.ndarray:
 
 def upsample_nearest_backward(grad_y: np.ndarray, scale: Any) -> np.ndarray:
     """Fast dx: the same (N, C, H, s_h, W, s_w) view of δ, summed over each block."""
-    sh, sw = _nonnegative_pair(scale, "scale_factor", "upsample_nearest_backward", 1)
-    check_ndim(np.asarray(grad_y), 4, "upsample_nearest_backward", "(N, C, H·s, W·s)")
+    sh, sw = _upsample_grad_blocks(grad_y, scale, "upsample_nearest_backward")
     n, c, hs, ws = grad_y.shape
-    if hs % sh or ws % sw:
-        raise ValueError(f"upsample_nearest_backward: gradient {tuple(grad_y.shape)} is not a whole "
-                         f"number of {sh}×{sw} blocks")
     return np.asarray(grad_y).reshape(n, c, hs // sh, sh, ws // sw, sw).sum(axis=(3, 5))
 
 
