@@ -129,13 +129,16 @@ def load_image(source: str | Path | bytes, *, max_pixels: int = MAX_IMAGE_PIXELS
         stream = path
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # our own, lower limit is checked in _decode, from the header
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(stream) as image:
                 return _decode(image, what, max_pixels)
     except _ImageRefused:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ValueError(f"load_image: {what} is too large to decode ({error})") from None
+    except Image.DecompressionBombError:  # raised by Image.open above 2 × 89 M pixels
+        raise ValueError(f"load_image: {what} has more than {2 * Image.MAX_IMAGE_PIXELS:,} "
+                         f"pixels, more than the {max_pixels:,} a digit image may have; "
+                         f"make it smaller") from None
     except MemoryError:
         raise ValueError(f"load_image: {what}: not enough memory to decode it") from None
     except Exception as error:  # noqa: BLE001 - PIL decoders raise OSError, SyntaxError, struct.error …
