@@ -240,7 +240,7 @@ def _shape_problem(want: tuple[int, ...], have: tuple[int, ...], what: str) -> s
 
 def _object_problem(e: Any, got: Any, what: str) -> str | None:
     """Non-numeric answers (lists of names): equal, or say what differs."""
-    e_list, g_list = list(np.asarray(e).ravel()), list(np.asarray(got, dtype=object).ravel())
+    e_list, g_list = np.asarray(e).ravel().tolist(), np.asarray(got, dtype=object).ravel().tolist()
     if e_list == g_list:
         return None
     if sorted(map(str, e_list)) == sorted(map(str, g_list)):
@@ -642,7 +642,7 @@ def _same(a: Any, b: Any, rtol: float, atol: float) -> bool:
     if isinstance(b, tuple):
         return False
     if not np.issubdtype(np.asarray(a).dtype, np.number):
-        return list(np.asarray(a).ravel()) == list(np.asarray(b, dtype=object).ravel())
+        return np.asarray(a).ravel().tolist() == np.asarray(b, dtype=object).ravel().tolist()
     return _close(a, b, rtol, atol)
 
 
