@@ -189,6 +189,8 @@ def _short(value: Any) -> str:
         text = np.array2string(value, precision=4, suppress_small=True, threshold=20)
     elif isinstance(value, (float, np.floating)):
         text = f"{float(value):.6g}"
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and len(value) <= 12:
+        return "[" + ",\n ".join(repr(v) for v in value) + "]"
     else:
         text = repr(value)
     return text if len(text) < 300 else text[:297] + "…"
@@ -502,7 +504,9 @@ class CheckResult:
     """What ``check`` found; true when every hidden case passed.
 
     ``diagnosis`` is the sentence naming the mistake (if one was recognised), ``mistake``
-    the key of the exercise's known mistake, ``case`` the number of the reported case.
+    the key of the exercise's known mistake, ``case`` the number of the reported case,
+    ``is_reference`` true when the function checked is the reference itself (a grader
+    should not count that as the student's work).
     """
 
     name: str
@@ -514,6 +518,7 @@ class CheckResult:
     mistake: str = ""
     timed_out: bool = False
     case: int = 0
+    is_reference: bool = False
 
     def __bool__(self) -> bool:
         return self.passed
@@ -718,6 +723,7 @@ def check(name: str, func: Callable[..., Any], verbose: bool = True,
     """
     ex = get_exercise(name)
     result = _check(ex, func, time_limit if time_limit is not None else ex.time_limit or TIME_LIMIT)
+    result.is_reference = func is ex.reference
     if verbose:
         print(result.message)
     return result
@@ -728,6 +734,23 @@ def _check(ex: Exercise, func: Callable[..., Any], limit: float) -> CheckResult:
     if not callable(func):
         return CheckResult(name, False, f"❌ {name}: pass your function itself, e.g. "
                                         f"check({name!r}, {name}), got {type(func).__name__}")
+    total = len(ex.hidden_cases())
+    runs, failing, stopped = _run_cases(ex, func, limit)
+    if stopped is not None:
+        return stopped
+    if not failing:
+        return CheckResult(name, True, f"✅ {name}: correct on all {total} hidden cases.", total)
+    return _failure_result(ex, runs, failing, total)
+
+
+def _run_cases(ex: Exercise, func: Callable[..., Any],
+               limit: float) -> tuple[list[_Run], list[_Run], CheckResult | None]:
+    """Run every case (each with the time limit); after the first failure keep going for a
+    while, so that a mistake or a factor can be confirmed on several cases.
+
+    Returns the runs, the failing ones, and the result when a case crashed, ran too long
+    or changed its input before anything failed.
+    """
     cases = ex.hidden_cases()
     runs: list[_Run] = []
     failing: list[_Run] = []
@@ -738,39 +761,41 @@ def _check(ex: Exercise, func: Callable[..., Any], limit: float) -> CheckResult:
         expected = ex.reference(*_copy(args), **_copy(kwargs))
         given = (_copy(args), _copy(kwargs))
         outcome = call_with_time_limit(func, given[0], given[1], limit)
-        if outcome.timed_out:
+        if outcome.timed_out or outcome.error is not None:
             if failing:
                 break
-            return _timeout_result(ex, number, len(cases), args, kwargs, limit, outcome.stopped)
-        if outcome.error is not None:
-            if failing:
-                break
-            return _error_result(ex, func, outcome.error, number, len(cases), args, kwargs)
+            if outcome.timed_out:
+                return runs, failing, _timeout_result(ex, number, len(cases), args, kwargs, limit,
+                                                      outcome.stopped)
+            return runs, failing, _error_result(ex, func, outcome.error, number, len(cases), args, kwargs)
         run = _Run(number, args, kwargs, expected, outcome.value)
         runs.append(run)
         changed = _changed_input((args, kwargs), given, ex.reference) if ex.keep_inputs else None
         if changed and not failing:
-            message = (f"❌ {name}: {changed}\n  on case {number} of {len(cases)} with\n"
+            message = (f"❌ {ex.name}: {changed}\n  on case {number} of {len(cases)} with\n"
                        f"{_describe_inputs(args, kwargs, ex.reference)}{_hint_footer(ex)}")
-            return CheckResult(name, False, message, number, diagnosis=changed, mistake="changed input",
-                               case=number)
+            return runs, failing, CheckResult(ex.name, False, message, number, diagnosis=changed,
+                                              mistake="changed input", case=number)
         if compare(expected, outcome.value, ex.rtol, ex.atol, dtype=ex.dtype, integer=ex.integer):
             failing.append(run)
-    if not failing:
-        return CheckResult(name, True, f"✅ {name}: correct on all {len(cases)} hidden cases.", len(cases))
+    return runs, failing, None
+
+
+def _failure_result(ex: Exercise, runs: Sequence[_Run], failing: Sequence[_Run], total: int) -> CheckResult:
+    """The message for a wrong answer: what, where, expected vs got, the mistake, the inputs."""
     report = failing[0] if _size((failing[0].args, failing[0].kwargs)) <= 40 else \
         min(failing, key=lambda r: (_size((r.args, r.kwargs)), r.number))    # small enough to redo by hand
     problem, diagnosis, key = _diagnose(ex, runs, failing, report)
-    lines = [f"❌ {name}: {problem}"]
+    lines = [f"❌ {ex.name}: {problem}"]
     if diagnosis:
         lines.append(f"  {diagnosis}")
-    lines.append(f"  on case {report.number} of {len(cases)} with\n"
+    lines.append(f"  on case {report.number} of {total} with\n"
                  f"{_describe_inputs(report.args, report.kwargs, ex.reference)}")
     small = _small_answer(report.expected, report.got)
     if small:
         lines.append(small)
     message = "\n".join(lines) + _hint_footer(ex)
-    return CheckResult(name, False, message, report.number, diagnosis=diagnosis or problem,
+    return CheckResult(ex.name, False, message, report.number, diagnosis=diagnosis or problem,
                        mistake=key, case=report.number)
 
 
