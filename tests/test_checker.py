@@ -80,7 +80,9 @@ def test_every_registered_exercise_accepts_its_own_reference():
     from edu_cnn.exercises import list_exercises
 
     for name in list_exercises():
-        assert check(name, REGISTRY[name].reference, verbose=False), name
+        result = check(name, REGISTRY[name].reference, verbose=False)
+        assert result and result.is_reference, name
+    assert not check("test_double", lambda a: 2 * a, verbose=False).is_reference
 
 
 # -- the single diagnoses ------------------------------------------------------------------------
