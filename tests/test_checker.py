@@ -185,7 +185,15 @@ def stubborn(a):  # an endless loop that swallows ordinary exceptions
             pass
 
 
-@pytest.mark.parametrize("loop", [endless, stubborn])
+def very_stubborn(a):  # a bare except: the time limit is raised again until it gets through
+    while True:
+        try:
+            pass
+        except:  # noqa: E722, S110
+            pass
+
+
+@pytest.mark.parametrize("loop", [endless, stubborn, very_stubborn])
 def test_an_endless_loop_is_stopped_within_the_limit(loop):
     import threading
     import time
@@ -292,3 +300,12 @@ def test_time_limit_inside_a_real_jupyter_kernel():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_a_long_library_call_is_left_behind_but_check_returns():
+    import time
+
+    start = time.monotonic()
+    result = check("test_double", lambda a: time.sleep(3), verbose=False, time_limit=0.5)
+    assert time.monotonic() - start < 1.5
+    assert result.timed_out and "could not be stopped" in result.message

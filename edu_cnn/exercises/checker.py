@@ -491,8 +491,10 @@ def call_with_time_limit(func: Callable[..., Any], args: tuple[Any, ...], kwargs
         raise
     if worker.is_alive():
         outcome.timed_out = True
-        _raise_in_thread(worker, CheckTimeLimit)
-        worker.join(0.9)
+        give_up = time.monotonic() + 0.9
+        while worker.is_alive() and time.monotonic() < give_up:
+            _raise_in_thread(worker, CheckTimeLimit)     # again, in case an `except:` caught it
+            worker.join(0.1)
         outcome.stopped = not worker.is_alive()
         outcome.seconds = limit
     return outcome
@@ -814,7 +816,8 @@ def _timeout_result(ex: Exercise, number: int, total: int, args: tuple[Any, ...]
                     kwargs: dict[str, Any], limit: float, stopped: bool) -> CheckResult:
     name = ex.name
     after = "and was stopped" if stopped else \
-        "and could not be stopped (it is inside one long library call; it finishes in the background)"
+        ("and could not be stopped (it is inside one long library call, or a bare `except:` "
+         "catches everything); it goes on in the background – restart the kernel if it slows down")
     diagnosis = (f"case {number} of {total} ran longer than {limit:g} s {after} – a loop that may "
                  f"never end? Check that every `while` condition can become false and that each "
                  f"pass makes progress.")
