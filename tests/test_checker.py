@@ -309,3 +309,9 @@ def test_a_long_library_call_is_left_behind_but_check_returns():
     result = check("test_double", lambda a: time.sleep(3), verbose=False, time_limit=0.5)
     assert time.monotonic() - start < 1.5
     assert result.timed_out and "could not be stopped" in result.message
+
+
+def test_a_nearly_right_answer_is_called_close():
+    expected = np.array([0.25, 0.19661193])
+    message = compare(expected, np.round(expected, 4))
+    assert "close, but outside the tolerance" in message and "factor" not in message

@@ -184,9 +184,9 @@ def get_exercise(name: str) -> Exercise:
 
 
 # -- printing values small enough to redo by hand ------------------------------------------------
-def _short(value: Any) -> str:
+def _short(value: Any, precision: int = 4) -> str:
     if isinstance(value, np.ndarray):
-        text = np.array2string(value, precision=4, suppress_small=True, threshold=20)
+        text = np.array2string(value, precision=precision, suppress_small=True, threshold=20)
     elif isinstance(value, (float, np.floating)):
         text = f"{float(value):.6g}"
     elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and len(value) <= 12:
@@ -322,6 +322,10 @@ def _pattern_problem(e: np.ndarray, g: np.ndarray, rtol: float, atol: float, wha
             if moved.shape == e.shape and not np.allclose(moved, e, rtol=rtol, atol=atol) \
                     and np.allclose(g, moved, rtol=rtol, atol=atol):
                 return f"{what} is the expected array {name}"
+    if np.allclose(g, e, rtol=1e-3, atol=max(atol, 1e-6)):
+        return _value_problem(e, g, rtol, atol, what) + (
+            f" – close, but outside the tolerance (relative {rtol:g}): a rounded constant, "
+            f"float32 arithmetic or another step size?")
     factor = _constant_factor([(e, g)], atol)
     if factor is not None:
         return _factor_sentence(factor, what)
@@ -348,7 +352,8 @@ def _constant_factor(pairs: Sequence[tuple[Any, Any]], atol: float) -> float | N
 
 
 def _factor_sentence(k: float, what: str) -> str:
-    return (f"{what} is off by a constant factor: yours = {k:.4g} × expected "
+    shown = f"{k:.4g}" if not np.isclose(float(f"{k:.4g}"), 1.0) else f"{k:.8g}"
+    return (f"{what} is off by a constant factor: yours = {shown} × expected "
             f"– a missing or extra 1/N, 2 or learning rate?")
 
 
@@ -684,7 +689,7 @@ def _form_only(ex: Exercise, expected: Any, got: Any) -> str | None:
 
 
 def _is_plain_value(problem: str) -> bool:
-    return "expected" in problem and "factor" not in problem and "shape" not in problem
+    return "expected" in problem and not any(w in problem for w in ("factor", "shape", "close, but"))
 
 
 def _factor_over_cases(runs: Sequence[_Run], atol: float) -> float | None:
@@ -807,8 +812,9 @@ def _small_answer(expected: Any, got: Any) -> str:
         return isinstance(v, np.ndarray) and 1 < v.size <= 25 and v.ndim <= 2
     if small(expected) and isinstance(got, np.ndarray) and got.size <= 25:
         indent = "\n" + " " * 14
-        return (f"  expected:   {_short(expected).replace(chr(10), indent)}\n"
-                f"  yours:      {_short(got).replace(chr(10), indent)}")
+        digits = 8 if _close(expected, got, 1e-3, 1e-6) else 4      # show where close ones differ
+        return (f"  expected:   {_short(expected, digits).replace(chr(10), indent)}\n"
+                f"  yours:      {_short(got, digits).replace(chr(10), indent)}")
     return ""
 
 
