@@ -84,7 +84,7 @@ def test_value_grid_writes_each_number_in_its_cell():
     image, texts = value_grid(ax, values, "kernel", mask=np.array([[True, False], [True, True]]))
     assert texts.shape == (2, 2) and texts[0, 0].get_text() == "1" and texts[0, 1].get_text() == "-2.5"
     assert texts[1, 0].get_text() == "0" and not texts[0, 1].get_visible()
-    assert np.isnan(image.get_array()[0, 1]) and ax.get_title() == "kernel"
+    assert np.ma.getmaskarray(image.get_array())[0, 1] and ax.get_title() == "kernel"
     assert len(ax.get_xticks(minor=True)) == 3 and len(ax.get_xticks()) == 0
     with pytest.raises(ValueError, match="value_grid: expected a 2-D array"):
         value_grid(ax, np.zeros(3), "x")
