@@ -264,6 +264,25 @@ def test_pruning_keeps_what_views_reach_and_renumbers_consistently() -> None:
     assert nbformat.writes(nb) == before
 
 
+def test_measured_output_is_kept_while_the_source_is_unchanged() -> None:
+    def notebook(source: str, text: str, tags: list[str]):
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": tags})
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        nb.cells = [cell]
+        return nb
+
+    stored = notebook("print(t)", "loops: 475 ms\n", [ex.KEEP_TAG])
+    fresh = notebook("print(t)", "loops: 512 ms\n", [ex.KEEP_TAG])
+    assert ex.keep_measured_outputs(fresh, stored) == 1
+    assert fresh.cells[0].outputs[0].text == "loops: 475 ms\n"
+    edited = notebook("print(t * 1000)", "loops: 0.5 ms\n", [ex.KEEP_TAG])
+    assert ex.keep_measured_outputs(edited, stored) == 0          # new code: new output
+    assert edited.cells[0].outputs[0].text == "loops: 0.5 ms\n"
+    untagged = notebook("print(t)", "loops: 512 ms\n", [])
+    assert ex.keep_measured_outputs(untagged, stored) == 0
+
+
 # --------------------------------------------------------------------------- execution
 def _execute_twice(source: Path, tmp_path: Path) -> tuple[bytes, bytes]:
     env = {**os.environ, **NOTEBOOK_ENV}
