@@ -51,7 +51,6 @@ match. Nothing is half-loaded: the model is returned only when every check passe
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
 import io
 import json
@@ -66,7 +65,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from .layer import Layer
+from .layer import Layer, registered_layers
 from .safefile import atomic_write, read_regular_file
 
 FORMAT_NAME = "edu-cnn-model"
@@ -76,10 +75,6 @@ MODEL_JSON = "model.json"
 WEIGHTS_NPZ = "weights.npz"
 MAX_JSON_BYTES = 1 << 20          # a model description larger than 1 MB is not ours
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same model gives the same bytes
-
-# The modules whose Layer subclasses a model file may name. Modules that do not exist
-# (yet) are skipped, so the registry grows as the package does.
-_LAYER_MODULES = ("linear", "activations", "dropout", "conv", "pooling", "sequential")
 
 
 class ModelFileError(ValueError):
@@ -103,19 +98,10 @@ def register_layer(cls: type[Layer]) -> type[Layer]:
 
 
 def layer_types() -> dict[str, type[Layer]]:
-    """Every layer class a model file may name, by class name (``{"Conv2d": Conv2d, …}``)."""
-    found: dict[str, type[Layer]] = {}
-    for short in _LAYER_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{short}")
-        except ModuleNotFoundError as error:
-            if error.name != f"{__package__}.{short}":
-                raise  # the module exists but something it imports is missing
-            continue
-        for name, obj in vars(module).items():
-            if (inspect.isclass(obj) and issubclass(obj, Layer) and obj is not Layer
-                    and obj.__module__ == module.__name__ and not name.startswith("_")):
-                found[name] = obj
+    """Every layer class a model file may name, by class name (``{"Conv2d": Conv2d, …}``):
+    edu_cnn's own (they register themselves, :func:`edu_cnn.layer.registered_layers`) and
+    those added with :func:`register_layer`."""
+    found = registered_layers()
     found.update(_extra_types)
     return found
 
@@ -188,8 +174,7 @@ def _number_or_tuple(value: Any, name: str) -> float | tuple[float, ...]:
 # -- describing a model as JSON ---------------------------------------------------------------
 def _children(layer: Layer) -> list[Layer] | None:
     """The sub-layers of a container (``Sequential``), ``None`` for a plain layer."""
-    layers = getattr(layer, "layers", None)
-    return list(layers) if isinstance(layers, (list, tuple)) else None
+    return layer.children() or None
 
 
 def _json_config(layer: Layer, where: str) -> dict[str, Any]:
@@ -812,17 +797,19 @@ def load(path: str | os.PathLike[str], *, sha256: str | None = None,
     expected: set[str] = set()
     for prefix, layer in leaf_layers(model):
         own = layer.named_parameters()
-        if not own:
+        shapes = {**{k: p.shape for k, p in own.items()},
+                  **{k: np.shape(b) for k, b in layer.named_buffers().items()}}  # running stats
+        if not shapes:
             continue
         state = {}
-        for name, parameter in own.items():
+        for name, shape in shapes.items():
             key = prefix + name
             expected.add(key)
             if key not in arrays:
                 raise _fail(path, f"weight {key} of {layer!r} is missing from the file")
-            if arrays[key].shape != parameter.shape:
+            if arrays[key].shape != shape:
                 raise _fail(path, f"weight {key} has shape {arrays[key].shape} but "
-                                  f"{layer!r} needs {parameter.shape}")
+                                  f"{layer!r} needs {shape}")
             if not np.isfinite(arrays[key]).all():
                 bad = int(np.size(arrays[key]) - np.isfinite(arrays[key]).sum())
                 raise _fail(path, f"weight {key} of layer {prefix.rstrip('.') or '0'} "

@@ -30,6 +30,7 @@ import numpy as np
 
 from edu_cnn.plots import new_figure, plot_probabilities, top_k
 from edu_cnn.preprocess import DigitSteps, normalize, preprocess_steps
+from edu_cnn.widgets.base import picture
 from edu_cnn.widgets.features import ActivationsFigure, LayerOutput, draw_activations, layer_outputs
 
 __all__ = [
@@ -240,10 +241,8 @@ class DrawDigit:
         self.clear_button.on_click(lambda _button: self.clear())
         self.prediction = widgets.HTML(prediction_html(None))
         self.prediction.add_class("educnn-prediction")
-        self.steps_image = widgets.Image(format="png")
-        self.steps_image.add_class("educnn-draw-steps")
-        self.activations_image = widgets.Image(format="png")
-        self.activations_image.add_class("educnn-draw-activations")
+        self.steps_image = picture("educnn-draw-steps")
+        self.activations_image = picture("educnn-draw-activations")
         left = widgets.VBox([self.canvas, self.clear_button])
         right = widgets.VBox([self.prediction, self.steps_image],
                              layout=widgets.Layout(margin="0 0 0 16px"))
