@@ -38,6 +38,7 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "MNIST_MEAN",
     "MNIST_STD",
+    "DIGIT_CONTRACT",
     "DigitSteps",
     "load_image",
     "normalize",
@@ -55,6 +56,23 @@ MNIST_STD = 0.3081
 
 _BOX = 20    # MNIST's size-normalisation box
 _SIZE = 28   # the final image
+
+#: The pre-processing contract of an MNIST-style digit model, as data (the ONNX export
+#: stores it as ``edu_cnn.preprocess``, so a runtime in another language can follow it).
+DIGIT_CONTRACT: dict[str, Any] = {
+    "polarity": "bright digit (1.0) on a dark background (0.0); dark ink on light paper "
+                "is inverted",
+    "gray": "ITU-R BT.601 luminance 0.299 R + 0.587 G + 0.114 B; a varying alpha channel is "
+            "the ink",
+    "clean": "background (median) and its noise (5 robust standard deviations) set to 0, "
+             "ink stretched to [0, 1]",
+    "crop": "bounding box of pixels above 0.1",
+    "scale": {"longer_side": _BOX, "keep_aspect_ratio": True, "filter": "lanczos"},
+    "center": {"size": [_SIZE, _SIZE], "by": "center of mass", "at": [_SIZE // 2, _SIZE // 2],
+               "shift": "whole pixels"},
+    "then": "(x - mean) / std with the stored preprocessing",
+    "reference": "edu_cnn.preprocess.preprocess_digit",
+}
 
 
 @dataclass(frozen=True)
