@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "DIGIT_CONTRACT",
     "MAX_IMAGE_PIXELS",
     "MNIST_MEAN",
     "MNIST_STD",
-    "DIGIT_CONTRACT",
     "DigitSteps",
     "load_image",
     "normalize",
