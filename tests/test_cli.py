@@ -451,3 +451,41 @@ def test_the_budget_can_be_raised_from_the_command_line(tmp_path, files, cli):
     one_line_error(cli("info", path, "--max-activations", "1000000"),
                    "more than the budget's 1,000,000 (raise max_activation_numbers")
     assert cli("info", path).returncode == 0  # 1.25 M numbers: within the default
+
+
+def test_the_readme_command_block_runs_as_written(tmp_path):
+    """Paste the README's block in order (in a folder that looks like the repository):
+    `make model` in the fast setting, then every command; only the port is a free one."""
+    import os
+    import re
+    import socket
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Use a trained model from the command line", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    assert "make model" in block and "examples/three.png" in block
+    for name in (".venv", "Makefile", "scripts", "examples", "requirements.txt",
+                 "requirements-test.txt", "pyproject.toml"):
+        (tmp_path / name).symlink_to(root / name)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = "set -e\n" + block.replace("8000", str(port))
+    # "after make lab's set-up": make must not redo it here (-o: take .venv as up to date;
+    # a set-up run from this folder would point the editable install at it)
+    env = {**os.environ, "EDU_CNN_FAST": "1", "EDU_CNN_OFFLINE": "1",
+           "MAKEFLAGS": "-o .venv/.installed"}
+    result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert re.search(r"wrote lenet5\.educnn: LeNet-5", out)
+    assert "input shape  : (N, 1, 28, 28)" in out and "Total parameters: 61,706" in out
+    assert "examples/three.png: 3  (3: " in out and "examples/seven.jpg: 7  (7: " in out
+    assert '"image": "examples/three.png"' in out and '"class": "3"' in out
+    assert "wrote lenet5.onnx: 12 nodes, opset 17, passes onnx.checker" in out
+    answer = json.loads(out.strip().splitlines()[-1])
+    assert answer["class"] == "3"
+    assert (tmp_path / "lenet5.educnn").is_file() and (tmp_path / "lenet5.onnx").is_file()

@@ -395,3 +395,9 @@ def test_mirrors_are_https_or_last_with_a_reason():
         kinds = [m.split("://")[0] for m in spec.mirrors]
         assert set(kinds) <= {"https", "http"} and kinds == sorted(kinds, reverse=True)
     assert all(m.startswith("https://") for m in MNIST.mirrors)
+
+
+def test_ensure_chromium_writes_no_fixed_log_path_in_tmp():
+    """Run as root, a fixed /tmp/ensure_chromium.log could be a planted symlink."""
+    script = (ROOT / "scripts" / "ensure_chromium.sh").read_text()
+    assert 'ensure_chromium.log"' not in script and "mktemp" in script
