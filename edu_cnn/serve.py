@@ -260,13 +260,11 @@ class InferenceServer(ThreadingHTTPServer):
         self.connections = threading.BoundedSemaphore(int(max_connections))
         self.work = threading.BoundedSemaphore(int(workers))
         pre = classifier.preprocessing
-        self.description = {
+        self.runtime = "onnxruntime" if classifier.session is not None else "numpy"
+        self.description = {  # what GET / answers (chapter 8 prints it)
             "input_shape": list(classifier.input_shape),
             "preprocessing": pre.to_json() if pre else None,
             "class_names": classifier.class_names,
-            "runtime": "onnxruntime" if classifier.session is not None else "numpy",
-            "limits": {"max_bytes": self.max_bytes, "max_pixels": classifier.max_pixels,
-                       "request_timeout_s": self.request_timeout},
             "usage": "POST the bytes of a PNG or JPEG digit to /predict",
         }
         super().__init__(address, _Handler)
