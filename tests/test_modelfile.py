@@ -354,6 +354,12 @@ def test_pickled_object_arrays_are_refused_and_never_run(saved, tmp_path):
     with pytest.raises(ModelFileError, match="pickled Python object.*refused"):
         load(path)
     assert not trap.exists()
+    alone = io.BytesIO()  # chapter 8's attack: the pickle alone, the other weights gone
+    np.savez(alone, **{"1.weight": evil})
+    rewrite(path, raw_npz=alone.getvalue())
+    with pytest.raises(ModelFileError, match="pickled Python object.*refused"):
+        load(path)
+    assert not trap.exists()
 
 
 # -- bad saves ----------------------------------------------------------------------------------
