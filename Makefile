@@ -20,7 +20,7 @@ LAB_OFFLINE := --LabApp.news_url=None \
 	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
 	--LabApp.extension_manager=readonly
 
-.PHONY: lab test unit notebooks-test execute-notebooks slides bench clean setup
+.PHONY: lab test lint unit notebooks-test execute-notebooks slides bench clean setup
 
 setup: $(STAMP)
 
@@ -28,7 +28,6 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-test.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 # (as root, e.g. in a container, JupyterLab needs --allow-root)
@@ -37,14 +36,18 @@ lab: $(STAMP)
 
 # The browser tests (tests/browser) need Debian's Chromium (installed here when missing
 # and we are root); they build the slide decks themselves when npm is there.
-test: $(STAMP)
+test: $(STAMP) lint
 	@scripts/ensure_chromium.sh
 	$(NOTEBOOK_ENV) $(BIN)/python -m pytest tests notebooks --nbval \
 		--nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600 \
 		-p no:cacheprovider
 
+# The style rules chosen in pyproject.toml ([tool.ruff.lint]), with the pinned ruff.
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
+
 # Only the unit tests (fast feedback while editing the package).
-unit: $(STAMP)
+unit: $(STAMP) lint
 	$(BIN)/python -m pytest tests -m "not browser" -p no:cacheprovider
 
 # Only the notebooks, as nbval sees them.
