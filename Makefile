@@ -20,7 +20,7 @@ NOTEBOOK_ENV := EDU_CNN_OFFLINE=1 EDU_CNN_FAST=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_
 # file does); the browser tests start JupyterLab with the same folder.
 LAB_ENV := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
 
-.PHONY: lab test lint unit notebooks-test execute-notebooks slides bench clean setup
+.PHONY: lab test lint unit notebooks-test execute-notebooks slides bench clean setup model
 
 setup: $(STAMP)
 
@@ -62,6 +62,11 @@ execute-notebooks: $(STAMP)
 # One offline reveal.js deck per chapter in build/slides/ (+ index.html); docs/SLIDES.md.
 slides: $(STAMP)
 	$(BIN)/python scripts/build_slides.py
+
+# A trained LeNet-5 (lenet5.educnn, here) for the README's command-line block: chapter 7's
+# short recipe on the MNIST sample shipped with the course, about a minute, no download.
+model: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python scripts/train_model.py lenet5.educnn
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/lenet_speed.py
