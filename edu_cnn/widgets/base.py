@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -248,3 +249,64 @@ class Explorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+class BackgroundLoop:
+    """Call ``step()`` in a background thread, at most ``fps`` times a second, until it
+    returns False or :meth:`stop` is called – what makes a widget *live* (an animation of
+    the learning rule, a network redrawn while it trains) while the kernel stays free to
+    answer the buttons.
+
+    Each call of ``step`` does one deterministic piece of work and redraws; the loop only
+    decides *when* the next one runs, so a given seed gives the same frames however fast
+    the machine is. ``on_end()`` runs in the thread after the last step (also after a stop).
+    """
+
+    def __init__(self, step: Callable[[], bool], fps: float = 5.0,
+                 on_end: Callable[[], None] | None = None) -> None:
+        if fps <= 0:
+            raise ValueError(f"BackgroundLoop: fps must be > 0, got {fps}")
+        self._step, self._period, self._on_end = step, 1.0 / float(fps), on_end
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.steps = 0
+        self.error: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the loop (nothing happens if it is running already)."""
+        if self.running:
+            return
+        self._stop.clear()
+        self.steps = 0
+        self.error = None
+        self._thread = threading.Thread(target=self._run, name="edu-cnn-widget-loop", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current step."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the loop has ended; returns False if it still runs after ``timeout``."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                more = self._step()
+                self.steps += 1
+                if not more:
+                    break
+                self._stop.wait(max(0.0, self._period - (time.perf_counter() - started)))
+        except BaseException as error:  # noqa: BLE001 - kept for the caller, the thread ends
+            self.error = error
+        finally:
+            if self._on_end is not None:
+                self._on_end()
