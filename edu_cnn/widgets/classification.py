@@ -28,8 +28,8 @@ from ..init import manual_seed
 from ..linear import Linear
 from ..losses import CrossEntropyLoss
 from ..optim import Adam
-from ..sequential import Sequential
 from ..plots import new_figure
+from ..sequential import Sequential
 from .base import BackgroundLoop, Explorer, array_to_png
 from .blit import BlitRenderer
 

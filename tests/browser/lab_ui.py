@@ -241,12 +241,22 @@ def prompts_seen(page) -> list[str]:
 
 
 # -------------------------------------------------------------------------- widgets
-_WIDGET_OUTPUTS = (".jp-NotebookPanel:not(.lm-mod-hidden) "
-                   '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"]')
+# Marks each cell output that shows a widget (not the outputs inside an Output widget) with
+# data-educnn-widget="k" and returns how many there are.
+_MARK_WIDGET_OUTPUTS_JS = r"""
+() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  if (!panel) return 0;
+  const outs = [...panel.querySelectorAll('.jp-OutputArea-output')].filter(out =>
+      out.querySelector('.jupyter-widgets') && !out.parentElement.closest('.jupyter-widgets'));
+  outs.forEach((out, k) => out.setAttribute('data-educnn-widget', String(k)));
+  return outs.length;
+}
+"""
 
 _MEASURE_WIDGET_JS = r"""
 (el) => {
-  const view = el.firstElementChild || el;
+  const view = el.querySelector('.jupyter-widgets') || el;
   const box = view.getBoundingClientRect();
   const cell = el.closest('.jp-Cell');
   const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell')];
@@ -324,11 +334,11 @@ class WidgetReport:
 def measure_widgets(page, prefix: str) -> list[WidgetReport]:
     """Measure every displayed widget of the open notebook and save a screenshot of each
     (``build/screenshots/<prefix>-<name>.png``)."""
-    outputs = page.locator(_WIDGET_OUTPUTS)
+    count = page.evaluate(_MARK_WIDGET_OUTPUTS_JS)
     reports: list[WidgetReport] = []
     names: dict[str, int] = {}
-    for k in range(outputs.count()):
-        element = outputs.nth(k)
+    for k in range(count):
+        element = page.locator(f'[data-educnn-widget="{k}"]')
         m = element.evaluate(_MEASURE_WIDGET_JS)
         if m["width"] == 0 or m["height"] == 0:
             continue  # an empty Output widget, nothing a student sees
