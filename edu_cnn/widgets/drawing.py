@@ -163,7 +163,7 @@ def draw_preprocessing(steps: DigitSteps, axes: Sequence[Any] | None = None) -> 
     axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top,
                                 fill=False, color="tab:orange", lw=1.5))
     axes[0].set_title(f"drawing{' (inverted)' if steps.inverted else ''}\n"
-                      f"{steps.grey.shape[0]}×{steps.grey.shape[1]}", fontsize=8)
+                      f"{steps.gray.shape[0]}×{steps.gray.shape[1]}", fontsize=8)
     axes[1].imshow(steps.cropped, cmap="gray", vmin=0, vmax=1)
     axes[1].set_title(f"cropped\n{steps.cropped.shape[0]}×{steps.cropped.shape[1]}", fontsize=8)
     axes[2].imshow(steps.scaled, cmap="gray", vmin=0, vmax=1)
