@@ -221,7 +221,7 @@ def steps_image(steps: DigitSteps, box: int = 84) -> np.ndarray:
 
 def steps_caption(steps: DigitSteps) -> str:
     """The titles of :func:`steps_image`'s four panels, as one line of HTML."""
-    drawing = f"drawing{' (inverted)' if steps.inverted else ''} {steps.grey.shape[0]}×{steps.grey.shape[1]}"
+    drawing = f"drawing{' (inverted)' if steps.inverted else ''} {steps.gray.shape[0]}×{steps.gray.shape[1]}"
     return (f"<small>{drawing} → cropped {steps.cropped.shape[0]}×{steps.cropped.shape[1]} → "
             f"longer side 20: {steps.scaled.shape[0]}×{steps.scaled.shape[1]} → "
             "centred by mass, 28×28</small>")
