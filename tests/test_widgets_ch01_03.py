@@ -385,6 +385,13 @@ def test_train_button_stops_when_pressed_again():
     assert len(playground.frames) == 200 and playground._loop.steps < 10
 
 
+def test_moving_a_slider_stops_the_animation():
+    playground = perceptron.perceptron_playground(gate="XOR")
+    playground.train(max_epochs=50, fps=2.0)
+    playground.controls["w1"].value = 2.0                # the student takes over
+    assert playground.wait(10) and playground._loop.steps < 10
+
+
 def test_xor_playground_says_it_never_converges():
     playground = perceptron.perceptron_playground(gate="XOR", w1=0.0, w2=0.0, b=0.0)
     state = playground.train(max_epochs=5)

@@ -239,6 +239,8 @@ class PerceptronPlayground(Explorer):
             self.row = 0
             self.message = f"{change['new']}: the next learning step looks at row 1."
         if not self._holding:
+            if self.training:          # the student took the sliders: the animation stops
+                self.stop()
             self.update()
 
     def set_weights(self, w: np.ndarray, b: float) -> None:
