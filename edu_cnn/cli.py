@@ -329,6 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address to listen on (default 127.0.0.1: this computer only)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
     serve.set_defaults(run=cmd_serve)
+
+    from .grading import add_grade_command  # `grade`: edu_cnn/grading.py
+
+    add_grade_command(commands)
     return parser
 
 
