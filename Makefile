@@ -20,7 +20,7 @@ LAB_OFFLINE := --LabApp.news_url=None \
 	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
 	--LabApp.extension_manager=readonly
 
-.PHONY: lab test unit notebooks-test execute-notebooks slides bench clean setup
+.PHONY: lab test unit notebooks-test execute-notebooks slides present bench clean setup
 
 setup: $(STAMP)
 
@@ -59,6 +59,12 @@ execute-notebooks: $(STAMP)
 # One offline reveal.js deck per chapter in build/slides/ (+ index.html); docs/SLIDES.md.
 slides: $(STAMP)
 	$(BIN)/python scripts/build_slides.py
+
+# One chapter as live slides with working widgets (Voilà + local reveal.js), offline:
+#   make present CHAPTER=04      (docs/SLIDES.md, "Presenting live")
+CHAPTER ?= 04
+present: $(STAMP)
+	$(BIN)/python scripts/present.py $(CHAPTER)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/lenet_speed.py
