@@ -65,7 +65,7 @@ SOLUTION_CALL = re.compile(r"""\bshow_solution\(\s*["']([A-Za-z_][A-Za-z0-9_]*)[
 
 #: The kernel-side helper: defined in a cell appended after the student's cells.
 _KERNEL_HELPER = r'''
-def __edu_cnn_grade_setup__(checker_file, reference_files):
+def __edu_cnn_grade_setup__(checker_file, reference_files, case_limit):
     import ast, dataclasses, importlib.util, inspect, json, runpy, sys, textwrap
     spec = importlib.util.spec_from_file_location("_edu_cnn_grading_checker", checker_file)
     fresh = importlib.util.module_from_spec(spec)
@@ -131,8 +131,14 @@ def __edu_cnn_grade_setup__(checker_file, reference_files):
             out["private"] = name in private
             exercise = dataclasses.replace(package, reference=reference, cases=cases)
             fresh.REGISTRY[name] = exercise
-            result = fresh.check(name, func, verbose=False)
+            if "time_limit" in inspect.signature(fresh.check).parameters:
+                result = fresh.check(name, func, verbose=False, time_limit=case_limit)
+            else:
+                result = fresh.check(name, func, verbose=False)
+            if getattr(result, "is_reference", False) and not out["flags"]:
+                out["flags"].append("is the reference (the checker says so)")
             status = "pass" if result.passed else (
+                "timeout" if getattr(result, "timed_out", False) else
                 "not done" if result.message.startswith("⏳") else "fail")
             out.update(status=status, message=result.message)
         print("EDU_CNN_GRADE " + json.dumps(out), flush=True)
@@ -295,7 +301,8 @@ def grade_notebook(
     result.solutions_viewed = sorted({n for c in code_cells for n in SOLUTION_CALL.findall(c.source)})
     setup = nbformat.v4.new_code_cell(
         _KERNEL_HELPER + f"\n__edu_cnn_grade__ = __edu_cnn_grade_setup__("
-        f"{str(Path(checker.__file__).resolve())!r}, {[str(p) for p in references]!r})\n"
+        f"{str(Path(checker.__file__).resolve())!r}, {[str(p) for p in references]!r}, "
+        f"{min(float(exercise_timeout), 3.0)!r})\n"
         "del __edu_cnn_grade_setup__")
     grading = [nbformat.v4.new_code_cell(f"__edu_cnn_grade__({name!r})") for name in exercises]
     nb.cells = code_cells + [setup] + grading
@@ -334,6 +341,7 @@ def grade_notebook(
                 raise RuntimeError("the grading helper failed: "
                                    + _cell_error_text(len(code_cells), setup_errors[0]))
             for offset, (name, cell) in enumerate(zip(exercises, grading, strict=True)):
+                # the checker stops a slow case itself (and says which); this is the backstop
                 client.timeout = max(1, int(exercise_timeout))
                 began = time.monotonic()
                 client.execute_cell(cell, len(code_cells) + 1 + offset)
