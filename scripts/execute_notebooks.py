@@ -38,6 +38,7 @@ import argparse
 import base64
 import copy
 import io
+import json
 import sys
 import time
 import uuid
@@ -144,13 +145,20 @@ def reachable_models(state: dict[str, Any], roots: list[str]) -> list[str]:
     changed = True
     while changed:
         changed = False
+        # links in an order that does not depend on the state's key order (which the
+        # renumbering changes): by what they link, named by the kept models' positions
+        position = {model_id: str(i) for i, model_id in enumerate(order)}
+        candidates = []
         for model_id, model in state.items():
             if model_id in seen or model.get("model_name") not in LINK_MODELS:
                 continue
             refs = list(_references(model.get("state", {}), state))
             if refs and all(ref in seen for ref in refs):
-                visit(model_id)
-                changed = True
+                key = json.dumps(_rename(model.get("state", {}), position), sort_keys=True)
+                candidates.append((key, model_id))
+        for _, model_id in sorted(candidates):
+            visit(model_id)
+            changed = True
     return order
 
 

@@ -239,6 +239,8 @@ def test_pruning_keeps_what_views_reach_and_renumbers_consistently() -> None:
         "play": model("PlayModel"),
         "link": model("LinkModel", source=["IPY_MODEL_slider", "value"],
                       target=["IPY_MODEL_out", "msg_id"]),
+        "link2": model("LinkModel", source=["IPY_MODEL_out", "max"],
+                       target=["IPY_MODEL_slider", "max"]),
         "copy": model("VBoxModel", children=["IPY_MODEL_copy_slider"]),   # never displayed
         "copy_slider": model("IntSliderModel"),
         "copy_link": model("LinkModel", source=["IPY_MODEL_copy_slider", "value"],
@@ -246,11 +248,11 @@ def test_pruning_keeps_what_views_reach_and_renumbers_consistently() -> None:
     }}}
     assert sorted(ex.orphaned_models(nb)) == ["copy", "copy_link", "copy_slider", "play"]
     kept, dropped = ex.prune_and_renumber_widgets(nb)
-    assert (kept, dropped) == (7, 4)
+    assert (kept, dropped) == (8, 4)
     state = nb.metadata.widgets[ex.WIDGET_STATE]["state"]
     box_id = nb.cells[0].outputs[0].data[ex.WIDGET_VIEW]["model_id"]
     assert box_id == ex.stable_model_id(0)
-    assert set(state) == {ex.stable_model_id(i) for i in range(7)}
+    assert set(state) == {ex.stable_model_id(i) for i in range(8)}
     text = json.dumps(dict(state))
     for old in ("slider", "lay", "out", "inner", "copy"):
         assert f"IPY_MODEL_{old}\"" not in text
@@ -259,9 +261,10 @@ def test_pruning_keeps_what_views_reach_and_renumbers_consistently() -> None:
     inner_view = state[children[1][len("IPY_MODEL_"):]]["state"]["outputs"][0]
     assert inner_view["data"][ex.WIDGET_VIEW]["model_id"] in state
     assert ex.orphaned_models(nb) == []
-    before = nbformat.writes(nb)
-    ex.normalise(nb)                                    # idempotent
-    assert nbformat.writes(nb) == before
+    before = nbformat.writes(nb)                        # sorts the state by the new ids
+    again = nbformat.reads(before, as_version=4)
+    ex.normalise(again)                                 # idempotent, links included
+    assert nbformat.writes(again) == before
 
 
 def test_measured_output_is_kept_while_the_source_is_unchanged() -> None:
