@@ -213,6 +213,37 @@ def test_photographic_png_becomes_jpeg_and_plots_stay_png() -> None:
     assert ex.photo_as_jpeg(_png(transparent)) is None  # JPEG cannot keep the alpha
 
 
+def test_large_plots_get_a_palette_that_looks_the_same() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 5), dpi=100)
+    ax = fig.subplots()
+    x = np.linspace(0, 10, 400)
+    y, xx = np.mgrid[-2:2:200j, 0:10:200j]
+    ax.contourf(xx, y, np.sin(xx) * np.cos(3 * y), levels=30, cmap="viridis")
+    for k in range(8):
+        ax.plot(x, np.sin(x + k) * (1 + k / 4), lw=1.5)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    png = buffer.getvalue()
+    assert len(png) > ex.PALETTE_MIN_BYTES
+    smaller = ex.palette_png(png)
+    assert smaller is not None and len(smaller) <= ex.PALETTE_MAX_RATIO * len(png)
+    from PIL import Image
+
+    with Image.open(io.BytesIO(smaller)) as image:
+        assert image.mode == "P" and image.size == (800, 500)
+        again = np.asarray(image.convert("RGB"), dtype=int)
+    with Image.open(io.BytesIO(png)) as image:
+        original = np.asarray(image.convert("RGB"), dtype=int)
+    assert np.abs(again - original).max(axis=-1).mean() <= ex.PALETTE_MEAN_ERROR
+    assert ex.palette_png(smaller) is None               # already a palette: left alone
+    assert ex.palette_png(_png(np.full((50, 50, 3), 200, np.uint8))) is None   # small
+
+
 def _view(model_id: str) -> dict:
     return {"output_type": "display_data", "metadata": {},
             "data": {"text/plain": "VBox()", ex.WIDGET_VIEW:
