@@ -20,7 +20,7 @@ NOTEBOOK_ENV := EDU_CNN_OFFLINE=1 EDU_CNN_FAST=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_
 # file does); the browser tests start JupyterLab with the same folder.
 LAB_ENV := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
 
-.PHONY: lab test test-full-setting lint unit notebooks-test execute-notebooks slides bench clean setup model
+.PHONY: lab test test-full-setting lint unit notebooks-test execute-notebooks slides present bench clean setup model
 
 setup: $(STAMP)
 
@@ -72,6 +72,12 @@ slides: $(STAMP)
 # short recipe on the MNIST sample shipped with the course, about a minute, no download.
 model: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python scripts/train_model.py lenet5.educnn
+
+# One chapter as live slides with working widgets (Voilà + local reveal.js), offline:
+#   make present CHAPTER=04      (docs/SLIDES.md, "Presenting live")
+CHAPTER ?= 04
+present: $(STAMP)
+	$(BIN)/python scripts/present.py $(CHAPTER)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/lenet_speed.py
