@@ -327,3 +327,16 @@ def test_update_moves_the_weighted_sum_towards_the_target(w, b, x, t, lr):
     w_new, b_new = perceptron_update(w, b, x, t, lr)
     z, z_new = w @ x + b, w_new @ x + b_new
     assert z_new == pytest.approx(z + lr * (t - y) * (x @ x + 1), abs=1e-9)
+
+
+def test_normalisation_state_shows_a_diverging_run_climbing():
+    from edu_cnn.widgets.regression import CLIMB_EPOCHS, draw_normalisation, normalisation_state
+
+    state = normalisation_state(lr=0.1, epochs=20)
+    assert state.runs["raw"].diverged and set(state.climbs) == {"raw"}
+    climb = state.climbs["raw"]
+    assert len(climb) == CLIMB_EPOCHS + 1 and climb[0] == state.runs["raw"].losses[0]
+    assert np.all(np.diff(np.log10(climb)) > 5)          # ×10⁷ an epoch at η = 0.1
+    assert normalisation_state(lr=1e-5, epochs=20).climbs == {}
+    fig = draw_normalisation(state)
+    assert "epoch 1:" in fig.axes[0].texts[0].get_text() and fig.axes[2].texts[0].get_text() == ""
