@@ -111,7 +111,12 @@ class LearningRateFigure:
         self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
         self.ax, self.loss_ax = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1.0]})
         levels = np.geomspace(surface.min() * 1.05, surface.max(), 14)
-        self.ax.contour(ws, bs, surface, levels=levels, cmap="viridis", linewidths=0.8)
+        # filled bands (flat colours: a small PNG) rather than many thin antialiased lines
+        from matplotlib.colors import BoundaryNorm
+
+        bands = [*levels, surface.max() * 1.01]
+        self.ax.contourf(ws, bs, surface, levels=bands, cmap="viridis_r", alpha=0.5,
+                         norm=BoundaryNorm(bands, 256))   # one colour step per band
         self.ax.set(xlim=(ws[0], ws[-1]), ylim=(bs[0], bs[-1]), xlabel="weight w", ylabel="bias b")
         self.ax.plot(w_star, [b_star], "*", color="crimson", ms=12, zorder=4)
         (self._path,) = self.ax.plot([], [], "o-", color="tab:red", ms=3, lw=1.2)
