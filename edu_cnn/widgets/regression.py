@@ -26,7 +26,14 @@ import numpy as np
 
 from ..data.normalize import MinMaxScaler, StandardScaler
 from ..data.toy import house_prices, linear_data
-from ..regression import DescentRun, gradient_descent, least_squares, loss_surface, mse, mse_gradient
+from ..regression import (
+    DescentRun,
+    gradient_descent,
+    least_squares,
+    loss_surface,
+    mse,
+    mse_gradient,
+)
 from .base import Explorer
 from .blit import BlitRenderer
 
