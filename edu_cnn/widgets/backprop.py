@@ -29,6 +29,7 @@ from ..losses import CrossEntropyLoss
 from ..pooling import MaxPool2d
 from .base import Explorer, figure_to_png
 from .convolution import _grid
+from .pooling import draw_arrays
 
 __all__ = ["BackpropStep", "backprop_stepper", "backprop_trace", "draw_arrays", "draw_backprop_step",
            "draw_backprop_steps", "draw_input_gradient_connections",
@@ -284,28 +285,6 @@ def backprop_stepper(image: np.ndarray | None = None, label: int = 0, seed: int 
     explorer.steps, explorer.back_button, explorer.forward_button = steps, back, forward
     explorer.widget.children = (widgets.HBox([back, forward, slider]), *explorer.widget.children[1:])
     return explorer
-
-
-def draw_arrays(rows: list[list[tuple[str, np.ndarray]]], title: str = "", width: float = 12.0,
-                row_height: float = 4.0) -> Any:
-    """Small integer-valued arrays drawn as numbered grids, one list of (label, array) per row –
-    the pictures of chapter 6's input-gradient steps (dilate, pad, rotate, correlate, crop).
-    Zeros are written in grey so that the inserted and padded zeros stand out."""
-    import matplotlib.pyplot as plt
-
-    columns = max(len(row) for row in rows)
-    fig, axes = plt.subplots(len(rows), columns, figsize=(width, row_height * len(rows)), squeeze=False)
-    for ax_row, row in zip(axes, rows):
-        for ax in ax_row[len(row):]:
-            ax.axis("off")
-        for ax, (label, array) in zip(ax_row, row):
-            a = np.atleast_2d(np.asarray(array, dtype=np.float64))
-            m = float(np.abs(a).max()) or 1.0
-            _grid(ax, a, label, cmap="RdBu_r", vmin=-2 * m, vmax=2 * m, grey=a == 0)
-    if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    return fig
 
 
 def draw_input_gradient_connections(kernel_names: tuple[str, ...] = ("w₀₀", "w₀₁", "w₁₀", "w₁₁")) -> Any:
