@@ -15,10 +15,10 @@ STAMP  := $(VENV)/.installed
 NOTEBOOK_ENV := EDU_CNN_OFFLINE=1 EDU_CNN_FAST=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
 	MKL_NUM_THREADS=1 MPLBACKEND=module://matplotlib_inline.backend_inline
 
-# A course must work offline: no news feed, no update check, no extension manager.
-LAB_OFFLINE := --LabApp.news_url=None \
-	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
-	--LabApp.extension_manager=readonly
+# A course must work offline and ask nothing at launch: no news feed or news toast, no
+# update check, no extension manager – all in jupyter-config/ (its README says what each
+# file does); the browser tests start JupyterLab with the same folder.
+LAB_ENV := JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
 
 .PHONY: lab test unit notebooks-test execute-notebooks slides bench clean setup
 
@@ -33,7 +33,7 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 
 # (as root, e.g. in a container, JupyterLab needs --allow-root)
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_OFFLINE) $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+	$(LAB_ENV) $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 # The browser tests (tests/browser) need Debian's Chromium (installed here when missing
 # and we are root); they build the slide decks themselves when npm is there.

@@ -14,8 +14,11 @@ with stride :math:`s` and zero padding :math:`p`; the output size is
 
 * :math:`\partial L/\partial W` = cross-correlation of the layer's input with :math:`\delta`;
 * :math:`\partial L/\partial b_o = \sum_{n,r,c}\delta_{n,o,r,c}`;
-* :math:`\partial L/\partial x` = *full* convolution of the (zero-dilated, for stride > 1)
-  :math:`\delta` with the kernel rotated by 180° and its two channel axes swapped.
+* :math:`\delta_{in} = \partial L/\partial x = \operatorname{pad}(\delta) \star
+  \operatorname{rot180}(W)` exactly: :math:`\delta` zero-dilated (s − 1 zeros between
+  entries, for stride s > 1) and padded by k − 1 − p on each side, cross-correlated
+  (:math:`\star`) with the kernel rotated by 180° and its two channel axes swapped
+  (:func:`conv2d_input_grad_by_full_convolution`).
 
 Three ways to compute the same numbers live here:
 
@@ -466,7 +469,9 @@ def dilate(delta: np.ndarray, stride: Any) -> np.ndarray:
 def conv2d_input_grad_by_full_convolution(grad_y: np.ndarray, w: np.ndarray,
                                           input_hw: tuple[int, int], stride: Any = 1,
                                           padding: Any = 0) -> np.ndarray:
-    r"""∂L/∂x the chapter-6 way: a *full* convolution of δ with the kernel rotated 180°.
+    r"""∂L/∂x the chapter-6 way: δ_in = pad(δ) ⋆ rot180(W), exactly.
+
+    ⋆ is cross-correlation (what ``Conv2d`` computes) and pad(δ) is δ made ready for it:
 
     1. dilate δ: insert s − 1 zeros between its entries (undoes the stride);
     2. pad it by k − 1 − p on each side (a "full" convolution; negative = crop), plus the
@@ -497,34 +502,56 @@ def conv2d_input_grad_by_full_convolution(grad_y: np.ndarray, w: np.ndarray,
 # ---------------------------------------------------------------------------------------
 # Transposed convolution
 # ---------------------------------------------------------------------------------------
-def conv_transpose_output_size(n: int, k: int, p: int, s: int, where: str) -> int:
-    """Output length (n − 1)·s − 2p + k of a transposed convolution (must be ≥ 1)."""
-    size = (n - 1) * s - 2 * p + k
+def conv_transpose_output_size(n: int, k: int, p: int = 0, s: int = 1,
+                               where: str = "conv_transpose_output_size",
+                               output_padding: int = 0) -> int:
+    """Output length (n − 1)·s − 2p + k + output_padding of a transposed convolution.
+
+    ``output_padding`` (0 ≤ it < s, as in PyTorch) adds rows/columns at the bottom/right:
+    a ``Conv2d`` with stride s maps s different input sizes to the same output size, and
+    this says which of them the transposed convolution gives back. Raises ``ValueError``
+    when the size is < 1.
+    """
+    size = (n - 1) * s - 2 * p + k + output_padding
     if size < 1:
-        raise ValueError(f"{where}: output size (n − 1)·s − 2p + k = ({n} − 1)·{s} − 2·{p} + {k} "
-                         f"= {size} – there is no output")
+        extra = f" + {output_padding}" if output_padding else ""
+        raise ValueError(f"{where}: output size (n − 1)·s − 2p + k"
+                         f"{' + output_padding' if output_padding else ''} = "
+                         f"({n} − 1)·{s} − 2·{p} + {k}{extra} = {size} – there is no output")
     return size
 
 
-def _transpose_args(x: np.ndarray, w: np.ndarray, stride: Any, padding: Any, where: str
-                    ) -> tuple[IntPair, IntPair, IntPair]:
+def _output_padding_pair(output_padding: Any, stride: IntPair, where: str) -> IntPair:
+    """``output_padding`` as a pair, each entry 0 ≤ op < stride (PyTorch's rule)."""
+    op = _nonnegative_pair(output_padding, "output_padding", where, 0)
+    if op[0] >= stride[0] or op[1] >= stride[1]:
+        raise ValueError(f"{where}: output_padding must be smaller than the stride (it picks one "
+                         f"of the s input sizes a strided Conv2d maps to the same output), got "
+                         f"output_padding={output_padding!r} with stride {stride}")
+    return op
+
+
+def _transpose_args(x: np.ndarray, w: np.ndarray, stride: Any, padding: Any, where: str,
+                    output_padding: Any = 0) -> tuple[IntPair, IntPair, IntPair]:
     check_ndim(x, 4, where, "(N, C, H, W)")
     if w.ndim != 4 or w.shape[0] != x.shape[1]:
         raise ValueError(f"{where}: expected a weight (C_in={x.shape[1]}, C_out, kh, kw), "
                          f"got shape {tuple(w.shape)}")
     s = _nonnegative_pair(stride, "stride", where, 1)
     p = _nonnegative_pair(padding, "padding", where, 0)
-    out_hw = (conv_transpose_output_size(x.shape[2], w.shape[2], p[0], s[0], where),
-              conv_transpose_output_size(x.shape[3], w.shape[3], p[1], s[1], where))
+    op = _output_padding_pair(output_padding, s, where)
+    out_hw = (conv_transpose_output_size(x.shape[2], w.shape[2], p[0], s[0], where, op[0]),
+              conv_transpose_output_size(x.shape[3], w.shape[3], p[1], s[1], where, op[1]))
     return s, p, out_hw
 
 
 def conv_transpose2d_forward_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                                       stride: Any = 1, padding: Any = 0) -> np.ndarray:
+                                       stride: Any = 1, padding: Any = 0, output_padding: Any = 0) -> np.ndarray:
     """Transposed convolution by scattering: every input pixel adds ``x · kernel`` to the
     output window it maps to, y[n, o, r·s + u − p, c·s + v − p] += x[n, i, r, c]·W[i, o, u, v]."""
     (sh, sw), (ph, pw), (ho, wo) = _transpose_args(x, w, stride, padding,
-                                                   "conv_transpose2d_forward_reference")
+                                                   "conv_transpose2d_forward_reference",
+                                                   output_padding)
     n_samples, c_in, h, wd = x.shape
     _, c_out, kh, kw = w.shape
     full = np.zeros((n_samples, c_out, ho + 2 * ph, wo + 2 * pw), dtype=np.result_type(x, w))
@@ -543,11 +570,14 @@ def conv_transpose2d_forward_reference(x: np.ndarray, w: np.ndarray, b: np.ndarr
 
 
 def conv_transpose2d_forward_by_zero_insertion(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                                               stride: Any = 1, padding: Any = 0) -> np.ndarray:
+                                               stride: Any = 1, padding: Any = 0,
+                                               output_padding: Any = 0) -> np.ndarray:
     """Transposed convolution the other way: insert s − 1 zeros between the inputs, pad by
-    k − 1 − p, cross-correlate with the kernel flipped 180° – exactly the input-gradient
-    formula of ``Conv2d`` (:func:`conv2d_input_grad_by_full_convolution`)."""
-    s, p, out_hw = _transpose_args(x, w, stride, padding, "conv_transpose2d_forward_by_zero_insertion")
+    k − 1 − p (plus ``output_padding`` at the bottom/right), cross-correlate with the kernel
+    flipped 180° – exactly the input-gradient formula of ``Conv2d``
+    (:func:`conv2d_input_grad_by_full_convolution`)."""
+    s, p, out_hw = _transpose_args(x, w, stride, padding,
+                                   "conv_transpose2d_forward_by_zero_insertion", output_padding)
     y = conv2d_input_grad_by_full_convolution(x, w, out_hw, s, p)
     if b is not None:
         y = y + b[None, :, None, None]
@@ -555,11 +585,13 @@ def conv_transpose2d_forward_by_zero_insertion(x: np.ndarray, w: np.ndarray, b: 
 
 
 def conv_transpose2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray,
-                                        stride: Any = 1, padding: Any = 0
+                                        stride: Any = 1, padding: Any = 0,
+                                        output_padding: Any = 0
                                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dW, db) with the scatter loops of the forward pass run backwards."""
     (sh, sw), (ph, pw), (ho, wo) = _transpose_args(x, w, stride, padding,
-                                                   "conv_transpose2d_backward_reference")
+                                                   "conv_transpose2d_backward_reference",
+                                                   output_padding)
     n_samples, c_in, h, wd = x.shape
     _, c_out, kh, kw = w.shape
     grad_y = check_same_shape(grad_y, (n_samples, c_out, ho, wo), "conv_transpose2d_backward_reference")
@@ -581,13 +613,13 @@ def conv_transpose2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, w: np
 
 
 def conv_transpose2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                             stride: Any = 1, padding: Any = 0) -> np.ndarray:
+                             stride: Any = 1, padding: Any = 0, output_padding: Any = 0) -> np.ndarray:
     """Fast transposed convolution: it *is* the input gradient of a ``Conv2d`` whose weight
     is ``w`` (C_in of the transposed layer = C_out of that convolution), so it reuses the
     col2im path: columns Wᵀx, then add each column back to its window."""
     x = as_float_array(x, "conv_transpose2d_forward")
     w = as_float_array(w, "conv_transpose2d_forward")
-    s, p, out_hw = _transpose_args(x, w, stride, padding, "conv_transpose2d_forward")
+    s, p, out_hw = _transpose_args(x, w, stride, padding, "conv_transpose2d_forward", output_padding)
     n, c_in, h, wd = x.shape
     _, c_out, kh, kw = w.shape
     dtype = np.result_type(x, w)
@@ -602,13 +634,13 @@ def conv_transpose2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
 
 
 def conv_transpose2d_backward(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Any = 1,
-                              padding: Any = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                              padding: Any = 0, output_padding: Any = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fast (dx, dW, db): the forward pass of a ``Conv2d`` with weight ``w`` turned around –
     dx is that convolution applied to δ, dW its weight gradient with the roles of input
     and δ swapped."""
     x = as_float_array(x, "conv_transpose2d_backward")
     w = as_float_array(w, "conv_transpose2d_backward")
-    s, p, out_hw = _transpose_args(x, w, stride, padding, "conv_transpose2d_backward")
+    s, p, out_hw = _transpose_args(x, w, stride, padding, "conv_transpose2d_backward", output_padding)
     grad_y = check_same_shape(grad_y, (x.shape[0], w.shape[1], *out_hw), "conv_transpose2d_backward")
     dtype = np.result_type(x, w, grad_y)
     in_hw = x.shape[2:]
@@ -750,18 +782,27 @@ class ConvTranspose2d(_ConvSizes):
 
     Parameters
     ----------
-    in_channels, out_channels, kernel_size, stride, padding, bias : as ``Conv2d``
+    in_channels, out_channels, kernel_size, stride, padding : as ``Conv2d``
+    output_padding : int or pair
+        Extra rows/columns at the bottom/right of the output, 0 ≤ output_padding < stride
+        (PyTorch's rule). A ``Conv2d`` with stride s maps s input sizes to one output size;
+        this picks which one the transposed convolution gives back, e.g. 28 → 14 by
+        ``Conv2d(…, 3, stride=2, padding=1)`` and 14 → 28 by
+        ``ConvTranspose2d(…, 3, stride=2, padding=1, output_padding=1)``.
+    bias : bool
     rng : numpy Generator, optional
 
-    Shapes: input (N, C_in, H, W) → output (N, C_out, (H − 1)·s − 2p + k, …).
+    Shapes: input (N, C_in, H, W) → output (N, C_out, (H − 1)·s − 2p + k + output_padding, …).
     Weight (C_in, C_out, kh, kw) – note the order, as in PyTorch.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, bias: bool = True, rng: np.random.Generator | None = None) -> None:
+                 padding: Any = 0, output_padding: Any = 0, *, bias: bool = True,
+                 rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self._set_sizes("ConvTranspose2d", in_channels, out_channels, kernel_size, stride)
         self.padding = _nonnegative_pair(padding, "padding", "ConvTranspose2d", 0)
+        self.output_padding = _output_padding_pair(output_padding, self.stride, self._name())
         self.weight = Parameter(np.empty((self.in_channels, self.out_channels, *self.kernel_size),
                                          np.float32), "weight")
         self.bias = Parameter(np.empty(self.out_channels, np.float32), "bias") if bias else None
@@ -778,22 +819,24 @@ class ConvTranspose2d(_ConvSizes):
             raise ValueError(f"{self._name()}: expected input (N, {self.in_channels}, H, W), "
                              f"got {tuple(shape)}")
         return (conv_transpose_output_size(shape[2], self.kernel_size[0], self.padding[0],
-                                           self.stride[0], self._name()),
+                                           self.stride[0], self._name(), self.output_padding[0]),
                 conv_transpose_output_size(shape[3], self.kernel_size[1], self.padding[1],
-                                           self.stride[1], self._name()))
+                                           self.stride[1], self._name(), self.output_padding[1]))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, self._name())
         self._out_hw(x.shape)
         self._x = x
         b = None if self.bias is None else self.bias.data
-        return conv_transpose2d_forward(x, self.weight.data, b, self.stride, self.padding)
+        return conv_transpose2d_forward(x, self.weight.data, b, self.stride, self.padding,
+                                        self.output_padding)
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         x = self._saved(self._x)
         grad_y = check_same_shape(grad_y, (x.shape[0], self.out_channels, *self._out_hw(x.shape)),
                                   self._name())
-        dx, dw, db = conv_transpose2d_backward(grad_y, x, self.weight.data, self.stride, self.padding)
+        dx, dw, db = conv_transpose2d_backward(grad_y, x, self.weight.data, self.stride,
+                                               self.padding, self.output_padding)
         self.weight.grad = dw.astype(self.weight.data.dtype, copy=False)
         if self.bias is not None:
             self.bias.grad = db.astype(self.bias.data.dtype, copy=False)
@@ -805,4 +848,5 @@ class ConvTranspose2d(_ConvSizes):
     def config(self) -> dict[str, Any]:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel_size": self.kernel_size, "stride": self.stride,
-                "padding": self.padding, "bias": self.bias is not None}
+                "padding": self.padding, "output_padding": self.output_padding,
+                "bias": self.bias is not None}

@@ -19,6 +19,7 @@ edu_cnn layer          ONNX node
 ``MaxPool2d``          ``MaxPool``
 ``AvgPool2d``          ``AveragePool`` (``count_include_pad`` as the layer counts)
 ``Upsample``           ``Resize`` with scales ``[1, 1, s_h, s_w]``
+``BatchNorm1d/2d``     ``BatchNormalization`` with the running statistics (evaluation mode)
 ``ReLU`` / ``LeakyReLU`` / ``Sigmoid`` / ``Tanh`` / ``Softmax``  the operator of that name
 ``Dropout``            nothing: in inference (推理) dropout is the identity
 =====================  ==================================================================
@@ -40,8 +41,14 @@ from typing import Any
 
 import numpy as np
 
+from .activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .conv import Conv2d, ConvTranspose2d
+from .dropout import Dropout
 from .layer import Layer
+from .linear import Flatten, Linear
 from .modelfile import atomic_write
+from .pooling import AvgPool2d, MaxPool2d, MaxUnpool2d, Upsample
 from .shapes import pair
 
 DEFAULT_OPSET = 17
@@ -196,32 +203,66 @@ def _not_exportable(reason: str) -> Exporter:
     return export
 
 
-EXPORTERS: dict[str, Exporter] = {
-    "Linear": _linear,
-    "Flatten": _flatten,
-    "Conv2d": _conv,
-    "ConvTranspose2d": _conv_transpose,
-    "MaxPool2d": _pool("MaxPool"),
-    "AvgPool2d": _pool("AveragePool"),
-    "Upsample": _upsample,
-    "ReLU": _elementwise("Relu"),
-    "LeakyReLU": _elementwise("LeakyRelu"),
-    "Sigmoid": _elementwise("Sigmoid"),
-    "Tanh": _elementwise("Tanh"),
-    "Softmax": _elementwise("Softmax"),
-    "Dropout": _identity,
-    "MaxUnpool2d": _not_exportable(
+def _batch_norm(layer: Layer, graph: _Graph, x: str, prefix: str) -> str:
+    # an exported model is for inference: the running statistics are used, whatever the mode
+    if not layer.track_running_stats:
+        raise ValueError(f"export_onnx: {type(layer).__name__}(track_running_stats=False) "
+                         "normalises with each batch's own statistics, which ONNX's "
+                         "BatchNormalization (inference) does not do")
+    c = layer.num_features
+    weight = layer.weight.data if layer.weight is not None else np.ones(c, np.float32)
+    bias = layer.bias.data if layer.bias is not None else np.zeros(c, np.float32)
+    inputs = [x, graph.constant(f"{prefix}weight", weight), graph.constant(f"{prefix}bias", bias),
+              graph.constant(f"{prefix}running_mean", layer.running_mean),
+              graph.constant(f"{prefix}running_var", layer.running_var)]
+    return graph.node("BatchNormalization", inputs, f"{prefix}output",
+                      f"{prefix}{type(layer).__name__}",
+                      "y = γ (x − running_mean)/√(running_var + ε) + β (evaluation mode)",
+                      epsilon=float(layer.eps))
+
+
+# Keyed by class; a subclass is exported as the nearest class listed here (its MRO).
+EXPORTERS: dict[type[Layer], Exporter] = {
+    Linear: _linear,
+    Flatten: _flatten,
+    Conv2d: _conv,
+    ConvTranspose2d: _conv_transpose,
+    MaxPool2d: _pool("MaxPool"),
+    AvgPool2d: _pool("AveragePool"),
+    Upsample: _upsample,
+    BatchNorm1d: _batch_norm,
+    BatchNorm2d: _batch_norm,
+    ReLU: _elementwise("Relu"),
+    LeakyReLU: _elementwise("LeakyRelu"),
+    Sigmoid: _elementwise("Sigmoid"),
+    Tanh: _elementwise("Tanh"),
+    Softmax: _elementwise("Softmax"),
+    Dropout: _identity,
+    MaxUnpool2d: _not_exportable(
         "it needs the arg-max indices recorded by a MaxPool2d as a second input, which a "
         "chain of layers does not carry; use Upsample (Resize) or ConvTranspose2d instead"),
 }
+
+
+def exporter_for(cls: type[Layer]) -> Exporter | None:
+    """The exporter of a layer class: its own entry in ``EXPORTERS`` or its nearest base
+    class's (so a subclass of ``Conv2d`` exports as ``Conv``); ``None`` if there is none."""
+    for base in cls.__mro__:
+        if base in EXPORTERS:
+            return EXPORTERS[base]
+    return None
+
+
+def _exportable_names() -> str:
+    return ", ".join(sorted(cls.__name__ for cls in EXPORTERS if cls is not MaxUnpool2d))
 
 
 def _export_layer(layer: Layer, graph: _Graph, x: str, prefix: str,
                   shape: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
     where = f"layer {prefix.rstrip('.')}" if prefix else "the model"
     kind = type(layer).__name__
-    children = getattr(layer, "layers", None)
-    if isinstance(children, (list, tuple)):
+    children = layer.children()
+    if children:
         for i, child in enumerate(children):
             x, shape = _export_layer(child, graph, x, f"{prefix}{i}.", shape)
         return x, shape
@@ -230,11 +271,11 @@ def _export_layer(layer: Layer, graph: _Graph, x: str, prefix: str,
     except ValueError as error:
         raise ValueError(f"export_onnx: {where} ({kind}) does not accept the input shape "
                          f"(N, {', '.join(map(str, shape))}): {error}") from None
-    exporter = EXPORTERS.get(kind)
+    exporter = exporter_for(type(layer))
     if exporter is None:
         raise ValueError(f"export_onnx: {where} ({kind}) cannot be exported to ONNX: there "
                          f"is no ONNX translation for {kind}; exportable layers are "
-                         f"{', '.join(sorted(k for k in EXPORTERS if k != 'MaxUnpool2d'))}")
+                         f"{_exportable_names()}")
     try:
         return exporter(layer, graph, x, prefix), out_shape
     except ValueError as error:
@@ -485,6 +526,7 @@ __all__ = [
     "EXPORTERS",
     "draw_graph",
     "export_onnx",
+    "exporter_for",
     "format_graph_table",
     "graph_table",
     "measure_latency",

@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "HistoryFigure",
+    "cell_lines",
     "confusion_matrix",
     "new_figure",
     "plot_confusion_matrix",
@@ -23,6 +24,7 @@ __all__ = [
     "plot_image_grid",
     "plot_probabilities",
     "top_k",
+    "value_grid",
 ]
 
 
@@ -34,6 +36,59 @@ def new_figure(width: float, height: float, dpi: float = 90) -> Any:
     fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
+
+
+# -- small matrices drawn cell by cell (convolution, pooling, back-propagation) ---------------
+def cell_lines(ax: Any, rows: int, cols: int, color: str = "0.6", linewidth: float = 0.6) -> None:
+    """Thin lines between the cells of a ``rows``×``cols`` image drawn with ``imshow``; no ticks.
+
+    The one place the course's grid styling lives: every figure that shows an array as
+    coloured cells (a kernel, a padded input, a pooling window) calls this.
+    """
+    ax.set_xticks([])                  # no major ticks: minor ones at their places are dropped
+    ax.set_yticks([])
+    ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows, 1), minor=True)
+    ax.grid(which="minor", color=color, linewidth=linewidth)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+
+
+def value_grid(ax: Any, values: np.ndarray, title: str, cmap: str = "Blues", fmt: str = "{:g}",
+               mask: np.ndarray | None = None, vmin: float | None = None, vmax: float | None = None,
+               grey: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
+    """Draw a small matrix as coloured cells with its numbers written in them.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes to draw into.
+    values : (H, W) array.
+    title : the axes title.
+    cmap, vmin, vmax : the colour map and its limits (``imshow``'s).
+    fmt : how each number is written (after rounding to two decimals).
+    mask : (H, W) bool, optional – cells where it is False are blank and their text hidden.
+    grey : (H, W) bool, optional – cells whose number is written in grey (e.g. padding).
+
+    Returns
+    -------
+    (image, texts) : the ``AxesImage`` and an (H, W) object array of the text artists, so
+        that a widget can update them in place.
+    """
+    values = np.asarray(values)
+    if values.ndim != 2:
+        raise ValueError(f"value_grid: expected a 2-D array of values, got shape {values.shape}")
+    shown = np.where(mask, values, np.nan) if mask is not None else values
+    image = ax.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax)
+    h, w = values.shape
+    texts = np.empty(values.shape, dtype=object)
+    for (i, j), v in np.ndenumerate(values):
+        colour = "0.45" if grey is not None and grey[i, j] else "black"
+        texts[i, j] = ax.text(j, i, fmt.format(round(float(v), 2) + 0.0), ha="center", va="center",
+                              fontsize=9, color=colour, visible=mask is None or bool(mask[i, j]))
+    cell_lines(ax, h, w)
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    ax.set_title(title, fontsize=10)
+    return image, texts
 
 
 def _as_labels(values: Any, where: str, name: str) -> np.ndarray:

@@ -9,7 +9,7 @@ Digits are bright (1.0) on a dark background (0.0).
 
 :func:`preprocess_digit` does exactly that, step by step:
 
-1. **grey** – RGB(A) or grey input becomes one grey channel in [0, 1]; a drawing on a
+1. **gray** – RGB(A) or gray input becomes one gray channel in [0, 1]; a drawing on a
    transparent canvas is read from its alpha channel (what was painted is the ink);
 2. **invert if needed** – a dark digit on light paper becomes bright on dark;
 3. **clean** – the background level (the median) and its noise are subtracted and the ink
@@ -25,6 +25,9 @@ Digits are bright (1.0) on a dark background (0.0).
 
 from __future__ import annotations
 
+import io
+import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MAX_IMAGE_PIXELS",
     "MNIST_MEAN",
     "MNIST_STD",
     "DigitSteps",
@@ -39,7 +43,7 @@ __all__ = [
     "normalize",
     "preprocess_digit",
     "preprocess_steps",
-    "to_grey",
+    "to_gray",
     "to_model_input",
 ]
 
@@ -59,7 +63,7 @@ class DigitSteps:
 
     Attributes
     ----------
-    grey : (H, W) float64 in [0, 1] – the input as one grey channel.
+    gray : (H, W) float64 in [0, 1] – the input as one gray channel.
     inverted : bool – whether the image was inverted (dark ink on light paper).
     cleaned : (H, W) float64 in [0, 1] – bright digit on a zero background.
     bbox : (top, bottom, left, right) – the ink's bounding box in ``cleaned``
@@ -70,7 +74,7 @@ class DigitSteps:
     final : (28, 28) float32 in [0, 1] – what the network sees (before :func:`normalize`).
     """
 
-    grey: np.ndarray
+    gray: np.ndarray
     inverted: bool
     cleaned: np.ndarray
     bbox: tuple[int, int, int, int]
@@ -80,29 +84,110 @@ class DigitSteps:
     final: np.ndarray
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file (PNG, JPEG, …) into an (H, W), (H, W, 3) or (H, W, 4) uint8 array."""
+#: The largest image :func:`load_image` decodes, in pixels, read from the file's header
+#: before any pixel is decoded. A 12-megapixel phone photo fits; PIL's own limit (89 M
+#: pixels, and only a warning below 178 M) let a 141 KB PNG cost 4.6 GB.
+MAX_IMAGE_PIXELS = 16_000_000
+#: Larger images are reduced (block means) to about this many pixels after decoding: the
+#: digit ends up 20×20 anyway, and the float steps then cost a few MB, not a few hundred.
+WORK_PIXELS = 1_000_000
+
+
+class _ImageRefused(ValueError):
+    """An image refused on purpose (too large); passed through the decoder's error net."""
+
+
+def load_image(source: str | Path | bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Read an image (a file path, or the bytes of a PNG, JPEG, TIFF, …) into an array.
+
+    * The pixel count is read from the header and checked against ``max_pixels``
+      **before** anything is decoded (a decompression bomb costs nothing);
+    * the EXIF orientation of a phone photo is applied (``ImageOps.exif_transpose``);
+    * 8-bit images come back as uint8 (H, W), (H, W, 3) or (H, W, 4); 16-bit and
+      floating-point images as float32 scaled to [0, 1] (not clipped: a 16-bit digit
+      reads like its 8-bit twin);
+    * images above :data:`WORK_PIXELS` are reduced by an integer factor (block means).
+
+    Raises
+    ------
+    ValueError
+        No such file, not a regular file, too many pixels, or not an image PIL can read –
+        the message names the file (or says how many bytes arrived).
+    """
     from PIL import Image
 
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"load_image: no such file {str(path)!r}")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        what, stream = f"the {len(source):,} bytes", io.BytesIO(bytes(source))
+    else:
+        path = Path(source)
+        what = repr(str(path))
+        if not path.exists():
+            raise ValueError(f"load_image: no such file {what}")
+        if not path.is_file():
+            raise ValueError(f"load_image: {what} is not a regular file (a folder, a device "
+                             f"or a pipe?)")
+        stream = path
     try:
-        with Image.open(path) as image:
-            if image.mode not in ("L", "RGB", "RGBA"):
-                image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-            return np.asarray(image).copy()
-    except OSError as error:  # PIL.UnidentifiedImageError is an OSError
-        raise ValueError(f"load_image: {str(path)!r} is not an image PIL can read ({error})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(stream) as image:
+                return _decode(image, what, max_pixels)
+    except _ImageRefused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValueError(f"load_image: {what} is too large to decode ({error})") from None
+    except MemoryError:
+        raise ValueError(f"load_image: {what}: not enough memory to decode it") from None
+    except Exception as error:  # noqa: BLE001 - PIL decoders raise OSError, SyntaxError, struct.error …
+        raise ValueError(f"load_image: {what} is not an image PIL can read "
+                         f"({type(error).__name__}: {error})") from None
 
 
-def to_grey(image: Any) -> np.ndarray:
-    """One grey channel in [0, 1] from a grey, RGB or RGBA image.
+def _decode(image: Any, what: str, max_pixels: int) -> np.ndarray:
+    """The pixels of an opened (not yet decoded) PIL image, within the pixel budget."""
+    from PIL import ImageOps
 
-    Integer images are read as 0…255, float images as 0…1. For RGBA with a varying alpha
-    channel (a drawing on a transparent canvas) the alpha channel *is* the ink and is
-    returned as it is – bright where something was painted, whatever the stroke colour.
-    For an opaque image the luminance ``0.299 R + 0.587 G + 0.114 B`` is used (ITU-R 601).
+    width, height = image.size
+    if width * height > max_pixels:
+        raise _ImageRefused(
+            f"load_image: {what} is {width}×{height} = {width * height:,} pixels, more than "
+            f"the {max_pixels:,} a digit image may have; make it smaller")
+    if width * height > WORK_PIXELS and image.format == "JPEG":
+        k = math.sqrt(WORK_PIXELS / (width * height))  # decode at 1/2, 1/4 or 1/8 scale
+        image.draft(image.mode, (max(1, int(width * k)), max(1, int(height * k))))
+    image = ImageOps.exif_transpose(image)
+    factor = math.ceil(math.sqrt(image.size[0] * image.size[1] / WORK_PIXELS))
+    if factor > 1:
+        image = image.reduce(factor)
+    mode = image.mode
+    if mode.startswith("I;16"):
+        return np.asarray(image).astype(np.float32) / np.float32(65535)
+    if mode == "I":  # 32-bit integers; a 16-bit PNG opens in this mode too
+        a = np.asarray(image).astype(np.float64)
+        top = 65535.0 if a.min() >= 0 and a.max() <= 65535 else 2.0 ** 31 - 1
+        return (np.clip(a, 0, None) / top).astype(np.float32)
+    if mode == "F":
+        a = np.asarray(image, dtype=np.float32)
+        if not np.isfinite(a).all():
+            raise _ImageRefused(f"load_image: {what} holds NaN or infinite pixel values")
+        low, high = float(a.min()), float(a.max())
+        if low < 0.0 or high > 1.0:  # not 0…1: stretch the range it has
+            a = (a - low) / np.float32(max(high - low, 1e-12))
+        return a
+    if mode not in ("L", "RGB", "RGBA"):
+        alpha = "A" in image.getbands() or "transparency" in image.info
+        image = image.convert("RGBA" if alpha else ("L" if mode == "1" else "RGB"))
+    return np.asarray(image).copy()
+
+
+def to_gray(image: Any) -> np.ndarray:
+    """One gray channel in [0, 1] (float64) from a gray, RGB or RGBA image.
+
+    uint16 images are read as 0…65535, other integer images as 0…255, float images as
+    0…1. For RGBA with a varying alpha channel (a drawing on a transparent canvas) the
+    alpha channel *is* the ink and is returned as it is – bright where something was
+    painted, whatever the stroke colour. For an opaque image the luminance
+    ``0.299 R + 0.587 G + 0.114 B`` is used (ITU-R BT.601, as Pillow's "L").
 
     Raises
     ------
@@ -110,23 +195,23 @@ def to_grey(image: Any) -> np.ndarray:
         If the array is not (H, W), (H, W, 3) or (H, W, 4), is empty, or is not numbers.
     """
     a = np.asarray(image)
-    if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-        raise ValueError(f"to_grey: expected an array of numbers, got dtype {a.dtype}")
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_) or np.iscomplexobj(a):
+        raise ValueError(f"to_gray: expected an array of real numbers, got dtype {a.dtype}")
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]
     if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
         raise ValueError(
-            f"to_grey: expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {a.shape}"
+            f"to_gray: expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {a.shape}"
         )
     if a.shape[0] == 0 or a.shape[1] == 0:
-        raise ValueError(f"to_grey: the image is empty, shape {a.shape}")
+        raise ValueError(f"to_gray: the image is empty, shape {a.shape}")
     if np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_:
-        scale = 255.0 if a.dtype != np.bool_ else 1.0
+        scale = {np.dtype(np.bool_): 1.0, np.dtype(np.uint16): 65535.0}.get(a.dtype, 255.0)
         a = a.astype(np.float64) / scale
     else:
         a = a.astype(np.float64)
         if not np.isfinite(a).all():
-            raise ValueError("to_grey: the image contains NaN or infinite values")
+            raise ValueError("to_gray: the image contains NaN or infinite values")
     if a.ndim == 2:
         return np.clip(a, 0.0, 1.0)
     if a.shape[2] == 4:
@@ -183,10 +268,10 @@ def preprocess_steps(
     """
     if not 0.0 <= threshold < 1.0:
         raise ValueError(f"preprocess_digit: threshold must be in [0, 1), got {threshold!r}")
-    grey = to_grey(image)
-    background = float(np.median(grey))
+    gray = to_gray(image)
+    background = float(np.median(gray))
     inverted = background > 0.5 if invert is None else bool(invert)
-    ink = 1.0 - grey if inverted else grey.copy()
+    ink = 1.0 - gray if inverted else gray.copy()
 
     # Clean: the background level (the median) and its noise (five robust standard
     # deviations, from the median absolute deviation) become 0, the brightest ink 1.
@@ -197,7 +282,7 @@ def preprocess_steps(
     peak = float(ink.max()) - floor
     if peak < 1e-3:
         raise ValueError(
-            f"preprocess_digit: the image of shape {grey.shape} is blank (one flat grey level) "
+            f"preprocess_digit: the image of shape {gray.shape} is blank (one flat grey level) "
             "– there is no digit to prepare"
         )
     cleaned = np.clip(ink - floor, 0.0, None) / peak
@@ -226,7 +311,7 @@ def preprocess_steps(
     big[top_left_r:top_left_r + new_h, top_left_c:top_left_c + new_w] = scaled
     final = big[margin:margin + _SIZE, margin:margin + _SIZE].astype(np.float32)
     return DigitSteps(
-        grey=grey,
+        gray=gray,
         inverted=inverted,
         cleaned=cleaned,
         bbox=(top, bottom, left, right),

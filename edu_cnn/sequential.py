@@ -69,8 +69,17 @@ class Sequential(Layer):
                 for i, layer in enumerate(self.layers)
                 for name, p in layer.named_parameters().items()}
 
+    def named_buffers(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{name}": b
+                for i, layer in enumerate(self.layers)
+                for name, b in layer.named_buffers().items()}
+
+    def children(self) -> list[Layer]:
+        """The layers in order."""
+        return list(self.layers)
+
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        own = self.named_parameters()
+        own = {**self.named_parameters(), **self.named_buffers()}
         missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         if missing or unexpected:
             raise ValueError(f"Sequential.load_state_dict: missing {missing}, unexpected {unexpected}")

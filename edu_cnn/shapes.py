@@ -49,7 +49,37 @@ def check_same_shape(grad: np.ndarray, expected: tuple[int, ...], where: str) ->
     return grad
 
 
-def pair(value: Any, name: str, where: str) -> tuple[int, int]:
+IntPair = tuple[int, int]
+#: An int or a pair of ints, like PyTorch's ``_size_2_t``: ``3`` means ``(3, 3)``.
+IntOrPair = int | tuple[int, int]
+
+
+def check_int(value: Any, name: str, where: str, low: int = 0) -> int:
+    """``value`` as an int if it is an integer ≥ ``low`` (``True`` is not an integer here).
+
+    Raises ``ValueError`` naming ``where`` and ``name``:
+    ``Linear: in_features must be an integer ≥ 1, got 0``.
+    """
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{where}: {name} must be an integer ≥ {low}, got {value!r}")
+    return int(value)
+
+
+def positive_int(value: Any, name: str, where: str) -> int:
+    """``value`` as an int if it is an integer ≥ 1, else a ``ValueError``."""
+    return check_int(value, name, where, 1)
+
+
+def pair_at_least(value: Any, name: str, where: str, low: int) -> IntPair:
+    """:func:`pair`, then both entries must be ≥ ``low`` (1 for a kernel or stride, 0 for
+    padding)."""
+    result = pair(value, name, where)
+    if min(result) < low:
+        raise ValueError(f"{where}: {name} must be ≥ {low}, got {value!r}")
+    return result
+
+
+def pair(value: Any, name: str, where: str) -> IntPair:
     """``3`` → ``(3, 3)``; ``(3, 5)`` stays; anything else raises."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value), int(value)

@@ -170,6 +170,60 @@ def test_transposed_convolution_scatter_equals_zero_insertion_equals_fast(case):
         np.testing.assert_allclose(fast, ref, rtol=1e-10, atol=1e-10)
 
 
+# (N, C_in, H, W, C_out, kernel, stride, padding, output_padding)
+OUTPUT_PADDING_CASES = [
+    (2, 3, 4, 5, 2, 3, 2, 1, 1),
+    (1, 2, 3, 3, 3, (2, 3), (3, 2), (1, 0), (2, 1)),
+    (2, 1, 5, 4, 2, 4, 3, 2, (0, 2)),
+]
+
+
+@pytest.mark.parametrize("case", OUTPUT_PADDING_CASES)
+def test_output_padding_three_ways_agree_and_gradcheck(case):
+    n, c, h, w, co, k, s, p, op = case
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = _pair(k), _pair(s), _pair(p), _pair(op)
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((n, c, h, w))
+    weight = rng.standard_normal((c, co, kh, kw))
+    b = rng.standard_normal(co)
+    y_scatter = conv_transpose2d_forward_reference(x, weight, b, s, p, op)
+    assert y_scatter.shape == (n, co, (h - 1) * sh - 2 * ph + kh + oh, (w - 1) * sw - 2 * pw + kw + ow)
+    np.testing.assert_allclose(conv_transpose2d_forward_by_zero_insertion(x, weight, b, s, p, op),
+                               y_scatter, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(conv_transpose2d_forward(x, weight, b, s, p, op), y_scatter,
+                               rtol=1e-10, atol=1e-10)
+    g = rng.standard_normal(y_scatter.shape)
+    for fast, ref in zip(conv_transpose2d_backward(g, x, weight, s, p, op),
+                         conv_transpose2d_backward_reference(g, x, weight, s, p, op)):
+        np.testing.assert_allclose(fast, ref, rtol=1e-10, atol=1e-10)
+    layer = ConvTranspose2d(c, co, k, stride=s, padding=p, output_padding=op,
+                            rng=np.random.default_rng(5))
+    assert layer.output_shape((c, h, w)) == y_scatter.shape[1:]
+    result = gradcheck(layer, x)
+    assert result.max_rel_error < 1e-6, str(result)
+
+
+def test_output_padding_undoes_a_strided_conv_size():
+    """28 → 14 by a stride-2 Conv2d; without output_padding the way back gives 27, with it 28."""
+    down = Conv2d(1, 4, 3, stride=2, padding=1)
+    assert down.output_shape((1, 28, 28)) == (4, 14, 14)
+    assert ConvTranspose2d(4, 1, 3, stride=2, padding=1).output_shape((4, 14, 14)) == (1, 27, 27)
+    up = ConvTranspose2d(4, 1, 3, stride=2, padding=1, output_padding=1)
+    assert up.output_shape((4, 14, 14)) == (1, 28, 28)
+    assert repr(up) == "ConvTranspose2d(4, 1, 3, stride=2, padding=1, output_padding=1)"
+    assert ConvTranspose2d(**up.config()).config() == up.config()
+
+
+def test_output_padding_must_be_smaller_than_the_stride():
+    with pytest.raises(ValueError, match=r"ConvTranspose2d\(1→1, k=3\): output_padding must be smaller "
+                                         r"than the stride .* got output_padding=2 with stride \(2, 2\)"):
+        ConvTranspose2d(1, 1, 3, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match=r"output_padding must be ≥ 0, got -1"):
+        ConvTranspose2d(1, 1, 3, stride=2, output_padding=-1)
+    with pytest.raises(ValueError, match=r"conv_transpose2d_forward: output_padding must be smaller"):
+        conv_transpose2d_forward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)), None, 1, 0, 1)
+
+
 def test_conv_transpose_is_the_adjoint_of_conv():
     """<conv(x), z> = <x, conv_transpose(z)> for the same weight (9 + 2·1 − 3 is a multiple
     of the stride 2, so the transposed convolution gives back the full 9×9)."""
@@ -383,6 +437,11 @@ def test_same_numbers_as_pytorch():
     with torch.no_grad():
         tconv.load_state_dict({"weight": tref.weight.numpy(), "bias": tref.bias.numpy()})
     np.testing.assert_allclose(tconv(x), tref(torch.from_numpy(x)).detach().numpy(), atol=1e-12)
+    pconv = ConvTranspose2d(3, 2, 3, stride=(2, 3), padding=1, output_padding=(1, 2)).astype(np.float64)
+    pref = torch.nn.ConvTranspose2d(3, 2, 3, stride=(2, 3), padding=1, output_padding=(1, 2)).double()
+    with torch.no_grad():
+        pconv.load_state_dict({"weight": pref.weight.numpy(), "bias": pref.bias.numpy()})
+    np.testing.assert_allclose(pconv(x), pref(torch.from_numpy(x)).detach().numpy(), atol=1e-12)
 
 
 def test_functions_check_their_arguments_too():

@@ -257,8 +257,9 @@ def test_a_file_cannot_ask_for_huge_layers(saved):
     _, path = saved
     rewrite(path, header=lambda h: h["architecture"]["layers"][1]["config"].update(
         in_features=10**6, out_features=10**6))
-    with pytest.raises(ModelFileError, match=r"layer 1 \(Linear\) asks for arrays of up to "
-                                             r"1,000,000,000,000 numbers"):
+    with pytest.raises(ModelFileError, match=r"layer 1 \(Linear\) has size arguments that "
+                                             r"allocate up to 1,000,000,000,000 numbers, but "
+                                             r"the file lists 65 weights for it"):
         load(path)
 
 
@@ -276,12 +277,18 @@ def test_a_file_cannot_pass_a_generator_or_nest_forever(saved):
         load(path)
 
 
-def test_weights_that_would_unpack_too_far_are_refused(saved, monkeypatch):
+def test_weights_that_would_unpack_too_far_are_refused(saved):
+    """A zip bomb as weights.npz: 20 MB of zeros in 20 KB, against a 1 MB budget."""
     _, path = saved
-    monkeypatch.setattr(modelfile, "MAX_UNPACKED_WEIGHT_BYTES", 1000)
-    with pytest.raises(ModelFileError, match=r"weights.npz would unpack to [\d,]+ bytes, more "
-                                             r"than the 1,000"):
-        load(path)
+    with zipfile.ZipFile(path) as archive:
+        json_bytes = archive.read("model.json")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("model.json", json_bytes)
+        archive.writestr("weights.npz", bytes(20 << 20))
+    assert path.stat().st_size < 100_000
+    with pytest.raises(ModelFileError, match=r"weights.npz claims 20,971,520 bytes, more than "
+                                             r"the 2,097,152 this model may hold"):
+        load(path, budget=modelfile.Budget(max_weight_bytes=1 << 20))
 
 
 def test_checksum_mismatch(saved):
@@ -394,3 +401,331 @@ def test_save_argument_errors(tmp_path):
     with pytest.raises(ModelFileError, match="folder .* does not exist"):
         save(model, tmp_path / "nowhere" / "m.educnn")
     assert os.listdir(tmp_path) == []
+
+
+# -- hostile files (issue 17) -------------------------------------------------------------------
+def _peak_rss_mb_of(code: str, timeout: float = 60) -> tuple[float, str]:
+    """Run ``code`` in a fresh Python; its peak resident memory (MB) and its stdout."""
+    import subprocess
+    import sys
+
+    # VmHWM, the peak RSS of this process image: getrusage's ru_maxrss survives execve on
+    # Linux, so it would report the (large) pytest process that forked the child.
+    probe = (code + "\nfor line in open('/proc/self/status'):\n"
+             "    if line.startswith('VmHWM:'):\n        print('RSS', int(line.split()[1]) / 1024)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=timeout, check=False)
+    assert result.returncode == 0, result.stderr
+    rss = float(result.stdout.strip().splitlines()[-1].split()[1])
+    return rss, result.stdout
+
+
+def _raw_file(path: pathlib.Path, header: dict, npz_bytes: bytes = b"") -> pathlib.Path:
+    if not npz_bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w"):
+            pass
+        npz_bytes = buffer.getvalue()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("model.json", json.dumps(header))
+        archive.writestr("weights.npz", npz_bytes)
+    return path
+
+
+def _huge_linear_header(listed_side: int) -> dict:
+    side = 11585  # 3 × Linear(11585²): 402 M numbers, 4.65 GB before the fix
+    layers = [{"type": "Linear", "config": {"in_features": side, "out_features": side,
+                                           "bias": False}} for _ in range(3)]
+    weights = {f"{i}.weight": {"shape": [listed_side, listed_side], "dtype": "<f4",
+                               "sha256": "0" * 64} for i in range(3)}
+    return {"format": "edu-cnn-model", "format_version": 1,
+            "architecture": {"type": "Sequential", "config": {}, "layers": layers},
+            "input_shape": [side], "preprocessing": None, "class_names": None,
+            "metadata": {}, "weights": weights}
+
+
+@pytest.mark.parametrize("listed_side", [1, 11585])
+def test_a_500_byte_file_listing_huge_layers_is_refused_before_allocation(tmp_path, listed_side):
+    path = _raw_file(tmp_path / "huge.educnn", _huge_linear_header(listed_side))
+    assert path.stat().st_size < 1000
+    expected = ("has size arguments that allocate up to 134,212,225 numbers"
+                if listed_side == 1 else "the weights listed in model.json take 1,610,546,700 bytes, "
+                "more than the budget")
+    with pytest.raises(ModelFileError, match=expected):
+        load(path)
+    rss, out = _peak_rss_mb_of(
+        "from edu_cnn import modelfile\n"
+        f"try:\n    modelfile.load({str(path)!r})\nexcept modelfile.ModelFileError:\n"
+        "    print('refused')")
+    assert "refused" in out
+    print(f"peak RSS loading a {path.stat().st_size}-byte file listing 3 × Linear(11585²): "
+          f"{rss:.0f} MB")
+    assert rss < 250  # the import of numpy & co is ~60 MB; 3 × 537 MB were allocated before
+
+
+def test_a_zip_bomb_model_file_is_refused_with_bounded_memory(tmp_path):
+    """weights.npz inflating to 300 MB (a few hundred KB compressed), default budget of 1 GiB
+    for the weights but the listing says 5 numbers: refused while reading the header."""
+    arrays = {"1.weight": np.zeros((5, 12), np.float32)}
+    model = Sequential(Linear(12, 5, bias=False))
+    path = save(model, tmp_path / "m.educnn")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as npz:
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            header, {"descr": "<f4", "fortran_order": False, "shape": (75_000_000,)})
+        npz.writestr("0.weight.npy", header.getvalue() + bytes(300_000_000))
+    rewrite(path, raw_npz=bomb.getvalue())
+    assert path.stat().st_size < 2_000_000
+    del arrays
+    rss, out = _peak_rss_mb_of(
+        "from edu_cnn import modelfile\n"
+        f"try:\n    modelfile.load({str(path)!r})\nexcept modelfile.ModelFileError as e:\n"
+        "    print('refused', e)")
+    assert "has shape (75000000,) but model.json says (5, 12)" in out, out
+    print(f"peak RSS loading a {path.stat().st_size:,}-byte zip bomb (300 MB inflated): "
+          f"{rss:.0f} MB")
+    assert rss < 150  # the header of the array is read, never its 300 MB
+
+
+def test_an_npy_header_claiming_a_trillion_numbers(saved):
+    _, path = saved
+    evil = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        evil, {"descr": "<f4", "fortran_order": False, "shape": (10**12,)})
+
+    def header(h):
+        h["weights"]["1.bias"]["shape"] = [10**12]
+
+    with zipfile.ZipFile(path) as archive:
+        npz = zipfile.ZipFile(io.BytesIO(archive.read("weights.npz")))
+        members = {info.filename: npz.read(info) for info in npz.infolist()}
+    members["1.bias.npy"] = evil.getvalue()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as out:
+        for name, data in members.items():
+            out.writestr(name, data)
+    rewrite(path, raw_npz=buffer.getvalue())
+    with pytest.raises(ModelFileError, match=r"weight 1.bias has shape "
+                                             r"\(1000000000000,\) but model.json says"):
+        load(path)
+    rewrite(path, header=header)
+    with pytest.raises(ModelFileError, match="more than the budget"):
+        load(path)
+
+
+def _patch_method(data: bytes, member: bytes, method: int | None = None,
+                  flags: int | None = None) -> bytes:
+    """Change a member's compression method / flag bits in both zip headers."""
+    data = bytearray(data)
+    for signature, flag_at, method_at, name_at in ((b"PK\x03\x04", 6, 8, 30),
+                                                   (b"PK\x01\x02", 8, 10, 46)):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            if data[start + name_at:start + name_at + len(member)] == member:
+                if method is not None:
+                    data[start + method_at:start + method_at + 2] = method.to_bytes(2, "little")
+                if flags is not None:
+                    data[start + flag_at:start + flag_at + 2] = flags.to_bytes(2, "little")
+            start += 4
+    return bytes(data)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"method": 93}, "uses compression method 93"),
+    ({"flags": 1}, "is encrypted"),
+])
+def test_zip_method_93_and_encrypted_members(saved, change, message):
+    _, path = saved
+    path.write_bytes(_patch_method(path.read_bytes(), b"model.json", **change))
+    with pytest.raises(ModelFileError, match=message):
+        load(path)
+
+
+def test_duplicate_model_json_members_are_refused(saved):
+    _, path = saved
+    with zipfile.ZipFile(path) as archive:
+        first = archive.read("model.json")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns "Duplicate name"
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr("model.json", first.replace(b'"a"', b'"z"'))
+    with pytest.raises(ModelFileError, match=r"holds the member\(s\) \['model.json'\] more "
+                                             r"than once"):
+        load(path)
+
+
+def test_a_sequential_nested_450_deep(saved):
+    _, path = saved
+
+    def deepen(h):
+        spec = h["architecture"]
+        for _ in range(450):
+            spec = {"type": "Sequential", "config": {}, "layers": [spec]}
+        h["architecture"] = spec
+        h["weights"] = {"0." * 450 + k: v for k, v in h["weights"].items()}
+
+    rewrite(path, header=deepen)
+    with pytest.raises(ModelFileError, match="nests containers more than 32 deep"):
+        load(path)
+
+
+def test_nan_weights_and_slopes_are_refused_naming_the_layer(saved, tmp_path):
+    model, path = saved
+    model.layers[4].bias.data[1] = np.nan
+    with pytest.raises(ModelFileError, match=r"save: weight 4.bias of layer 4 \(Linear.*NaN"):
+        save(model, tmp_path / "nan.educnn")
+    assert not (tmp_path / "nan.educnn").exists()
+
+    def poison(arrays):
+        arrays["4.bias"] = arrays["4.bias"].copy()
+        arrays["4.bias"][0] = np.inf
+
+    def fix_digest(h):
+        inf_bias = np.asarray(_poisoned["4.bias"])
+        h["weights"]["4.bias"]["sha256"] = modelfile._array_digest(inf_bias)
+
+    with zipfile.ZipFile(path) as archive, np.load(io.BytesIO(archive.read("weights.npz"))) as npz:
+        _poisoned = {k: npz[k] for k in npz.files}
+    poison(_poisoned)
+    rewrite(path, header=fix_digest, weights=poison)  # the digest recomputed: only finiteness
+    with pytest.raises(ModelFileError, match=r"weight 4.bias of layer 4 \(Linear\(5\W+4\)\) "
+                                             r"holds 1 NaN or infinite value"):
+        load(path)
+    for slope in ("NaN", "Infinity", "1e999"):
+        text = json.dumps({"negative_slope": 12345.0}).replace("12345.0", slope)
+        good = save(small_model(), tmp_path / "slope.educnn")
+        rewrite(good, header=lambda h: h["architecture"]["layers"][2].update(config="@"))
+        with zipfile.ZipFile(good) as archive:
+            raw = archive.read("model.json").decode().replace('"config": "@"',
+                                                               f'"config": {text}')
+            npz_bytes = archive.read("weights.npz")
+        with zipfile.ZipFile(good, "w") as archive:
+            archive.writestr("model.json", raw)
+            archive.writestr("weights.npz", npz_bytes)
+        with pytest.raises(ModelFileError, match="model.json is not valid JSON"):
+            load(good)
+
+
+def test_a_strided_padded_conv_saves_and_loads(tmp_path):
+    """Conv2d(512, 1024, 5, stride=2, padding=2) has 13.1 M parameters, not 209 M."""
+    from edu_cnn.conv import Conv2d
+
+    conv = Conv2d(512, 1024, 5, stride=2, padding=2)
+    conv.weight.data[...] = 0.0  # compresses fast; the shapes are what counts
+    path = save(Sequential(conv, input_shape=(512, 8, 8)), tmp_path / "big.educnn")
+    loaded = load(path)
+    assert loaded.num_parameters() == 13_108_224
+    assert loaded.layers[0].stride == (2, 2)
+
+
+def test_an_input_shape_the_layers_cannot_take_is_refused_at_load(saved, tmp_path):
+    models = pytest.importorskip("edu_cnn.models")
+    path = save(models.lenet5(), tmp_path / "lenet.educnn", input_shape=(1, 28, 28))
+    for shape in ([4, 14, 14], [784], [3, 28, 28]):
+        rewrite(path, header=lambda h, s=shape: h.update(input_shape=s))
+        with pytest.raises(ModelFileError, match=rf"the input shape \({shape[0]},.*does not fit "
+                                                 rf"the layers: layer \d+"):
+            load(path)
+    with pytest.raises(ModelFileError, match="save .*does not fit the layers"):
+        save(models.lenet5(), tmp_path / "bad.educnn", input_shape=(3, 28, 28))
+
+
+def test_an_upsample_that_would_cost_gigabytes_per_prediction(tmp_path):
+    from edu_cnn.pooling import Upsample
+
+    model = Sequential(Upsample(scale_factor=1000), input_shape=(1, 28, 28))
+    with pytest.raises(ModelFileError, match=r"turns one sample of \(1, 28, 28\) into "
+                                             r"\(1, 28000, 28000\) = 784,000,000 numbers"):
+        save(model, tmp_path / "up.educnn")
+    budget = modelfile.Budget(max_activation_numbers=10**9)
+    path = save(model, tmp_path / "up.educnn", budget=budget)
+    with pytest.raises(ModelFileError, match="raise max_activation_numbers"):
+        load(path)
+    assert load(path, budget=budget).input_shape == (1, 28, 28)
+
+
+def test_a_fifo_and_dev_zero_are_refused_at_once(tmp_path):
+    import time
+
+    fifo = tmp_path / "pipe.educnn"
+    os.mkfifo(fifo)
+    start = time.monotonic()
+    with pytest.raises(ModelFileError, match=r"is a pipe \(FIFO\), not a model file"):
+        load(fifo)
+    with pytest.raises(ModelFileError, match="is a device, not a model file"):
+        load("/dev/zero")
+    with pytest.raises(ModelFileError, match="is a folder, not a model file"):
+        load(tmp_path)
+    assert time.monotonic() - start < 1.0
+
+
+def test_a_killed_save_leaves_nothing_after_the_next_save(saved):
+    import subprocess
+    import sys
+
+    model, path = saved
+    code = ("import os, signal\nfrom edu_cnn import modelfile\n"
+            f"m = modelfile.load({str(path)!r})\n"
+            "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
+            f"modelfile.save(m, {str(path)!r})\n")
+    result = subprocess.run([sys.executable, "-c", code], timeout=60, check=False)
+    assert result.returncode == -9
+    leftovers = [p for p in path.parent.iterdir() if p != path]
+    assert len(leftovers) == 1 and leftovers[0].name.startswith(".small.educnn.")
+    assert leftovers[0].name.endswith(".tmp") and leftovers[0].stat().st_size > 0
+    save(model, path)
+    assert list(path.parent.iterdir()) == [path]
+    assert load(path).num_parameters() == model.num_parameters()
+
+
+def test_re_saving_keeps_the_file_mode(saved):
+    model, path = saved
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # a new file: like open() makes it
+    for mode in (0o644, 0o640):
+        path.chmod(mode)
+        save(model, path)
+        assert path.stat().st_mode & 0o777 == mode
+
+
+def test_load_checks_a_sha256_published_elsewhere(saved):
+    import hashlib
+
+    _, path = saved
+    published = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert load(path, sha256=published).class_names == ["a", "b", "c"]
+    assert load(path, sha256=published.upper()).class_names == ["a", "b", "c"]
+
+    def tamper(arrays):  # +50 on a bias, the inner checksum recomputed: loads without sha256
+        arrays["6.bias"] = arrays["6.bias"] + np.float32(50)
+        _tampered.update(arrays)
+
+    _tampered: dict = {}
+    with zipfile.ZipFile(path) as archive, np.load(io.BytesIO(archive.read("weights.npz"))) as npz:
+        tamper({k: npz[k] for k in npz.files})
+    rewrite(path, weights=lambda a: a.update(_tampered), header=lambda h: h["weights"]["6.bias"]
+            .update(sha256=modelfile._array_digest(_tampered["6.bias"])))
+    assert load(path).layers[6].bias.data[0] > 40
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(ModelFileError, match=f"SHA-256 mismatch – expected {published}, the "
+                                             f"file has {actual}"):
+        load(path, sha256=published)
+    with pytest.raises(ModelFileError, match="must be 64 hex digits"):
+        load(path, sha256="abc")
+
+
+def test_load_messages_name_the_file_not_save(saved):
+    _, path = saved
+    rewrite(path, header=lambda h: h.update(preprocessing={"mean": 0.1}))
+    with pytest.raises(ModelFileError, match=r"small.educnn: model.json is damaged: "
+                                             r"preprocessing should be") as error:
+        load(path)
+    assert str(error.value) != "'std'"
+    rewrite(path, header=lambda h: h.update(preprocessing=None, input_shape=[0, 2]))
+    with pytest.raises(ModelFileError, match="input_shape must be") as error:
+        load(path)
+    assert "save:" not in str(error.value)

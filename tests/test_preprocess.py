@@ -12,7 +12,7 @@ from edu_cnn.preprocess import (
     normalize,
     preprocess_digit,
     preprocess_steps,
-    to_grey,
+    to_gray,
     to_model_input,
 )
 
@@ -133,10 +133,10 @@ def test_transparent_canvas_reads_the_alpha_channel_whatever_the_stroke_colour()
 def test_opaque_rgb_uses_luminance():
     rgb = np.zeros((10, 10, 3))
     rgb[..., 0] = 1.0
-    np.testing.assert_allclose(to_grey(rgb), 0.299)
-    np.testing.assert_allclose(to_grey(np.full((4, 4), 255, np.uint8)), 1.0)
+    np.testing.assert_allclose(to_gray(rgb), 0.299)
+    np.testing.assert_allclose(to_gray(np.full((4, 4), 255, np.uint8)), 1.0)
     opaque = np.dstack([np.full((4, 4, 3), 51, np.uint8), np.full((4, 4), 255, np.uint8)])
-    np.testing.assert_allclose(to_grey(opaque), 0.2)
+    np.testing.assert_allclose(to_gray(opaque), 0.2)
 
 
 def test_a_noisy_photo_of_a_digit_on_grey_paper():
@@ -163,18 +163,18 @@ def test_blank_image_is_refused():
 
 @pytest.mark.parametrize("shape", [(28,), (2, 28, 28, 1, 1), (28, 28, 2), (28, 28, 5)])
 def test_wrong_shapes_are_refused(shape):
-    with pytest.raises(ValueError, match=r"to_grey: expected an image of shape \(H, W\), "
+    with pytest.raises(ValueError, match=r"to_gray: expected an image of shape \(H, W\), "
                                          r"\(H, W, 3\) or \(H, W, 4\), got"):
         preprocess_digit(np.ones(shape))
 
 
 def test_other_bad_inputs():
-    with pytest.raises(ValueError, match="to_grey: the image is empty"):
-        to_grey(np.zeros((0, 5)))
+    with pytest.raises(ValueError, match="to_gray: the image is empty"):
+        to_gray(np.zeros((0, 5)))
     with pytest.raises(ValueError, match="NaN"):
-        to_grey(np.full((4, 4), np.nan))
-    with pytest.raises(ValueError, match="expected an array of numbers"):
-        to_grey(np.array([["a", "b"]]))
+        to_gray(np.full((4, 4), np.nan))
+    with pytest.raises(ValueError, match="expected an array of real numbers"):
+        to_gray(np.array([["a", "b"]]))
     with pytest.raises(ValueError, match=r"threshold must be in \[0, 1\)"):
         preprocess_digit(ring(), threshold=1.5)
 

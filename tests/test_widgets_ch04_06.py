@@ -15,6 +15,7 @@ from edu_cnn.kernels import get_kernel
 from edu_cnn.widgets import backprop as bw
 from edu_cnn.widgets import convolution as cw
 from edu_cnn.widgets import pooling as pw
+from edu_cnn.widgets.blit import UpdatingRenderer
 
 RNG = np.random.default_rng(0)
 
@@ -96,12 +97,12 @@ def test_fast_redraw_gives_the_same_picture_as_a_fresh_one(figure, key, states):
     """The widgets redraw only what moves (blitting); the picture must equal a full draw."""
     figure_class = getattr(cw, figure, None) or getattr(pw, figure)
     *_, before_last, last = states()
-    moving = cw._UpdatingRenderer(figure_class, key)
+    moving = UpdatingRenderer(figure_class, key)
     for state in states()[:-1] + [last]:
         moved = moving(state)
-    fresh = cw._UpdatingRenderer(figure_class, key)(last)
+    fresh = UpdatingRenderer(figure_class, key)(last)
     np.testing.assert_array_equal(_pixels(moved), _pixels(fresh))
-    other = cw._UpdatingRenderer(figure_class, key)(before_last)
+    other = UpdatingRenderer(figure_class, key)(before_last)
     assert not np.array_equal(_pixels(other), _pixels(fresh))
 
 

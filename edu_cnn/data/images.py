@@ -8,19 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from edu_cnn.preprocess import to_gray  # the one gray conversion (re-exported here)
+
 __all__ = ["sample_photo", "to_gray"]
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """Luminance ``0.299 R + 0.587 G + 0.114 B`` (ITU-R BT.601, as Pillow's "L") of (H, W, 3).
-
-    The values keep their scale (0…1 in, 0…1 out; 0…255 in, 0…255 out), as float32.
-    """
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"to_gray: expected an RGB(A) image of shape (H, W, 3), got {image.shape}")
-    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return (image[..., :3].astype(np.float32) @ weights).astype(np.float32)
 
 
 def sample_photo(gray: bool = True, size: int | None = None) -> np.ndarray:
@@ -58,5 +48,5 @@ def sample_photo(gray: bool = True, size: int | None = None) -> np.ndarray:
             picture = picture.resize((int(size), int(size)), Image.Resampling.LANCZOS)
     rgb = np.asarray(picture)  # uint8 (H, W, 3)
     if gray:
-        return np.clip(to_gray(rgb) / np.float32(255.0), 0.0, 1.0)
+        return to_gray(rgb).astype(np.float32)
     return rgb.astype(np.float32) / np.float32(255.0)

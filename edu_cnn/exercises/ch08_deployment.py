@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checker import exercise
+from .checker import Mistake, exercise
 
 
 # -- Gemm ---------------------------------------------------------------------------------------
@@ -33,8 +33,24 @@ def _gemm_cases(rng: np.random.Generator) -> list[dict]:
 @exercise(
     "gemm",
     cases=_gemm_cases,
-    hint="Transpose A when transA = 1 and B when transB = 1 first, then "
-         "Y = alpha · (A @ B) + beta · C, with C broadcast to Y's shape (numpy does this).",
+    hint="Gemm is one matrix product, scaled, plus a scaled C – but read transA and transB first.",
+    hints=[("Transpose A when transA = 1 and B when transB = 1; multiply the two; scale the product by "
+           "alpha and C by beta, and add them (numpy broadcasts C to the product's shape)."),
+           "a = A.T if transA else A; b = B.T if transB else B; return alpha * (a @ b) + beta * C"],
+    mistakes=[
+        Mistake("no alpha", lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0:
+                gemm(A, B, C, 1.0, beta, transA, transB),
+                "alpha is missing: it scales the product A′B′."),
+        Mistake("no beta", lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0:
+                gemm(A, B, C, alpha, 1.0, transA, transB),
+                "beta is missing: it scales C."),
+        Mistake("alpha on everything", lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0:
+                alpha * (gemm(A, B, C, 1.0, beta, transA, transB)),
+                "alpha scaled C too: Y = alpha · (A′B′) + beta · C – alpha multiplies the product only."),
+        Mistake("scales swapped", lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0:
+                gemm(A, B, C, beta, alpha, transA, transB),
+                "alpha and beta are swapped: alpha scales the product, beta scales C."),
+    ],
 )
 def gemm(A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0):
     """ONNX Gemm: Y = alpha · A' B' + beta · C, where A' = Aᵀ if transA else A (same for B)."""
@@ -66,12 +82,35 @@ def _order_cases(rng: np.random.Generator) -> list[dict]:
     return cases
 
 
+def _one_pass(nodes, available):
+    known, done = set(available), []
+    for node in nodes:
+        if all(name in known for name in node["inputs"]):
+            done.append(node["name"])
+            known.update(node["outputs"])
+    return done
+
+
 @exercise(
     "execution_order",
     cases=_order_cases,
-    hint="Keep a set of the tensor names that exist (start with `available`). Repeatedly "
-         "scan the nodes in list order and run the first one not yet run whose inputs all "
-         "exist; add its outputs to the set. Stop when every node has run.",
+    hint="A node can run once every tensor it reads exists; running it makes its outputs exist. "
+         "Make sure each pass of your loop runs a node (or stops).",
+    hints=[("Keep a set of the tensor names that exist (start with `available`). Repeatedly scan the "
+           "nodes not yet run, in list order, and run the first one whose inputs all exist; add its "
+           "outputs to the set. Stop when every node has run."),
+           ("while waiting: node = first in waiting with all(i in known for i in node['inputs']); "
+           "done.append(node['name']); known.update(node['outputs']); waiting.remove(node).")],
+    mistakes=[
+        Mistake("list order", lambda nodes, available: [n["name"] for n in nodes],
+                "That is the order of the list, which is shuffled: a node may only run after the nodes "
+                "that make its inputs."),
+        Mistake("reversed", lambda nodes, available: [n["name"] for n in reversed(nodes)],
+                "That is the list reversed: a node may only run once its inputs exist."),
+        Mistake("one pass", lambda nodes, available: _one_pass(nodes, available),
+                "Only one pass over the list: nodes whose inputs appeared later were never run – "
+                "keep scanning until every node has run."),
+    ],
 )
 def execution_order(nodes, available):
     """The names of ``nodes`` in an order in which each node's inputs already exist.
@@ -105,12 +144,35 @@ def _resize_cases(rng: np.random.Generator) -> list[dict]:
     ]
 
 
+def _resize(x, scale_h, scale_w, rounding, inverse=False):
+    h, w = x.shape[2], x.shape[3]
+    h_out, w_out = int(np.floor(h * scale_h)), int(np.floor(w * scale_w))
+    rows = rounding(np.arange(h_out) * scale_h if inverse else np.arange(h_out) / scale_h)
+    cols = rounding(np.arange(w_out) * scale_w if inverse else np.arange(w_out) / scale_w)
+    rows = np.minimum(rows.astype(int), h - 1)
+    cols = np.minimum(cols.astype(int), w - 1)
+    return x[:, :, rows][:, :, :, cols]
+
+
 @exercise(
     "resize_nearest",
     cases=_resize_cases,
-    hint="Output size: H_out = ⌊H · scale_h⌋ (same for W). Output row i reads input row "
-         "⌊i / scale_h⌋, clipped to H − 1; columns likewise. Fancy indexing "
-         "x[:, :, rows][:, :, :, cols] does it in one go.",
+    hint="Work out two things: how big the output is, and which input pixel each output pixel "
+         "copies (the nearest one, found by scaling its coordinate back).",
+    hints=[("Output size: H_out = ⌊H · scale_h⌋ (same for W). Output row i reads input row "
+           "⌊i / scale_h⌋ (floor, not round), clipped to H − 1; columns likewise."),
+           ("rows = np.minimum(np.floor(np.arange(h_out) / scale_h).astype(int), h - 1) (same for cols); "
+           "return x[:, :, rows][:, :, :, cols]")],
+    mistakes=[
+        Mistake("round", lambda x, scale_h, scale_w: _resize(x, scale_h, scale_w, np.round),
+                "Output pixel i read input ⌊i / scale⌉ rounded to nearest: nearest_mode='floor' takes ⌊i / scale⌋."),
+        Mistake("ceil", lambda x, scale_h, scale_w: _resize(x, scale_h, scale_w, np.ceil),
+                "Output pixel i read input ⌈i / scale⌉: nearest_mode='floor' takes ⌊i / scale⌋."),
+        Mistake("times scale", lambda x, scale_h, scale_w: _resize(x, scale_h, scale_w, np.floor, inverse=True),
+                "Output pixel i read input ⌊i · scale⌋: scale the coordinate back, ⌊i / scale⌋."),
+        Mistake("axes swapped", lambda x, scale_h, scale_w: _resize(x, scale_w, scale_h, np.floor),
+                "scale_h and scale_w are swapped: scale_h acts on the rows (axis 2), scale_w on the columns."),
+    ],
 )
 def resize_nearest(x, scale_h, scale_w):
     """ONNX Resize with mode='nearest', coordinate_transformation_mode='asymmetric',
@@ -134,9 +196,24 @@ def _request_cases(rng: np.random.Generator) -> list[dict]:
 @exercise(
     "prepare_request",
     cases=_request_cases,
-    hint="Three steps: pixels 0…255 → [0, 1] (divide by 255 as floats), then (x − mean) / std "
-         "with the training set's mean and std, then reshape to the batch (1, 1, 28, 28) in "
-         "float32.",
+    hint="The model must see the numbers it was trained on, in the shape and dtype it was "
+         "exported with: think of the scale, the normalisation, the batch and the dtype.",
+    hints=[("Three steps: pixels 0…255 → [0, 1] (divide by 255 as floats), then (x − mean) / std "
+           "with the training set's mean and std, then a batch of one image with one channel, "
+           "(1, 1, 28, 28), in float32."),
+           ("x = image.astype(np.float32) / 255; x = (x − mean) / std; "
+           "return x.reshape(1, 1, 28, 28).astype(np.float32)")],
+    dtype="float32",
+    mistakes=[
+        Mistake("no /255", lambda image, mean, std: ((image.astype(np.float32) - mean) / std).reshape(1, 1, 28, 28),
+                "The pixels were not scaled to [0, 1] first: divide by 255 before normalising."),
+        Mistake("mean/std swapped", lambda image, mean, std: ((image / 255.0 - std) / mean).reshape(1, 1, 28, 28),
+                "mean and std are swapped: subtract the mean, divide by the std."),
+        Mistake("no normalisation", lambda image, mean, std: (image / 255.0).reshape(1, 1, 28, 28),
+                "The pixels were not normalised: (x − mean) / std with the training set's numbers."),
+        Mistake("multiplied by std", lambda image, mean, std: ((image / 255.0 - mean) * std).reshape(1, 1, 28, 28),
+                "The std multiplies: divide by it, (x − mean) / std."),
+    ],
 )
 def prepare_request(image, mean, std):
     """A 28×28 uint8 MNIST-style digit → the normalised (1, 1, 28, 28) float32 batch."""

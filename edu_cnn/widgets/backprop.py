@@ -26,9 +26,9 @@ from ..conv import Conv2d
 from ..gradcheck import GradcheckResult, gradcheck, gradcheck_loss
 from ..linear import Flatten, Linear
 from ..losses import CrossEntropyLoss
+from ..plots import value_grid
 from ..pooling import MaxPool2d
 from .base import Explorer, figure_to_png
-from .convolution import _grid
 
 __all__ = ["BackpropStep", "backprop_stepper", "backprop_trace", "draw_backprop_step", "tiny_cnn"]
 
@@ -177,7 +177,7 @@ def draw_backprop_step(step: BackpropStep) -> Any:
         m = float(np.abs(a).max()) or 1.0
         cmap, vmin = ("RdBu_r", -m) if signed else ("viridis", 0.0)
         if a.size <= 16:
-            _grid(ax, a, label, cmap=cmap, vmin=2 * vmin, vmax=2 * m, fmt="{:.3g}")
+            value_grid(ax, a, label, cmap=cmap, vmin=2 * vmin, vmax=2 * m, fmt="{:.3g}")
         else:
             ax.imshow(a, cmap=cmap, vmin=vmin, vmax=m, aspect="equal" if a.shape[0] > 2 else "auto")
             ax.set_title(label, fontsize=10)

@@ -12,12 +12,14 @@ A widget is three things:
 
 Pictures are shown in :class:`ipywidgets.Image` widgets rather than Output widgets: they
 redraw without flicker, nbval ignores them, and their last picture is saved with the
-notebook so an exported slide deck still shows it.
+notebook so an exported slide deck still shows it. Every such image is made by
+:func:`picture`, which shows each PNG at its own size (never stretched by the page).
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,15 +30,113 @@ import numpy as np
 # `import edu_cnn` stays fast and works without a notebook front end.
 
 
-def figure_to_png(fig: Any, dpi: int = 80, close: bool = True) -> bytes:
-    """Render a matplotlib figure to PNG bytes (and close it so it is not shown twice)."""
+#: The widest picture a widget shows, in CSS pixels: a notebook cell's output area is about
+#: 930 px wide in JupyterLab on a 1366×768 laptop screen; wider figures are drawn at a lower
+#: resolution so that they fit instead of being shrunk (or stretched) by the browser.
+MAX_PICTURE_WIDTH = 900
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """The (width, height) in pixels of PNG bytes, read from the header.
+
+    Raises
+    ------
+    ValueError
+        If ``png`` does not start with a PNG signature and an IHDR chunk.
+    """
+    if len(png) < 24 or png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError(f"png_size: expected PNG bytes, got {len(png)} bytes "
+                         f"starting {bytes(png[:8])!r}")
+    width, height = struct.unpack(">II", png[16:24])
+    return int(width), int(height)
+
+
+def fitting_dpi(fig: Any, dpi: float, max_width: int = MAX_PICTURE_WIDTH,
+                pad_inches: float = 0.0) -> float:
+    """``dpi``, lowered if the figure (plus ``pad_inches`` each side) would be wider than
+    ``max_width`` pixels at it."""
+    width_inches = float(fig.get_size_inches()[0]) + 2 * pad_inches
+    return min(float(dpi), max_width / width_inches) if width_inches > 0 else float(dpi)
+
+
+def figure_to_png(fig: Any, dpi: float = 80, close: bool = True,
+                  max_width: int = MAX_PICTURE_WIDTH) -> bytes:
+    """Render a matplotlib figure to PNG bytes (and close it so it is not shown twice).
+
+    The figure is drawn at ``dpi`` unless that would make it wider than ``max_width``
+    pixels; then at the resolution that fits (see :func:`fitting_dpi`).
+    """
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    # bbox_inches="tight" trims the empty margin and adds savefig.pad_inches (0.1") each side
+    fig.savefig(buffer, format="png", dpi=fitting_dpi(fig, dpi, max_width, pad_inches=0.1),
+                bbox_inches="tight", pad_inches=0.1)
     if close:
         plt.close(fig)
     return buffer.getvalue()
+
+
+def widget_figure(figsize: tuple[float, float], pyplot: bool = True) -> Any:
+    """A figure for a widget class: through pyplot for the static twin, plain otherwise.
+
+    ``pyplot=True`` (the static twin in a notebook cell) registers the figure with pyplot so
+    the inline backend shows it; ``pyplot=False`` (inside a live widget) makes a bare
+    :class:`matplotlib.figure.Figure`, which is never shown twice and is safe off the main
+    thread.
+    """
+    if pyplot:
+        import matplotlib.pyplot as plt
+
+        return plt.figure(figsize=figsize)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
+
+
+def _show_at_own_size(change: Mapping[str, Any]) -> None:
+    """Observer of an Image's ``value``: give the ``<img>`` the width of its picture."""
+    image, png = change["owner"], change["new"]
+    if not png:
+        return
+    try:
+        width, _ = png_size(png)
+    except ValueError:
+        return  # not a PNG (e.g. a JPEG set by hand): leave the layout alone
+    image.layout.width = f"{width}px"
+    image.layout.height = "auto"
+
+
+def picture(css_class: str | None = None) -> Any:
+    """An :class:`ipywidgets.Image` that shows every PNG it is given at the PNG's own size.
+
+    Without this the page stretches a picture to the width of the cell (a 460 px figure
+    drawn at 930 px, blurry) – the image is a flex item of its container. Each time
+    ``value`` changes, the layout width is set to the picture's pixel width (height
+    follows, ``max-width`` keeps it inside a narrower window). All widget pictures of the
+    course are made here.
+    """
+    import ipywidgets as widgets
+
+    image = widgets.Image(format="png")
+    image.layout.max_width = "100%"
+    image.observe(_show_at_own_size, names="value")
+    if css_class:
+        image.add_class(css_class)
+    return image
+
+
+def images_in(widget: Any) -> list[Any]:
+    """Every :class:`ipywidgets.Image` inside ``widget`` (depth first), for tests and benchmarks."""
+    import ipywidgets as widgets
+
+    root = getattr(widget, "widget", widget)
+    if isinstance(root, widgets.Image):
+        return [root]
+    found: list[Any] = []
+    for child in getattr(root, "children", ()) or ():
+        found.extend(images_in(child))
+    return found
 
 
 def array_to_png(
@@ -112,9 +212,7 @@ class Explorer:
         self._compute = compute
         self._render = render
         self._caption = caption
-        self.image = widgets.Image(format="png")
-        if image_class:
-            self.image.add_class(image_class)
+        self.image = picture(image_class)
         self.caption = widgets.HTML()
         if caption_class:
             self.caption.add_class(caption_class)

@@ -13,12 +13,12 @@ animated there, so ``savefig`` or the notebook's inline display draws all of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from .base import array_to_png
+from .base import array_to_png, fitting_dpi
 
 
 class BlitRenderer:
@@ -29,14 +29,15 @@ class BlitRenderer:
     fig : matplotlib Figure (made with ``matplotlib.figure.Figure``, no pyplot needed)
     artists : the artists that change between updates; they are marked animated, so
         they are left out of the cached background.
-    dpi : the resolution of the picture.
+    dpi : the resolution of the picture (lowered if the figure would be wider than
+        :data:`~edu_cnn.widgets.base.MAX_PICTURE_WIDTH` at it).
     """
 
     def __init__(self, fig: Any, artists: Iterable[Any], dpi: int = 72) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         self.fig = fig
-        self.fig.set_dpi(dpi)
+        self.fig.set_dpi(fitting_dpi(fig, dpi))
         self.canvas = FigureCanvasAgg(fig)
         self.artists = list(artists)
         for artist in self.artists:
@@ -60,3 +61,31 @@ class BlitRenderer:
         pixels = np.asarray(self.canvas.buffer_rgba())[..., :3]
         return array_to_png(pixels)
 
+
+
+class UpdatingRenderer:
+    """PNG of a widget state through a figure class, redrawing only what changed.
+
+    ``figure_class(state, pyplot=False)`` must build a figure with attributes ``fig`` and
+    ``animated`` (the artists that change) and a method ``update(state)``. The figure is
+    built on the first call and again whenever ``key(state)`` changes (a new layout, e.g.
+    another padding or window size); otherwise it is updated in place and redrawn by a
+    :class:`BlitRenderer`.
+    """
+
+    def __init__(self, figure_class: Callable[..., Any],
+                 key: Callable[[Any], Any] = lambda state: None, dpi: int = 72) -> None:
+        self._figure_class, self._key_of, self._dpi = figure_class, key, dpi
+        self._key: Any = object()
+        self._figure: Any = None
+        self._renderer: BlitRenderer | None = None
+
+    def __call__(self, state: Any) -> bytes:
+        key = self._key_of(state)
+        if self._figure is None or self._renderer is None or key != self._key:
+            self._figure = self._figure_class(state, pyplot=False)
+            self._renderer = BlitRenderer(self._figure.fig, self._figure.animated, dpi=self._dpi)
+            self._key = key
+        else:
+            self._figure.update(state)
+        return self._renderer.render()

@@ -20,8 +20,11 @@ import numpy as np
 
 from ..conv import correlate2d
 from ..kernels import KERNELS, describe_kernel, get_kernel
+from ..plots import cell_lines
+from ..plots import value_grid as _grid
 from ..shapes import conv_output_size
-from .base import Explorer, array_to_png
+from .base import Explorer, array_to_png, widget_figure
+from .blit import UpdatingRenderer
 
 __all__ = [
     "EXPLORER_IMAGES",
@@ -43,34 +46,6 @@ __all__ = [
     "padding_stride_explorer",
     "padding_stride_state",
 ]
-
-
-def _grid(ax: Any, values: np.ndarray, title: str, cmap: str = "Blues", fmt: str = "{:g}",
-          mask: np.ndarray | None = None, vmin: float | None = None, vmax: float | None = None,
-          grey: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
-    """Draw a small matrix as coloured cells with its numbers written in them.
-
-    Returns the image and an object array of the text artists (hidden where ``mask`` is
-    False), so that a widget can update them in place.
-    """
-    shown = np.where(mask, values, np.nan) if mask is not None else values
-    image = ax.imshow(shown, cmap=cmap, vmin=vmin, vmax=vmax)
-    h, w = values.shape
-    texts = np.empty(values.shape, dtype=object)
-    for (i, j), v in np.ndenumerate(values):
-        colour = "0.45" if grey is not None and grey[i, j] else "black"
-        texts[i, j] = ax.text(j, i, fmt.format(round(float(v), 2) + 0.0), ha="center", va="center",
-                              fontsize=9, color=colour, visible=mask is None or bool(mask[i, j]))
-    ax.set_xticks([])                  # no major ticks: minor ones at their places are dropped
-    ax.set_yticks([])
-    ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
-    ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
-    ax.grid(which="minor", color="0.6", linewidth=0.6)
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-    ax.set_xlim(-0.5, w - 0.5)
-    ax.set_ylim(h - 0.5, -0.5)
-    ax.set_title(title, fontsize=10)
-    return image, texts
 
 
 # =============================================================================================
@@ -164,17 +139,11 @@ class ConvStepFigure:
     """
 
     def __init__(self, state: ConvStepState, pyplot: bool = True) -> None:
-        from matplotlib.figure import Figure
         from matplotlib.patches import Rectangle
 
         kh, kw = state.kernel.shape
         ratios = [state.padded.shape[1], kw + 1, kw + 1, max(state.output.shape[1], 3)]
-        if pyplot:
-            import matplotlib.pyplot as plt
-
-            self.fig = plt.figure(figsize=(13, 3.6))
-        else:
-            self.fig = Figure(figsize=(13, 3.6))
+        self.fig = widget_figure((13, 3.6), pyplot)
         axes = self.fig.subplots(1, 4, gridspec_kw={"width_ratios": ratios})
         p = state.padding
         is_pad = np.ones(state.padded.shape, bool)
@@ -278,7 +247,7 @@ def conv_stepper(image: np.ndarray | None = None, kernel: np.ndarray | None = No
                 f" output {state.output.shape[0]}×{state.output.shape[1]})")
 
     explorer = _ConvStepper(image, kernel, controls={"position": position, "padding": padding, "stride": stride},
-                            compute=compute, render=_UpdatingRenderer(ConvStepFigure, lambda st: (st.padding, st.stride)),
+                            compute=compute, render=UpdatingRenderer(ConvStepFigure, lambda st: (st.padding, st.stride)),
                             css_class="educnn-conv-stepper", caption=caption,
                             image_class="educnn-conv-figure", caption_class="educnn-conv-value")
     play = widgets.Play(value=0, min=0, max=position.max, interval=interval_ms, description="Play")
@@ -554,12 +523,7 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
     cells = np.ones((total, total))      # padding: grey
     cells[p:p + n, p:p + n] = 0           # the input itself: white
     ax.imshow(cells, cmap="Greys", vmin=-0.2, vmax=4, extent=(-0.5, total - 0.5, total - 0.5, -0.5))
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xticks(np.arange(-0.5, total, 1), minor=True)
-    ax.set_yticks(np.arange(-0.5, total, 1), minor=True)
-    ax.grid(which="minor", color="0.7", linewidth=0.5)
-    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    cell_lines(ax, total, total, color="0.7", linewidth=0.5)
     if p:
         ax.add_patch(Rectangle((p - 0.5, p - 0.5), n, n, fill=False, edgecolor="black", lw=1.5))
     if state.valid:
@@ -579,12 +543,7 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
     if state.valid:
         o = state.size
         ax.imshow(np.ones((o, o)), cmap="Oranges", vmin=0, vmax=3)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_xticks(np.arange(-0.5, o, 1), minor=True)
-        ax.set_yticks(np.arange(-0.5, o, 1), minor=True)
-        ax.grid(which="minor", color="0.5", linewidth=0.6)
-        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+        cell_lines(ax, o, o, color="0.5", linewidth=0.6)
         ax.set_title(f"output {o}×{o}", fontsize=10)
     else:
         ax.text(0.5, 0.5, "no output", ha="center", va="center", color="crimson", transform=ax.transAxes)
@@ -673,17 +632,10 @@ class MultichannelFigure:
     bias, built once; :meth:`update` swaps the numbers for another filter or bias."""
 
     def __init__(self, state: dict[str, Any], pyplot: bool = True) -> None:
-        from matplotlib.figure import Figure
-
         x, w = state["image"], state["weight"]
         c = x.shape[0]
         names = ["R", "G", "B"] if c == 3 else [f"channel {i}" for i in range(c)]
-        if pyplot:
-            import matplotlib.pyplot as plt
-
-            self.fig = plt.figure(figsize=(11, 2.6 * c))
-        else:
-            self.fig = Figure(figsize=(11, 2.6 * c))
+        self.fig = widget_figure((11, 2.6 * c), pyplot)
         axes = self.fig.subplots(c, 4, squeeze=False)
         self.slices, self.slice_texts, self.maps = [], [], []
         for i in range(c):
@@ -732,29 +684,6 @@ def draw_multichannel(state: dict[str, Any]) -> Any:
     return MultichannelFigure(state).fig
 
 
-class _UpdatingRenderer:
-    """PNG of a state through a figure class with ``update``/``animated``: built on the first
-    call (or when ``key(state)`` changes), then only the changing artists are redrawn."""
-
-    def __init__(self, figure_class: Any, key: Any = lambda state: None) -> None:
-        self._figure_class, self._key_of = figure_class, key
-        self._key: Any = object()
-        self._figure: Any = None
-        self._renderer: Any = None
-
-    def __call__(self, state: Any) -> bytes:
-        from .blit import BlitRenderer
-
-        key = self._key_of(state)
-        if self._figure is None or key != self._key:
-            self._figure = self._figure_class(state, pyplot=False)
-            self._renderer = BlitRenderer(self._figure.fig, self._figure.animated, dpi=72)
-            self._key = key
-        else:
-            self._figure.update(state)
-        return self._renderer.render()
-
-
 def multichannel_explorer(image: np.ndarray | None = None) -> Explorer:
     """Pick a 3×3×3 filter and a bias; see the three per-channel maps and their sum."""
     import ipywidgets as widgets
@@ -775,5 +704,5 @@ def multichannel_explorer(image: np.ndarray | None = None) -> Explorer:
         return (f"one filter of shape {c}×{k}×{k} = {state['weight'].size} weights + 1 bias → one "
                 f"{state['output'].shape[0]}×{state['output'].shape[1]} feature map")
 
-    return Explorer(controls, compute, _UpdatingRenderer(MultichannelFigure),
+    return Explorer(controls, compute, UpdatingRenderer(MultichannelFigure),
                     css_class="educnn-multichannel", caption=caption)

@@ -43,6 +43,8 @@ from typing import Any
 
 from edu_cnn.plots import HistoryFigure
 
+from .base import picture
+
 __all__ = [
     "DashboardState",
     "SaveBestModel",
@@ -166,8 +168,7 @@ class TrainingDashboard:
         self.stop_button.on_click(lambda _button: self.request_stop())
         self.status = widgets.HTML(status_html(self.state))
         self.status.add_class("educnn-train-status")
-        self.image = widgets.Image(format="png")
-        self.image.add_class("educnn-train-curves")
+        self.image = picture("educnn-train-curves")
         self.widget = widgets.VBox([widgets.HBox([self.progress, self.stop_button]),
                                     self.status, self.image])
         self.widget.add_class("educnn-training-dashboard")

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..activations import softmax
 from ..plots import plot_probabilities
-from ..preprocess import preprocess_digit, to_grey
+from ..preprocess import preprocess_digit, to_gray
 from .base import Explorer, figure_to_png
 
 __all__ = [
@@ -107,7 +107,7 @@ def contract_state(raw: np.ndarray, run: Callable[[np.ndarray], np.ndarray], mea
     invert, centre, normalise : bool
         Apply the polarity, geometry and statistics parts of the contract.
     """
-    grey = to_grey(raw)
+    grey = to_gray(raw)
     if centre:
         base = preprocess_digit(grey)           # bright on dark, cropped, scaled, centred
     else:  # squeeze the whole picture into 28×28, ink made bright

@@ -30,6 +30,7 @@ import numpy as np
 
 from edu_cnn.plots import new_figure, plot_probabilities, top_k
 from edu_cnn.preprocess import DigitSteps, normalize, preprocess_steps
+from edu_cnn.widgets.base import picture
 from edu_cnn.widgets.features import ActivationsFigure, LayerOutput, draw_activations, layer_outputs
 
 __all__ = [
@@ -156,7 +157,7 @@ def draw_preprocessing(steps: DigitSteps, axes: Sequence[Any] | None = None) -> 
     axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top,
                                 fill=False, color="tab:orange", lw=1.5))
     axes[0].set_title(f"drawing{' (inverted)' if steps.inverted else ''}\n"
-                      f"{steps.grey.shape[0]}×{steps.grey.shape[1]}", fontsize=8)
+                      f"{steps.gray.shape[0]}×{steps.gray.shape[1]}", fontsize=8)
     axes[1].imshow(steps.cropped, cmap="gray", vmin=0, vmax=1)
     axes[1].set_title(f"cropped\n{steps.cropped.shape[0]}×{steps.cropped.shape[1]}", fontsize=8)
     axes[2].imshow(steps.scaled, cmap="gray", vmin=0, vmax=1)
@@ -240,10 +241,8 @@ class DrawDigit:
         self.clear_button.on_click(lambda _button: self.clear())
         self.prediction = widgets.HTML(prediction_html(None))
         self.prediction.add_class("educnn-prediction")
-        self.steps_image = widgets.Image(format="png")
-        self.steps_image.add_class("educnn-draw-steps")
-        self.activations_image = widgets.Image(format="png")
-        self.activations_image.add_class("educnn-draw-activations")
+        self.steps_image = picture("educnn-draw-steps")
+        self.activations_image = picture("educnn-draw-activations")
         left = widgets.VBox([self.canvas, self.clear_button])
         right = widgets.VBox([self.prediction, self.steps_image],
                              layout=widgets.Layout(margin="0 0 0 16px"))

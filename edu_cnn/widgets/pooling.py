@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..plots import value_grid
 from ..pooling import (
     avg_pool2d_forward,
     max_pool2d_forward,
@@ -21,8 +22,8 @@ from ..pooling import (
     upsample_nearest_forward,
 )
 from ..shapes import conv_output_size
-from .base import Explorer
-from .convolution import _grid, _UpdatingRenderer
+from .base import Explorer, widget_figure
+from .blit import UpdatingRenderer
 
 __all__ = [
     "DEFAULT_POOL_INPUT",
@@ -146,39 +147,33 @@ class PoolFigure:
     place when only the window position moves; ``animated`` lists what moves."""
 
     def __init__(self, state: PoolState, pyplot: bool = True) -> None:
-        from matplotlib.figure import Figure
         from matplotlib.patches import Rectangle
 
-        if pyplot:
-            import matplotlib.pyplot as plt
-
-            self.fig = plt.figure(figsize=(16, 3.6))
-        else:
-            self.fig = Figure(figsize=(16, 3.6))
+        self.fig = widget_figure((16, 3.6), pyplot)
         axes = self.fig.subplots(1, 5)
         top = max(float(np.abs(state.x).max()), 1.0)
-        _grid(axes[0], state.x, f"input {state.x.shape[0]}×{state.x.shape[1]}", cmap="Greys",
+        value_grid(axes[0], state.x, f"input {state.x.shape[0]}×{state.x.shape[1]}", cmap="Greys",
               vmin=-top, vmax=3 * top)
         self.window = axes[0].add_patch(Rectangle((-0.5, -0.5), state.size, state.size, fill=False,
                                                   edgecolor="crimson", linewidth=3))
         self.winner = axes[0].add_patch(Rectangle((-0.5, -0.5), 1, 1, color="gold", alpha=0.6,
                                                   visible=state.winner is not None))
-        self.output, self.output_texts = _grid(
+        self.output, self.output_texts = value_grid(
             axes[1], state.output, f"{state.mode} pooling, k={state.size}, s={state.stride}",
             cmap="Oranges", mask=np.zeros(state.output.shape, bool), vmin=-top, vmax=2 * top)
         self.cell = axes[1].add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson",
                                                 linewidth=3))
-        self.shifted, self.shifted_texts = _grid(axes[2], state.shifted_output, "", cmap="Oranges",
+        self.shifted, self.shifted_texts = value_grid(axes[2], state.shifted_output, "", cmap="Oranges",
                                                  vmin=-top, vmax=2 * top)
         self.shifted_title = axes[2].title
         if state.unpooled is not None:
-            _grid(axes[3], state.unpooled, "max-unpooling\n(back to the arg-max, zeros elsewhere)",
+            value_grid(axes[3], state.unpooled, "max-unpooling\n(back to the arg-max, zeros elsewhere)",
                   cmap="Greys", vmin=-top, vmax=3 * top)
         else:
             axes[3].text(0.5, 0.5, "max-unpooling needs the\narg-max positions of\nmax pooling",
                          ha="center", va="center", transform=axes[3].transAxes)
             axes[3].axis("off")
-        _grid(axes[4], state.upsampled, f"nearest up-sampling ×{state.stride}\n(each value copied)",
+        value_grid(axes[4], state.upsampled, f"nearest up-sampling ×{state.stride}\n(each value copied)",
               cmap="Greys", vmin=-top, vmax=3 * top)
         self.fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.82, wspace=0.12)
         self.animated = [self.window, self.winner, self.output, *self.output_texts.ravel(), self.cell,
@@ -265,5 +260,5 @@ def pooling_explorer(x: np.ndarray | None = None) -> Explorer:
                 f"{state.input_similarity:.2f} before pooling, {state.output_similarity:.2f} after")
 
     return _PoolingExplorer(x.shape, controls, compute,
-                            _UpdatingRenderer(PoolFigure, lambda st: (st.mode, st.size, st.stride)),
+                            UpdatingRenderer(PoolFigure, lambda st: (st.mode, st.size, st.stride)),
                             css_class="educnn-pooling-explorer", caption=caption, controls_per_row=3)

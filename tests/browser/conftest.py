@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from .paths import NOTEBOOKS, REPO, SLIDES_OUT, chapter_notebooks
+from .paths import LAB_CONFIG, NOTEBOOKS, REPO, SLIDES_OUT, chapter_notebooks
 
 CHROMIUM = Path(os.environ.get("EDU_CNN_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -122,12 +122,9 @@ class Lab:
 
 
 def _write_lab_settings(settings_dir: Path) -> None:
-    """User settings for the test: no news or update check, every cell rendered."""
+    """User settings for the test: every cell rendered. (No news or update prompt comes
+    from ``jupyter-config/``, the configuration ``make lab`` uses, not from here.)"""
     settings = {
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-            "fetchNews": "false",
-            "checkForUpdates": False,
-        },
         # Render every cell (JupyterLab 4 otherwise skips off-screen cells), so the test
         # can read every output without scrolling.
         # recordTiming: each cell's run time lands in the saved copy (to find slow cells).
@@ -164,23 +161,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium_executable: Path) -> 
     }
     for folder in dirs.values():
         folder.mkdir()
-    (dirs["config"] / "jupyter_server_config.json").write_text(
-        json.dumps(
-            {
-                "LabApp": {
-                    "news_url": None,
-                    "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
-                    "extension_manager": "readonly",
-                }
-            }
-        )
-    )
     _write_lab_settings(dirs["settings"])
     env = dict(os.environ)
     env.update(COURSE_ENV)
     env.update(BLAS_ENV)
     env.update(
         JUPYTER_CONFIG_DIR=str(dirs["config"]),
+        # `make lab`'s own configuration: no news, update or extension-manager prompt
+        JUPYTER_CONFIG_PATH=str(LAB_CONFIG),
         JUPYTER_DATA_DIR=str(dirs["data"]),
         JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
         JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),

@@ -12,7 +12,9 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = Path(os.environ.get("EDU_CNN_TEST_NOTEBOOKS", REPO / "notebooks"))
 SLIDES_OUT = Path(os.environ.get("EDU_CNN_TEST_SLIDES", REPO / "build" / "slides"))
 SCREENSHOTS = REPO / "build" / "screenshots"  # for a human to look at after a run
-VIEWPORT = {"width": 1280, "height": 900}
+LAB_CONFIG = REPO / "jupyter-config"  # what `make lab` starts JupyterLab with
+# A student's laptop: every widget must fit this screen (issue 13).
+VIEWPORT = {"width": 1366, "height": 768}
 
 
 def chapter_notebooks() -> list[Path]:
