@@ -89,7 +89,7 @@ def load(name: str):
     return data
 
 
-def run(name: str, epochs: int, seed: int, shift: int = SHIFT) -> dict:
+def run(name: str, epochs: int, seed: int, shift: int = SHIFT, batch_norm: bool = False) -> dict:
     data = load(name)
     if data is None:
         print(f"{name}: only the shipped sample is here – the full set is not in the cache; skipped")
@@ -102,7 +102,7 @@ def run(name: str, epochs: int, seed: int, shift: int = SHIFT) -> dict:
         return ((x - mean) / std).astype(np.float32)
 
     manual_seed(seed)
-    model = lenet5()
+    model = lenet5(batch_norm=batch_norm)
     batch_size, lr = RECIPES[name]
     optimizer = Adam(model.parameters(), lr=lr)
     loss_fn = CrossEntropyLoss()
@@ -116,7 +116,8 @@ def run(name: str, epochs: int, seed: int, shift: int = SHIFT) -> dict:
 
     print(f"{data.name} from {data.source!r}, seed {seed}: {len(x_train):,} train / {len(x_val):,} "
           f"validation / {len(data.x_test):,} test, up to {epochs} epochs, batch {batch_size}, lr {lr:g}, "
-          f"random shifts {f'±{shift} px' if shift else 'off'}", flush=True)
+          f"random shifts {f'±{shift} px' if shift else 'off'}, batch norm {'on' if batch_norm else 'off'}",
+          flush=True)
     start = time.perf_counter()
     history = fit(model, loss_fn, optimizer, norm(x_train), y_train, epochs=epochs, batch_size=batch_size,
                   validation_data=(norm(x_val), y_val),
@@ -128,7 +129,7 @@ def run(name: str, epochs: int, seed: int, shift: int = SHIFT) -> dict:
     target = TARGETS[name]
     verdict = "meets" if test["accuracy"] >= target else "MISSES"
     print(f"{data.name}, seed {seed}: test accuracy {100 * test['accuracy']:.2f} % after {history.epochs} epochs "
-          f"(best epoch {stopper.best_epoch + 1}); {verdict} the target {100 * target:.0f} %; "
+          f"(best epoch {stopper.best_epoch + 1}); {verdict} the target {100 * target:.1f} %; "
           f"{np.mean(history.epoch_time):.1f} s per epoch, {total / 60:.1f} min in all", flush=True)
     return {"name": name, "seed": seed, "accuracy": test["accuracy"], "epochs": history.epochs,
             "best_epoch": stopper.best_epoch + 1, "seconds_per_epoch": float(np.mean(history.epoch_time)),
@@ -143,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seeds to run one after the other (default: 0 1 2)")
     parser.add_argument("--shift", type=int, default=SHIFT,
                         help=f"largest random shift in pixels, 0 for none (default {SHIFT})")
+    parser.add_argument("--batch-norm", action="store_true",
+                        help="lenet5(batch_norm=True): batch normalisation after each hidden layer")
     parser.add_argument("--mnist-dir", type=Path, default=None,
                         help="a folder with the four MNIST IDX files (plain or .gz), used instead "
                              "of the cache; they are checked against the published contents")
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Python {platform.python_version()}, numpy {np.__version__}, {platform.processor() or platform.machine()}")
     if args.shift < 0:
         parser.error("--shift must be 0 or more pixels")
-    results = [run(name, args.epochs, seed, args.shift)
+    results = [run(name, args.epochs, seed, args.shift, args.batch_norm)
                for name in (args.datasets or ["sample", "fashion", "mnist"]) for seed in args.seeds]
     results = [r for r in results if r]
     if results:
