@@ -350,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=_positive_int, default=4, metavar="N",
                        help="images decoded and predicted at the same time (default 4)")
     serve.set_defaults(run=cmd_serve)
+
+    from .grading import add_grade_command  # `grade`: edu_cnn/grading.py
+
+    add_grade_command(commands)
     return parser
 
 
