@@ -49,8 +49,8 @@ def _load_model(path: str) -> Layer:
 
 
 def _outputs_are_probabilities(model: Layer) -> bool:
-    layers = getattr(model, "layers", None)
-    last = layers[-1] if layers else model
+    children = model.children()
+    last = children[-1] if children else model
     return type(last).__name__ == "Softmax"
 
 

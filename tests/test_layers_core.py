@@ -246,3 +246,24 @@ def test_bad_constructor_arguments():
 def test_layer_base_finds_parameters_in_order():
     assert [p.name for p in Linear(2, 3).parameters()] == ["weight", "bias"]
     assert Layer().parameters() == []
+
+
+def test_sequential_backward_can_skip_the_input_gradient():
+    """input_grad=False: the same parameter gradients, no ∂L/∂x (what fit uses)."""
+    from edu_cnn.conv import Conv2d
+
+    def build():
+        manual_seed(3)
+        return Sequential(Sequential(Conv2d(1, 2, 3), ReLU()), Flatten(), Linear(2 * 3 * 3, 2))
+
+    x = np.random.default_rng(0).normal(size=(4, 1, 5, 5))
+    g = np.random.default_rng(1).normal(size=(4, 2))
+    full, fast = build(), build()
+    full(x)
+    fast(x)
+    dx = full.backward(g)
+    assert dx.shape == x.shape
+    assert fast.backward(g, input_grad=False) is None
+    for (name, p), q in zip(full.named_parameters().items(), fast.parameters()):
+        np.testing.assert_array_equal(p.grad, q.grad, err_msg=name)
+    assert fast[0][0].needs_input_grad  # the setting is put back

@@ -13,6 +13,8 @@ from edu_cnn import init, modelfile
 from edu_cnn.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from edu_cnn.conv import Conv2d, ConvTranspose2d
 from edu_cnn.dropout import Dropout
+from edu_cnn.exercises import check
+from edu_cnn.exercises.checker import get_exercise
 from edu_cnn.layer import Layer
 from edu_cnn.linear import Flatten, Linear
 from edu_cnn.models import lenet5
@@ -51,8 +53,8 @@ CASES = [
     ("maxpool-pad", lambda: [MaxPool2d(3, stride=2, padding=1)], (2, 7, 6), ["MaxPool"]),
     ("avgpool", lambda: [AvgPool2d(2)], (2, 6, 6), ["AveragePool"]),
     ("avgpool-pad", lambda: [AvgPool2d(3, stride=2, padding=1)], (2, 7, 6), ["AveragePool"]),
-    ("upsample", lambda: [Upsample(2)], (2, 3, 4), ["Resize"]),
-    ("upsample-rect", lambda: [Upsample((2, 3))], (1, 3, 2), ["Resize"]),
+    ("upsample", lambda: [Upsample(scale_factor=2)], (2, 3, 4), ["Resize"]),
+    ("upsample-rect", lambda: [Upsample(scale_factor=(2, 3))], (1, 3, 2), ["Resize"]),
     ("relu", lambda: [ReLU()], (5,), ["Relu"]),
     ("leaky-relu", lambda: [LeakyReLU(0.2)], (2, 3, 3), ["LeakyRelu"]),
     ("sigmoid", lambda: [Sigmoid()], (5,), ["Sigmoid"]),
@@ -193,9 +195,6 @@ def test_draw_graph_has_a_box_per_node():
 
 
 # -- chapter 8 exercises, checked against ONNX Runtime ------------------------------------------------
-from edu_cnn.exercises import check
-from edu_cnn.exercises.checker import get_exercise
-
 EXERCISES = ["gemm", "execution_order", "resize_nearest", "prepare_request"]
 
 
@@ -227,7 +226,7 @@ def test_exercise_reference_passes_and_a_stub_is_not_done(name, capsys):
 
 def test_gemm_reference_is_onnxruntime_gemm():
     exercise = get_exercise("gemm")
-    for args, kwargs in exercise.hidden_cases():
+    for _args, kwargs in exercise.hidden_cases():
         kwargs = dict(kwargs)
         tensors = {k: kwargs.pop(k) for k in ("A", "B", "C")}
         session = _single_node_session("Gemm", ["A", "B", "C"], tensors, kwargs)

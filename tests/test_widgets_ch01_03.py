@@ -108,7 +108,7 @@ def test_gradient_descent_equals_linear_mse_sgd():
     layer.load_state_dict({"weight": np.array([[0.1, 0.1]]), "bias": np.array([-0.3])})
     loss_fn, opt = MSELoss(), SGD(layer.parameters(), lr=0.05)
     for _ in range(20):
-        loss_fn(layer(x), y)
+        loss_fn(layer(x), y[:, None])  # MSELoss wants the prediction's shape (N, 1)
         layer.backward(loss_fn.backward())
         opt.step()
     np.testing.assert_allclose(layer.weight.data[0], run.w[-1], rtol=1e-10)
