@@ -34,10 +34,11 @@ Fair play:
   peak resident set (the interpreter and numpy included; its size right after start-up
   is printed too).
 
-``--skip-first-input-grad`` sets ``model[0].needs_input_grad = False`` on the edu_cnn
-model – the path the benchmark measured before the plain API was the target (the
-numbers quoted in ``benchmarks/README.md`` as "first conv skips ∂L/∂x"); ``--both-paths``
-measures the plain and that path side by side.
+``--skip-first-input-grad`` calls ``model.backward(δ, input_grad=False)`` instead (what
+``fit`` does: no ∂L/∂x for the first layer, the same weight gradients) – the path the
+benchmark measured before the plain API was the target, then through the first layer's
+``needs_input_grad = False`` (the numbers quoted in ``benchmarks/README.md`` as "first
+conv skips ∂L/∂x"); ``--both-paths`` measures the plain API and that path side by side.
 
 PyTorch is optional (a benchmark-only extra, never a course dependency): without it only
 the edu_cnn figures are printed.
@@ -76,7 +77,7 @@ _parser.add_argument("--seconds", type=float, default=0.4, help="target length o
 _parser.add_argument("--quick", action="store_true", help="3 short repetitions")
 _parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
 _parser.add_argument("--skip-first-input-grad", action="store_true",
-                     help="edu_cnn's first convolution skips ∂L/∂x (the old benchmark path)")
+                     help="edu_cnn trains with model.backward(δ, input_grad=False), as fit() does")
 _parser.add_argument("--both-paths", action="store_true",
                      help="measure the plain API and --skip-first-input-grad side by side")
 _parser.add_argument("--worker", choices=("edu", "edu-skip", "torch"), help=argparse.SUPPRESS)
@@ -141,8 +142,8 @@ def _edu_worker_runner_class():
 
         def __init__(self, batch: int, skip_first_input_grad: bool) -> None:
             self.model = lenet_edu(np, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear)
-            if skip_first_input_grad:  # the old benchmark path, not what a student writes
-                self.model[0].needs_input_grad = False
+            # what fit() does; the plain model.backward(δ) still computes ∂L/∂images
+            self.input_grad = not skip_first_input_grad
             self.x, self.y = batch_data(np, batch)
             self.loss_fn = CrossEntropyLoss()
             self.opt = SGD(self.model.parameters(), lr=LR)
@@ -153,7 +154,10 @@ def _edu_worker_runner_class():
         def train_step(self) -> None:
             self.model.train()
             self.loss_fn(self.model.forward(self.x), self.y)
-            self.model.backward(self.loss_fn.backward())
+            if self.input_grad:
+                self.model.backward(self.loss_fn.backward())
+            else:
+                self.model.backward(self.loss_fn.backward(), input_grad=False)
             self.opt.step()
 
         def infer_step(self) -> None:

@@ -5,8 +5,9 @@ never *which* numbers come out – the notebooks' stored accuracies depend on it
 checks:
 
 * the same step twice in one process gives the same bits (reused buffers leak nothing);
-* skipping the first layer's ∂L/∂x (``needs_input_grad = False``, what ``fit`` does)
-  leaves every weight bit as the plain ``model.backward`` leaves it;
+* skipping the first layer's ∂L/∂x (``model.backward(δ, input_grad=False)``, what ``fit``
+  does, or the layer's ``needs_input_grad = False``) leaves every weight bit as the plain
+  ``model.backward(δ)`` leaves it;
 * on the machine where they were recorded, the weights after two SGD-with-momentum steps
   hash to the values the code gave before the speed work (one OpenBLAS thread, in a child
   process, since the thread count changes how OpenBLAS splits its sums). Elsewhere this
@@ -82,11 +83,15 @@ def lenet(rng: np.random.Generator) -> Sequential:
     )
 
 
-def weights_after_steps(batch: int, steps: int = 2, skip_first_input_grad: bool = False) -> str:
-    """SHA-256 of every parameter after ``steps`` plain-API steps of SGD with momentum."""
+def weights_after_steps(batch: int, steps: int = 2, path: str = "plain") -> str:
+    """SHA-256 of every parameter after ``steps`` steps of SGD with momentum.
+
+    ``path``: ``"plain"`` (``model.backward(δ)``), ``"input_grad=False"`` or
+    ``"needs_input_grad"`` (the first layer's flag).
+    """
     rng = np.random.default_rng(0)
     model = lenet(rng)
-    if skip_first_input_grad:
+    if path == "needs_input_grad":
         model[0].needs_input_grad = False
     x = rng.standard_normal((batch, 1, 28, 28), dtype=np.float32)
     x[:, :, :4] = 0.0  # flat regions: ties in max pooling, zeros through ReLU
@@ -95,7 +100,10 @@ def weights_after_steps(batch: int, steps: int = 2, skip_first_input_grad: bool 
     opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
     for _ in range(steps):
         loss_fn(model.forward(x), y)
-        model.backward(loss_fn.backward())
+        if path == "input_grad=False":
+            model.backward(loss_fn.backward(), input_grad=False)
+        else:
+            model.backward(loss_fn.backward())
         opt.step()
     digest = hashlib.sha256()
     for p in model.parameters():
@@ -107,9 +115,10 @@ def test_same_step_twice_gives_the_same_bits() -> None:
     assert weights_after_steps(64) == weights_after_steps(64)
 
 
+@pytest.mark.parametrize("path", ["input_grad=False", "needs_input_grad"])
 @pytest.mark.parametrize("batch", [8, 64])
-def test_skipping_the_first_input_gradient_changes_no_weight_bit(batch: int) -> None:
-    assert weights_after_steps(batch, skip_first_input_grad=True) == weights_after_steps(batch)
+def test_skipping_the_first_input_gradient_changes_no_weight_bit(batch: int, path: str) -> None:
+    assert weights_after_steps(batch, path=path) == weights_after_steps(batch)
 
 
 def test_weights_bitwise_as_before_the_speed_work() -> None:
