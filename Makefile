@@ -68,16 +68,16 @@ execute-notebooks: $(STAMP)
 slides: $(STAMP)
 	$(BIN)/python scripts/build_slides.py
 
+# A trained LeNet-5 (lenet5.educnn, here) for the README's command-line block: chapter 7's
+# short recipe on the MNIST sample shipped with the course, about a minute, no download.
+model: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python scripts/train_model.py lenet5.educnn
+
 # One chapter as live slides with working widgets (Voilà + local reveal.js), offline:
 #   make present CHAPTER=04      (docs/SLIDES.md, "Presenting live")
 CHAPTER ?= 04
 present: $(STAMP)
 	$(BIN)/python scripts/present.py $(CHAPTER)
-
-# A trained LeNet-5 (lenet5.educnn, here) for the README's command-line block: chapter 7's
-# short recipe on the MNIST sample shipped with the course, about a minute, no download.
-model: $(STAMP)
-	OPENBLAS_NUM_THREADS=1 $(BIN)/python scripts/train_model.py lenet5.educnn
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/lenet_speed.py
