@@ -32,7 +32,7 @@ GLOSSARY = NOTEBOOKS / "A2_glossary.ipynb"
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 # **term** (中文 …) – the bracket must contain at least one Chinese character
-TERM = re.compile(r"\*\*([^*\n]+?)\*\*\s*[（(]([^()（）\n]*[\u3400-\u9fff][^()（）\n]*)[)）]")
+TERM = re.compile(r"\*\*([^*]+?)\*\*\s*[（(]([^()（）]*[\u3400-\u9fff][^()（）]*)[)）]")
 HEADING = re.compile(r"^(#{1,4})\s+(.+?)\s*$", re.MULTILINE)
 
 
@@ -78,7 +78,8 @@ def collect(notebooks: list[Path]) -> tuple[dict[str, Term], list[str]]:
                 if kind == "h":
                     heading = re.sub(r"[*_`$]", "", match.group(2))
                     continue
-                english, bracket = match.group(1).strip(), match.group(2)
+                english = " ".join(match.group(1).split())    # bold text may wrap a line
+                bracket = " ".join(match.group(2).split())
                 names = chinese_names(bracket)
                 where = f"{chapter} › {heading}"
                 found = terms.get(key(english))
