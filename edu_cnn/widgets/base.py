@@ -100,7 +100,9 @@ def _show_at_own_size(change: Mapping[str, Any]) -> None:
     """Observer of an Image's ``value``: give the ``<img>`` the width of its picture."""
     image, png = change["owner"], change["new"]
     if not png:
+        image.layout.display = "none"   # no picture: no broken-image icon either
         return
+    image.layout.display = None
     try:
         width, _ = png_size(png)
     except ValueError:
@@ -122,6 +124,7 @@ def picture(css_class: str | None = None) -> Any:
 
     image = widgets.Image(format="png")
     image.layout.max_width = "100%"
+    image.layout.display = "none"                      # until it gets a picture
     image.observe(_show_at_own_size, names="value")
     if css_class:
         image.add_class(css_class)
