@@ -280,7 +280,10 @@ class Explorer:
         if caption_class:
             self.caption.add_class(caption_class)
         items = list(self.controls.values())
-        rows = [widgets.HBox(items[i:i + controls_per_row])
+        # rows wrap instead of squeezing their controls (a slider squeezed by long check-box
+        # labels loses its track)
+        rows = [widgets.HBox(items[i:i + controls_per_row],
+                             layout=widgets.Layout(flex_flow="row wrap"))
                 for i in range(0, len(items), controls_per_row)]
         self.widget = widgets.VBox([*rows, self.image, self.caption])
         self.widget.add_class(css_class)
