@@ -108,7 +108,7 @@ def test_gradient_descent_equals_linear_mse_sgd():
     layer.load_state_dict({"weight": np.array([[0.1, 0.1]]), "bias": np.array([-0.3])})
     loss_fn, opt = MSELoss(), SGD(layer.parameters(), lr=0.05)
     for _ in range(20):
-        loss_fn(layer(x), y)
+        loss_fn(layer(x), y[:, None])  # MSELoss wants the prediction's shape (N, 1)
         layer.backward(loss_fn.backward())
         opt.step()
     np.testing.assert_allclose(layer.weight.data[0], run.w[-1], rtol=1e-10)
@@ -508,3 +508,16 @@ def test_ch03_optimizer_race_sgd_diverges_at_ten_times_the_rate():
     assert np.isinf(race_widget.state.final_distance()["SGD"])
     race_widget.controls["surface"].value = "Rosenbrock"
     assert race_widget.state.surface == "Rosenbrock" and "Adam" in race_widget.caption.value
+
+
+def test_normalisation_state_shows_a_diverging_run_climbing():
+    from edu_cnn.widgets.regression import CLIMB_EPOCHS, draw_normalisation, normalisation_state
+
+    state = normalisation_state(lr=0.1, epochs=20)
+    assert state.runs["raw"].diverged and set(state.climbs) == {"raw"}
+    climb = state.climbs["raw"]
+    assert len(climb) == CLIMB_EPOCHS + 1 and climb[0] == state.runs["raw"].losses[0]
+    assert np.all(np.diff(np.log10(climb)) > 5)          # ×10⁷ an epoch at η = 0.1
+    assert normalisation_state(lr=1e-5, epochs=20).climbs == {}
+    fig = draw_normalisation(state)
+    assert "epoch 1:" in fig.axes[0].texts[0].get_text() and fig.axes[2].texts[0].get_text() == ""

@@ -317,7 +317,10 @@ def test_mosaic_and_kernels_figure():
     model = lenet5()
     assert [i for i, _ in fw.conv_layers(model)] == [0, 3]
     fig = fw.draw_kernels(model)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 4                                # two layers, a colour bar each
+    assert [ax.get_ylabel() for ax in fig.axes[2:]] == ["weight", "weight"]
+    assert fig.axes[2].get_ylim() == pytest.approx((-np.abs(model[0].weight.data).max(),
+                                                    np.abs(model[0].weight.data).max()))
     shown = fig.axes[1].images[0].get_array()
     np.testing.assert_allclose(shown[:5, :5], model[3].weight.data[0, 0])   # filter 0, channel 0
     np.testing.assert_allclose(shown[6:11, :5], model[3].weight.data[0, 1])  # filter 0, channel 1
@@ -448,7 +451,7 @@ def test_static_twin_and_prediction_html(mnist, trained_mlp):
     model, _, _ = trained_mlp
     prediction = drw.predict_digit(model, np.kron(data.x_test[0, 0], np.ones((10, 10))), mean, std)
     fig = drw.draw_digit_prediction(prediction, true_class=int(data.y_test[0]))
-    assert len(fig.axes) == 5 + 2 * 3          # 4 steps + bars; label + picture per layer shown
+    assert len(fig.axes) == 5 + 3 * 3          # 4 steps + bars; label, picture, colour bar per layer
     text = drw.prediction_html(prediction)
     assert f">{prediction.predicted}</b>" in text and text.count(" %") == 3
 
@@ -652,3 +655,38 @@ def test_ch07_drawn_seven_through_the_mouse_events(trained_mlp):
         [o for o in pad.state.outputs if o.name not in ("Flatten", "Dropout")])
     pad.clear_button.click()
     assert pad.state is None and pad.probabilities.value == ""
+
+
+def test_activations_figure_shows_the_input_colour_bars_and_labelled_logits():
+    from edu_cnn.widgets.features import ActivationsFigure, layer_outputs
+
+    model = lenet5()
+    x = np.random.default_rng(0).random((1, 28, 28)).astype(np.float32)
+    outputs = layer_outputs(model, x)
+    figure = ActivationsFigure(outputs, image=x)
+    shown = [o for o in outputs if o.name != "Flatten"]
+    assert len(figure.images) == len(figure.bars) == len(shown) + 1
+    np.testing.assert_array_equal(figure.images[0].get_array(), x[0])            # the input first
+    logits = shown[-1].output
+    assert [float(t) for t in figure.bars[-1].get_ticks()] == pytest.approx([logits.min(), logits.max()])
+    labels = [t.get_text() for t in figure.images[-1].axes.texts]
+    assert labels == [str(k) for k in range(10)]
+    with pytest.raises(ValueError, match="pass image="):
+        figure.update(outputs)
+    y = np.random.default_rng(1).random((1, 28, 28)).astype(np.float32)
+    figure.update(layer_outputs(model, y), image=y)
+    np.testing.assert_array_equal(figure.images[0].get_array(), y[0])
+
+
+def test_feature_maps_figure_labels_logits_by_class_and_features_by_number():
+    model = lenet5()
+    x = np.random.default_rng(0).random((3, 1, 28, 28)).astype(np.float32)
+    names = [f"d{k}" for k in range(10)]
+    last = fw.draw_feature_maps(fw.feature_maps(model, x, 0, 11, labels=[1, 2, 3]), names)
+    bars = next(ax for ax in last.axes if ax.patches)
+    assert [t.get_text() for t in bars.get_xticklabels()] == names
+    assert bars.get_xlabel().startswith("class")
+    hidden = fw.draw_feature_maps(fw.feature_maps(model, x, 0, 7))
+    assert next(ax for ax in hidden.axes if ax.patches).get_xlabel() == "feature (0–119)"
+    maps = fw.draw_feature_maps(fw.feature_maps(model, x, 0, 0))
+    assert any(ax.get_ylabel().startswith("value") for ax in maps.axes)   # the colour bar
