@@ -114,6 +114,21 @@ def test_explorer_recomputes_when_a_box_is_unticked():
     assert bytes(explorer.image.value).startswith(b"\x89PNG")
 
 
+# -- what the notebook's course-check cell used to test (chapter 8) ----------------------------
+def test_ch08_contract_explorer_invert_box_and_probabilities():
+    photos = [photo_of_digit(a_digit(), seed=s) for s in range(4)]
+    def logits(x: np.ndarray) -> np.ndarray:          # ten numbers from the input: a "model"
+        return x.reshape(len(x), -1)[:, 300:310].astype(np.float64)
+
+    explorer = contract_explorer(logits, photos, MEAN, STD, labels=[7, 7, 7, 7])
+    explorer.controls["digit"].value = 3
+    explorer.controls["invert"].value = False
+    assert explorer.state.steps == {"invert": False, "centre": True, "normalise": True}
+    assert explorer.state.network_input.max() > 2.5        # the paper became bright "ink"
+    explorer.controls["invert"].value = True
+    assert np.allclose(explorer.state.probabilities.sum(), 1.0)
+
+
 def test_contract_figure_keeps_its_colour_bar_clear_of_the_class_labels():
     import matplotlib
 

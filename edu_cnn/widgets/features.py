@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from edu_cnn.plots import new_figure
+from edu_cnn.widgets.base import side_by_side, to_rgb, upscale
 
 __all__ = [
     "ActivationsFigure",
@@ -270,6 +271,52 @@ def draw_feature_maps(state: FeatureMaps, class_names: Sequence[str] | None = No
     return fig
 
 
+# -- the widget's pictures: composed as pixels (one PNG encode, no matplotlib per update) ----
+#: tab:blue / tab:red, the bar colours of draw_feature_maps
+_POSITIVE, _NEGATIVE = (0.12, 0.47, 0.71), (0.84, 0.15, 0.16)
+
+
+def bars_image(values: np.ndarray, width: int = 640, height: int = 110) -> np.ndarray:
+    """A bar per unit as an (H, W, 3) picture: blue up for positive values, red down for
+    negative ones, from a grey zero line (in the middle if any value is negative)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        raise ValueError("bars_image: expected at least one value, got none")
+    bar = max(1, width // v.size)
+    out = np.ones((height, bar * v.size, 3))
+    top = float(np.abs(v).max()) or 1.0
+    zero = height // 2 if (v < 0).any() else height - 1
+    room = zero if (v < 0).any() else height - 1
+    for i, value in enumerate(v):
+        n = round(abs(value) / top * room)
+        left, right = i * bar, i * bar + max(1, bar - (1 if bar > 2 else 0))
+        if value >= 0:
+            out[zero - n:zero, left:right] = _POSITIVE
+        else:
+            out[zero:zero + n, left:right] = _NEGATIVE
+    out[zero, :] = 0.6
+    return out
+
+
+def feature_maps_image(state: FeatureMaps, map_px: int = 84, digit_px: int = 112,
+                       gap: int = 3) -> np.ndarray:
+    """The explorer's picture as an (H, W, 3) array: the input digit, then every channel of
+    the layer's output (at most 8 a row, map 0 top left, one shared viridis scale) or, for a
+    vector, a bar per unit. Each map is enlarged by a whole number so pixels stay square."""
+    digit = np.asarray(state.image[0], dtype=np.float64)
+    left = upscale(to_rgb(digit, "gray"), max(1, digit_px // digit.shape[0]))
+    out = state.layer.output
+    if out.ndim == 3:
+        _, cols = _grid(out.shape[0])
+        factor = max(1, round(map_px / out.shape[1]))
+        tiles = np.repeat(np.repeat(out, factor, axis=1), factor, axis=2)
+        right = to_rgb(mosaic(tiles, ncols=cols, gap=gap), "viridis",
+                       float(out.min()), float(out.max()))
+    else:
+        right = bars_image(out)
+    return side_by_side([left, right], gap=16)
+
+
 def draw_activations(outputs: Sequence[LayerOutput], fig: Any = None, image: Any = None) -> Any:
     """Every layer's output for one image: a row of maps per feature-map layer, a colour
     strip per vector layer (what the draw-a-digit widget shows). Each row has its own colour
@@ -374,7 +421,7 @@ def feature_explorer(model: Any, images: Any, labels: Any = None,
     """
     import ipywidgets as widgets
 
-    from edu_cnn.widgets.base import Explorer, figure_to_png
+    from edu_cnn.widgets.base import Explorer, array_to_png
 
     images = np.asarray(images)
     labels_text = layer_labels(model, tuple(np.shape(images)[1:]) if np.ndim(images) == 4
@@ -390,13 +437,22 @@ def feature_explorer(model: Any, images: Any, labels: Any = None,
     def compute(Digit: int, Layer: int) -> FeatureMaps:
         return feature_maps(model, images, Digit, Layer, labels)
 
+    def name(c: int) -> str:
+        return class_names[c] if class_names is not None else str(c)
+
     def caption(state: FeatureMaps) -> str:
-        p = state.probabilities
-        return (f"Prediction <b>{state.predicted}</b> with probability "
-                f"{100 * p[state.predicted]:.1f} %; output of layer {state.layer.label}, "
-                f"shape {state.layer.output.shape}")
+        p, out = state.probabilities, state.layer.output
+        truth = f", true class {name(state.label)}" if state.label is not None else ""
+        if out.ndim == 3:
+            shown = (f"maps 0–{out.shape[0] - 1} row by row, dark = {out.min():.2f}, "
+                     f"yellow = {out.max():.2f}")
+        else:
+            shown = f"one bar per unit (blue > 0, red < 0, largest |value| {np.abs(out).max():.2f})"
+        return (f"Digit #{state.index}{truth}: prediction <b>{name(state.predicted)}</b> with "
+                f"probability {100 * p[state.predicted]:.1f} %.<br>Output of layer "
+                f"{state.layer.label}, shape {out.shape}: {shown}.")
 
     return Explorer(controls, compute,
-                    lambda state: figure_to_png(draw_feature_maps(state, class_names), dpi=80),
+                    lambda state: array_to_png(feature_maps_image(state)),
                     css_class="educnn-feature-explorer", caption=caption,
                     image_class="educnn-feature-maps")
