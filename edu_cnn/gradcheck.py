@@ -10,13 +10,24 @@ from ``backward`` with central differences
 whose error shrinks like :math:`\varepsilon^2`. Everything runs in float64: in float32 the
 rounding error of :math:`L` divided by :math:`2\varepsilon` would drown the signal.
 
-The relative error of one entry is :math:`|a - n| / \max(|a|, |n|, \tau)`. The floor
-:math:`\tau` is a thousandth of the largest gradient entry of the same tensor: central
-differences carry an absolute rounding error of about :math:`10^{-16}/\varepsilon`, so an
-entry a million times smaller than its neighbours cannot be resolved relative to itself. Rules of thumb (as in
-CS231n): below :math:`10^{-7}` the gradient is right; :math:`10^{-7}`–:math:`10^{-4}` is
-suspicious unless the function has kinks (ReLU, max-pool) near the checked point; above
-:math:`10^{-2}` it is wrong.
+The relative error (相对误差) of one entry is :math:`|a - n| / \max(|a|, |n|, \tau)`. The
+floor :math:`\tau` is a thousandth of the largest gradient entry of the same tensor (and at
+least :math:`10^{-12}`): central differences carry an absolute rounding error of about
+:math:`10^{-16}/\varepsilon`, so an entry a million times smaller than its neighbours cannot
+be resolved relative to itself.
+
+One set of thresholds, used by :attr:`GradcheckResult.verdict` and
+:meth:`GradcheckResult.passed` (rules of thumb as in CS231n):
+
+=====================  ===========================================================
+max relative error     verdict
+=====================  ===========================================================
+below ``GOOD`` = 1e-7  ``"correct"``
+1e-7 … ``KINK`` = 1e-4 ``"suspicious"`` – acceptable only next to a kink (ReLU at 0,
+                       a tie in a max pool) of the checked point
+1e-4 … ``WRONG`` = 1e-2 ``"probably wrong"``
+above 1e-2             ``"wrong"``
+=====================  ===========================================================
 
 To check a layer ``f`` we need a scalar. ``L = Σ y ⊙ r`` with a fixed random ``r`` is
 better than ``Σ y``: the plain sum would hide mistakes that cancel (the rows of a
@@ -34,7 +45,11 @@ import numpy as np
 from .layer import Layer
 
 GOOD = 1e-7
+"""Below this the gradient is ``"correct"``."""
+KINK = 1e-4
+"""Up to this an error is acceptable next to a kink (ReLU at 0, a max-pool tie)."""
 WRONG = 1e-2
+"""Above this the gradient is ``"wrong"``."""
 
 
 @dataclass
@@ -54,15 +69,22 @@ class GradcheckResult:
     errors: dict[str, float] = field(default_factory=dict)
     checked: int = 0
 
-    def passed(self, threshold: float = 1e-6) -> bool:
+    def passed(self, threshold: float = GOOD) -> bool:
+        """True when the worst relative error is below ``threshold`` – by default ``GOOD``
+        (1e-7), the bound of the ``"correct"`` verdict; pass ``KINK`` (1e-4) for a check
+        that sits next to a kink."""
         return self.max_rel_error < threshold
 
     @property
     def verdict(self) -> str:
+        """``"correct"`` (< 1e-7), ``"suspicious"`` (< 1e-4: fine only next to a kink),
+        ``"probably wrong"`` (< 1e-2) or ``"wrong"``."""
         if self.max_rel_error < GOOD:
             return "correct"
+        if self.max_rel_error < KINK:
+            return "suspicious"
         if self.max_rel_error < WRONG:
-            return "suspicious (fine only near kinks such as ReLU at 0)"
+            return "probably wrong"
         return "wrong"
 
     def __str__(self) -> str:

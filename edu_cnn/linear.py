@@ -145,7 +145,7 @@ class Flatten(Layer):
         if x.ndim < 2:
             raise ValueError(f"Flatten: expected input (N, …) with at least 2 axes, got {tuple(x.shape)}")
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))  # -1 fails for N = 0
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         shape = self._saved(self._shape)

@@ -133,6 +133,9 @@ class Loss:
     def _float_input(self, x: Any, what: str) -> np.ndarray:
         """``x`` as a float array without NaN or inf (else a message pointing at one)."""
         x = as_float_array(x, f"{self.name} ({what})")
+        if x.size == 0:
+            raise ValueError(f"{self.name}: the {what} are empty (shape {tuple(x.shape)}); a "
+                             f"loss needs at least one example")
         if not np.isfinite(x).all():
             bad, index = _first(~np.isfinite(x))
             raise ValueError(
@@ -315,6 +318,11 @@ class CrossEntropyLoss(Loss):
                     f"{self.name}: class labels must be integers, got {t[i]} at index {i} "
                     f"(for soft targets pass probability rows of shape (N, C))"
                 )
+            far = (t < 0) | (t >= c)  # checked before the cast: 1e20 must not wrap around
+            if far.any():
+                i = int(np.argmax(far))
+                raise ValueError(f"{self.name}: label {t[i]:g} at index {i} is outside the "
+                                 f"class range [0, {c}) of logits with C = {c} classes")
             labels = t.astype(np.int64)
         else:
             raise ValueError(

@@ -20,7 +20,11 @@ def as_float_array(x: Any, where: str) -> np.ndarray:
 
     Raises ``ValueError`` naming ``where`` for anything that is not real numbers.
     """
-    array = np.asarray(x)
+    try:
+        array = np.asarray(x)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"{where}: expected an array of real numbers with one shape, got a "
+                         f"ragged nested list ({error})") from None
     if array.dtype == np.float32 or array.dtype == np.float64:
         return array
     if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
@@ -40,7 +44,7 @@ def check_ndim(x: np.ndarray, ndim: int, where: str, layout: str) -> None:
 
 def check_same_shape(grad: np.ndarray, expected: tuple[int, ...], where: str) -> np.ndarray:
     """Raise unless the incoming gradient has the shape of the forward output."""
-    grad = np.asarray(grad)
+    grad = as_float_array(grad, f"{where}: backward()")  # no complex or object gradients
     if tuple(grad.shape) != tuple(expected):
         raise ValueError(
             f"{where}: backward() expected a gradient of shape {tuple(expected)} "

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -377,7 +377,8 @@ class _ProgressBar:
 def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int = 1,
         batch_size: int = 32, validation_data: tuple[Any, Any] | None = None,
         callbacks: Iterable[Any] = (), shuffle: bool = True, seed: int | None = 0,
-        verbose: bool = True, metrics: Sequence[str] = ("accuracy",)) -> History:
+        verbose: bool = True, metrics: Sequence[str] = ("accuracy",),
+        augment: Callable[[np.ndarray], np.ndarray] | None = None) -> History:
     """Train ``model`` on ``(x, y)`` with mini-batches and return the :class:`History`.
 
     Parameters
@@ -404,8 +405,14 @@ def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int =
         It shows timings, so a notebook cell that shows it needs ``# NBVAL_IGNORE_OUTPUT``.
     metrics : sequence of str
         ``("accuracy",)`` or ``()`` (regression).
+    augment : callable, optional
+        Applied to every training mini-batch ``x_batch`` before the forward pass, e.g.
+        :class:`edu_cnn.data.augment.RandomShift` (data augmentation); validation data is
+        used as it is.
     """
     x, y = _check_xy(x, y, "fit")
+    if augment is not None and not callable(augment):
+        raise ValueError(f"fit: augment must be a callable taking a batch of x, got {augment!r}")
     epochs = check_int(epochs, "epochs", "fit", 1)
     batch_size = check_int(batch_size, "batch_size", "fit", 1)
     metrics = _check_metrics(metrics, "fit")
@@ -431,7 +438,7 @@ def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int =
     _call(callbacks, "on_train_begin", trainer)
     _train_epochs(model, loss_fn, optimizer, x, y, epochs, batch_size, shuffle, rng,
                   (xv, yv) if validation_data is not None else None, callbacks, metrics,
-                  threshold, trainer, bar)
+                  threshold, trainer, bar, augment)
     _call(callbacks, "on_train_end", trainer)
     return history
 
@@ -440,7 +447,8 @@ def _train_epochs(model: Any, loss_fn: Loss, optimizer: Any, x: np.ndarray, y: n
                   epochs: int, batch_size: int, shuffle: bool, rng: np.random.Generator,
                   validation: tuple[np.ndarray, np.ndarray] | None, callbacks: Sequence[Any],
                   metrics: Sequence[str], threshold: float, trainer: Trainer,
-                  bar: _ProgressBar | None) -> None:
+                  bar: _ProgressBar | None,
+                  augment: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
     """The epochs of :func:`fit` (see there)."""
     history = trainer.history
     with_accuracy = "accuracy" in metrics
@@ -455,6 +463,8 @@ def _train_epochs(model: Any, loss_fn: Loss, optimizer: Any, x: np.ndarray, y: n
         logs: dict[str, float] = {}
         for batch, index in enumerate(_batches(n, batch_size, order)):
             xb, yb = x[index], y[index]
+            if augment is not None:
+                xb = augment(xb)
             out = model(xb)
             loss = loss_fn(out, yb)
             if isinstance(model, Sequential):  # ∂L/∂(input images) is never used: skip it

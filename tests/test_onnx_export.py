@@ -137,6 +137,7 @@ def test_the_contract_travels_in_the_metadata(tmp_path):
     assert props["edu_cnn.preprocessing"]["std"] == 0.25
     assert props["edu_cnn.class_names"] == ["a", "b", "c"]
     assert props["edu_cnn.input_shape"] == [1, 2, 2]
+    assert props["edu_cnn.output"] in ("logits", "probabilities")
 
 
 def test_float64_models_export_as_float32(tmp_path):
@@ -294,3 +295,20 @@ def test_measure_latency_takes_the_median():
     assert len(calls) == 7
     with pytest.raises(ValueError, match="repeats must be ≥ 1"):
         measure_latency(calls.append, np.zeros(1), repeats=0)
+
+
+def test_a_digit_model_carries_its_whole_contract(tmp_path):
+    """Polarity, crop / scale / centre geometry and "the output is logits" travel too."""
+    from edu_cnn import modelfile
+    from edu_cnn.models import lenet5
+    from edu_cnn.preprocess import DIGIT_CONTRACT
+
+    path = modelfile.save(lenet5(), tmp_path / "lenet.educnn", input_shape=(1, 28, 28),
+                          mean=0.1307, std=0.3081)
+    proto = to_onnx(modelfile.load(path), (1, 28, 28))
+    props = {p.key: json.loads(p.value) for p in proto.metadata_props}
+    assert props["edu_cnn.output"] == "logits"
+    assert props["edu_cnn.preprocess"] == DIGIT_CONTRACT
+    assert props["edu_cnn.preprocess"]["scale"]["longer_side"] == 20
+    assert props["edu_cnn.preprocess"]["center"]["by"] == "center of mass"
+    assert "bright digit" in props["edu_cnn.preprocess"]["polarity"]

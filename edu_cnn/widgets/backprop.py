@@ -29,8 +29,11 @@ from ..losses import CrossEntropyLoss
 from ..plots import value_grid
 from ..pooling import MaxPool2d
 from .base import Explorer, figure_to_png
+from .pooling import draw_arrays
 
-__all__ = ["BackpropStep", "backprop_stepper", "backprop_trace", "draw_backprop_step", "tiny_cnn"]
+__all__ = ["BackpropStep", "backprop_stepper", "backprop_trace", "draw_arrays", "draw_backprop_step",
+           "draw_backprop_steps", "draw_input_gradient_connections",
+           "tiny_cnn"]
 
 
 @dataclass
@@ -43,6 +46,8 @@ class BackpropStep:
     title : what happens. formula : the rule used (plain text with Unicode maths).
     panels : (label, array) pairs to draw – activations going forward, δ going back.
     check : the gradient check of this layer (backward steps), else None.
+    marks : panel label → boolean mask of the cells drawn with a frame (step 9: the arg-max
+        position of every pooling window, where δ² arrives).
     """
 
     index: int
@@ -52,6 +57,7 @@ class BackpropStep:
     formula: str
     panels: list[tuple[str, np.ndarray]] = field(default_factory=list)
     check: GradcheckResult | None = None
+    marks: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def tiny_cnn(seed: int = 0, size: int = 10) -> list[Any]:
@@ -118,6 +124,10 @@ def backprop_trace(image: np.ndarray | None = None, label: int = 0, seed: int = 
     # distinct steps of 10⁻³/size: no two entries closer than the check's ±1e-6 perturbation
     jitter = 1e-3 * np.random.default_rng(seed).permutation(a1.size).reshape(a1.shape) / a1.size
     t = np.eye(2)[label]
+    _, flat_winners = MaxPool2d(2, return_indices=True)(a1)      # where each window's δ² goes
+    winners = np.zeros(a1.shape, dtype=bool)
+    n_idx, c_idx = np.indices(flat_winners.shape[:2])[..., None, None]
+    winners.reshape(*a1.shape[:2], -1)[n_idx, c_idx, flat_winners] = True
 
     def ch(named: tuple[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
         """One panel per channel of a (1, C, H, W) array."""
@@ -128,7 +138,7 @@ def backprop_trace(image: np.ndarray | None = None, label: int = 0, seed: int = 
         BackpropStep(0, "forward", "input", "the input image a⁰", "a⁰ = x (10×10, ink 1, paper 0)",
                      [("a⁰ = x", a0[0, 0])]),
         BackpropStep(1, "forward", "Conv2d(1→2, 3×3)", "convolution: two filters, two maps",
-                     "z¹[c] = W¹[c] ⋆ a⁰ + b¹[c]   (valid: 10 − 3 + 1 = 8)",
+                     "z¹[c] = a⁰ ⋆ W¹[c] + b¹[c]   (valid: 10 − 3 + 1 = 8)",
                      [("W¹[0]", conv.weight.data[0, 0]), ("W¹[1]", conv.weight.data[1, 0]),
                       *ch(("z¹", z1))]),
         BackpropStep(2, "forward", "ReLU", "ReLU keeps the positive part",
@@ -150,28 +160,28 @@ def backprop_trace(image: np.ndarray | None = None, label: int = 0, seed: int = 
         BackpropStep(8, "backward", "Flatten", "flatten backward is a reshape",
                      "δ² = reshape(δ³, 2×4×4)", ch(("δ²", d2))),
         BackpropStep(9, "backward", "MaxPool2d(2)", "max pooling sends δ to the arg-max",
-                     "δ¹_a[i, j] = δ²[window] if a¹[i, j] was its window's maximum, else 0 "
+                     "δ¹_a[i, j] = δ²[window] if a¹[i, j] was its window's maximum (framed), else 0 "
                      "(an up-sampling through the recorded positions). Checked at a¹ + a 10⁻³ jitter: in a¹ "
                      "windows tie (zeros, equal patches), and at a tie the max has a kink",
-                     ch(("δ w.r.t. a¹", d1a)), run(pool, a1 + jitter)),
+                     [*ch(("δ²", d2)), *ch(("δ w.r.t. a¹", d1a))], run(pool, a1 + jitter),
+                     {f"δ w.r.t. a¹ channel {c}": winners[0, c] for c in range(winners.shape[1])}),
         BackpropStep(10, "backward", "ReLU", "ReLU lets δ through where z¹ > 0",
                      "δ¹ = δ¹_a ⊙ 1[z¹ > 0]", ch(("δ¹ = ∂L/∂z¹", d1z)), run(relu, z1)),
         BackpropStep(11, "backward", "Conv2d(1→2, 3×3)", "the convolution's three gradients",
                      "dW¹[c] = a⁰ ⋆ δ¹[c] (the layer's INPUT a⁰, not z);  db¹[c] = Σ δ¹[c];  "
-                     "δ⁰ = Σ_c δ¹[c] ∗ W¹[c] (full convolution = δ padded, ⋆ W rotated 180°)",
+                     "δ⁰ = Σ_c pad(δ¹[c], 2) ⋆ rot180(W¹[c]) (a full convolution)",
                      [("dW¹[0]", conv.weight.grad[0, 0]), ("dW¹[1]", conv.weight.grad[1, 0]),
                       ("δ⁰ = ∂L/∂a⁰", d0[0, 0])], run(conv, a0)),
     ]
     return steps
 
 
-def draw_backprop_step(step: BackpropStep) -> Any:
-    """The arrays of one step side by side: small ones with their numbers, δ in red/blue."""
-    import matplotlib.pyplot as plt
+def _draw_panels(axes: Any, step: BackpropStep) -> None:
+    """Draw the panels of one step into ``axes``: small arrays with their numbers, δ in red/blue,
+    the cells of ``step.marks`` framed."""
+    from matplotlib.patches import Rectangle
 
-    n = len(step.panels)
-    fig, axes = plt.subplots(1, n, figsize=(3.0 * n, 3.0), squeeze=False)
-    for ax, (label, array) in zip(axes[0], step.panels):
+    for ax, (label, array) in zip(axes, step.panels):
         a = np.atleast_2d(np.asarray(array, dtype=np.float64))
         signed = step.direction == "backward" or a.min() < 0
         m = float(np.abs(a).max()) or 1.0
@@ -183,9 +193,55 @@ def draw_backprop_step(step: BackpropStep) -> Any:
             ax.set_title(label, fontsize=10)
             ax.set_xticks([])
             ax.set_yticks([])
+        for i, j in zip(*np.nonzero(step.marks.get(label, np.zeros((0, 0), bool)))):
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.2))
+
+
+def draw_backprop_step(step: BackpropStep) -> Any:
+    """The arrays of one step side by side: small ones with their numbers, δ in red/blue."""
+    import matplotlib.pyplot as plt
+
+    n = len(step.panels)
+    fig, axes = plt.subplots(1, n, figsize=(3.0 * n, 3.0), squeeze=False)
+    _draw_panels(axes[0], step)
     arrow = "▶ forward" if step.direction == "forward" else "◀ backward"
     fig.suptitle(f"step {step.index}: {arrow} – {step.layer}", fontsize=11)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.04, top=0.78, wspace=0.25)
+    return fig
+
+
+def _check_text(check: GradcheckResult | None) -> str:
+    if check is None:
+        return ""
+    return f"gradient check: max relative error {check.max_rel_error:.1e} at {check.where} – {check.verdict}"
+
+
+def draw_backprop_steps(steps: list[BackpropStep], indices: list[int] | None = None,
+                        width: float = 11.0) -> Any:
+    """The stepper's static twin: the chosen steps (all by default) one row each, with the
+    step's panels, its formula and – for backward steps – its gradient-check result."""
+    import textwrap
+
+    import matplotlib.pyplot as plt
+
+    chosen = [steps[i] for i in (range(len(steps)) if indices is None else indices)]
+    columns = max(len(step.panels) for step in chosen)
+    row_height = 2.55
+    fig = plt.figure(figsize=(width, row_height * len(chosen)))
+    rows = fig.subfigures(len(chosen), 1, squeeze=False)[:, 0]
+    for row, step in zip(rows, chosen):
+        axes = row.subplots(1, columns, squeeze=False)[0]
+        for ax in axes[len(step.panels):]:
+            ax.axis("off")
+        _draw_panels(axes, step)
+        arrow = "▶ forward" if step.direction == "forward" else "◀ backward"
+        row.suptitle(f"step {step.index}: {arrow} – {step.layer}: {step.title}", fontsize=10,
+                     x=0.01, ha="left", fontweight="bold")
+        lines = textwrap.wrap(step.formula, 150)[:2]
+        check = _check_text(step.check)
+        row.text(0.01, 0.02, "\n".join([*lines, check] if check else lines), fontsize=8, va="bottom",
+                 color="0.15")
+        row.subplots_adjust(left=0.02, right=0.98, bottom=0.24 if check else 0.18, top=0.82, wspace=0.3)
     return fig
 
 
@@ -229,3 +285,47 @@ def backprop_stepper(image: np.ndarray | None = None, label: int = 0, seed: int 
     explorer.steps, explorer.back_button, explorer.forward_button = steps, back, forward
     explorer.widget.children = (widgets.HBox([back, forward, slider]), *explorer.widget.children[1:])
     return explorer
+
+
+def draw_input_gradient_connections(kernel_names: tuple[str, ...] = ("w₀₀", "w₀₁", "w₁₀", "w₁₁")) -> Any:
+    """Chapter 6's connections figure: a 3×3 input, a 2×2 kernel, a 2×2 output (valid, stride 1).
+
+    Every line joins an input a_ij to an output z_rc it feeds, coloured by the weight
+    w_(i−r)(j−c) on it. Read from one input, the weights on its lines are the kernel rotated
+    by 180° – ∂L/∂a_ij = Σ δ_rc w_(i−r)(j−c)."""
+    import matplotlib.pyplot as plt
+
+    colours = ["tab:blue", "tab:orange", "tab:green", "tab:purple"]
+    sub = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+    fig, ax = plt.subplots(figsize=(5.8, 4.4))
+    inputs = {(i, j): (0.0, 8 - (3 * i + j)) for i in range(3) for j in range(3)}
+    outputs = {(r, c): (4.0, 6.5 - 2 * (2 * r + c)) for r in range(2) for c in range(2)}
+    for (i, j), (x0, y0) in inputs.items():
+        for (r, c), (x1, y1) in outputs.items():
+            u, v = i - r, j - c
+            if 0 <= u < 2 and 0 <= v < 2:
+                centre = (i, j) == (1, 1)
+                ax.plot([x0 + 0.35, x1 - 0.35], [y0, y1], color=colours[2 * u + v], lw=2.6 if centre else 1.0,
+                        alpha=1.0 if centre else 0.55, zorder=1)
+                if centre:
+                    ax.text(x0 + 0.35 + 0.3 * (x1 - x0 - 0.7), y0 + 0.3 * (y1 - y0) + 0.12,
+                            kernel_names[2 * u + v], color=colours[2 * u + v], fontsize=9, zorder=3)
+    for nodes, face, letter in ((inputs, "0.93", "a"), (outputs, "lavender", "z")):
+        for (i, j), (x, y) in nodes.items():
+            highlight = letter == "a" and (i, j) == (1, 1)
+            ax.add_patch(plt.Rectangle((x - 0.35, y - 0.35), 0.7, 0.7, fc="gold" if highlight else face,
+                                       ec="0.3", zorder=2))
+            ax.text(x, y, f"{letter}{i}{j}".translate(sub), ha="center", va="center", fontsize=10, zorder=3)
+    for name, colour in zip(kernel_names, colours):
+        ax.plot([], [], color=colour, lw=2.6, label=name)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title="weight on the line", fontsize=9)
+    ax.text(0, -1.0, "input a (3×3)", ha="center", fontsize=9)
+    ax.text(4, -1.0, "output z = a ⋆ W (2×2)", ha="center", fontsize=9)
+    ax.set_xlim(-0.8, 4.8)
+    ax.set_ylim(-1.3, 8.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title("every input feeds the outputs whose window covers it\n(a₁₁ feeds all four, "
+                 "each with a different weight)", fontsize=10)
+    fig.tight_layout()
+    return fig

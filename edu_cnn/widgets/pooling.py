@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_POOL_INPUT",
     "PoolState",
     "cosine_similarity",
+    "draw_arrays",
     "draw_pooling",
     "pool_state",
     "pooling_explorer",
@@ -262,3 +263,26 @@ def pooling_explorer(x: np.ndarray | None = None) -> Explorer:
     return _PoolingExplorer(x.shape, controls, compute,
                             UpdatingRenderer(PoolFigure, lambda st: (st.mode, st.size, st.stride)),
                             css_class="educnn-pooling-explorer", caption=caption, controls_per_row=3)
+
+
+def draw_arrays(rows: list[list[tuple[str, np.ndarray]]], title: str = "", width: float = 12.0,
+                row_height: float = 4.0) -> Any:
+    """Small integer-valued arrays drawn as numbered grids, one list of (label, array) per row –
+    the step-by-step pictures of chapter 5's transposed convolution (stamps, zero insertion)
+    and chapter 6's input gradient (dilate, pad, rotate, correlate, crop).
+    Zeros are written in grey so that the inserted and padded zeros stand out."""
+    import matplotlib.pyplot as plt
+
+    columns = max(len(row) for row in rows)
+    fig, axes = plt.subplots(len(rows), columns, figsize=(width, row_height * len(rows)), squeeze=False)
+    for ax_row, row in zip(axes, rows):
+        for ax in ax_row[len(row):]:
+            ax.axis("off")
+        for ax, (label, array) in zip(ax_row, row):
+            a = np.atleast_2d(np.asarray(array, dtype=np.float64))
+            m = float(np.abs(a).max()) or 1.0
+            value_grid(ax, a, label, cmap="RdBu_r", vmin=-2 * m, vmax=2 * m, grey=a == 0)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
