@@ -171,13 +171,22 @@ class Loss:
 class MSELoss(Loss):
     r"""Mean squared error :math:`\frac1M\sum_i (p_i - t_i)^2` over all :math:`M` elements.
 
-    ``pred`` and ``target`` have the same shape (an (N,) target also fits an (N, 1)
-    prediction). ``backward()`` returns :math:`2(p - t)/M` (``'sum'``: :math:`2(p - t)`).
+    ``pred`` and ``target`` have the same shape. An (N,) target against an (N, 1)
+    prediction is refused with a clear message: PyTorch would silently broadcast the pair to
+    N×N differences. ``backward()`` returns :math:`2(p - t)/M` (``'sum'``: :math:`2(p - t)`).
     """
 
     def forward(self, pred: Any, target: Any) -> float:
         pred = self._float_input(pred, "predictions")
-        target = self._check_same_shape(pred, self._float_input(target, "targets"), "targets")
+        target = self._float_input(target, "targets")
+        if target.shape != pred.shape:
+            hint = ""
+            if pred.ndim == 2 and pred.shape[1] == 1 and target.shape == (pred.shape[0],):
+                hint = (f"; PyTorch's MSELoss would broadcast these to {pred.shape[0]}×"
+                        f"{pred.shape[0]} differences, so edu_cnn refuses the pair – pass "
+                        f"the target as y.reshape(-1, 1) (shape {tuple(pred.shape)})")
+            raise ValueError(f"{self.name}: expected targets of the prediction's shape "
+                             f"{tuple(pred.shape)}, got {tuple(target.shape)}{hint}")
         diff = pred - target.astype(pred.dtype, copy=False)
         self._cache = (diff, pred.size)
         return float(self._reduce(float(np.dot(diff.ravel(), diff.ravel())), pred.size))

@@ -171,6 +171,11 @@ def test_wrong_shapes():
     with pytest.raises(ValueError, match=r"MSELoss: expected targets of the prediction's shape "
                                          r"\(3, 2\), got \(3,\)"):
         MSELoss()(np.zeros((3, 2)), np.zeros(3))
+    # PyTorch would broadcast (N, 1) against (N,) to N×N differences: refused, with the fix
+    with pytest.raises(ValueError, match=r"MSELoss: expected targets of the prediction's shape "
+                                         r"\(4, 1\), got \(4,\); PyTorch's MSELoss would "
+                                         r"broadcast these to 4×4 .* y.reshape\(-1, 1\)"):
+        MSELoss()(np.zeros((4, 1)), np.zeros(4))
     with pytest.raises(ValueError, match=r"CrossEntropyLoss: expected logits \(N, C\) with 2 axes, "
                                          r"got shape \(4,\) – for one sample"):
         CrossEntropyLoss()(np.zeros(4), [1])
