@@ -38,6 +38,8 @@ import argparse
 import base64
 import copy
 import io
+import json
+import re
 import sys
 import time
 import uuid
@@ -139,18 +141,25 @@ def reachable_models(state: dict[str, Any], roots: list[str]) -> list[str]:
             refs = list(_references(state[current].get("state", {}), state))
             stack.extend(reversed(refs))
 
+    def link_key(model_id: str) -> str:
+        """A link's state with the ids it names replaced by their visit order: links are then
+        kept in an order that does not depend on the (renumbered) ids themselves."""
+        position = {m: i for i, m in enumerate(order)}
+        text = json.dumps(state[model_id].get("state", {}), sort_keys=True, default=str)
+        return re.sub(MODEL_PREFIX + r"(\w+)", lambda m: f"#{position.get(m.group(1), -1):06d}", text)
+
     for root in roots:
         visit(root)
     changed = True
     while changed:
         changed = False
-        for model_id, model in state.items():
-            if model_id in seen or model.get("model_name") not in LINK_MODELS:
-                continue
-            refs = list(_references(model.get("state", {}), state))
-            if refs and all(ref in seen for ref in refs):
-                visit(model_id)
-                changed = True
+        ready = [model_id for model_id, model in state.items()
+                 if model_id not in seen and model.get("model_name") in LINK_MODELS
+                 and (refs := list(_references(model.get("state", {}), state)))
+                 and all(ref in seen for ref in refs)]
+        for model_id in sorted(ready, key=link_key):
+            visit(model_id)
+            changed = True
     return order
 
 
