@@ -14,16 +14,16 @@ from .init import manual_seed
 from .layer import Layer, Parameter
 from .linear import Flatten, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
+from .metrics import accuracy, confusion_matrix, top_k
 from .optim import SGD, Adadelta, Adagrad, Adam, Optimizer, RMSprop, StepLR
 from .pooling import AvgPool2d, MaxPool2d, MaxUnpool2d, Upsample
 from .sequential import Sequential
 from .shapes import conv_output_size
-from .training import Callback, EarlyStopping, History, evaluate, fit, predict
+from .training import Callback, EarlyStopping, History, SaveBestModel, evaluate, fit, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "SGD",
     "Adadelta",
     "Adagrad",
     "Adam",
@@ -52,12 +52,16 @@ __all__ = [
     "Parameter",
     "RMSprop",
     "ReLU",
+    "SGD",
+    "SaveBestModel",
     "Sequential",
     "Sigmoid",
     "Softmax",
     "StepLR",
     "Tanh",
     "Upsample",
+    "accuracy",
+    "confusion_matrix",
     "conv_output_size",
     "evaluate",
     "fit",
@@ -70,4 +74,5 @@ __all__ = [
     "sigmoid",
     "softmax",
     "step",
+    "top_k",
 ]

@@ -207,6 +207,8 @@ class Softmax(Layer):
 
     def __init__(self, dim: int = 1) -> None:
         super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise ValueError(f"Softmax: dim must be an integer axis, got {dim!r}")
         self.dim = int(dim)
         self._y: np.ndarray | None = None
 

@@ -18,19 +18,19 @@ in one line, without a traceback), 2 a usage error (argparse's convention).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .activations import softmax
+from .inference import Classifier, PredictionError, escape_controls
 from .layer import Layer
+from .modelfile import Budget
 from .plots import top_k
+from .preprocess import MAX_IMAGE_PIXELS
 
 PROG = "python -m edu_cnn"
 
@@ -39,44 +39,35 @@ class CommandError(Exception):
     """A failure the user can fix; printed as one line, exit code 1."""
 
 
-def _load_model(path: str) -> Layer:
+def _budget(args: argparse.Namespace) -> Budget:
+    defaults = Budget()
+    try:
+        return Budget(max_weight_bytes=args.max_weight_bytes or defaults.max_weight_bytes,
+                      max_parameters=args.max_parameters or defaults.max_parameters,
+                      max_activation_numbers=args.max_activations
+                      or defaults.max_activation_numbers)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+
+
+def _load_model(path: str, args: argparse.Namespace | None = None) -> Layer:
     from .modelfile import load
 
     try:
-        return load(path)
+        if args is None:
+            return load(path)
+        return load(path, sha256=args.sha256, budget=_budget(args))
     except ValueError as error:  # ModelFileError and friends: their message says it all
         raise CommandError(str(error)) from None
 
 
-def _outputs_are_probabilities(model: Layer) -> bool:
-    layers = getattr(model, "layers", None)
-    last = layers[-1] if layers else model
-    return type(last).__name__ == "Softmax"
-
-
-def _check_takes_digits(model: Layer) -> None:
-    input_shape = getattr(model, "input_shape", None)
-    if input_shape is not None and int(np.prod(input_shape)) != 28 * 28:
-        raise CommandError(f"this command prepares 28×28 grey digits, but the model expects "
-                           f"input {tuple(input_shape)}")
-
-
-def read_image(source: str | Path | bytes) -> np.ndarray:
-    """An image as a uint8 array, from a file path or from the bytes of a PNG / JPEG."""
-    from .preprocess import load_image
-
-    if not isinstance(source, (bytes, bytearray)):
-        return load_image(source)
-    from PIL import Image, UnidentifiedImageError
-
+def _classifier(model: Layer, args: argparse.Namespace | None = None, **options: Any
+                ) -> Classifier:
     try:
-        with Image.open(io.BytesIO(source)) as image:
-            if image.mode not in ("L", "RGB", "RGBA"):
-                image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-            return np.asarray(image).copy()
-    except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"read_image: the {len(source)} bytes are not an image PIL can read "
-                         f"({error})") from None
+        budget = _budget(args) if args is not None else None
+        return Classifier(model, budget=budget, **options)
+    except PredictionError as error:
+        raise CommandError(str(error)) from None
 
 
 def image_to_input(model: Layer, source: str | Path | bytes | np.ndarray) -> np.ndarray:
@@ -85,53 +76,48 @@ def image_to_input(model: Layer, source: str | Path | bytes | np.ndarray) -> np.
     Uses :mod:`edu_cnn.preprocess` (MNIST-style crop, scale and centre) and the model's
     stored mean / std (none stored: the pixels stay in [0, 1]).
     """
-    from .preprocess import preprocess_digit
-
-    _check_takes_digits(model)
-    input_shape = getattr(model, "input_shape", None)
     try:
-        image = source if isinstance(source, np.ndarray) else read_image(source)
-        digit = preprocess_digit(image)[np.newaxis, np.newaxis]
-    except ValueError as error:
+        return _classifier(model).to_input(source)
+    except PredictionError as error:
         raise CommandError(str(error)) from None
-    preprocessing = getattr(model, "preprocessing", None)
-    x = preprocessing.apply(digit) if preprocessing is not None else digit.astype(np.float32)
-    return x.reshape((1, *input_shape)) if input_shape is not None else x
 
 
 def predict_image(model: Layer, source: str | Path | bytes | np.ndarray) -> np.ndarray:
     """The class probabilities (a vector) the model gives one digit image."""
-    output = model.forward(image_to_input(model, source))
-    probabilities = output if _outputs_are_probabilities(model) else softmax(output, axis=1)
-    return np.asarray(probabilities, dtype=np.float64)[0]
+    classifier = _classifier(model)
+    try:
+        return classifier.probabilities(classifier.to_input(source))[0]
+    except PredictionError as error:
+        raise CommandError(str(error)) from None
 
 
 def classify(model: Layer, source: str | Path | bytes | np.ndarray) -> dict[str, Any]:
     """``{"class": name, "probabilities": {name: p, …}}`` for one digit image."""
-    p = predict_image(model, source)
-    names = _class_names(model, len(p))
-    return {"class": names[int(np.argmax(p))],
-            "probabilities": {n: round(float(v), 4) for n, v in zip(names, p)}}
+    try:
+        return _classifier(model).classify(source)
+    except PredictionError as error:
+        raise CommandError(str(error)) from None
 
 
-def _class_names(model: Layer, n: int) -> list[str]:
-    names = getattr(model, "class_names", None)
-    return list(names) if names and len(names) == n else [str(i) for i in range(n)]
+def _json(value: Any) -> str:
+    """JSON for a terminal: no NaN, and control characters escaped even beyond ASCII."""
+    return escape_controls(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+                           ).replace("\\x0a", "\n").replace("\\x", "\\u00")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    model = _load_model(args.model)
-    _check_takes_digits(model)
+    model = _load_model(args.model, args)
+    classifier = _classifier(model, args, max_pixels=args.max_pixels)
     if getattr(model, "preprocessing", None) is None:
-        print(f"{PROG} predict: note: {args.model} stores no mean / std; pixels are fed in "
-              f"[0, 1]", file=sys.stderr)
+        print(f"{PROG} predict: note: {escape_controls(args.model)} stores no mean / std; "
+              f"pixels are fed in [0, 1]", file=sys.stderr)
     failures = 0
     results = []
     for path in args.images:
         try:
-            answer = classify(model, path)
-        except CommandError as error:
-            print(f"{PROG} predict: error: {error}", file=sys.stderr)
+            answer = classifier.classify(path)
+        except PredictionError as error:
+            print(f"{PROG} predict: error: {escape_controls(str(error))}", file=sys.stderr)
             failures += 1
             continue
         results.append({"image": path, **answer})
@@ -140,126 +126,96 @@ def cmd_predict(args: argparse.Namespace) -> int:
             classes, probs = top_k(list(answer["probabilities"].values()),
                                    min(args.top, len(names)))
             ranked = "  ".join(f"{names[c]}: {q:.3f}" for c, q in zip(classes, probs))
-            print(f"{path}: {answer['class']}  ({ranked})")
+            print(escape_controls(f"{path}: {answer['class']}  ({ranked})"))
     if args.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
+        print(_json(results))
     return 1 if failures else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .onnx_export import export_onnx, run_onnx
+    import onnx
 
-    model = _load_model(args.model)
+    from .onnx_export import onnx_session, run_onnx, to_onnx
+    from .safefile import atomic_write
+
+    model = _load_model(args.model, args)
     shape = args.input_shape or getattr(model, "input_shape", None)
     if shape is None:
         raise CommandError(f"{args.model} stores no input shape; give one, e.g. "
                            f"--input-shape 1,28,28")
     try:
-        proto = export_onnx(model, args.output, input_shape=shape, opset=args.opset)
-    except ValueError as error:
+        proto = to_onnx(model, shape, opset=args.opset)
+        onnx.checker.check_model(proto, full_check=True)
+    except (ValueError, onnx.checker.ValidationError) as error:
         raise CommandError(str(error)) from None
+    # compared in memory first: a graph that disagrees with numpy is never written
     x = np.random.default_rng(0).normal(size=(4, *shape)).astype(np.float32)
-    difference = float(np.abs(run_onnx(args.output, x) - model.forward(x)).max())
+    expected = np.asarray(model.forward(x))
+    if not np.isfinite(expected).all():
+        raise CommandError(f"{args.model}: the model's output on 4 random inputs is not "
+                           f"finite; not exported")
+    got = np.asarray(run_onnx(onnx_session(proto), x))
+    difference = float(np.abs(got - expected).max())
+    if not difference <= 1e-3 * max(1.0, float(np.abs(expected).max())):
+        raise CommandError(f"ONNX Runtime disagrees with numpy on 4 random inputs (max "
+                           f"difference {difference:.3g}); {args.output} not written")
+    with atomic_write(args.output, "export", error=CommandError) as handle:
+        handle.write(proto.SerializeToString())
     nodes = len(proto.graph.node)
-    print(f"wrote {args.output}: {nodes} node{'' if nodes == 1 else 's'}, opset {args.opset}, "
-          f"passes onnx.checker; ONNX Runtime vs numpy on 4 random inputs: "
-          f"max difference {difference:.1e}")
+    print(f"wrote {escape_controls(args.output)}: {nodes} node{'' if nodes == 1 else 's'}, "
+          f"opset {args.opset}, passes onnx.checker; ONNX Runtime vs numpy on 4 random "
+          f"inputs: max difference {difference:.1e}")
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .modelfile import read_header
-
-    model = _load_model(args.model)
-    header = read_header(args.model)
-    print(f"{args.model}: edu-cnn model file, format version {header['format_version']}")
+    model = _load_model(args.model, args)
+    print(escape_controls(f"{args.model}: edu-cnn model file, format version 1"))
     shape = getattr(model, "input_shape", None)
-    pre = header.get("preprocessing")
+    pre = getattr(model, "preprocessing", None)
+    pre = pre.to_json() if pre is not None else None
     names = getattr(model, "class_names", None)
     rows = [("input shape", "(N, " + ", ".join(map(str, shape)) + ")" if shape else "not stored"),
             ("preprocessing", f"pixels in [0, 1], then (x − {pre['mean']}) / {pre['std']}"
              if pre else "not stored"),
             ("classes", ", ".join(names) if names else "not stored"),
-            *((str(k), str(v)) for k, v in (header.get("metadata") or {}).items())]
+            *((str(k), json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v)
+              for k, v in (getattr(model, "metadata", None) or {}).items())]
+    rows = [(escape_controls(key), escape_controls(value)) for key, value in rows]
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}: {value}")
     print()
     if shape is not None and hasattr(model, "summary"):
-        model.summary(shape)
+        text = model.summary(shape, show=False)
     else:
-        print(repr(model))
-        print(f"Total parameters: {model.num_parameters():,}")
+        text = f"{model!r}\nTotal parameters: {model.num_parameters():,}"
+    for line in str(text).splitlines():
+        print(escape_controls(line))
     return 0
 
 
-MAX_REQUEST_BYTES = 5 * 1024 * 1024
-
-
-def make_server(model: Layer, host: str = "127.0.0.1", port: int = 8000,
-                quiet: bool = False) -> HTTPServer:
-    """A tiny HTTP inference service around ``model`` (standard library only).
-
-    ``GET /`` describes the model (input shape, pre-processing, classes);
-    ``POST /predict`` with the bytes of a PNG or JPEG as the body answers
-    ``{"class": …, "probabilities": {…}}``; a bad request gets status 400 and
-    ``{"error": …}``. Requests are served one at a time (the layers keep what their last
-    forward pass computed, so two at once would mix). ``port=0`` picks a free port
-    (``server.server_address`` says which); ``quiet=True`` logs no requests. Call
-    ``serve_forever()`` to run it.
-    """
-    _check_takes_digits(model)
-    pre = getattr(model, "preprocessing", None)
-    description = {"input_shape": list(getattr(model, "input_shape", None) or []),
-                   "preprocessing": pre.to_json() if pre else None,
-                   "class_names": getattr(model, "class_names", None),
-                   "usage": "POST the bytes of a PNG or JPEG digit to /predict"}
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "edu-cnn"
-
-        def _reply(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            if self.path.rstrip("/") == "":
-                self._reply(200, description)
-            else:
-                self._reply(404, {"error": f"no such page {self.path!r}; try / or POST /predict"})
-
-        def do_POST(self) -> None:
-            if self.path.rstrip("/") != "/predict":
-                self._reply(404, {"error": f"POST to /predict, not {self.path!r}"})
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            if not 0 < length <= MAX_REQUEST_BYTES:
-                self._reply(400, {"error": f"send the image as the request body "
-                                           f"(1 byte … {MAX_REQUEST_BYTES} bytes), got {length}"})
-                return
-            try:
-                self._reply(200, classify(model, self.rfile.read(length)))
-            except CommandError as error:
-                self._reply(400, {"error": str(error)})
-
-        def log_message(self, format: str, *args: Any) -> None:
-            if not quiet:
-                sys.stderr.write(f"{PROG} serve: {self.address_string()} {format % args}\n")
-
-    return HTTPServer((host, port), Handler)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
-    model = _load_model(args.model)
-    server = make_server(model, args.host, args.port)
+    from .serve import make_server
+
+    model = _load_model(args.model, args)
+    try:
+        server = make_server(model, args.host, args.port, onnx=args.onnx,
+                             max_pixels=args.max_pixels, max_bytes=args.max_bytes,
+                             budget=_budget(args), workers=args.workers)
+    except PredictionError as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:  # port in use, address not available
+        raise CommandError(f"cannot listen on {args.host}:{args.port} "
+                           f"({error.strerror or error})") from None
     host, port = server.server_address[:2]
-    print(f"serving {args.model} on http://{host}:{port} – POST a PNG or JPEG to /predict, "
-          f"e.g. curl --data-binary @digit.png http://{host}:{port}/predict; Ctrl+C stops",
-          flush=True)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        print(f"{PROG} serve: note: listening on {host}, reachable from other computers; "
+              f"the service has no authentication and no TLS", file=sys.stderr)
+    runtime = "ONNX Runtime" if args.onnx else "numpy"
+    print(f"serving {escape_controls(args.model)} ({runtime}) on http://{host}:{port} – POST a "
+          f"PNG or JPEG to /predict, e.g. curl --data-binary @digit.png "
+          f"http://{host}:{port}/predict; Ctrl+C stops", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -267,6 +223,57 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def __getattr__(name: str) -> Any:
+    if name == "make_server":  # its home is edu_cnn.serve; kept here for older notebooks
+        from .serve import make_server
+
+        return make_server
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _port_argument(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, got {text!r}")
+    return port
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _sha256_argument(text: str) -> str:
+    value = text.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise argparse.ArgumentTypeError(f"a SHA-256 is 64 hex digits, got {text!r}")
+    return value
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
+    parser.add_argument("--sha256", type=_sha256_argument, metavar="HEX",
+                        help="refuse the file unless its SHA-256 is HEX (a hash published "
+                             "by the model's author, e.g. beside the download)")
+    budget = Budget()
+    parser.add_argument("--max-weight-bytes", type=_positive_int, metavar="N",
+                        help=f"largest total size of the weights (default "
+                             f"{budget.max_weight_bytes:,})")
+    parser.add_argument("--max-parameters", type=_positive_int, metavar="N",
+                        help=f"largest number of parameters (default {budget.max_parameters:,})")
+    parser.add_argument("--max-activations", type=_positive_int, metavar="N",
+                        help=f"largest layer output for one sample, in numbers (default "
+                             f"{budget.max_activation_numbers:,})")
 
 
 def _shape_argument(text: str) -> tuple[int, ...]:
@@ -294,19 +301,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the predicted class and the top probabilities for each image. "
                     "Images are prepared like MNIST (crop, scale to 20×20, centre in 28×28) "
                     "and normalised with the mean / std stored in the model file.")
-    predict.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
+    _model_options(predict)
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
     predict.add_argument("--top", type=int, default=3, metavar="K",
                          help="how many classes to list per image (default 3)")
     predict.add_argument("--json", action="store_true",
                          help="print all probabilities as JSON instead")
+    predict.add_argument("--max-pixels", type=_positive_int, default=MAX_IMAGE_PIXELS,
+                         metavar="N", help=f"largest image, in pixels (default "
+                                           f"{MAX_IMAGE_PIXELS:,})")
     predict.set_defaults(run=cmd_predict)
 
     export = commands.add_parser(
         "export", help="export a model file to ONNX",
         description="Write the model as an ONNX graph (dynamic batch axis), check it with "
                     "onnx.checker and compare ONNX Runtime with the numpy forward pass.")
-    export.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
+    _model_options(export)
     export.add_argument("output", metavar="OUT.onnx", help="where to write the ONNX file")
     export.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
     export.add_argument("--input-shape", type=_shape_argument, metavar="C,H,W",
@@ -317,37 +327,57 @@ def build_parser() -> argparse.ArgumentParser:
         "info", help="show the architecture and the pre-processing contract",
         description="Print the input shape, pre-processing, class names, metadata and the "
                     "layer-by-layer summary of a model file.")
-    info.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
+    _model_options(info)
     info.set_defaults(run=cmd_info)
 
     serve = commands.add_parser(
         "serve", help="answer predictions over HTTP (a small service)",
         description="Serve the model over HTTP: GET / describes it, POST /predict with a PNG "
                     "or JPEG as the body returns the class and probabilities as JSON.")
-    serve.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
+    from .serve import MAX_PIXELS, MAX_REQUEST_BYTES
+
+    _model_options(serve)
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this computer only)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
+    serve.add_argument("--port", type=_port_argument, default=8000,
+                       help="port (default 8000; 0 = any free)")
+    serve.add_argument("--onnx", action="store_true",
+                       help="answer through ONNX Runtime (the graph is exported in memory)")
+    serve.add_argument("--max-bytes", type=_positive_int, default=MAX_REQUEST_BYTES,
+                       metavar="N", help=f"largest request body (default {MAX_REQUEST_BYTES:,})")
+    serve.add_argument("--max-pixels", type=_positive_int, default=MAX_PIXELS, metavar="N",
+                       help=f"largest image, in pixels (default {MAX_PIXELS:,})")
+    serve.add_argument("--workers", type=_positive_int, default=4, metavar="N",
+                       help="images decoded and predicted at the same time (default 4)")
     serve.set_defaults(run=cmd_serve)
+
+    from .grading import add_grade_command  # `grade`: edu_cnn/grading.py
+
+    add_grade_command(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "top", 1) < 1:
         parser.error("--top must be at least 1")
     try:
-        return args.run(args)
-    except CommandError as error:
-        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:  # e.g. cannot write the output file
-        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
-        return 1
+        with np.errstate(all="ignore"):  # overflow is caught where it matters: outputs checked
+            return args.run(args)
     except KeyboardInterrupt:
         return 130
+    except (CommandError, ValueError, OSError, MemoryError, RecursionError) as error:
+        message = str(error) or type(error).__name__
+        if isinstance(error, OSError) and error.filename and error.strerror:
+            message = f"{error.filename}: {error.strerror}"
+        print(f"{PROG} {args.command}: error: {escape_controls(message)}", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - the promise is one line, never a traceback
+        print(f"{PROG} {args.command}: internal error: {type(error).__name__}: "
+              f"{escape_controls(str(error))} (please report it)", file=sys.stderr)
+        return 1
 
 
 __all__ = [
@@ -355,7 +385,5 @@ __all__ = [
     "classify",
     "image_to_input",
     "main",
-    "make_server",
     "predict_image",
-    "read_image",
 ]

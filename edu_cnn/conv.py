@@ -50,42 +50,19 @@ import numpy as np
 
 from . import init
 from .layer import Layer, Parameter
-from .shapes import as_float_array, check_ndim, check_same_shape, conv_output_size, pair
-
-IntPair = tuple[int, int]
-
-
-# ---------------------------------------------------------------------------------------
-# Arguments and sizes
-# ---------------------------------------------------------------------------------------
-def _nonnegative_pair(value: Any, name: str, where: str, low: int) -> IntPair:
-    result = pair(value, name, where)
-    if min(result) < low:
-        raise ValueError(f"{where}: {name} must be ≥ {low}, got {value!r}")
-    return result
-
-
-def output_hw(h: int, w: int, kernel: IntPair, stride: IntPair, padding: IntPair,
-              where: str) -> IntPair:
-    r"""(H_out, W_out) of a sliding window: :math:`\lfloor (n + 2p - k)/s \rfloor + 1` per axis.
-
-    Raises ``ValueError`` naming ``where`` with the formula evaluated when the window
-    gives no output (the padded input is smaller than the window).
-    """
-    sizes = []
-    for axis, n, k, p, s in (("height", h, kernel[0], padding[0], stride[0]),
-                             ("width", w, kernel[1], padding[1], stride[1])):
-        if n + 2 * p < k:
-            raise ValueError(
-                f"{where}: output {axis} ⌊(n + 2p − k)/s⌋ + 1 = ⌊({n} + 2·{p} − {k})/{s}⌋ + 1 "
-                f"= {(n + 2 * p - k) // s + 1} – the window does not fit, there is no output"
-            )
-        sizes.append(conv_output_size(n, k, p, s, where=where))
-    return sizes[0], sizes[1]
-
-
-def _k_text(kernel: IntPair) -> str:
-    return str(kernel[0]) if kernel[0] == kernel[1] else str(kernel)
+from .shapes import (
+    IntOrPair,
+    IntPair,
+    as_float_array,
+    check_ndim,
+    check_same_shape,
+    conv_output_size,
+    kernel_text,
+    output_hw,
+    pair,
+    pair_at_least,
+    positive_int,
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -119,7 +96,7 @@ def convolve1d(signal: np.ndarray, kernel: np.ndarray, stride: int = 1, padding:
     return correlate1d(signal, k[::-1], stride, padding)
 
 
-def correlate2d(image: np.ndarray, kernel: np.ndarray, stride: Any = 1, padding: Any = 0) -> np.ndarray:
+def correlate2d(image: np.ndarray, kernel: np.ndarray, stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
     r"""Cross-correlation of one 2-D image with one 2-D kernel (what ``Conv2d`` computes).
 
     :math:`y_{r,c} = \sum_{u,v} K_{u,v}\, x^{pad}_{rs+u,\,cs+v}`; with ``padding=0`` this is
@@ -130,12 +107,12 @@ def correlate2d(image: np.ndarray, kernel: np.ndarray, stride: Any = 1, padding:
     if x.ndim != 2 or k.ndim != 2:
         raise ValueError(f"correlate2d: expected a 2-D image and a 2-D kernel, got shapes "
                          f"{tuple(x.shape)} and {tuple(k.shape)}")
-    output_hw(*x.shape, k.shape, _nonnegative_pair(stride, "stride", "correlate2d", 1),
-              _nonnegative_pair(padding, "padding", "correlate2d", 0), "correlate2d")
+    output_hw(*x.shape, k.shape, pair_at_least(stride, "stride", "correlate2d", 1),
+              pair_at_least(padding, "padding", "correlate2d", 0), "correlate2d")
     return conv2d_forward(x[None, None], k[None, None], None, stride, padding)[0, 0]
 
 
-def convolve2d(image: np.ndarray, kernel: np.ndarray, stride: Any = 1, padding: Any = 0) -> np.ndarray:
+def convolve2d(image: np.ndarray, kernel: np.ndarray, stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
     """True 2-D convolution: correlation with the kernel rotated by 180° (flipped both ways).
 
     With ``padding=0`` this is ``scipy.signal.convolve2d(image, kernel, mode='valid')``.
@@ -159,7 +136,7 @@ def _check_conv_args(x: np.ndarray, w: np.ndarray, where: str) -> None:
 
 
 def conv2d_forward_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                             stride: Any = 1, padding: Any = 0) -> np.ndarray:
+                             stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
     """y[n, o, r, c] = b[o] + Σ_i Σ_u Σ_v W[o, i, u, v]·x_pad[n, i, r·s + u, c·s + v], with loops."""
     _check_conv_args(x, w, "conv2d_forward_reference")
     (sh, sw), (ph, pw) = pair(stride, "stride", "conv2d"), pair(padding, "padding", "conv2d")
@@ -182,7 +159,7 @@ def conv2d_forward_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
 
 
 def conv2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray,
-                              stride: Any = 1, padding: Any = 0
+                              stride: IntOrPair = 1, padding: IntOrPair = 0
                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dW, db) with the same loops as the forward pass: each product
     W[o,i,u,v]·x_pad[n,i,r·s+u,c·s+v] sends δ[n,o,r,c] times one factor to the other."""
@@ -271,7 +248,7 @@ def _col2im_chwn(dcols: np.ndarray, padded_hw: IntPair, stride: IntPair,
     return out
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, stride: Any = 1, padding: Any = 0) -> np.ndarray:
+def im2col(x: np.ndarray, kh: int, kw: int, stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
     """Unfold every receptive field of ``x`` into one column of a matrix.
 
     Parameters
@@ -298,21 +275,21 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: Any = 1, padding: Any = 0) -
     x = as_float_array(x, "im2col")
     check_ndim(x, 4, "im2col", "(N, C, H, W)")
     kernel = (int(kh), int(kw))
-    s = _nonnegative_pair(stride, "stride", "im2col", 1)
-    p = _nonnegative_pair(padding, "padding", "im2col", 0)
+    s = pair_at_least(stride, "stride", "im2col", 1)
+    p = pair_at_least(padding, "padding", "im2col", 0)
     ho, wo = output_hw(x.shape[2], x.shape[3], kernel, s, p, "im2col")
     cols = _im2col_chwn(_pad_chwn(x, p), kernel, s, (ho, wo))
     return cols.reshape(x.shape[1] * kh * kw, ho * wo * x.shape[0])
 
 
 def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kh: int, kw: int,
-           stride: Any = 1, padding: Any = 0) -> np.ndarray:
+           stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
     """The adjoint of :func:`im2col`: fold the columns back into an (N, C, H, W) array,
     *adding* the entries of overlapping windows (that is the gradient of im2col)."""
     n, c, h, w = x_shape
     kernel = (int(kh), int(kw))
-    s = _nonnegative_pair(stride, "stride", "col2im", 1)
-    (ph, pw) = _nonnegative_pair(padding, "padding", "col2im", 0)
+    s = pair_at_least(stride, "stride", "col2im", 1)
+    (ph, pw) = pair_at_least(padding, "padding", "col2im", 0)
     ho, wo = output_hw(h, w, kernel, s, (ph, pw), "col2im")
     cols = np.asarray(cols)
     if cols.shape != (c * kh * kw, ho * wo * n):
@@ -420,17 +397,17 @@ def _conv2d_backward_cols(grad_y: np.ndarray, cols: np.ndarray, x_shape: tuple[i
     return dx.transpose(3, 0, 1, 2), dw, db
 
 
-def _conv_args(x: np.ndarray, w: np.ndarray, stride: Any, padding: Any, where: str
+def _conv_args(x: np.ndarray, w: np.ndarray, stride: IntOrPair, padding: IntOrPair, where: str
                ) -> tuple[IntPair, IntPair, IntPair]:
     _check_conv_args(x, w, where)
-    s = _nonnegative_pair(stride, "stride", where, 1)
-    p = _nonnegative_pair(padding, "padding", where, 0)
+    s = pair_at_least(stride, "stride", where, 1)
+    p = pair_at_least(padding, "padding", where, 0)
     out_hw = output_hw(x.shape[2], x.shape[3], (w.shape[2], w.shape[3]), s, p, where)
     return s, p, out_hw
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                   stride: Any = 1, padding: Any = 0) -> np.ndarray:
+                   stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
     """Fast 2-D convolution (cross-correlation) of a batch: im2col + one matrix product.
 
     Same result as :func:`conv2d_forward_reference`. The result is an (N, C_out, H_out,
@@ -443,8 +420,8 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     return _conv2d_forward_cols(x, w, b, s, p, out_hw)[0]
 
 
-def conv2d_backward(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Any = 1,
-                    padding: Any = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def conv2d_backward(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, stride: IntOrPair = 1,
+                    padding: IntOrPair = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fast (dx, dW, db) of a 2-D convolution; same result as :func:`conv2d_backward_reference`."""
     x = as_float_array(x, "conv2d_backward")
     w = as_float_array(w, "conv2d_backward")
@@ -457,7 +434,7 @@ def conv2d_backward(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, stride: An
     return dx, dw, db
 
 
-def dilate(delta: np.ndarray, stride: Any) -> np.ndarray:
+def dilate(delta: np.ndarray, stride: IntOrPair) -> np.ndarray:
     """Insert s − 1 zeros between neighbouring entries of the last two axes (stride s)."""
     sh, sw = pair(stride, "stride", "dilate")
     *lead, h, w = delta.shape
@@ -467,8 +444,8 @@ def dilate(delta: np.ndarray, stride: Any) -> np.ndarray:
 
 
 def conv2d_input_grad_by_full_convolution(grad_y: np.ndarray, w: np.ndarray,
-                                          input_hw: tuple[int, int], stride: Any = 1,
-                                          padding: Any = 0) -> np.ndarray:
+                                          input_hw: tuple[int, int], stride: IntOrPair = 1,
+                                          padding: IntOrPair = 0) -> np.ndarray:
     r"""∂L/∂x the chapter-6 way: δ_in = pad(δ) ⋆ rot180(W), exactly.
 
     ⋆ is cross-correlation (what ``Conv2d`` computes) and pad(δ) is δ made ready for it:
@@ -521,9 +498,9 @@ def conv_transpose_output_size(n: int, k: int, p: int = 0, s: int = 1,
     return size
 
 
-def _output_padding_pair(output_padding: Any, stride: IntPair, where: str) -> IntPair:
+def _output_padding_pair(output_padding: IntOrPair, stride: IntPair, where: str) -> IntPair:
     """``output_padding`` as a pair, each entry 0 ≤ op < stride (PyTorch's rule)."""
-    op = _nonnegative_pair(output_padding, "output_padding", where, 0)
+    op = pair_at_least(output_padding, "output_padding", where, 0)
     if op[0] >= stride[0] or op[1] >= stride[1]:
         raise ValueError(f"{where}: output_padding must be smaller than the stride (it picks one "
                          f"of the s input sizes a strided Conv2d maps to the same output), got "
@@ -531,14 +508,14 @@ def _output_padding_pair(output_padding: Any, stride: IntPair, where: str) -> In
     return op
 
 
-def _transpose_args(x: np.ndarray, w: np.ndarray, stride: Any, padding: Any, where: str,
-                    output_padding: Any = 0) -> tuple[IntPair, IntPair, IntPair]:
+def _transpose_args(x: np.ndarray, w: np.ndarray, stride: IntOrPair, padding: IntOrPair, where: str,
+                    output_padding: IntOrPair = 0) -> tuple[IntPair, IntPair, IntPair]:
     check_ndim(x, 4, where, "(N, C, H, W)")
     if w.ndim != 4 or w.shape[0] != x.shape[1]:
         raise ValueError(f"{where}: expected a weight (C_in={x.shape[1]}, C_out, kh, kw), "
                          f"got shape {tuple(w.shape)}")
-    s = _nonnegative_pair(stride, "stride", where, 1)
-    p = _nonnegative_pair(padding, "padding", where, 0)
+    s = pair_at_least(stride, "stride", where, 1)
+    p = pair_at_least(padding, "padding", where, 0)
     op = _output_padding_pair(output_padding, s, where)
     out_hw = (conv_transpose_output_size(x.shape[2], w.shape[2], p[0], s[0], where, op[0]),
               conv_transpose_output_size(x.shape[3], w.shape[3], p[1], s[1], where, op[1]))
@@ -546,7 +523,7 @@ def _transpose_args(x: np.ndarray, w: np.ndarray, stride: Any, padding: Any, whe
 
 
 def conv_transpose2d_forward_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                                       stride: Any = 1, padding: Any = 0, output_padding: Any = 0) -> np.ndarray:
+                                       stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0) -> np.ndarray:
     """Transposed convolution by scattering: every input pixel adds ``x · kernel`` to the
     output window it maps to, y[n, o, r·s + u − p, c·s + v − p] += x[n, i, r, c]·W[i, o, u, v]."""
     (sh, sw), (ph, pw), (ho, wo) = _transpose_args(x, w, stride, padding,
@@ -570,8 +547,8 @@ def conv_transpose2d_forward_reference(x: np.ndarray, w: np.ndarray, b: np.ndarr
 
 
 def conv_transpose2d_forward_by_zero_insertion(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                                               stride: Any = 1, padding: Any = 0,
-                                               output_padding: Any = 0) -> np.ndarray:
+                                               stride: IntOrPair = 1, padding: IntOrPair = 0,
+                                               output_padding: IntOrPair = 0) -> np.ndarray:
     """Transposed convolution the other way: insert s − 1 zeros between the inputs, pad by
     k − 1 − p (plus ``output_padding`` at the bottom/right), cross-correlate with the kernel
     flipped 180° – exactly the input-gradient formula of ``Conv2d``
@@ -585,8 +562,8 @@ def conv_transpose2d_forward_by_zero_insertion(x: np.ndarray, w: np.ndarray, b: 
 
 
 def conv_transpose2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray,
-                                        stride: Any = 1, padding: Any = 0,
-                                        output_padding: Any = 0
+                                        stride: IntOrPair = 1, padding: IntOrPair = 0,
+                                        output_padding: IntOrPair = 0
                                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dW, db) with the scatter loops of the forward pass run backwards."""
     (sh, sw), (ph, pw), (ho, wo) = _transpose_args(x, w, stride, padding,
@@ -613,7 +590,7 @@ def conv_transpose2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, w: np
 
 
 def conv_transpose2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                             stride: Any = 1, padding: Any = 0, output_padding: Any = 0) -> np.ndarray:
+                             stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0) -> np.ndarray:
     """Fast transposed convolution: it *is* the input gradient of a ``Conv2d`` whose weight
     is ``w`` (C_in of the transposed layer = C_out of that convolution), so it reuses the
     col2im path: columns Wᵀx, then add each column back to its window."""
@@ -633,8 +610,8 @@ def conv_transpose2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     return y.transpose(3, 0, 1, 2)
 
 
-def conv_transpose2d_backward(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, stride: Any = 1,
-                              padding: Any = 0, output_padding: Any = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def conv_transpose2d_backward(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, stride: IntOrPair = 1,
+                              padding: IntOrPair = 0, output_padding: IntOrPair = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fast (dx, dW, db): the forward pass of a ``Conv2d`` with weight ``w`` turned around –
     dx is that convolution applied to δ, dW its weight gradient with the roles of input
     and δ swapped."""
@@ -655,21 +632,15 @@ def conv_transpose2d_backward(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, 
 # ---------------------------------------------------------------------------------------
 # Layers
 # ---------------------------------------------------------------------------------------
-def _positive_int(value: Any, name: str, where: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 class _ConvSizes(Layer):
     """The constructor checks both convolution layers share."""
 
-    def _set_sizes(self, where: str, in_channels: Any, out_channels: Any, kernel_size: Any,
-                   stride: Any) -> None:
-        self.in_channels = _positive_int(in_channels, "in_channels", where)
-        self.out_channels = _positive_int(out_channels, "out_channels", where)
-        self.kernel_size = _nonnegative_pair(kernel_size, "kernel_size", where, 1)
-        self.stride = _nonnegative_pair(stride, "stride", where, 1)
+    def _set_sizes(self, where: str, in_channels: int, out_channels: int,
+                   kernel_size: IntOrPair, stride: IntOrPair) -> None:
+        self.in_channels = positive_int(in_channels, "in_channels", where)
+        self.out_channels = positive_int(out_channels, "out_channels", where)
+        self.kernel_size = pair_at_least(kernel_size, "kernel_size", where, 1)
+        self.stride = pair_at_least(stride, "stride", where, 1)
 
 
 class Conv2d(_ConvSizes):
@@ -681,10 +652,13 @@ class Conv2d(_ConvSizes):
         C_in and C_out: one filter of shape (C_in, kh, kw) per output channel.
     kernel_size : int or pair
     stride : int or pair
-    padding : int, pair or ``'same'``
-        Zeros added on each side. ``'same'`` keeps H and W (stride 1, odd kernels only).
-    bias : bool
-    rng : numpy Generator, optional
+    padding : int, pair, ``'valid'`` or ``'same'``
+        Zeros added on each side. ``'valid'`` is 0 (PyTorch's spelling); ``'same'`` keeps
+        H and W (stride 1, odd kernels only).
+    bias : bool, keyword-only
+        Keyword-only: PyTorch's sixth positional argument is ``dilation``, so
+        ``Conv2d(1, 6, 5, 1, 0, False)`` would mean something else there.
+    rng : numpy Generator, optional, keyword-only
         Source of the initial weights (default: edu_cnn's seeded generator);
         PyTorch's default uniform initialisation.
 
@@ -695,22 +669,27 @@ class Conv2d(_ConvSizes):
     like PyTorch for a first layer whose input needs no gradient.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, bias: bool = True, rng: np.random.Generator | None = None) -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair = 1, padding: IntOrPair | str = 0, *, bias: bool = True,
+                 rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self._set_sizes("Conv2d", in_channels, out_channels, kernel_size, stride)
         where = self._name()
-        if isinstance(padding, str):
+        if padding == "valid":
+            self._padding_arg: Any = "valid"
+            self.padding = (0, 0)
+        elif isinstance(padding, str):
             if padding != "same":
-                raise ValueError(f"{where}: padding must be an int, a pair or 'same', got {padding!r}")
+                raise ValueError(f"{where}: padding must be an int, a pair, 'valid' or 'same', "
+                                 f"got {padding!r}")
             if self.stride != (1, 1) or self.kernel_size[0] % 2 == 0 or self.kernel_size[1] % 2 == 0:
                 raise ValueError(
                     f"{where}: padding='same' needs stride 1 and an odd kernel (p = (k − 1)/2 on "
                     f"each side), got stride {self.stride} and kernel {self.kernel_size}")
-            self._padding_arg: Any = "same"
+            self._padding_arg = "same"
             self.padding = ((self.kernel_size[0] - 1) // 2, (self.kernel_size[1] - 1) // 2)
         else:
-            self.padding = _nonnegative_pair(padding, "padding", where, 0)
+            self.padding = pair_at_least(padding, "padding", where, 0)
             self._padding_arg = padding
         self.weight = Parameter(np.empty((self.out_channels, self.in_channels, *self.kernel_size),
                                          np.float32), "weight")
@@ -721,7 +700,7 @@ class Conv2d(_ConvSizes):
         self._workspace = Workspace()
 
     def _name(self) -> str:
-        return f"Conv2d({self.in_channels}→{self.out_channels}, k={_k_text(self.kernel_size)})"
+        return f"Conv2d({self.in_channels}→{self.out_channels}, k={kernel_text(self.kernel_size)})"
 
     def _check_input(self, shape: tuple[int, ...], shown: str | None = None) -> tuple[int, int]:
         """(H_out, W_out) for an input of ``shape`` (N, C, H, W) – or the error, which
@@ -763,7 +742,7 @@ class Conv2d(_ConvSizes):
     def config(self) -> dict[str, Any]:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel_size": self.kernel_size, "stride": self.stride,
-                "padding": self._padding_arg if self._padding_arg == "same" else self.padding,
+                "padding": self._padding_arg if isinstance(self._padding_arg, str) else self.padding,
                 "bias": self.bias is not None}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -796,12 +775,13 @@ class ConvTranspose2d(_ConvSizes):
     Weight (C_in, C_out, kh, kw) – note the order, as in PyTorch.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, *, bias: bool = True,
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0, *,
+                 bias: bool = True,
                  rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self._set_sizes("ConvTranspose2d", in_channels, out_channels, kernel_size, stride)
-        self.padding = _nonnegative_pair(padding, "padding", "ConvTranspose2d", 0)
+        self.padding = pair_at_least(padding, "padding", "ConvTranspose2d", 0)
         self.output_padding = _output_padding_pair(output_padding, self.stride, self._name())
         self.weight = Parameter(np.empty((self.in_channels, self.out_channels, *self.kernel_size),
                                          np.float32), "weight")
@@ -812,7 +792,7 @@ class ConvTranspose2d(_ConvSizes):
         self._x: np.ndarray | None = None
 
     def _name(self) -> str:
-        return f"ConvTranspose2d({self.in_channels}→{self.out_channels}, k={_k_text(self.kernel_size)})"
+        return f"ConvTranspose2d({self.in_channels}→{self.out_channels}, k={kernel_text(self.kernel_size)})"
 
     def _out_hw(self, shape: tuple[int, ...]) -> tuple[int, int]:
         if len(shape) != 4 or shape[1] != self.in_channels:

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import init
 from .layer import Layer, Parameter
-from .shapes import as_float_array, check_ndim, check_same_shape
+from .shapes import as_float_array, check_ndim, check_same_shape, positive_int
 
 
 # -- reference implementations: one sample, one output at a time --------------------------
@@ -88,9 +88,8 @@ class Linear(Layer):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Linear: {name} must be a positive integer, got {value!r}")
+        in_features = positive_int(in_features, "in_features", "Linear")
+        out_features = positive_int(out_features, "out_features", "Linear")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), np.float32), "weight")
@@ -146,7 +145,7 @@ class Flatten(Layer):
         if x.ndim < 2:
             raise ValueError(f"Flatten: expected input (N, …) with at least 2 axes, got {tuple(x.shape)}")
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))  # -1 fails for N = 0
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         shape = self._saved(self._shape)

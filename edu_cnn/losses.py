@@ -133,6 +133,9 @@ class Loss:
     def _float_input(self, x: Any, what: str) -> np.ndarray:
         """``x`` as a float array without NaN or inf (else a message pointing at one)."""
         x = as_float_array(x, f"{self.name} ({what})")
+        if x.size == 0:
+            raise ValueError(f"{self.name}: the {what} are empty (shape {tuple(x.shape)}); a "
+                             f"loss needs at least one example")
         if not np.isfinite(x).all():
             bad, index = _first(~np.isfinite(x))
             raise ValueError(
@@ -168,13 +171,22 @@ class Loss:
 class MSELoss(Loss):
     r"""Mean squared error :math:`\frac1M\sum_i (p_i - t_i)^2` over all :math:`M` elements.
 
-    ``pred`` and ``target`` have the same shape (an (N,) target also fits an (N, 1)
-    prediction). ``backward()`` returns :math:`2(p - t)/M` (``'sum'``: :math:`2(p - t)`).
+    ``pred`` and ``target`` have the same shape. An (N,) target against an (N, 1)
+    prediction is refused with a clear message: PyTorch would silently broadcast the pair to
+    N×N differences. ``backward()`` returns :math:`2(p - t)/M` (``'sum'``: :math:`2(p - t)`).
     """
 
     def forward(self, pred: Any, target: Any) -> float:
         pred = self._float_input(pred, "predictions")
-        target = self._check_same_shape(pred, self._float_input(target, "targets"), "targets")
+        target = self._float_input(target, "targets")
+        if target.shape != pred.shape:
+            hint = ""
+            if pred.ndim == 2 and pred.shape[1] == 1 and target.shape == (pred.shape[0],):
+                hint = (f"; PyTorch's MSELoss would broadcast these to {pred.shape[0]}×"
+                        f"{pred.shape[0]} differences, so edu_cnn refuses the pair – pass "
+                        f"the target as y.reshape(-1, 1) (shape {tuple(pred.shape)})")
+            raise ValueError(f"{self.name}: expected targets of the prediction's shape "
+                             f"{tuple(pred.shape)}, got {tuple(target.shape)}{hint}")
         diff = pred - target.astype(pred.dtype, copy=False)
         self._cache = (diff, pred.size)
         return float(self._reduce(float(np.dot(diff.ravel(), diff.ravel())), pred.size))
@@ -306,6 +318,11 @@ class CrossEntropyLoss(Loss):
                     f"{self.name}: class labels must be integers, got {t[i]} at index {i} "
                     f"(for soft targets pass probability rows of shape (N, C))"
                 )
+            far = (t < 0) | (t >= c)  # checked before the cast: 1e20 must not wrap around
+            if far.any():
+                i = int(np.argmax(far))
+                raise ValueError(f"{self.name}: label {t[i]:g} at index {i} is outside the "
+                                 f"class range [0, {c}) of logits with C = {c} classes")
             labels = t.astype(np.int64)
         else:
             raise ValueError(

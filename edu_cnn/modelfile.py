@@ -342,7 +342,7 @@ def save(model: Layer, path: str | os.PathLike[str], *, input_shape: Sequence[in
             raise ModelFileError(f"save: weight {name} of {_layer_at(model, name)} holds "
                                  f"NaN or infinite values; a model file holds finite numbers")
     _check_parameter_budget(header, budget, f"save {path}")
-    _check_activation_budget(model, header["input_shape"], budget, f"save {path}")
+    check_activations(model, header["input_shape"], budget, f"save {path}")
     json_bytes = json.dumps(header, indent=2, ensure_ascii=False, allow_nan=False).encode("utf-8")
     with atomic_write(path, "save", error=ModelFileError) as handle, \
             zipfile.ZipFile(handle, "w") as archive:
@@ -475,7 +475,7 @@ def _check_parameter_budget(header: dict[str, Any], budget: Budget, where: str) 
     walk(header["architecture"], "", "the model", 0)
 
 
-def _check_activation_budget(model: Layer, input_shape: Sequence[int] | None, budget: Budget,
+def check_activations(model: Layer, input_shape: Sequence[int] | None, budget: Budget,
                              where: str) -> tuple[int, ...] | None:
     """The output shape of one sample, layer by layer; refuse one too large or a layer that
     cannot take its input. Returns the model's output shape (``None`` without an input
@@ -486,7 +486,7 @@ def _check_activation_budget(model: Layer, input_shape: Sequence[int] | None, bu
     if math.prod(shape) > budget.max_activation_numbers:
         raise ModelFileError(f"{where}: the input shape {shape} holds {math.prod(shape):,} "
                              f"numbers, more than the budget's {budget.max_activation_numbers:,}")
-    for prefix, layer in _leaf_layers(model):
+    for prefix, layer in leaf_layers(model):
         label = f"layer {prefix.rstrip('.')}" if prefix else "the model"
         try:
             out = tuple(int(v) for v in layer.output_shape(shape))
@@ -509,7 +509,7 @@ def _check_activation_budget(model: Layer, input_shape: Sequence[int] | None, bu
 def _layer_at(model: Layer, key: str) -> str:
     """``"layer 3 (Linear(84→10))"`` for a weight key such as ``3.bias``."""
     prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
-    for p, layer in _leaf_layers(model):
+    for p, layer in leaf_layers(model):
         if p == prefix:
             return f"layer {prefix.rstrip('.')} ({layer!r})" if prefix else repr(layer)
     return f"layer {prefix.rstrip('.')}"
@@ -662,14 +662,14 @@ def _build(spec: Any, where: str, known: dict[str, type[Layer]], path: Path) -> 
                           f"{spec.get('config')!r}: {error}") from None
 
 
-def _leaf_layers(layer: Layer, prefix: str = "") -> Iterator[tuple[str, Layer]]:
+def leaf_layers(layer: Layer, prefix: str = "") -> Iterator[tuple[str, Layer]]:
     """(key prefix, layer) for every non-container layer: ``("0.", Conv2d…)``, …"""
     children = _children(layer)
     if children is None:
         yield prefix, layer
         return
     for i, child in enumerate(children):
-        yield from _leaf_layers(child, f"{prefix}{i}.")
+        yield from leaf_layers(child, f"{prefix}{i}.")
 
 
 def _read_npy(member: BinaryIO, name: str, entry: dict[str, Any], path: Path) -> np.ndarray:
@@ -790,12 +790,12 @@ def load(path: str | os.PathLike[str], *, sha256: str | None = None,
         raise _fail(path, f"{MODEL_JSON} is damaged: class_names is not a list of strings")
 
     model = _build(header["architecture"], "the model", layer_types(), path)
-    _check_activation_budget(model, input_shape, budget, str(path))
+    check_activations(model, input_shape, budget, str(path))
     arrays = _read_weights(npz_bytes, header, path)
     del npz_bytes
 
     expected: set[str] = set()
-    for prefix, layer in _leaf_layers(model):
+    for prefix, layer in leaf_layers(model):
         own = layer.named_parameters()
         shapes = {**{k: p.shape for k, p in own.items()},
                   **{k: np.shape(b) for k, b in layer.named_buffers().items()}}  # running stats
@@ -840,7 +840,9 @@ __all__ = [
     "Preprocessing",
     "atomic_write",
     "build_header",
+    "check_activations",
     "layer_types",
+    "leaf_layers",
     "load",
     "read_header",
     "register_layer",

@@ -337,6 +337,14 @@ def to_onnx(model: Layer, input_shape: Sequence[int] | None = None,
     class_names = getattr(model, "class_names", None)
     if class_names:
         contract["class_names"] = list(class_names)
+    from .modelfile import leaf_layers
+    from .preprocess import DIGIT_CONTRACT
+
+    leaves = [layer for _, layer in leaf_layers(model)]
+    last = leaves[-1] if leaves else model
+    contract["output"] = "probabilities" if type(last).__name__ == "Softmax" else "logits"
+    if int(np.prod(shape)) == 28 * 28:  # a digit model: the image geometry travels too
+        contract["preprocess"] = DIGIT_CONTRACT
     helper.set_model_props(proto, {f"edu_cnn.{k}": json.dumps(v) for k, v in contract.items()})
     return proto
 
@@ -345,8 +353,11 @@ def export_onnx(model: Layer, path: str | os.PathLike[str], input_shape: Sequenc
                 opset: int = DEFAULT_OPSET):
     """Write ``model`` as an ONNX file that passes ``onnx.checker.check_model``.
 
-    The pre-processing contract of a loaded model (input shape, mean / std, class
-    names) goes into the file's metadata (``metadata_props``, keys ``edu_cnn.*``).
+    The pre-processing contract of a loaded model goes into the file's metadata
+    (``metadata_props``, keys ``edu_cnn.*``, JSON values): ``input_shape``,
+    ``preprocessing`` (pixel range, mean / std), ``class_names``, ``output`` (``"logits"``
+    or ``"probabilities"``) and, for a 28×28 digit model, ``preprocess`` – polarity and
+    geometry (:data:`edu_cnn.preprocess.DIGIT_CONTRACT`).
     The file is written atomically. Returns the ``onnx.ModelProto``.
 
     Raises

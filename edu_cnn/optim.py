@@ -32,20 +32,102 @@ from typing import Any
 import numpy as np
 
 from .layer import Parameter
+from .shapes import positive_int
+
+
+# ---------------------------------------------------------------------------------------
+# References: one step of each rule written as its formula, on fresh arrays. Each takes
+# (θ, g, state, t, hyper-parameters) – t = 1 on the first step, ``state`` a dict of the
+# rule's buffers (empty at first) – and returns (new θ, new state) without changing its
+# arguments. The fast ``_update`` methods below do the same arithmetic in place, through
+# a scratch buffer; tests/test_optim.py holds the two equal step by step.
+# ---------------------------------------------------------------------------------------
+def _decayed(theta: np.ndarray, g: np.ndarray, weight_decay: float) -> np.ndarray:
+    return g + weight_decay * theta if weight_decay else g
+
+
+def sgd_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, *,
+                  lr: float, weight_decay: float = 0.0, momentum: float = 0.0,
+                  dampening: float = 0.0, nesterov: bool = False
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """SGD: b_t = g (t = 1) or μ b_{t−1} + (1 − τ) g; θ ← θ − γ·(g, b_t or g + μ b_t)."""
+    g = _decayed(theta, g, weight_decay)
+    if momentum == 0.0:
+        return theta - lr * g, {}
+    b = g if "velocity" not in state else momentum * state["velocity"] + (1 - dampening) * g
+    step = g + momentum * b if nesterov else b
+    return theta - lr * step, {"velocity": b}
+
+
+def adagrad_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, *,
+                      lr: float, weight_decay: float = 0.0, lr_decay: float = 0.0,
+                      eps: float = 1e-10, initial_accumulator_value: float = 0.0
+                      ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """AdaGrad: s_t = s_{t−1} + g²; θ ← θ − γ/(1 + (t − 1)η) · g/(√s_t + ε)."""
+    g = _decayed(theta, g, weight_decay)
+    s = state.get("sum", np.full_like(theta, initial_accumulator_value)) + g * g
+    return theta - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps), {"sum": s}
+
+
+def adadelta_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, *,
+                       lr: float, weight_decay: float = 0.0, rho: float = 0.9, eps: float = 1e-6
+                       ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """AdaDelta: v_t = ρv + (1 − ρ)g²; Δ = √(u + ε)/√(v_t + ε)·g; u_t = ρu + (1 − ρ)Δ²; θ ← θ − γΔ."""
+    g = _decayed(theta, g, weight_decay)
+    v = rho * state.get("square_avg", np.zeros_like(theta)) + (1 - rho) * g * g
+    u_old = state.get("acc_delta", np.zeros_like(theta))
+    delta = np.sqrt(u_old + eps) / np.sqrt(v + eps) * g
+    u = rho * u_old + (1 - rho) * delta * delta
+    return theta - lr * delta, {"square_avg": v, "acc_delta": u}
+
+
+def rmsprop_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, *,
+                      lr: float, weight_decay: float = 0.0, alpha: float = 0.99,
+                      eps: float = 1e-8, momentum: float = 0.0, centered: bool = False
+                      ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """RMSProp: v_t = αv + (1 − α)g²; θ ← θ − γ g/(√v_t + ε) (centred: √(v_t − ḡ_t²))."""
+    g = _decayed(theta, g, weight_decay)
+    v = alpha * state.get("square_avg", np.zeros_like(theta)) + (1 - alpha) * g * g
+    new_state = {"square_avg": v}
+    if centered:
+        g_avg = alpha * state.get("grad_avg", np.zeros_like(theta)) + (1 - alpha) * g
+        new_state["grad_avg"] = g_avg
+        scaled = g / (np.sqrt(v - g_avg * g_avg) + eps)
+    else:
+        scaled = g / (np.sqrt(v) + eps)
+    if momentum > 0.0:
+        b = momentum * state.get("momentum_buffer", np.zeros_like(theta)) + scaled
+        new_state["momentum_buffer"] = b
+        return theta - lr * b, new_state
+    return theta - lr * scaled, new_state
+
+
+def adam_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, *,
+                   lr: float, weight_decay: float = 0.0,
+                   betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Adam: m_t, v_t decaying averages of g and g²; θ ← θ − γ m̂_t/(√v̂_t + ε), bias-corrected."""
+    beta1, beta2 = betas
+    g = _decayed(theta, g, weight_decay)
+    m = beta1 * state.get("exp_avg", np.zeros_like(theta)) + (1 - beta1) * g
+    v = beta2 * state.get("exp_avg_sq", np.zeros_like(theta)) + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    return theta - lr * m_hat / (np.sqrt(v_hat) + eps), {"exp_avg": m, "exp_avg_sq": v}
 
 
 class Optimizer:
-    """Base class: keeps the parameters, the learning rate and per-parameter state.
+    r"""Base class: keeps the parameters, the learning rate and per-parameter state.
 
     Parameters
     ----------
     params : iterable of Parameter
         What to update, e.g. ``model.parameters()``.
     lr : float
-        Learning rate :math:`\\gamma`; may be changed between steps (``opt.lr = …``), which
+        Learning rate :math:`\gamma`; may be changed between steps (``opt.lr = …``), which
         is what a schedule such as :class:`StepLR` does.
     weight_decay : float
-        L2 penalty :math:`\\lambda` added to each gradient.
+        L2 penalty :math:`\lambda` added to each gradient.
     """
 
     def __init__(self, params: Iterable[Parameter], lr: float, weight_decay: float = 0.0) -> None:
@@ -109,7 +191,7 @@ class Optimizer:
             self._update(p.data, self._gradient(p, state), state)
 
     def _gradient(self, p: Parameter, state: dict[str, np.ndarray]) -> np.ndarray:
-        """:math:`g + \\lambda\\theta` (into the scratch buffer), or ``g`` itself when λ = 0."""
+        r""":math:`g + \lambda\theta` (into the scratch buffer), or ``g`` itself when λ = 0."""
         if self.weight_decay == 0.0:
             return p.grad
         g = state.setdefault("decayed", np.empty_like(p.data))
@@ -182,6 +264,9 @@ class SGD(Optimizer):
         dampening 0, as in PyTorch).
     """
 
+    #: the same step written as its formula (tested equal to ``_update``)
+    reference = staticmethod(sgd_reference)
+
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(params, lr, weight_decay)
@@ -236,6 +321,9 @@ class Adagrad(Optimizer):
     :math:`s_t` only grows, the steps eventually vanish (AdaDelta and RMSProp fix that).
     """
 
+    #: the same step written as its formula (tested equal to ``_update``)
+    reference = staticmethod(adagrad_reference)
+
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10) -> None:
@@ -273,6 +361,9 @@ class Adadelta(Optimizer):
     (:math:`v_0 = u_0 = 0`). The ratio of two root-mean-squares replaces the learning
     rate, so ``lr`` = 1.0 is the original method; it starts slowly (:math:`u_0 = 0`).
     """
+
+    #: the same step written as its formula (tested equal to ``_update``)
+    reference = staticmethod(adadelta_reference)
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1.0, rho: float = 0.9,
                  eps: float = 1e-6, weight_decay: float = 0.0) -> None:
@@ -318,6 +409,9 @@ class RMSprop(Optimizer):
     :math:`v_t` is replaced by :math:`v_t - \bar g_t^2`, :math:`\bar g_t = \alpha \bar
     g_{t-1} + (1 - \alpha) g_t` (an estimate of the gradient's variance).
     """
+
+    #: the same step written as its formula (tested equal to ``_update``)
+    reference = staticmethod(rmsprop_reference)
 
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
@@ -376,6 +470,9 @@ class Adam(Optimizer):
     because both averages start at zero.
     """
 
+    #: the same step written as its formula (tested equal to ``_update``)
+    reference = staticmethod(adam_reference)
+
     def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
@@ -422,8 +519,7 @@ class StepLR:
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise ValueError(f"StepLR: expected an edu_cnn optimiser, got {type(optimizer).__name__}")
-        if isinstance(step_size, bool) or not isinstance(step_size, (int, np.integer)) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        positive_int(step_size, "step_size", "StepLR")
         if not isinstance(gamma, (int, float)) or not 0 < gamma:
             raise ValueError(f"StepLR: gamma must be a positive number, got {gamma!r}")
         self.optimizer = optimizer

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .metrics import confusion_matrix, top_k  # re-exported: they lived here before
+
 __all__ = [
     "HistoryFigure",
     "cell_lines",
@@ -91,48 +93,7 @@ def value_grid(ax: Any, values: np.ndarray, title: str, cmap: str = "Blues", fmt
     return image, texts
 
 
-def _as_labels(values: Any, where: str, name: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise ValueError(f"{where}: {name} must be a 1-D array of class labels, got shape {array.shape}")
-    if array.size and not np.issubdtype(array.dtype, np.integer):
-        if not np.all(np.equal(np.mod(array, 1), 0)):
-            raise ValueError(f"{where}: {name} must hold integer class labels, got {array.dtype}")
-        array = array.astype(np.int64)
-    return array.astype(np.int64)
-
-
-# -- confusion matrix --------------------------------------------------------------------------
-def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -> np.ndarray:
-    """Counts ``C[i, j]`` of samples of true class ``i`` predicted as class ``j`` (混淆矩阵).
-
-    The diagonal holds the correct predictions; row ``i`` sums to the number of samples
-    of class ``i``. ``num_classes`` defaults to ``max(label) + 1``.
-
-    Raises
-    ------
-    ValueError
-        If the two label arrays differ in length or hold labels outside ``0…num_classes-1``.
-    """
-    t = _as_labels(y_true, "confusion_matrix", "y_true")
-    p = _as_labels(y_pred, "confusion_matrix", "y_pred")
-    if t.shape != p.shape:
-        raise ValueError(
-            f"confusion_matrix: y_true and y_pred need one label per sample, got {t.shape} and {p.shape}"
-        )
-    if num_classes is None:
-        num_classes = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
-    for name, labels in (("y_true", t), ("y_pred", p)):
-        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-            raise ValueError(
-                f"confusion_matrix: {name} holds labels in {labels.min()}…{labels.max()}, "
-                f"outside 0…{num_classes - 1}"
-            )
-    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(matrix, (t, p), 1)
-    return matrix
-
-
+# -- confusion matrix (the counts: edu_cnn.metrics.confusion_matrix) ---------------------------
 def plot_confusion_matrix(
     matrix: Any,
     class_names: Sequence[str] | None = None,
@@ -174,20 +135,6 @@ def plot_confusion_matrix(
 
 
 # -- images ------------------------------------------------------------------------------------
-def top_k(probabilities: Any, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` most probable classes of each row and their probabilities, best first.
-
-    Returns ``(classes, probs)``, both of shape (N, k) (or (k,) for one row).
-    """
-    p = np.asarray(probabilities, dtype=np.float64)
-    if p.ndim not in (1, 2) or p.shape[-1] < 1:
-        raise ValueError(f"top_k: expected probabilities (N, C) or (C,), got shape {p.shape}")
-    if not 1 <= k <= p.shape[-1]:
-        raise ValueError(f"top_k: k must be in 1…{p.shape[-1]}, got {k}")
-    order = np.argsort(-p, axis=-1, kind="stable")[..., :k]
-    return order, np.take_along_axis(p, order, axis=-1)
-
-
 def plot_image_grid(
     images: Any,
     labels: Any = None,

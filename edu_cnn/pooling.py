@@ -25,19 +25,27 @@ from typing import Any
 
 import numpy as np
 
-from .conv import IntPair, _k_text, _nonnegative_pair, output_hw
 from .layer import Layer
-from .shapes import as_float_array, check_ndim, check_same_shape
+from .shapes import (
+    IntOrPair,
+    IntPair,
+    as_float_array,
+    check_ndim,
+    check_same_shape,
+    kernel_text,
+    output_hw,
+    pair_at_least,
+)
 
 
 # ---------------------------------------------------------------------------------------
 # Arguments and small tools
 # ---------------------------------------------------------------------------------------
-def _pool_args(kernel_size: Any, stride: Any, padding: Any, where: str
+def _pool_args(kernel_size: IntOrPair, stride: IntOrPair, padding: IntOrPair, where: str
                ) -> tuple[IntPair, IntPair, IntPair]:
-    k = _nonnegative_pair(kernel_size, "kernel_size", where, 1)
-    s = k if stride is None else _nonnegative_pair(stride, "stride", where, 1)
-    p = _nonnegative_pair(padding, "padding", where, 0)
+    k = pair_at_least(kernel_size, "kernel_size", where, 1)
+    s = k if stride is None else pair_at_least(stride, "stride", where, 1)
+    p = pair_at_least(padding, "padding", where, 0)
     if 2 * p[0] > k[0] or 2 * p[1] > k[1]:
         raise ValueError(f"{where}: padding must be at most half the kernel size (p ≤ k/2), "
                          f"got padding {padding!r} for kernel {kernel_size!r}")
@@ -96,8 +104,8 @@ def _window_slice(u: int, v: int, s: IntPair, out_hw: IntPair) -> tuple[slice, .
 # ---------------------------------------------------------------------------------------
 # Max pooling
 # ---------------------------------------------------------------------------------------
-def max_pool2d_forward_reference(x: np.ndarray, kernel_size: Any, stride: Any = None,
-                                 padding: Any = 0, return_indices: bool = False) -> Any:
+def max_pool2d_forward_reference(x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                                 padding: IntOrPair = 0, *, return_indices: bool = False) -> Any:
     """y[n, c, r, q] = max of the window, with loops; the first maximum wins ties.
 
     With ``return_indices`` also the position of each maximum as a flat index ``h·W + w``
@@ -122,8 +130,8 @@ def max_pool2d_forward_reference(x: np.ndarray, kernel_size: Any, stride: Any = 
     return (y, indices) if return_indices else y
 
 
-def max_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size: Any,
-                                  stride: Any = None, padding: Any = 0) -> np.ndarray:
+def max_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size: IntOrPair,
+                                  stride: IntOrPair | None = None, padding: IntOrPair = 0) -> np.ndarray:
     """dx: each δ goes to the arg-max of its window (found again with the same loops)."""
     _, indices = max_pool2d_forward_reference(x, kernel_size, stride, padding, return_indices=True)
     grad_y = check_same_shape(grad_y, indices.shape, "max_pool2d_backward_reference")
@@ -199,8 +207,8 @@ def _max_pool_backward_fast(grad_y: np.ndarray, x: np.ndarray, y: np.ndarray, k:
     return dx, indices
 
 
-def max_pool2d_forward(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                       return_indices: bool = False) -> Any:
+def max_pool2d_forward(x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0,
+                       *, return_indices: bool = False) -> Any:
     """Fast max pooling; same result as :func:`max_pool2d_forward_reference`."""
     x = as_float_array(x, "max_pool2d_forward")
     k, s, p = _pool_args(kernel_size, stride, padding, "max_pool2d_forward")
@@ -211,8 +219,8 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: Any, stride: Any = None, padd
     return y, _max_pool_backward_fast(y, x, y, k, s, p, want_grad=False, want_indices=True)[1]
 
 
-def max_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size: Any, stride: Any = None,
-                        padding: Any = 0) -> np.ndarray:
+def max_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                        padding: IntOrPair = 0) -> np.ndarray:
     """Fast dx of max pooling; same result as :func:`max_pool2d_backward_reference`."""
     x = as_float_array(x, "max_pool2d_backward")
     k, s, p = _pool_args(kernel_size, stride, padding, "max_pool2d_backward")
@@ -225,8 +233,8 @@ def max_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size: Any, str
 # ---------------------------------------------------------------------------------------
 # Mean (average) pooling
 # ---------------------------------------------------------------------------------------
-def avg_pool2d_forward_reference(x: np.ndarray, kernel_size: Any, stride: Any = None,
-                                 padding: Any = 0) -> np.ndarray:
+def avg_pool2d_forward_reference(x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                                 padding: IntOrPair = 0) -> np.ndarray:
     """y[n, c, r, q] = (sum of the zero-padded window) / (kh·kw), with loops."""
     k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_forward_reference")
     ho, wo = _check_input(x, k, s, p, "avg_pool2d_forward_reference")
@@ -244,8 +252,8 @@ def avg_pool2d_forward_reference(x: np.ndarray, kernel_size: Any, stride: Any = 
     return y
 
 
-def avg_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size: Any,
-                                  stride: Any = None, padding: Any = 0) -> np.ndarray:
+def avg_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size: IntOrPair,
+                                  stride: IntOrPair | None = None, padding: IntOrPair = 0) -> np.ndarray:
     """dx: every position of a window receives δ/(kh·kw), with loops."""
     k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_backward_reference")
     out_hw = _check_input(x, k, s, p, "avg_pool2d_backward_reference")
@@ -286,15 +294,15 @@ def _avg_pool_backward_fast(grad_y: np.ndarray, x: np.ndarray, k: IntPair, s: In
     return dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
 
 
-def avg_pool2d_forward(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
+def avg_pool2d_forward(x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0) -> np.ndarray:
     """Fast mean pooling; same result as :func:`avg_pool2d_forward_reference`."""
     x = as_float_array(x, "avg_pool2d_forward")
     k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_forward")
     return _avg_pool_fast(x, k, s, p, _check_input(x, k, s, p, "avg_pool2d_forward"))
 
 
-def avg_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size: Any, stride: Any = None,
-                        padding: Any = 0) -> np.ndarray:
+def avg_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                        padding: IntOrPair = 0) -> np.ndarray:
     """Fast dx of mean pooling; same result as :func:`avg_pool2d_backward_reference`."""
     x = as_float_array(x, "avg_pool2d_backward")
     k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_backward")
@@ -384,10 +392,10 @@ def max_unpool2d_backward(grad_y: np.ndarray, indices: np.ndarray) -> np.ndarray
     return np.take_along_axis(flat, indices.reshape(n * c, -1), axis=1).reshape(indices.shape)
 
 
-def upsample_nearest_forward_reference(x: np.ndarray, scale: Any) -> np.ndarray:
+def upsample_nearest_forward_reference(x: np.ndarray, scale: IntOrPair) -> np.ndarray:
     """y[n, c, r, q] = x[n, c, r // s_h, q // s_w], with loops."""
     check_ndim(np.asarray(x), 4, "upsample_nearest_forward_reference", "(N, C, H, W)")
-    sh, sw = _nonnegative_pair(scale, "scale_factor", "upsample_nearest_forward_reference", 1)
+    sh, sw = pair_at_least(scale, "scale_factor", "upsample_nearest_forward_reference", 1)
     n_samples, channels, h, w = x.shape
     y = np.zeros((n_samples, channels, h * sh, w * sw), dtype=x.dtype)
     for n in range(n_samples):
@@ -398,9 +406,9 @@ def upsample_nearest_forward_reference(x: np.ndarray, scale: Any) -> np.ndarray:
     return y
 
 
-def _upsample_grad_blocks(grad_y: np.ndarray, scale: Any, where: str) -> tuple[int, int]:
+def _upsample_grad_blocks(grad_y: np.ndarray, scale: IntOrPair, where: str) -> tuple[int, int]:
     """(s_h, s_w) after checking that δ is 4-D and a whole number of s_h×s_w blocks."""
-    sh, sw = _nonnegative_pair(scale, "scale_factor", where, 1)
+    sh, sw = pair_at_least(scale, "scale_factor", where, 1)
     check_ndim(np.asarray(grad_y), 4, where, "(N, C, H·s, W·s)")
     hs, ws = np.shape(grad_y)[2:]
     if hs % sh or ws % sw:
@@ -409,7 +417,7 @@ def _upsample_grad_blocks(grad_y: np.ndarray, scale: Any, where: str) -> tuple[i
     return sh, sw
 
 
-def upsample_nearest_backward_reference(grad_y: np.ndarray, scale: Any) -> np.ndarray:
+def upsample_nearest_backward_reference(grad_y: np.ndarray, scale: IntOrPair) -> np.ndarray:
     """dx[n, c, r, q] = sum of δ over the s_h×s_w block that copied x[n, c, r, q], with loops."""
     sh, sw = _upsample_grad_blocks(grad_y, scale, "upsample_nearest_backward_reference")
     n_samples, channels, hs, ws = grad_y.shape
@@ -422,18 +430,18 @@ def upsample_nearest_backward_reference(grad_y: np.ndarray, scale: Any) -> np.nd
     return dx
 
 
-def upsample_nearest_forward(x: np.ndarray, scale: Any) -> np.ndarray:
+def upsample_nearest_forward(x: np.ndarray, scale: IntOrPair) -> np.ndarray:
     """Fast nearest up-sampling: view x as (N, C, H, 1, W, 1), broadcast the two 1-axes to
     s_h and s_w (each value repeated into its block) and reshape."""
     x = as_float_array(x, "upsample_nearest_forward")
     check_ndim(x, 4, "upsample_nearest_forward", "(N, C, H, W)")
-    sh, sw = _nonnegative_pair(scale, "scale_factor", "upsample_nearest_forward", 1)
+    sh, sw = pair_at_least(scale, "scale_factor", "upsample_nearest_forward", 1)
     n, c, h, w = x.shape
     blocks = np.broadcast_to(x[:, :, :, None, :, None], (n, c, h, sh, w, sw))
     return blocks.reshape(n, c, h * sh, w * sw)
 
 
-def upsample_nearest_backward(grad_y: np.ndarray, scale: Any) -> np.ndarray:
+def upsample_nearest_backward(grad_y: np.ndarray, scale: IntOrPair) -> np.ndarray:
     """Fast dx: the same (N, C, H, s_h, W, s_w) view of δ, summed over each block."""
     sh, sw = _upsample_grad_blocks(grad_y, scale, "upsample_nearest_backward")
     n, c, hs, ws = grad_y.shape
@@ -448,14 +456,15 @@ class _Pool2d(Layer):
 
     kind = "Pool2d"
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                 padding: IntOrPair = 0) -> None:
         super().__init__()
         self._stride_arg = stride
         self.kernel_size, self.stride, self.padding = _pool_args(kernel_size, stride, padding, self.kind)
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def _name(self) -> str:
-        return f"{self.kind}(k={_k_text(self.kernel_size)}, s={_k_text(self.stride)})"
+        return f"{self.kind}(k={kernel_text(self.kernel_size)}, s={kernel_text(self.stride)})"
 
     def _out_hw(self, shape: tuple[int, ...]) -> IntPair:
         if len(shape) != 4:
@@ -480,17 +489,18 @@ class MaxPool2d(_Pool2d):
     kernel_size : int or pair
     stride : int or pair, default ``kernel_size``
     padding : int or pair – implicit −∞ padding, at most half the kernel
-    return_indices : bool
+    return_indices : bool, keyword-only
         ``forward`` returns ``(y, indices)`` with the flat position ``h·W + w`` of each
-        maximum in its H×W plane, for ``MaxUnpool2d``.
+        maximum in its H×W plane, for ``MaxUnpool2d``. (Keyword-only: PyTorch's fourth
+        positional argument is ``dilation``.)
 
     Shapes: (N, C, H, W) → (N, C, ⌊(H + 2p − k)/s⌋ + 1, …).
     """
 
     kind = "MaxPool2d"
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
-                 return_indices: bool = False) -> None:
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                 padding: IntOrPair = 0, *, return_indices: bool = False) -> None:
         super().__init__(kernel_size, stride, padding)
         self.return_indices = bool(return_indices)
 
@@ -543,14 +553,14 @@ class MaxUnpool2d(Layer):
     ((H − 1)·s + k, (W − 1)·s + k). Backward gathers δ at the same indices.
     """
 
-    def __init__(self, kernel_size: Any, stride: Any = None) -> None:
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None) -> None:
         super().__init__()
         self.kernel_size, self.stride, _ = _pool_args(kernel_size, stride, 0, "MaxUnpool2d")
         self._indices: np.ndarray | None = None
         self._out_hw_seen: IntPair | None = None
 
     def _name(self) -> str:
-        return f"MaxUnpool2d(k={_k_text(self.kernel_size)}, s={_k_text(self.stride)})"
+        return f"MaxUnpool2d(k={kernel_text(self.kernel_size)}, s={kernel_text(self.stride)})"
 
     def forward(self, x: np.ndarray, indices: np.ndarray | None = None,  # type: ignore[override]
                 output_size: Any = None) -> np.ndarray:
@@ -581,23 +591,54 @@ class MaxUnpool2d(Layer):
         return {"kernel_size": self.kernel_size, "stride": self.stride}
 
 
-class Upsample(Layer):
-    """Nearest-neighbour up-sampling (上采样), PyTorch's ``nn.Upsample(scale_factor, mode='nearest')``:
-    each value is copied into an s×s block; backward sums δ over each block.
+def _scale_factor(value: Any) -> IntPair:
+    """A positive integer scale (``2`` or ``2.0``) or a pair of them, as ints."""
+    def whole(v: Any) -> Any:
+        return int(v) if isinstance(v, float) and v.is_integer() else v
 
-    ``scale_factor`` is a positive integer or a pair of them; only ``mode='nearest'``.
+    value = tuple(whole(v) for v in value) if isinstance(value, (tuple, list)) else whole(value)
+    return pair_at_least(value, "scale_factor", "Upsample", 1)
+
+
+class Upsample(Layer):
+    """Nearest-neighbour up-sampling (上采样), PyTorch's
+    ``nn.Upsample(size=None, scale_factor=None, mode='nearest')``: each value is copied
+    into an s×s block; backward sums δ over each block.
+
+    Parameters
+    ----------
+    size : None
+        PyTorch's fixed output size; not implemented here (give ``scale_factor``). It is
+        the *first* positional argument, as in PyTorch: ``Upsample(2)`` means size 2 there,
+        so it is refused here rather than read as a scale factor.
+    scale_factor : int or pair
+        A positive whole number (``2`` or ``2.0``) or a pair of them.
+    mode : str
+        Only ``'nearest'``.
     """
 
-    def __init__(self, scale_factor: Any, mode: str = "nearest") -> None:
+    def __init__(self, size: IntOrPair | None = None, scale_factor: Any = None,
+                 mode: str = "nearest") -> None:
         super().__init__()
+        if size is not None:
+            raise ValueError(
+                f"Upsample: size={size!r} (a fixed output size, PyTorch's first argument) is not "
+                f"implemented; for a scale factor write Upsample(scale_factor={size!r})")
+        if scale_factor is None:
+            raise ValueError("Upsample: give scale_factor, e.g. Upsample(scale_factor=2)")
         if mode != "nearest":
             raise ValueError(f"Upsample: only mode='nearest' is implemented, got {mode!r}")
-        self.scale_factor = _nonnegative_pair(scale_factor, "scale_factor", "Upsample", 1)
+        self.scale_factor = _scale_factor(scale_factor)
         self.mode = mode
         self._x_shape: tuple[int, ...] | None = None
 
     def _name(self) -> str:
-        return f"Upsample(scale_factor={_k_text(self.scale_factor)})"
+        return f"Upsample(scale_factor={kernel_text(self.scale_factor)})"
+
+    def __repr__(self) -> str:
+        sh, sw = self.scale_factor
+        scale = f"{float(sh)}" if sh == sw else f"({float(sh)}, {float(sw)})"
+        return f"Upsample(scale_factor={scale}, mode={self.mode!r})"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, self._name())

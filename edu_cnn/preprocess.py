@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "DIGIT_CONTRACT",
     "MAX_IMAGE_PIXELS",
     "MNIST_MEAN",
     "MNIST_STD",
@@ -55,6 +56,23 @@ MNIST_STD = 0.3081
 
 _BOX = 20    # MNIST's size-normalisation box
 _SIZE = 28   # the final image
+
+#: The pre-processing contract of an MNIST-style digit model, as data (the ONNX export
+#: stores it as ``edu_cnn.preprocess``, so a runtime in another language can follow it).
+DIGIT_CONTRACT: dict[str, Any] = {
+    "polarity": "bright digit (1.0) on a dark background (0.0); dark ink on light paper "
+                "is inverted",
+    "gray": "ITU-R BT.601 luminance 0.299 R + 0.587 G + 0.114 B; a varying alpha channel is "
+            "the ink",
+    "clean": "background (median) and its noise (5 robust standard deviations) set to 0, "
+             "ink stretched to [0, 1]",
+    "crop": "bounding box of pixels above 0.1",
+    "scale": {"longer_side": _BOX, "keep_aspect_ratio": True, "filter": "lanczos"},
+    "center": {"size": [_SIZE, _SIZE], "by": "center of mass", "at": [_SIZE // 2, _SIZE // 2],
+               "shift": "whole pixels"},
+    "then": "(x - mean) / std with the stored preprocessing",
+    "reference": "edu_cnn.preprocess.preprocess_digit",
+}
 
 
 @dataclass(frozen=True)
@@ -129,13 +147,16 @@ def load_image(source: str | Path | bytes, *, max_pixels: int = MAX_IMAGE_PIXELS
         stream = path
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # our own, lower limit is checked in _decode, from the header
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(stream) as image:
                 return _decode(image, what, max_pixels)
     except _ImageRefused:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ValueError(f"load_image: {what} is too large to decode ({error})") from None
+    except Image.DecompressionBombError:  # raised by Image.open above 2 × 89 M pixels
+        raise ValueError(f"load_image: {what} has more than {2 * Image.MAX_IMAGE_PIXELS:,} "
+                         f"pixels, more than the {max_pixels:,} a digit image may have; "
+                         f"make it smaller") from None
     except MemoryError:
         raise ValueError(f"load_image: {what}: not enough memory to decode it") from None
     except Exception as error:  # noqa: BLE001 - PIL decoders raise OSError, SyntaxError, struct.error …

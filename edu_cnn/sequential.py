@@ -14,6 +14,24 @@ import numpy as np
 from .layer import Layer, Parameter
 
 
+def _backward_without_input_grad(layer: Layer, grad_y: np.ndarray) -> None:
+    """``layer.backward(grad_y)`` for the parameter gradients only: a nested ``Sequential``
+    passes the request on, a ``Conv2d`` skips its input-gradient product
+    (``needs_input_grad``); other layers compute it cheaply and it is dropped."""
+    if isinstance(layer, Sequential):
+        layer.backward(grad_y, input_grad=False)
+        return
+    saved = getattr(layer, "needs_input_grad", None)
+    if saved is None:
+        layer.backward(grad_y)
+        return
+    layer.needs_input_grad = False
+    try:
+        layer.backward(grad_y)
+    finally:
+        layer.needs_input_grad = saved
+
+
 class Sequential(Layer):
     """A chain of layers.
 
@@ -53,9 +71,27 @@ class Sequential(Layer):
                 raise ValueError(f"Sequential layer {i} ({type(layer).__name__}): {error}") from None
         return x
 
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Run every layer's backward, last to first; return ∂L/∂x of the model's input.
+
+        Parameters
+        ----------
+        grad_y : ndarray
+            ∂L/∂y for the last forward output (``loss_fn.backward()``).
+        input_grad : bool
+            ``False`` skips ∂L/∂x of the *first* layer – the gradient for the input images,
+            which training never uses (PyTorch does not compute it either, the input has no
+            ``requires_grad``) – and returns ``None``. Every parameter's gradient is the
+            same either way. ``fit`` passes ``False``; for a first ``Conv2d`` this saves
+            the costliest product of the backward pass. The default ``True`` keeps the
+            layer contract (``backward`` returns the input gradient), which ``gradcheck``
+            and saliency maps need.
+        """
         for i in reversed(range(len(self.layers))):
             try:
+                if i == 0 and not input_grad:
+                    _backward_without_input_grad(self.layers[0], grad_y)
+                    return None
                 grad_y = self.layers[i].backward(grad_y)
             except ValueError as error:
                 raise ValueError(

@@ -33,71 +33,22 @@ change while it is measured, as in Keras); call :func:`evaluate` for the final m
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import init
 from .losses import BCELoss, Loss, MSELoss
+from .metrics import accuracy
+from .sequential import Sequential
+from .shapes import check_int
 
 _METRICS = ("accuracy",)
-
-
-# -- accuracy -----------------------------------------------------------------------------------
-def accuracy(outputs: np.ndarray, targets: np.ndarray, threshold: float = 0.0) -> float:
-    """Fraction of samples whose predicted class equals the target class.
-
-    Parameters
-    ----------
-    outputs : array (N, C) with C ≥ 2, or (N, 1) / (N,) for one binary output
-    targets : integer labels (N,), one-hot rows (N, C), or 0/1 labels (N,) / (N, 1)
-    threshold : float
-        For one binary output: predict class 1 where ``output >= threshold``; 0 for
-        logits, 0.5 for probabilities.
-    """
-    outputs = np.asarray(outputs)
-    targets = np.asarray(targets)
-    n = outputs.shape[0] if outputs.ndim else 0
-    if outputs.ndim == 0 or targets.ndim == 0 or targets.shape[0] != n:
-        raise ValueError(
-            f"accuracy: outputs {tuple(outputs.shape)} and targets {tuple(targets.shape)} "
-            f"need the same number of samples"
-        )
-    if n == 0:
-        return float("nan")
-    binary = outputs.ndim == 1 or (outputs.ndim == 2 and outputs.shape[1] == 1)
-    if binary:
-        predicted = outputs.reshape(n) >= threshold
-        labels = targets.reshape(n) if targets.size == n else None
-        if labels is None or not np.isin(labels, (0, 1)).all():
-            raise ValueError(
-                f"accuracy: one binary output {tuple(outputs.shape)} needs 0/1 labels (N,) "
-                f"or (N, 1), got targets {tuple(targets.shape)} with values "
-                f"{np.unique(targets)[:5]} (for regression pass metrics=() to fit)"
-            )
-        return float(np.mean(predicted == (labels == 1)))
-    if outputs.ndim != 2:
-        raise ValueError(
-            f"accuracy: expected outputs (N, C) or (N, 1), got {tuple(outputs.shape)}"
-        )
-    predicted = outputs.argmax(axis=1)
-    if targets.shape == outputs.shape:
-        labels = targets.argmax(axis=1)
-    elif targets.ndim == 1:
-        labels = targets
-        if not np.all(labels == np.round(labels)):
-            raise ValueError("accuracy: class labels must be integers for outputs (N, C)")
-    else:
-        raise ValueError(
-            f"accuracy: outputs {tuple(outputs.shape)} need labels (N,) or one-hot rows "
-            f"{tuple(outputs.shape)}, got {tuple(targets.shape)}"
-        )
-    return float(np.mean(predicted == labels))
 
 
 def _threshold(loss_fn: Loss) -> float:
@@ -182,8 +133,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0,
                  restore_best_weights: bool = True, mode: str = "auto") -> None:
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be an integer ≥ 0, got {patience!r}")
+        check_int(patience, "patience", "EarlyStopping", 0)
         if min_delta < 0:
             raise ValueError(f"EarlyStopping: min_delta must be ≥ 0, got {min_delta!r}")
         if mode not in ("auto", "min", "max"):
@@ -235,6 +185,58 @@ class EarlyStopping(Callback):
             trainer.model.load_state_dict(self.best_weights)
 
 
+class SaveBestModel(Callback):
+    """Callback: write a snapshot of the model whenever a monitored number improves.
+
+    The file is written with :func:`edu_cnn.modelfile.save`, which is atomic: a crash or
+    a stop in the middle of a save leaves the previous snapshot intact.
+
+    Parameters
+    ----------
+    path : path-like
+        Where the snapshot goes (e.g. ``build/lenet5-best.educnn`` or a temporary folder).
+    monitor : str
+        ``'val_loss'`` (smaller is better) or any epoch-log key; ``'…acc…'`` keys are
+        maximised.
+    save_kwargs : dict
+        Passed to ``modelfile.save`` (``input_shape``, ``mean``, ``std``, ``class_names``,
+        ``metadata`` – to which the epoch and the monitored value are added).
+
+    Attributes
+    ----------
+    best, best_epoch (0-based), saves (how many snapshots were written)
+    """
+
+    def __init__(self, path: str | Path, monitor: str = "val_loss", **save_kwargs: Any) -> None:
+        self.path = Path(path)
+        self.monitor = monitor
+        self.maximize = "acc" in monitor
+        self.metadata = dict(save_kwargs.pop("metadata", None) or {})
+        self.save_kwargs = save_kwargs
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.saves = 0
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.best, self.best_epoch, self.saves = None, None, 0
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        from . import modelfile
+
+        if self.monitor not in logs:
+            raise ValueError(f"SaveBestModel: monitor={self.monitor!r} is not among the epoch "
+                             f"logs {sorted(logs)}")
+        value = float(logs[self.monitor])
+        better = self.best is None or (value > self.best if self.maximize else value < self.best)
+        if better:
+            self.best, self.best_epoch = value, epoch
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            modelfile.save(trainer.model, self.path,
+                           metadata={**self.metadata, "epoch": epoch + 1, self.monitor: value},
+                           **self.save_kwargs)
+            self.saves += 1
+
+
 # -- the loop -----------------------------------------------------------------------------------
 class Trainer:
     """What callbacks see: the model, loss, optimiser, history and the stop flag.
@@ -253,12 +255,6 @@ class Trainer:
         self.history = history
         self.epoch = 0
         self.stop_training = False
-
-
-def _positive_int(value: Any, name: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{where}: {name} must be an integer ≥ 1, got {value!r}")
-    return int(value)
 
 
 def _check_xy(x: Any, y: Any, where: str, what: str = "x and y") -> tuple[np.ndarray, np.ndarray]:
@@ -317,7 +313,7 @@ def predict(model: Any, x: Any, batch_size: int = 256) -> np.ndarray:
     probabilities), probabilities if the model ends in ``Softmax`` / ``Sigmoid``.
     ``outputs.argmax(axis=1)`` is the predicted class either way.
     """
-    batch_size = _positive_int(batch_size, "batch_size", "predict")
+    batch_size = check_int(batch_size, "batch_size", "predict", 1)
     x = np.asarray(x)
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"predict: expected a batch of samples, got shape {tuple(x.shape)}")
@@ -332,7 +328,7 @@ def evaluate(model: Any, loss_fn: Loss, x: Any, y: Any, batch_size: int = 256,
     batch losses, i.e. the loss of the whole set computed at once.
     """
     x, y = _check_xy(x, y, "evaluate")
-    batch_size = _positive_int(batch_size, "batch_size", "evaluate")
+    batch_size = check_int(batch_size, "batch_size", "evaluate", 1)
     metrics = _check_metrics(metrics, "evaluate")
     outputs = _run_batches(model, x, batch_size)
     total = 0.0
@@ -345,47 +341,44 @@ def evaluate(model: Any, loss_fn: Loss, x: Any, y: Any, batch_size: int = 256,
 
 
 class _ProgressBar:
-    """One line per epoch, redrawn with a carriage return; at most ten redraws a second."""
+    """One tqdm bar per epoch: ``tqdm.auto`` draws a widget in Jupyter and a text line
+    (redrawn in place) in a terminal, at most ten redraws a second."""
 
-    WIDTH = 24
-
-    def __init__(self, epochs: int, batches: int, stream: Any = None) -> None:
+    def __init__(self, epochs: int, batches: int, file: Any = None) -> None:
         self.epochs, self.batches = epochs, batches
-        self.stream = stream or sys.stdout
-        self._last = 0.0
-        self._width = 0  # length of the line on screen, to blank what a shorter one leaves
+        self.file = file
+        self._bar: Any = None
 
-    def _write(self, line: str, end: str = "") -> None:
-        line = line.ljust(self._width)
-        self.stream.write("\r" + line + end)
-        self.stream.flush()
-        self._width = 0 if end else len(line)
+    def _open(self, epoch: int) -> Any:
+        if self._bar is None:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self.batches, desc=f"Epoch {epoch + 1}/{self.epochs}",
+                             unit="batch", leave=True, mininterval=0.1,
+                             file=self.file if self.file is not None else sys.stdout)
+        return self._bar
 
     def update(self, epoch: int, batch: int, logs: dict[str, float]) -> None:
-        now = time.perf_counter()
-        if now - self._last < 0.1 or batch + 1 == self.batches:  # end_epoch draws the last
-            return
-        self._last = now
-        done = int(self.WIDTH * (batch + 1) / self.batches)
-        bar = "=" * done + (">" if done < self.WIDTH else "") + " " * (self.WIDTH - done - 1)
-        numbers = "  ".join(f"{k} {v:.4f}" for k, v in logs.items())
-        self._write(f"Epoch {epoch + 1}/{self.epochs} [{bar}] {batch + 1}/{self.batches}  {numbers}")
+        bar = self._open(epoch)
+        bar.set_postfix_str("  ".join(f"{k} {v:.4f}" for k, v in logs.items()), refresh=False)
+        bar.update(1)
 
     def end_epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        bar = self._open(epoch)
         numbers = "  ".join(
             f"{k} {v:.4f}" for k, v in logs.items() if k not in ("time", "images_per_second")
         )
-        self._write(
-            f"Epoch {epoch + 1}/{self.epochs} [{'=' * self.WIDTH}] {numbers}  "
-            f"{logs['time']:.1f}s  {logs['images_per_second']:.0f} img/s",
-            end="\n",
-        )
+        bar.set_postfix_str(f"{numbers}  {logs['time']:.1f}s  "
+                            f"{logs['images_per_second']:.0f} img/s", refresh=False)
+        bar.close()  # draws the final state
+        self._bar = None
 
 
 def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int = 1,
         batch_size: int = 32, validation_data: tuple[Any, Any] | None = None,
         callbacks: Iterable[Any] = (), shuffle: bool = True, seed: int | None = 0,
-        verbose: bool = True, metrics: Sequence[str] = ("accuracy",)) -> History:
+        verbose: bool = True, metrics: Sequence[str] = ("accuracy",),
+        augment: Callable[[np.ndarray], np.ndarray] | None = None) -> History:
     """Train ``model`` on ``(x, y)`` with mini-batches and return the :class:`History`.
 
     Parameters
@@ -408,14 +401,20 @@ def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int =
     seed : int or None
         Seed of the shuffling; None draws from edu_cnn's generator (:func:`init.manual_seed`).
     verbose : bool
-        Print a progress line per epoch (redrawn with ``\\r``, no extra dependency). It
-        shows timings, so a notebook cell that prints it needs ``# NBVAL_IGNORE_OUTPUT``.
+        Show a progress bar per epoch (tqdm: a widget in Jupyter, a text line elsewhere).
+        It shows timings, so a notebook cell that shows it needs ``# NBVAL_IGNORE_OUTPUT``.
     metrics : sequence of str
         ``("accuracy",)`` or ``()`` (regression).
+    augment : callable, optional
+        Applied to every training mini-batch ``x_batch`` before the forward pass, e.g.
+        :class:`edu_cnn.data.augment.RandomShift` (data augmentation); validation data is
+        used as it is.
     """
     x, y = _check_xy(x, y, "fit")
-    epochs = _positive_int(epochs, "epochs", "fit")
-    batch_size = _positive_int(batch_size, "batch_size", "fit")
+    if augment is not None and not callable(augment):
+        raise ValueError(f"fit: augment must be a callable taking a batch of x, got {augment!r}")
+    epochs = check_int(epochs, "epochs", "fit", 1)
+    batch_size = check_int(batch_size, "batch_size", "fit", 1)
     metrics = _check_metrics(metrics, "fit")
     callbacks = list(callbacks)
     if validation_data is not None:
@@ -437,34 +436,19 @@ def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int =
     bar = _ProgressBar(epochs, batches) if verbose else None
 
     _call(callbacks, "on_train_begin", trainer)
-    with _no_input_gradient(model):
-        _train_epochs(model, loss_fn, optimizer, x, y, epochs, batch_size, shuffle, rng,
-                      (xv, yv) if validation_data is not None else None, callbacks, metrics, threshold, trainer, bar)
+    _train_epochs(model, loss_fn, optimizer, x, y, epochs, batch_size, shuffle, rng,
+                  (xv, yv) if validation_data is not None else None, callbacks, metrics,
+                  threshold, trainer, bar, augment)
     _call(callbacks, "on_train_end", trainer)
     return history
-
-
-@contextlib.contextmanager
-def _no_input_gradient(model: Any) -> Iterator[None]:
-    """Training needs ∂L/∂θ of every layer but not ∂L/∂x of the images themselves: let the
-    first layer skip it while ``fit`` runs (as PyTorch does for inputs without
-    ``requires_grad``), and put the setting back afterwards."""
-    first = model.layers[0] if getattr(model, "layers", None) else None
-    saved = getattr(first, "needs_input_grad", None)
-    if saved is not None:
-        first.needs_input_grad = False
-    try:
-        yield
-    finally:
-        if saved is not None:
-            first.needs_input_grad = saved
 
 
 def _train_epochs(model: Any, loss_fn: Loss, optimizer: Any, x: np.ndarray, y: np.ndarray,
                   epochs: int, batch_size: int, shuffle: bool, rng: np.random.Generator,
                   validation: tuple[np.ndarray, np.ndarray] | None, callbacks: Sequence[Any],
                   metrics: Sequence[str], threshold: float, trainer: Trainer,
-                  bar: _ProgressBar | None) -> None:
+                  bar: _ProgressBar | None,
+                  augment: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
     """The epochs of :func:`fit` (see there)."""
     history = trainer.history
     with_accuracy = "accuracy" in metrics
@@ -479,9 +463,14 @@ def _train_epochs(model: Any, loss_fn: Loss, optimizer: Any, x: np.ndarray, y: n
         logs: dict[str, float] = {}
         for batch, index in enumerate(_batches(n, batch_size, order)):
             xb, yb = x[index], y[index]
+            if augment is not None:
+                xb = augment(xb)
             out = model(xb)
             loss = loss_fn(out, yb)
-            model.backward(loss_fn.backward())
+            if isinstance(model, Sequential):  # ∂L/∂(input images) is never used: skip it
+                model.backward(loss_fn.backward(), input_grad=False)
+            else:
+                model.backward(loss_fn.backward())
             optimizer.step()
 
             m = len(xb)

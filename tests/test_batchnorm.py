@@ -131,7 +131,7 @@ def test_bad_input_is_refused_clearly():
         BatchNorm1d(3)(np.zeros((2, 3, 4, 4)))
     with pytest.raises(ValueError, match=r"training mode needs more than 1 value per channel"):
         BatchNorm1d(3)(np.zeros((1, 3)))
-    with pytest.raises(ValueError, match=r"BatchNorm1d: num_features must be an integer ≥ 1, got 0"):
+    with pytest.raises(ValueError, match=r"BatchNorm1d: num_features must be a positive integer, got 0"):
         BatchNorm1d(0)
     with pytest.raises(ValueError, match=r"momentum=None .* not supported"):
         BatchNorm1d(2, momentum=None)

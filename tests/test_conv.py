@@ -118,6 +118,16 @@ def test_conv2d_gradcheck(case):
     assert result.max_rel_error < 1e-6, str(result)
 
 
+def test_conv2d_valid_padding_is_zero_padding():
+    layer = Conv2d(1, 2, 3, padding="valid")
+    assert layer.padding == (0, 0)
+    assert layer.output_shape((1, 6, 5)) == (2, 4, 3)
+    assert repr(layer) == "Conv2d(1, 2, 3, padding='valid')"
+    assert Conv2d(**layer.config()).config() == layer.config()
+    with pytest.raises(ValueError, match=r"padding must be an int, a pair, 'valid' or 'same', got 'full'"):
+        Conv2d(1, 2, 3, padding="full")
+
+
 def test_conv2d_same_padding_gradcheck_and_shape():
     layer = Conv2d(2, 3, (3, 5), padding="same", rng=np.random.default_rng(0))
     x = np.random.default_rng(1).standard_normal((2, 2, 6, 7))

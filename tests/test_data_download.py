@@ -13,6 +13,7 @@ import hashlib
 import http.server
 import socket
 import threading
+import time
 import warnings
 from typing import ClassVar
 
@@ -42,7 +43,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         status, body, how = self.routes.get(self.path, (404, b"not here", "ok"))
         self.send_response(status)
         if how != "nolength":
-            length = len(body) if how == "ok" else len(body) + 1000
+            length = len(body)
             self.send_header("Content-Length", str(length))
         self.end_headers()
         self.wfile.write(body[: len(body) // 2] if how == "short" else body)
@@ -167,7 +168,7 @@ def test_interrupted_transfer(server, tmp_path):
     base, routes, _ = server
     routes["/file.bin"] = (200, PAYLOAD, "short")
     with pytest.raises(
-        DownloadError, match=r"transfer interrupted – received 5,120 of 11,240 bytes"
+        DownloadError, match=r"transfer interrupted – received 5,120 of 10,240 bytes"
     ):
         fetch_file(_remote(), [base], tmp_path, progress=False)
     assert _leftovers(tmp_path) == []
@@ -351,3 +352,77 @@ def test_loader_full_disk_raises_and_names_the_file(server, tmp_path, fake_mnist
         with pytest.raises(DataError, match=r"train-images-idx3-ubyte\.gz: cannot write"):
             load_dataset(spec, data_dir=tmp_path, mirrors=[base], progress=False)
     assert _leftovers(tmp_path / "mnist") == []
+
+
+# -- hostile mirrors (issue 17) ------------------------------------------------------------------
+class _Hostile(http.server.BaseHTTPRequestHandler):
+    """``/endless``: no Content-Length and bytes until the client leaves (at most 50 MB);
+    ``/trickle``: one byte every 0.1 s (at most 100 bytes); ``/huge``: announces 1 GB."""
+
+    def do_GET(self):
+        self.send_response(200)
+        if self.path == "/huge/file.bin":
+            self.send_header("Content-Length", str(10**9))
+        self.end_headers()
+        try:
+            if self.path == "/endless/file.bin":
+                for _ in range(800):
+                    self.wfile.write(bytes(65536))
+            elif self.path == "/trickle/file.bin":
+                for _ in range(100):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+        except OSError:
+            pass
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hostile():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_an_endless_body_stops_at_the_expected_size(hostile, tmp_path):
+    with pytest.raises(DownloadError, match=r"sent more than the 10,240 bytes expected; stopped"):
+        fetch_file(_remote(), [hostile + "/endless"], tmp_path, progress=False, timeout=5)
+    assert _leftovers(tmp_path) == []
+    with pytest.raises(DownloadError, match=r"announces 1,000,000,000 bytes, more than the "
+                                            r"10,240 expected"):
+        fetch_file(_remote(), [hostile + "/huge"], tmp_path, progress=False, timeout=5)
+
+
+def test_a_trickling_mirror_meets_the_overall_deadline(hostile, tmp_path):
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match=r"too slow – \d+ bytes in 1 s"):
+        fetch_file(_remote(), [hostile + "/trickle"], tmp_path, progress=False, timeout=5,
+                   deadline=1.0)
+    assert time.monotonic() - start < 3  # each read timeout (5 s) is never reached
+    assert _leftovers(tmp_path) == []
+
+
+def test_leftovers_of_a_killed_download_are_removed_and_nothing_else(server, tmp_path):
+    import os
+
+    base, routes, _ = server
+    routes["/file.bin"] = (200, PAYLOAD, "ok")
+    dead = tmp_path / ".file.bin.999999999.0a1b2c3d.part"   # our naming, its process gone
+    old_style = tmp_path / ".file.bin.k2j4h5g6.part"        # older edu_cnn, a day old
+    alive = tmp_path / f".file.bin.{os.getpid()}.deadbeef.part"  # a download in progress
+    mine = tmp_path / ".file.bin.notes"                        # not our naming
+    for path in (dead, old_style, alive, mine):
+        path.write_bytes(b"x" * 100)
+    os.utime(old_style, (time.time() - 86400, time.time() - 86400))
+    fetch_file(_remote(), [base], tmp_path, progress=False)
+    assert _leftovers(tmp_path) == sorted([alive.name, mine.name, "file.bin"])

@@ -299,3 +299,105 @@ def test_checksums_are_well_formed():
 
 def test_dataset_is_exported():
     assert data.Dataset is Dataset
+
+
+# -- what a user put in the cache (issue 17) -----------------------------------------------------
+def _published(tmp_path):
+    """Four small IDX files "as published": a spec with their .gz and raw checksums, the
+    raw contents, and a cache folder to put copies in."""
+    import gzip as gz
+
+    rng = np.random.default_rng(2)
+    arrays = [rng.integers(0, 256, (6, 28, 28), dtype=np.uint8), np.arange(6, dtype=np.uint8),
+              rng.integers(0, 256, (2, 28, 28), dtype=np.uint8), np.array([9, 0], np.uint8)]
+    from edu_cnn.data.idx import encode_idx
+
+    raws = [encode_idx(a) for a in arrays]
+    files = [dataclasses.replace(remote, sha256=hashlib.sha256(gz.compress(raw, mtime=0)).hexdigest(),
+                                 md5=None, size=None)
+             for remote, raw in zip(MNIST.files, raws)]
+    spec = dataclasses.replace(MNIST, files=tuple(files), mirrors=(),
+                               raw_sha256=tuple(hashlib.sha256(r).hexdigest() for r in raws))
+    folder = tmp_path / "mine" / "mnist"
+    folder.mkdir(parents=True)
+    return spec, raws, folder
+
+
+def test_a_re_compressed_copy_of_the_published_files_is_accepted_not_deleted(tmp_path):
+    spec, raws, folder = _published(tmp_path)
+    for remote, raw in zip(spec.files, raws):  # another tool: other gzip bytes, same content
+        (folder / remote.name).write_bytes(gzip.compress(raw, compresslevel=1, mtime=123456))
+        assert hashlib.sha256((folder / remote.name).read_bytes()).hexdigest() != remote.sha256
+    before = sorted(p.name for p in folder.iterdir())
+    loaded = load_dataset(spec, data_dir=tmp_path / "mine", sample=False)
+    assert loaded.source == "cache"
+    np.testing.assert_array_equal(loaded.y_train, np.arange(6))
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_uncompressed_idx_files_are_accepted(tmp_path):
+    spec, raws, folder = _published(tmp_path)
+    for remote, raw in zip(spec.files, raws):
+        (folder / remote.name.removesuffix(".gz")).write_bytes(raw)
+    loaded = load_dataset(spec, data_dir=tmp_path / "mine", sample=False)
+    assert loaded.source == "cache" and loaded.y_test.tolist() == [9, 0]
+
+
+def test_a_damaged_file_is_moved_aside_never_deleted(tmp_path):
+    spec, raws, folder = _published(tmp_path)
+    for remote, raw in zip(spec.files, raws):
+        (folder / remote.name).write_bytes(gzip.compress(raw, mtime=0))
+    damaged = folder / spec.files[1].name
+    damaged.write_bytes(b"my own notes, not MNIST")
+    with pytest.warns(RuntimeWarning, match=r"Moved aside to train-labels-idx1-ubyte\.gz\."
+                                            r"damaged \(nothing is deleted\)"), \
+            pytest.warns(SampleDataWarning):
+        loaded = load_dataset(spec, data_dir=tmp_path / "mine", sample=False)
+    assert loaded.source == "sample"
+    assert (folder / "train-labels-idx1-ubyte.gz.damaged").read_bytes() == b"my own notes, not MNIST"
+
+
+def test_a_read_only_cache_with_a_damaged_file_falls_back_offline(tmp_path, monkeypatch):
+    spec, raws, folder = _published(tmp_path)
+    for remote, raw in zip(spec.files, raws):
+        (folder / remote.name).write_bytes(gzip.compress(raw, mtime=0))
+    (folder / spec.files[0].name).write_bytes(b"damaged")
+    folder.chmod(0o555)
+    if os.geteuid() == 0:  # root writes anywhere: make the rename fail as on a read-only disk
+        def read_only(self, target):
+            raise OSError(30, "Read-only file system")
+
+        monkeypatch.setattr(Path, "rename", read_only)
+    try:
+        with pytest.warns(RuntimeWarning, match="could not be moved aside"), \
+                pytest.warns(SampleDataWarning):
+            loaded = load_dataset(spec, data_dir=tmp_path / "mine", sample=False)
+    finally:
+        folder.chmod(0o755)
+    assert loaded.source == "sample"
+    assert (folder / spec.files[0].name).read_bytes() == b"damaged"
+
+
+def test_a_gzip_bomb_in_the_cache_is_not_inflated(tmp_path, monkeypatch):
+    from edu_cnn.data import mnist
+
+    spec, raws, folder = _published(tmp_path)
+    for remote, raw in zip(spec.files, raws):
+        (folder / remote.name).write_bytes(gzip.compress(raw, mtime=0))
+    monkeypatch.setattr(mnist, "MAX_IDX_BYTES", 1 << 20)
+    (folder / spec.files[0].name).write_bytes(gzip.compress(bytes(8 << 20)))
+    with pytest.warns(RuntimeWarning, match="Moved aside"), pytest.warns(SampleDataWarning):
+        assert load_dataset(spec, data_dir=tmp_path / "mine", sample=False).source == "sample"
+
+
+def test_mirrors_are_https_or_last_with_a_reason():
+    for spec in (MNIST, FASHION_MNIST):
+        kinds = [m.split("://")[0] for m in spec.mirrors]
+        assert set(kinds) <= {"https", "http"} and kinds == sorted(kinds, reverse=True)
+    assert all(m.startswith("https://") for m in MNIST.mirrors)
+
+
+def test_ensure_chromium_writes_no_fixed_log_path_in_tmp():
+    """Run as root, a fixed /tmp/ensure_chromium.log could be a planted symlink."""
+    script = (ROOT / "scripts" / "ensure_chromium.sh").read_text()
+    assert 'ensure_chromium.log"' not in script and "mktemp" in script

@@ -246,3 +246,52 @@ def test_bad_constructor_arguments():
 def test_layer_base_finds_parameters_in_order():
     assert [p.name for p in Linear(2, 3).parameters()] == ["weight", "bias"]
     assert Layer().parameters() == []
+
+
+def test_sequential_backward_can_skip_the_input_gradient():
+    """input_grad=False: the same parameter gradients, no ∂L/∂x (what fit uses)."""
+    from edu_cnn.conv import Conv2d
+
+    def build():
+        manual_seed(3)
+        return Sequential(Sequential(Conv2d(1, 2, 3), ReLU()), Flatten(), Linear(2 * 3 * 3, 2))
+
+    x = np.random.default_rng(0).normal(size=(4, 1, 5, 5))
+    g = np.random.default_rng(1).normal(size=(4, 2))
+    full, fast = build(), build()
+    full(x)
+    fast(x)
+    dx = full.backward(g)
+    assert dx.shape == x.shape
+    assert fast.backward(g, input_grad=False) is None
+    for (name, p), q in zip(full.named_parameters().items(), fast.parameters()):
+        np.testing.assert_array_equal(p.grad, q.grad, err_msg=name)
+    assert fast[0][0].needs_input_grad  # the setting is put back
+
+
+# -- hostile input (issue 17, defect 11) ---------------------------------------------------------
+def test_softmax_dim_must_be_an_integer():
+    from edu_cnn.activations import Softmax
+
+    for dim in (None, 1.7, True, "1"):
+        with pytest.raises(ValueError, match="Softmax: dim must be an integer axis"):
+            Softmax(dim)
+
+
+@pytest.mark.parametrize("dtype", [complex, object])
+def test_complex_and_object_gradients_are_refused(dtype):
+    from edu_cnn.activations import ReLU
+    from edu_cnn.linear import Linear
+
+    for layer, shape in ((ReLU(), (2, 3)), (Linear(3, 2), (2, 2))):
+        layer(np.ones((2, 3), np.float32))
+        with pytest.raises(ValueError, match=r"backward\(\): expected an array of real numbers"):
+            layer.backward(np.ones(shape, dtype))
+
+
+def test_ragged_lists_and_empty_batches_name_the_layer():
+    from edu_cnn.linear import Flatten, Linear
+
+    with pytest.raises(ValueError, match=r"Linear.*ragged nested list"):
+        Linear(3, 2)([[1, 2, 3], [1, 2]])
+    assert Flatten()(np.zeros((0, 1, 2, 2), np.float32)).shape == (0, 4)

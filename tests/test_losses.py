@@ -171,6 +171,11 @@ def test_wrong_shapes():
     with pytest.raises(ValueError, match=r"MSELoss: expected targets of the prediction's shape "
                                          r"\(3, 2\), got \(3,\)"):
         MSELoss()(np.zeros((3, 2)), np.zeros(3))
+    # PyTorch would broadcast (N, 1) against (N,) to N×N differences: refused, with the fix
+    with pytest.raises(ValueError, match=r"MSELoss: expected targets of the prediction's shape "
+                                         r"\(4, 1\), got \(4,\); PyTorch's MSELoss would "
+                                         r"broadcast these to 4×4 .* y.reshape\(-1, 1\)"):
+        MSELoss()(np.zeros((4, 1)), np.zeros(4))
     with pytest.raises(ValueError, match=r"CrossEntropyLoss: expected logits \(N, C\) with 2 axes, "
                                          r"got shape \(4,\) – for one sample"):
         CrossEntropyLoss()(np.zeros(4), [1])
@@ -207,3 +212,22 @@ def test_against_pytorch():
         expected.backward()
         assert loss_fn(pred, target) == pytest.approx(expected.item(), rel=1e-10)
         np.testing.assert_allclose(loss_fn.backward(), z.grad.numpy(), rtol=1e-9, atol=1e-15)
+
+
+# -- hostile input (issue 17, defect 11) ---------------------------------------------------------
+@pytest.mark.parametrize("loss, target", [
+    ("MSELoss", np.zeros((0, 3))), ("BCELoss", np.zeros((0, 3))),
+    ("BCEWithLogitsLoss", np.zeros((0, 3))), ("CrossEntropyLoss", np.zeros(0, int)),
+])
+def test_an_empty_batch_is_a_value_error_not_a_division_by_zero(loss, target):
+    from edu_cnn import losses
+
+    with pytest.raises(ValueError, match=rf"{loss}: the \w+ are empty \(shape \(0, 3\)\)"):
+        getattr(losses, loss)()(np.zeros((0, 3), np.float32), target)
+
+
+def test_a_huge_float_label_is_reported_as_itself():
+    from edu_cnn.losses import CrossEntropyLoss
+
+    with pytest.raises(ValueError, match=r"label 1e\+20 at index 0 is outside the class range"):
+        CrossEntropyLoss()(np.zeros((1, 3), np.float32), np.array([1e20]))

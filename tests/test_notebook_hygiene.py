@@ -213,6 +213,37 @@ def test_photographic_png_becomes_jpeg_and_plots_stay_png() -> None:
     assert ex.photo_as_jpeg(_png(transparent)) is None  # JPEG cannot keep the alpha
 
 
+def test_large_plots_get_a_palette_that_looks_the_same() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 5), dpi=100)
+    ax = fig.subplots()
+    x = np.linspace(0, 10, 400)
+    y, xx = np.mgrid[-2:2:200j, 0:10:200j]
+    ax.contourf(xx, y, np.sin(xx) * np.cos(3 * y), levels=30, cmap="viridis")
+    for k in range(8):
+        ax.plot(x, np.sin(x + k) * (1 + k / 4), lw=1.5)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    png = buffer.getvalue()
+    assert len(png) > ex.PALETTE_MIN_BYTES
+    smaller = ex.palette_png(png)
+    assert smaller is not None and len(smaller) <= ex.PALETTE_MAX_RATIO * len(png)
+    from PIL import Image
+
+    with Image.open(io.BytesIO(smaller)) as image:
+        assert image.mode == "P" and image.size == (800, 500)
+        again = np.asarray(image.convert("RGB"), dtype=int)
+    with Image.open(io.BytesIO(png)) as image:
+        original = np.asarray(image.convert("RGB"), dtype=int)
+    assert np.abs(again - original).max(axis=-1).mean() <= ex.PALETTE_MEAN_ERROR
+    assert ex.palette_png(smaller) is None               # already a palette: left alone
+    assert ex.palette_png(_png(np.full((50, 50, 3), 200, np.uint8))) is None   # small
+
+
 def _view(model_id: str) -> dict:
     return {"output_type": "display_data", "metadata": {},
             "data": {"text/plain": "VBox()", ex.WIDGET_VIEW:
@@ -239,6 +270,8 @@ def test_pruning_keeps_what_views_reach_and_renumbers_consistently() -> None:
         "play": model("PlayModel"),
         "link": model("LinkModel", source=["IPY_MODEL_slider", "value"],
                       target=["IPY_MODEL_out", "msg_id"]),
+        "link2": model("LinkModel", source=["IPY_MODEL_out", "max"],
+                       target=["IPY_MODEL_slider", "max"]),
         "copy": model("VBoxModel", children=["IPY_MODEL_copy_slider"]),   # never displayed
         "copy_slider": model("IntSliderModel"),
         "copy_link": model("LinkModel", source=["IPY_MODEL_copy_slider", "value"],
@@ -246,11 +279,11 @@ def test_pruning_keeps_what_views_reach_and_renumbers_consistently() -> None:
     }}}
     assert sorted(ex.orphaned_models(nb)) == ["copy", "copy_link", "copy_slider", "play"]
     kept, dropped = ex.prune_and_renumber_widgets(nb)
-    assert (kept, dropped) == (7, 4)
+    assert (kept, dropped) == (8, 4)
     state = nb.metadata.widgets[ex.WIDGET_STATE]["state"]
     box_id = nb.cells[0].outputs[0].data[ex.WIDGET_VIEW]["model_id"]
     assert box_id == ex.stable_model_id(0)
-    assert set(state) == {ex.stable_model_id(i) for i in range(7)}
+    assert set(state) == {ex.stable_model_id(i) for i in range(8)}
     text = json.dumps(dict(state))
     for old in ("slider", "lay", "out", "inner", "copy"):
         assert f"IPY_MODEL_{old}\"" not in text
@@ -259,9 +292,10 @@ def test_pruning_keeps_what_views_reach_and_renumbers_consistently() -> None:
     inner_view = state[children[1][len("IPY_MODEL_"):]]["state"]["outputs"][0]
     assert inner_view["data"][ex.WIDGET_VIEW]["model_id"] in state
     assert ex.orphaned_models(nb) == []
-    before = nbformat.writes(nb)
-    ex.normalise(nb)                                    # idempotent
-    assert nbformat.writes(nb) == before
+    before = nbformat.writes(nb)                        # sorts the state by the new ids
+    again = nbformat.reads(before, as_version=4)
+    ex.normalise(again)                                 # idempotent, links included
+    assert nbformat.writes(again) == before
 
 
 def test_measured_output_is_kept_while_the_source_is_unchanged() -> None:

@@ -6,6 +6,9 @@ Here each notebook runs in a fresh kernel **without** ``EDU_CNN_FAST``, offline
 must finish with no error in any cell. The notebooks run from a temporary copy of
 ``notebooks/`` (and ``images/``), so nothing they write lands in the repository, and
 their outputs are thrown away. Each notebook's time is printed (``pytest -s``).
+
+It takes minutes (on 2 cores under load: 25–190 s a notebook, 10 min in all), so
+``make test`` leaves it out and ``make test-full-setting`` runs it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CELL_TIMEOUT_S = 900
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.full_setting]
 
 
 @pytest.fixture(scope="module")

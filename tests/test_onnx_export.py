@@ -13,6 +13,8 @@ from edu_cnn import init, modelfile
 from edu_cnn.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from edu_cnn.conv import Conv2d, ConvTranspose2d
 from edu_cnn.dropout import Dropout
+from edu_cnn.exercises import check
+from edu_cnn.exercises.checker import get_exercise
 from edu_cnn.layer import Layer
 from edu_cnn.linear import Flatten, Linear
 from edu_cnn.models import lenet5
@@ -51,8 +53,8 @@ CASES = [
     ("maxpool-pad", lambda: [MaxPool2d(3, stride=2, padding=1)], (2, 7, 6), ["MaxPool"]),
     ("avgpool", lambda: [AvgPool2d(2)], (2, 6, 6), ["AveragePool"]),
     ("avgpool-pad", lambda: [AvgPool2d(3, stride=2, padding=1)], (2, 7, 6), ["AveragePool"]),
-    ("upsample", lambda: [Upsample(2)], (2, 3, 4), ["Resize"]),
-    ("upsample-rect", lambda: [Upsample((2, 3))], (1, 3, 2), ["Resize"]),
+    ("upsample", lambda: [Upsample(scale_factor=2)], (2, 3, 4), ["Resize"]),
+    ("upsample-rect", lambda: [Upsample(scale_factor=(2, 3))], (1, 3, 2), ["Resize"]),
     ("relu", lambda: [ReLU()], (5,), ["Relu"]),
     ("leaky-relu", lambda: [LeakyReLU(0.2)], (2, 3, 3), ["LeakyRelu"]),
     ("sigmoid", lambda: [Sigmoid()], (5,), ["Sigmoid"]),
@@ -134,6 +136,7 @@ def test_the_contract_travels_in_the_metadata(tmp_path):
     assert props["edu_cnn.preprocessing"]["std"] == 0.25
     assert props["edu_cnn.class_names"] == ["a", "b", "c"]
     assert props["edu_cnn.input_shape"] == [1, 2, 2]
+    assert props["edu_cnn.output"] in ("logits", "probabilities")
 
 
 def test_float64_models_export_as_float32(tmp_path):
@@ -193,9 +196,6 @@ def test_draw_graph_has_a_box_per_node():
 
 
 # -- chapter 8 exercises, checked against ONNX Runtime ------------------------------------------------
-from edu_cnn.exercises import check
-from edu_cnn.exercises.checker import get_exercise
-
 EXERCISES = ["gemm", "execution_order", "resize_nearest", "prepare_request"]
 
 
@@ -227,7 +227,7 @@ def test_exercise_reference_passes_and_a_stub_is_not_done(name, capsys):
 
 def test_gemm_reference_is_onnxruntime_gemm():
     exercise = get_exercise("gemm")
-    for args, kwargs in exercise.hidden_cases():
+    for _args, kwargs in exercise.hidden_cases():
         kwargs = dict(kwargs)
         tensors = {k: kwargs.pop(k) for k in ("A", "B", "C")}
         session = _single_node_session("Gemm", ["A", "B", "C"], tensors, kwargs)
@@ -294,3 +294,20 @@ def test_measure_latency_takes_the_median():
     assert len(calls) == 7
     with pytest.raises(ValueError, match="repeats must be ≥ 1"):
         measure_latency(calls.append, np.zeros(1), repeats=0)
+
+
+def test_a_digit_model_carries_its_whole_contract(tmp_path):
+    """Polarity, crop / scale / centre geometry and "the output is logits" travel too."""
+    from edu_cnn import modelfile
+    from edu_cnn.models import lenet5
+    from edu_cnn.preprocess import DIGIT_CONTRACT
+
+    path = modelfile.save(lenet5(), tmp_path / "lenet.educnn", input_shape=(1, 28, 28),
+                          mean=0.1307, std=0.3081)
+    proto = to_onnx(modelfile.load(path), (1, 28, 28))
+    props = {p.key: json.loads(p.value) for p in proto.metadata_props}
+    assert props["edu_cnn.output"] == "logits"
+    assert props["edu_cnn.preprocess"] == DIGIT_CONTRACT
+    assert props["edu_cnn.preprocess"]["scale"]["longer_side"] == 20
+    assert props["edu_cnn.preprocess"]["center"]["by"] == "center of mass"
+    assert "bright digit" in props["edu_cnn.preprocess"]["polarity"]

@@ -235,3 +235,36 @@ def test_bad_arguments():
         opt.step()
     with pytest.raises(ValueError, match=r"StepLR: step_size must be a positive integer, got 0"):
         StepLR(opt, step_size=0)
+
+
+# -- the fast in-place updates equal the formula-shaped references ------------------------------
+REFERENCE_CASES = [
+    (SGD, {"lr": 0.1}),
+    (SGD, {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.01}),
+    (SGD, {"lr": 0.05, "momentum": 0.8, "dampening": 0.3}),
+    (SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    (Adagrad, {"lr": 0.1, "lr_decay": 0.05, "initial_accumulator_value": 0.2}),
+    (Adadelta, {"lr": 1.0, "rho": 0.8, "weight_decay": 0.1}),
+    (RMSprop, {"lr": 0.01}),
+    (RMSprop, {"lr": 0.01, "alpha": 0.9, "momentum": 0.5, "centered": True, "weight_decay": 0.1}),
+    (Adam, {"lr": 0.01, "betas": (0.8, 0.99), "weight_decay": 0.05}),
+]
+
+
+@pytest.mark.parametrize("cls, hyper", REFERENCE_CASES,
+                         ids=[f"{c.__name__}-{i}" for i, (c, _) in enumerate(REFERENCE_CASES)])
+def test_fast_update_equals_reference(cls, hyper):
+    rng = np.random.default_rng(3)
+    p = Parameter(rng.normal(size=(3, 4)))
+    opt = cls([p], **hyper)
+    theta, state = p.data.copy(), {}
+    for t in range(1, 7):
+        g = rng.normal(size=(3, 4))
+        p.grad[...] = g
+        opt.step()
+        theta_before = theta.copy()
+        theta, state = cls.reference(theta, g, state, t, **opt._hyper())
+        np.testing.assert_allclose(p.data, theta, rtol=1e-12, atol=1e-14)
+        assert not np.array_equal(theta, theta_before)  # the step did something
+    for key, value in state.items():  # the buffers too, by PyTorch's names
+        np.testing.assert_allclose(opt.state[0][key], value, rtol=1e-12, atol=1e-14)

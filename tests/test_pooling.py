@@ -134,7 +134,7 @@ def test_unpool_and_upsample_gradcheck():
     x = _x((2, 3, 7, 6))
     y, idx = MaxPool2d(2, return_indices=True)(x)
     assert gradcheck(_UnpoolWith(idx, (7, 6)), y).max_rel_error < 1e-6
-    assert gradcheck(Upsample((2, 3)), y).max_rel_error < 1e-6
+    assert gradcheck(Upsample(scale_factor=(2, 3)), y).max_rel_error < 1e-6
 
 
 def test_a_wrong_backward_fails_the_gradcheck():
@@ -171,7 +171,7 @@ def test_unpool_puts_the_maxima_back_and_zeros_elsewhere():
     np.testing.assert_array_equal(u[kept], x[kept])
     assert kept.sum() == y.size
     # up-sampling copies instead: every pixel of a block gets the pooled value
-    np.testing.assert_array_equal(Upsample(2)(y)[0, 0, :2, :2], np.full((2, 2), y[0, 0, 0, 0]))
+    np.testing.assert_array_equal(Upsample(scale_factor=2)(y)[0, 0, :2, :2], np.full((2, 2), y[0, 0, 0, 0]))
 
 
 def test_same_indices_as_pytorch():
@@ -207,7 +207,7 @@ def test_stride_defaults_to_the_kernel_and_config():
     assert MaxPool2d(**layer.config()).config() == layer.config()
     assert AvgPool2d(**AvgPool2d(2, 1, 1).config()).config() == AvgPool2d(2, 1, 1).config()
     assert MaxUnpool2d(2).output_shape((3, 4, 5)) == (3, 8, 10)
-    assert Upsample(3).output_shape((1, 2, 2)) == (1, 6, 6)
+    assert Upsample(scale_factor=3).output_shape((1, 2, 2)) == (1, 6, 6)
 
 
 # -- bad input ----------------------------------------------------------------------------
@@ -230,7 +230,7 @@ def test_wrong_number_of_axes():
 
 
 def test_backward_before_forward():
-    for layer in (MaxPool2d(2), AvgPool2d(2), MaxUnpool2d(2), Upsample(2)):
+    for layer in (MaxPool2d(2), AvgPool2d(2), MaxUnpool2d(2), Upsample(scale_factor=2)):
         with pytest.raises(ValueError, match=r"backward\(\) called before forward\(\)"):
             layer.backward(np.zeros((1, 1, 2, 2)))
 
@@ -241,7 +241,7 @@ def test_wrong_gradient_shape():
     with pytest.raises(ValueError, match=r"MaxPool2d\(k=2, s=2\): backward\(\) expected a gradient of shape "
                                          r"\(4, 6, 14, 14\) \(the shape of the forward output\), got \(4, 6, 28, 28\)"):
         layer.backward(np.zeros((4, 6, 28, 28)))
-    up = Upsample(2)
+    up = Upsample(scale_factor=2)
     up(np.zeros((1, 1, 3, 3)))
     with pytest.raises(ValueError, match=r"Upsample\(scale_factor=2\): backward\(\) expected a gradient of shape "
                                          r"\(1, 1, 6, 6\)"):
@@ -258,7 +258,7 @@ def test_unpool_checks_its_indices():
 
 def test_upsample_only_nearest():
     with pytest.raises(ValueError, match=r"Upsample: only mode='nearest' is implemented, got 'bilinear'"):
-        Upsample(2, mode="bilinear")
+        Upsample(scale_factor=2, mode="bilinear")
 
 
 def test_functions_check_their_gradients_too():
@@ -269,3 +269,25 @@ def test_functions_check_their_gradients_too():
     with pytest.raises(ValueError, match=r"upsample_nearest_backward: gradient \(1, 2, 5, 4\) is not a whole "
                                          r"number of 2×2 blocks"):
         upsample_nearest_backward(np.zeros((1, 2, 5, 4)), 2)
+
+
+def test_pytorch_argument_order_traps_are_closed():
+    """Arguments after PyTorch's positional ones are keyword-only; Upsample reads like PyTorch."""
+    from edu_cnn import Conv2d
+
+    with pytest.raises(TypeError):
+        MaxPool2d(2, 2, 0, True)  # PyTorch's 4th positional argument is dilation
+    with pytest.raises(TypeError):
+        Conv2d(1, 2, 3, 1, 0, False)  # PyTorch's 6th is dilation, not bias
+    assert repr(Upsample(scale_factor=2)) == "Upsample(scale_factor=2.0, mode='nearest')"
+    assert repr(Upsample(scale_factor=(2, 3))) == "Upsample(scale_factor=(2.0, 3.0), mode='nearest')"
+    assert Upsample(scale_factor=2.0).scale_factor == (2, 2)
+    with pytest.raises(ValueError, match=r"Upsample: size=2 \(a fixed output size, PyTorch's first "
+                                         r"argument\) is not implemented; for a scale factor write "
+                                         r"Upsample\(scale_factor=2\)"):
+        Upsample(2)
+    with pytest.raises(ValueError, match=r"Upsample: give scale_factor"):
+        Upsample()
+    with pytest.raises(ValueError, match=r"scale_factor must be an int or a pair of ints, got 1.5"):
+        Upsample(scale_factor=1.5)
+    assert Upsample(**Upsample(scale_factor=3).config()).scale_factor == (3, 3)

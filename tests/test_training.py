@@ -268,9 +268,10 @@ def test_progress_line_per_epoch(capsys):
         batch_size=5, validation_data=(x, y))
     out = capsys.readouterr().out
     lines = out.split("\n")
-    assert len(lines) == 3 and lines[2] == ""  # one finished line per epoch
-    assert lines[0].startswith("\rEpoch 1/2 [") and lines[1].startswith("\r")
-    assert "Epoch 2/2 [========================] loss " in lines[1].split("\r")[-1]
+    assert len(lines) == 3 and lines[2] == ""  # one finished line per epoch (tqdm, text mode)
+    assert lines[0].startswith("\rEpoch 1/2: ") and lines[1].startswith("\r")
+    last = lines[1].split("\r")[-1]
+    assert last.startswith("Epoch 2/2: 100%|") and "| 4/4 [" in last and ", loss " in last
     for word in ("accuracy", "val_loss", "val_accuracy", "img/s"):
         assert word in lines[1]
     fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), x, y, verbose=False)
@@ -298,7 +299,7 @@ def test_binary_threshold_follows_the_loss():
     p = predict(model, x).ravel()
     assert history.accuracy[-1] > 0.9
     assert evaluate(model, BCELoss(), x, y)["accuracy"] == np.mean((p >= 0.5) == (y == 1))
-    assert evaluate(model, MSELoss(), x, y)["accuracy"] == np.mean((p >= 0.5) == (y == 1))
+    assert evaluate(model, MSELoss(), x, y[:, None])["accuracy"] == np.mean((p >= 0.5) == (y == 1))
 
 
 # -- bad input -------------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def test_gradient_descent_equals_linear_mse_sgd():
     layer.load_state_dict({"weight": np.array([[0.1, 0.1]]), "bias": np.array([-0.3])})
     loss_fn, opt = MSELoss(), SGD(layer.parameters(), lr=0.05)
     for _ in range(20):
-        loss_fn(layer(x), y)
+        loss_fn(layer(x), y[:, None])  # MSELoss wants the prediction's shape (N, 1)
         layer.backward(loss_fn.backward())
         opt.step()
     np.testing.assert_allclose(layer.weight.data[0], run.w[-1], rtol=1e-10)
@@ -327,3 +327,197 @@ def test_update_moves_the_weighted_sum_towards_the_target(w, b, x, t, lr):
     w_new, b_new = perceptron_update(w, b, x, t, lr)
     z, z_new = w @ x + b, w_new @ x + b_new
     assert z_new == pytest.approx(z + lr * (t - y) * (x @ x + 1), abs=1e-9)
+
+
+# -- live widgets: the perceptron's "train", the boundary trainer in the background -----------
+@pytest.mark.parametrize("gate", ["AND", "OR", "NAND", "NOR"])
+def test_learning_run_converges_row_by_row_on_separable_gates(gate):
+    start = perceptron.perceptron_state(0.0, 0.0, 0.0, gate)
+    frames = perceptron.learning_run(start, lr=0.5)
+    assert frames[-1].converged and not frames[-1].gave_up
+    assert [f.row for f in frames] == [i % 4 for i in range(len(frames))]     # row by row
+    assert len(frames) % 4 == 0 and "converged" in frames[-1].message
+    # the last epoch changed nothing, and its weights solve the gate
+    last = frames[-4:]
+    assert all(np.array_equal(f.w, last[0].w) and f.b == last[0].b for f in last)
+    assert perceptron.perceptron_state(*last[0].w, last[0].b, gate).solved
+    # each frame is one application of the rule to the state before it
+    w, b = start.w, start.b
+    for frame in frames:
+        expected_w, expected_b = perceptron_update(w, b, start.x[frame.row], start.t[frame.row], 0.5)
+        assert np.array_equal(frame.w, expected_w) and frame.b == expected_b
+        w, b = frame.w, frame.b
+
+
+@pytest.mark.parametrize("gate", ["XOR", "XNOR"])
+def test_learning_run_gives_up_on_xor_after_the_epoch_budget(gate):
+    frames = perceptron.learning_run(perceptron.perceptron_state(0.0, 0.0, 0.0, gate), max_epochs=7)
+    assert len(frames) == 28 and frames[-1].gave_up and not any(f.converged for f in frames)
+    assert "no straight line separates" in frames[-1].message and "7 epochs" in frames[-1].message
+    with pytest.raises(ValueError, match="learning_run: max_epochs must be ≥ 1"):
+        perceptron.learning_run(perceptron.perceptron_state(0, 0, 0, gate), max_epochs=0)
+
+
+def test_train_button_animates_the_rule_in_the_background_until_it_converges():
+    playground = perceptron.perceptron_playground(gate="NAND", w1=0.0, w2=0.0, b=0.0)
+    from_code = perceptron.perceptron_playground(gate="NAND", w1=0.0, w2=0.0, b=0.0)
+    from_code.train()                                    # all frames at once, from Python
+    captions, pictures = [], []
+    playground.caption.observe(lambda change: captions.append(change["new"]), names="value")
+    playground.image.observe(lambda change: pictures.append(change["new"]), names="value")
+    playground.train_button.click()                      # what the student does
+    assert playground.training and playground.train_button.description == "stop"
+    assert playground.step_button.disabled
+    assert playground.wait(60)
+    assert not playground.training and playground.train_button.description == "train"
+    assert playground.state.solved and "converged" in playground.caption.value
+    assert np.array_equal(playground.state.w, from_code.state.w)
+    assert playground.state.b == from_code.state.b
+    assert len(captions) == len(playground.frames) > 4      # one frame per row: an animation
+    assert len(pictures) > 4                             # the line moved, picture by picture
+
+
+def test_train_button_stops_when_pressed_again():
+    playground = perceptron.perceptron_playground(gate="XOR")
+    playground.train(max_epochs=50, fps=2.0)
+    playground.train_button.click()                      # "stop"
+    assert playground.wait(10)
+    assert len(playground.frames) == 200 and playground._loop.steps < 10
+
+
+def test_moving_a_slider_stops_the_animation():
+    playground = perceptron.perceptron_playground(gate="XOR")
+    playground.train(max_epochs=50, fps=2.0)
+    playground.controls["w1"].value = 2.0                # the student takes over
+    assert playground.wait(10) and playground._loop.steps < 10
+
+
+def test_xor_playground_says_it_never_converges():
+    playground = perceptron.perceptron_playground(gate="XOR", w1=0.0, w2=0.0, b=0.0)
+    state = playground.train(max_epochs=5)
+    assert not state.solved and "no straight line separates XOR" in playground.caption.value
+
+
+def test_boundary_trainer_trains_live_and_ends_where_training_from_code_ends():
+    live = classification.decision_boundary_trainer(data="moons", epochs_per_click=60, seed=4)
+    once = classification.decision_boundary_trainer(data="moons", epochs_per_click=60, seed=4)
+    once.train()
+    regions, losses = [], []
+    live.image.observe(lambda change: regions.append(change["new"]), names="value")
+    live.loss_image.observe(lambda change: losses.append(change["new"]), names="value")
+    live.train_button.click()
+    assert live.training and live.train_button.description == "stop"
+    assert live.wait(120) and live.train_button.description == "train"
+    assert live.state.losses == once.state.losses and live.state.epochs == 60
+    assert len(regions) == len(losses) == live.FRAMES_PER_CLICK    # redrawn while it trained
+    assert len(set(regions)) > 5 and len(set(losses)) > 5
+
+
+def test_boundary_trainer_stops_and_a_control_change_starts_afresh():
+    widget = classification.decision_boundary_trainer(data="spirals", epochs_per_click=500)
+    widget.train(fps=2.0)
+    widget.train_button.click()                          # "stop"
+    assert widget.wait(30) and 0 < widget.state.epochs < 500
+    widget.train(fps=50.0)
+    widget.controls["hidden"].value = 3                  # stops the running training first
+    assert not widget.training and widget.state.epochs == 0 and widget.trainer.hidden == 3
+    with pytest.raises(ValueError, match="DecisionBoundaryTrainer.train: no network"):
+        widget.trainer = None
+        widget.train(5)
+
+
+def test_the_seed_control_picks_the_initial_network():
+    a = classification.decision_boundary_trainer(data="XOR", seed=1)
+    b = classification.decision_boundary_trainer(data="XOR", seed=1)
+    a.train(30)
+    b.train(30)
+    assert a.state.losses == b.state.losses               # same seed, same run
+    b.controls["seed"].value = 2
+    assert b.trainer.seed == 2 and b.state.epochs == 0
+    b.train(30)
+    assert b.state.losses != a.state.losses
+    assert "educnn-boundary-loss" in b.loss_image._dom_classes
+
+
+def test_loss_curve_follows_the_losses_and_rescales_when_outgrown():
+    curve = classification.LossCurve()
+    first = curve.render([1.0, 0.8, 0.5])
+    assert curve._limits == (100.0, 1.2)
+    assert curve.render([1.0, 0.8, 0.5]) == first        # same losses, same picture
+    curve.render([1.0] * 150)
+    assert curve._limits[0] == 200.0
+    curve.render([5.0])                                   # a diverging run: the y axis grows
+    assert curve._limits[1] == pytest.approx(6.0)
+
+
+# -- what the notebooks' course-check cells used to test (chapters 0–3) ------------------------
+def test_ch00_playground_and_solution_for_and():
+    playground = perceptron.perceptron_playground(gate="AND")
+    playground.controls["w1"].value = 1.0
+    playground.controls["w2"].value = 1.0
+    playground.controls["b"].value = -1.5
+    assert playground.state.solved and playground.state.y.tolist() == [0, 0, 0, 1]
+    playground.set_weights([0.5, 0.5], -0.2)
+    assert (playground.controls["w1"].value, playground.controls["b"].value) == (0.5, -0.2)
+
+
+def test_ch01_playground_or_then_nand_by_the_learning_step():
+    playground = perceptron.perceptron_playground(gate="OR", w1=0.5, w2=0.5, b=-0.8)
+    playground.controls["b"].value = -0.4
+    assert playground.state.solved and playground.state.y.tolist() == [0, 1, 1, 1]
+    playground.controls["gate"].value = "NAND"
+    assert playground.state.n_correct == 2                # OR and NAND agree on rows 2 and 3
+    playground.reset()
+    for _ in range(24):
+        playground.learn()
+    assert playground.state.solved
+
+
+def test_ch02_learning_rate_explorer_diverges_and_converges():
+    lr_explorer = regression.learning_rate_explorer(lr=0.05, steps=50)
+    lr_explorer.controls["lr"].value = 0.5
+    assert lr_explorer.state.verdict == "diverges"
+    lr_explorer.controls["lr"].value = 0.2
+    lr_explorer.controls["steps"].value = 100
+    assert lr_explorer.state.verdict == "converged" and lr_explorer.state.run.steps == 100
+
+
+def test_ch02_normalisation_explorer_raw_features_diverge_z_score_wins():
+    norm_explorer = regression.normalisation_explorer(lr=0.1, epochs=100)
+    norm_explorer.controls["lr"].value = 1e-5
+    assert not norm_explorer.state.runs["raw"].diverged
+    norm_explorer.controls["lr"].value = 0.3
+    norm_explorer.controls["epochs"].value = 50
+    finals = norm_explorer.state.final_losses()
+    assert np.isinf(finals["raw"]) and finals["z-score"] < finals["min-max"]
+
+
+def test_ch03_boundary_trainer_on_spirals_and_a_new_activation():
+    trainer_widget = classification.decision_boundary_trainer(data="spirals", hidden=16,
+                                                              activation="relu", lr=0.03)
+    trainer_widget.train(200)
+    state = trainer_widget.state
+    assert state.epochs == 200 and state.losses[-1] < state.losses[0]
+    trainer_widget.controls["activation"].value = "tanh"
+    assert trainer_widget.state.epochs == 0 and trainer_widget.trainer.activation == "tanh"
+
+
+def test_ch03_optimizer_race_sgd_diverges_at_ten_times_the_rate():
+    race_widget = optimizers.optimizer_race(surface="elongated bowl", steps=100)
+    race_widget.controls["lr_scale"].value = 10.0
+    assert np.isinf(race_widget.state.final_distance()["SGD"])
+    race_widget.controls["surface"].value = "Rosenbrock"
+    assert race_widget.state.surface == "Rosenbrock" and "Adam" in race_widget.caption.value
+
+
+def test_normalisation_state_shows_a_diverging_run_climbing():
+    from edu_cnn.widgets.regression import CLIMB_EPOCHS, draw_normalisation, normalisation_state
+
+    state = normalisation_state(lr=0.1, epochs=20)
+    assert state.runs["raw"].diverged and set(state.climbs) == {"raw"}
+    climb = state.climbs["raw"]
+    assert len(climb) == CLIMB_EPOCHS + 1 and climb[0] == state.runs["raw"].losses[0]
+    assert np.all(np.diff(np.log10(climb)) > 5)          # ×10⁷ an epoch at η = 0.1
+    assert normalisation_state(lr=1e-5, epochs=20).climbs == {}
+    fig = draw_normalisation(state)
+    assert "epoch 1:" in fig.axes[0].texts[0].get_text() and fig.axes[2].texts[0].get_text() == ""

@@ -332,3 +332,73 @@ def test_backprop_bad_input_and_stepper_wiring():
     assert stepper.state.index == 11 and "gradient check" in stepper.caption.value
     stepper.controls["step"].value = 6
     assert stepper.state.direction == "backward" and "correct" in stepper.caption.value
+
+
+# -- what the notebooks' course-check cells used to test (chapters 4–6) ------------------------
+def test_ch04_conv_stepper_with_padding_and_stride():
+    probe = cw.conv_stepper()
+    probe.controls["padding"].value = 1
+    probe.controls["stride"].value = 2
+    assert probe.state.output.shape == (3, 3) and probe.controls["position"].max == 8
+    probe.controls["position"].value = 4
+    assert probe.state.value == probe.state.products.sum() == probe.state.output[1, 1]
+
+
+def test_ch04_kernel_boxes_follow_the_menu_and_an_edit_makes_it_custom():
+    from edu_cnn.kernels import KERNELS
+
+    probe = cw.kernel_explorer()
+    probe.controls["kernel"].value = "emboss"
+    assert np.allclose(probe.state["kernel"], get_kernel("emboss"), atol=1e-4)
+    assert probe.controls["w22"].value == 2.0             # the nine boxes follow the dropdown
+    probe.controls["w11"].value = 9.0                      # editing a box makes it "custom"
+    assert probe.controls["kernel"].value == "custom"
+    for name in KERNELS:
+        probe.controls["kernel"].value = name
+        assert np.allclose(probe.state["kernel"], get_kernel(name), atol=1e-4)
+        assert probe.last_update_ms > 0
+
+
+def test_ch04_padding_stride_explorer_counts_and_explains_a_window_too_big():
+    probe = cw.padding_stride_explorer(n=7, k=3, p=1, s=2)
+    probe.controls["n"].value, probe.controls["k"].value = 6, 3
+    probe.controls["s"].value = 2
+    probe.controls["p"].value = 0
+    assert probe.state.size == 2 and probe.state.left_over == 1      # ⌊3/2⌋ + 1, one cell unused
+    probe.controls["k"].value = 7                                     # too big: explained, no crash
+    assert not probe.state.valid and "does not fit" in probe.caption.value
+
+
+def test_ch04_multichannel_view_is_what_conv2d_computes():
+    from edu_cnn.conv import Conv2d
+
+    probe = cw.multichannel_explorer()
+    probe.controls["filter"].value = "red minus green"
+    probe.controls["bias"].value = 0.5
+    state = probe.state
+    assert state["channel_maps"].shape[0] == 3 and state["output"].ndim == 2
+    layer = Conv2d(3, 1, 3)
+    layer.weight.data[...] = state["weight"][None]
+    layer.bias.data[...] = 0.5
+    y = layer(state["image"][None].astype(np.float32))
+    np.testing.assert_allclose(y[0, 0], state["output"], atol=1e-5)
+
+
+def test_ch05_pooling_explorer_window_size_and_mean_mode():
+    probe = pw.pooling_explorer()
+    probe.controls["position"].value = 5
+    assert probe.state.value == 5.0 and probe.state.winner == (3, 3)
+    probe.controls["size"].value = 3                        # ⌊(8 − 3)/2⌋ + 1 = 3
+    assert probe.state.output.shape == (3, 3) and probe.controls["position"].max == 8
+    probe.controls["mode"].value = "mean"
+    assert probe.state.unpooled is None
+
+
+def test_ch06_backprop_stepper_buttons_slider_and_gradient_checks():
+    probe = bw.backprop_stepper()
+    probe.forward_button.click()
+    probe.forward_button.click()
+    assert probe.state.index == 2 and probe.state.layer == "ReLU"
+    probe.controls["step"].value = 11
+    assert "a⁰ ⋆ δ¹" in probe.state.formula and probe.state.check.verdict == "correct"
+    assert all(s.check.max_rel_error < 1e-7 for s in probe.steps if s.check is not None)

@@ -317,7 +317,10 @@ def test_mosaic_and_kernels_figure():
     model = lenet5()
     assert [i for i, _ in fw.conv_layers(model)] == [0, 3]
     fig = fw.draw_kernels(model)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 4                                # two layers, a colour bar each
+    assert [ax.get_ylabel() for ax in fig.axes[2:]] == ["weight", "weight"]
+    assert fig.axes[2].get_ylim() == pytest.approx((-np.abs(model[0].weight.data).max(),
+                                                    np.abs(model[0].weight.data).max()))
     shown = fig.axes[1].images[0].get_array()
     np.testing.assert_allclose(shown[:5, :5], model[3].weight.data[0, 0])   # filter 0, channel 0
     np.testing.assert_allclose(shown[6:11, :5], model[3].weight.data[0, 1])  # filter 0, channel 1
@@ -448,7 +451,7 @@ def test_static_twin_and_prediction_html(mnist, trained_mlp):
     model, _, _ = trained_mlp
     prediction = drw.predict_digit(model, np.kron(data.x_test[0, 0], np.ones((10, 10))), mean, std)
     fig = drw.draw_digit_prediction(prediction, true_class=int(data.y_test[0]))
-    assert len(fig.axes) == 5 + 2 * 3          # 4 steps + bars; label + picture per layer shown
+    assert len(fig.axes) == 5 + 3 * 3          # 4 steps + bars; label, picture, colour bar per layer
     text = drw.prediction_html(prediction)
     assert f">{prediction.predicted}</b>" in text and text.count(" %") == 3
 
@@ -592,3 +595,98 @@ def test_activation_figure_update_draws_what_a_fresh_figure_draws():
 
     assert np.array_equal(pixels(reused.fig), pixels(ActivationsFigure(second).fig))
     assert not np.array_equal(pixels(ActivationsFigure(first).fig), pixels(reused.fig))
+
+
+# -- what the notebook's course-check cells used to test (chapter 7) ---------------------------
+def test_ch07_feature_explorer_digit_and_layer_follow_the_model(mnist):
+    from edu_cnn.models import lenet5
+    from edu_cnn.widgets.features import feature_explorer, layer_outputs
+
+    data, mean, std = mnist
+    model = lenet5()
+    x = ((data.x_test[:8] - mean) / std).astype(np.float32)
+    explorer = feature_explorer(model, x, data.y_test[:8], index=0, layer=0)
+    explorer.controls["Digit"].value = 3
+    explorer.controls["Layer"].value = 3
+    state = explorer.state
+    assert state.predicted == int(np.argmax(model(x[3:4])[0]))
+    np.testing.assert_allclose(state.layer.output, layer_outputs(model, x[3])[3].output)
+    assert f"Digit #3, true class {int(data.y_test[3])}" in explorer.caption.value
+
+
+def test_ch07_feature_picture_shows_every_map_at_a_whole_scale(mnist):
+    from edu_cnn.models import lenet5
+    from edu_cnn.widgets.features import bars_image, feature_explorer, feature_maps_image
+
+    data, _, _ = mnist
+    explorer = feature_explorer(lenet5(), data.x_test[:2])
+    for layer, _ in enumerate(explorer.controls["Layer"].options):
+        explorer.controls["Layer"].value = layer
+        picture = feature_maps_image(explorer.state)
+        assert picture.ndim == 3 and picture.shape[1] <= 900 and picture.shape[0] <= 200
+        out = explorer.state.layer.output
+        if out.ndim == 3:                  # the first map, enlarged k×, is the top-left tile
+            k = max(1, round(84 / out.shape[1]))
+            tile = picture[:out.shape[1] * k:k, 128:128 + out.shape[2] * k:k]
+            order = np.argsort(out[0].ravel())
+            brightness = tile.sum(axis=2).ravel()[order]
+            assert brightness[-1] >= brightness[0]      # viridis: larger value, brighter
+    bars = bars_image(np.array([1.0, -0.5, 0.0]), width=30, height=21)
+    assert bars.shape == (21, 30, 3)
+    assert np.allclose(bars[0:10, 0:9], (0.12, 0.47, 0.71))         # +1: a full blue bar up
+    assert np.allclose(bars[11:15, 10:19], (0.84, 0.15, 0.16))      # −0.5: half a red bar down
+    assert np.allclose(bars[10], 0.6) and np.allclose(bars[15:, 10:19], 1.0)   # zero line, white
+    with pytest.raises(ValueError, match="bars_image: expected at least one value"):
+        bars_image(np.array([]))
+
+
+def test_ch07_drawn_seven_through_the_mouse_events(trained_mlp):
+    model, mean, std = trained_mlp
+    pad = drw.DrawDigit(model, mean, std)
+    strokes = ([("mouse_down", 80, 60)] + [("mouse_move", 80 + 6 * i, 60) for i in range(1, 21)]
+               + [("mouse_move", 200 - 3 * i, 60 + 9 * i) for i in range(1, 21)]
+               + [("mouse_up", 140, 240)])
+    for event, x, y in strokes:
+        pad.canvas._handle_frontend_event(None, {"event": event, "x": x, "y": y}, [])
+    assert pad.state is not None and pad.state.predicted == 7
+    assert "educnn-draw-probabilities" in pad.probabilities._dom_classes
+    assert pad.probabilities.value.count("<div") == 10 and "#ff7f0e" in pad.probabilities.value
+    assert pad.activation_labels.value.count("<div") == len(
+        [o for o in pad.state.outputs if o.name not in ("Flatten", "Dropout")])
+    pad.clear_button.click()
+    assert pad.state is None and pad.probabilities.value == ""
+
+
+def test_activations_figure_shows_the_input_colour_bars_and_labelled_logits():
+    from edu_cnn.widgets.features import ActivationsFigure, layer_outputs
+
+    model = lenet5()
+    x = np.random.default_rng(0).random((1, 28, 28)).astype(np.float32)
+    outputs = layer_outputs(model, x)
+    figure = ActivationsFigure(outputs, image=x)
+    shown = [o for o in outputs if o.name != "Flatten"]
+    assert len(figure.images) == len(figure.bars) == len(shown) + 1
+    np.testing.assert_array_equal(figure.images[0].get_array(), x[0])            # the input first
+    logits = shown[-1].output
+    assert [float(t) for t in figure.bars[-1].get_ticks()] == pytest.approx([logits.min(), logits.max()])
+    labels = [t.get_text() for t in figure.images[-1].axes.texts]
+    assert labels == [str(k) for k in range(10)]
+    with pytest.raises(ValueError, match="pass image="):
+        figure.update(outputs)
+    y = np.random.default_rng(1).random((1, 28, 28)).astype(np.float32)
+    figure.update(layer_outputs(model, y), image=y)
+    np.testing.assert_array_equal(figure.images[0].get_array(), y[0])
+
+
+def test_feature_maps_figure_labels_logits_by_class_and_features_by_number():
+    model = lenet5()
+    x = np.random.default_rng(0).random((3, 1, 28, 28)).astype(np.float32)
+    names = [f"d{k}" for k in range(10)]
+    last = fw.draw_feature_maps(fw.feature_maps(model, x, 0, 11, labels=[1, 2, 3]), names)
+    bars = next(ax for ax in last.axes if ax.patches)
+    assert [t.get_text() for t in bars.get_xticklabels()] == names
+    assert bars.get_xlabel().startswith("class")
+    hidden = fw.draw_feature_maps(fw.feature_maps(model, x, 0, 7))
+    assert next(ax for ax in hidden.axes if ax.patches).get_xlabel() == "feature (0–119)"
+    maps = fw.draw_feature_maps(fw.feature_maps(model, x, 0, 0))
+    assert any(ax.get_ylabel().startswith("value") for ax in maps.axes)   # the colour bar

@@ -92,8 +92,8 @@ def test_each_part_of_the_contract_switched_off():
 def test_draw_contract_has_three_panels():
     state = contract_state(photo_of_digit(a_digit()), Recorder(), MEAN, STD)
     fig = draw_contract(state, ["a", "b", "c"], true_class=1)
-    assert len(fig.axes) == 4  # three panels and a colour bar
-    assert fig.axes[2].get_title() == "prediction: 1"
+    assert len(fig.axes) == 5  # three panels, a colour bar and the gap before the class labels
+    assert fig.axes[4].get_title() == "prediction: 1"
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -112,3 +112,36 @@ def test_explorer_recomputes_when_a_box_is_unticked():
     assert np.array_equal(explorer.state.raw, photos[1])
     assert "prediction <b>b</b>" in explorer.caption.value
     assert bytes(explorer.image.value).startswith(b"\x89PNG")
+
+
+# -- what the notebook's course-check cell used to test (chapter 8) ----------------------------
+def test_ch08_contract_explorer_invert_box_and_probabilities():
+    photos = [photo_of_digit(a_digit(), seed=s) for s in range(4)]
+    def logits(x: np.ndarray) -> np.ndarray:          # ten numbers from the input: a "model"
+        return x.reshape(len(x), -1)[:, 300:310].astype(np.float64)
+
+    explorer = contract_explorer(logits, photos, MEAN, STD, labels=[7, 7, 7, 7])
+    explorer.controls["digit"].value = 3
+    explorer.controls["invert"].value = False
+    assert explorer.state.steps == {"invert": False, "centre": True, "normalise": True}
+    assert explorer.state.network_input.max() > 2.5        # the paper became bright "ink"
+    explorer.controls["invert"].value = True
+    assert np.allclose(explorer.state.probabilities.sum(), 1.0)
+
+
+def test_contract_figure_keeps_its_colour_bar_clear_of_the_class_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from edu_cnn.widgets.deployment import contract_state, draw_contract, photo_of_digit
+
+    digit = np.zeros((28, 28), np.float32)
+    digit[6:22, 12:16] = 1.0
+    state = contract_state(photo_of_digit(digit, seed=0),
+                           lambda batch: np.tile(np.arange(10.0), (len(batch), 1)), 0.13, 0.31)
+    fig = draw_contract(state, true_class=1)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    bar_labels = fig.axes[2].get_tightbbox(renderer)
+    probability_panel = fig.axes[4].get_tightbbox(renderer)        # includes the 0–9 labels
+    assert bar_labels.x1 < probability_panel.x0

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..shapes import positive_int
+
 __all__ = ["iterate_minibatches", "train_val_split"]
 
 
@@ -53,14 +55,7 @@ def iterate_minibatches(
     """
     x, y = np.asarray(x), np.asarray(y)
     _check_pair("iterate_minibatches", x, y)
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or batch_size < 1
-    ):
-        raise ValueError(
-            f"iterate_minibatches: batch_size must be a positive integer, got {batch_size!r}"
-        )
+    positive_int(batch_size, "batch_size", "iterate_minibatches")
     n = len(x)
     order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
     stop = n - n % batch_size if drop_last else n

@@ -2,15 +2,30 @@
 
 What :func:`fetch_file` guarantees:
 
-* mirrors are tried in turn, each with a timeout, so an offline laptop does not hang;
-* the bytes go to a temporary file *in the destination folder* and are checked
-  (length, SHA-256 and – where the publisher only gives one – MD5) before
-  :func:`os.replace` moves them into place in one atomic step, so the cache never
-  holds a half-written or unchecked file, whatever goes wrong (interrupted transfer,
-  wrong checksum, full disk, Ctrl-C);
+* mirrors are tried in turn, each with a timeout per read **and an overall deadline**
+  (a mirror sending one byte a second is given up), so an offline laptop does not hang;
+* a mirror may not send more than the file's expected size (an endless body is cut off
+  there, not written until the disk is full);
+* the bytes go to a temporary file *in the destination folder* (``.NAME.PID.RANDOM.part``)
+  and are checked (length, SHA-256 and – where the publisher only gives one – MD5) before
+  :func:`os.replace` moves them into place in one atomic step, so the cache never holds a
+  half-written or unchecked file, whatever goes wrong (interrupted transfer, wrong
+  checksum, full disk, Ctrl-C); the ``.part`` files of a killed download are removed by
+  the next one;
 * ``EDU_CNN_OFFLINE=1`` (:func:`edu_cnn.settings.offline`) forbids any network access.
 
 Nothing here touches the network at import time.
+
+Why not pooch (which this module otherwise resembles: a registry of hashes, mirrors,
+atomic writes): its HTTP downloader has no size cap and no overall deadline (``requests``'
+timeout is per read), both required here; it checks one hash per file (Fashion-MNIST's
+publisher gives MD5, we add SHA-256); on a hash mismatch of a file already in the cache it
+downloads over it, while this cache never deletes a file a user put there (see
+:mod:`edu_cnn.data.mnist`); and its temporary files (``tmpXXXXXXXX``) cannot be told from
+a user's, so leftovers could not be cleaned. With a custom downloader for the cap and the
+deadline, pooch would be left doing the rename and one hash – a dependency (and
+``requests``) for that. The progress bar is a dozen lines for the same reason (tqdm is not
+a dependency of the course).
 """
 
 from __future__ import annotations
@@ -18,8 +33,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -30,11 +45,18 @@ from typing import IO, BinaryIO
 
 from edu_cnn import settings
 from edu_cnn.data.errors import ChecksumError, DataError, DownloadError
+from edu_cnn.safefile import remove_stale_temporaries
 
-__all__ = ["DEFAULT_TIMEOUT", "RemoteFile", "fetch_file", "file_digests", "verify_file"]
+__all__ = ["DEFAULT_TIMEOUT", "RemoteFile", "deadline_for", "fetch_file", "file_digests",
+           "verify_file"]
 
 #: Seconds to wait for a mirror to answer (and between two received blocks).
 DEFAULT_TIMEOUT = 20.0
+#: The slowest transfer accepted: below this many bytes a second on average, the deadline
+#: (:func:`deadline_for`) gives the mirror up.
+MIN_BYTES_PER_SECOND = 50_000
+#: What a file of unknown size may be at most.
+MAX_UNKNOWN_SIZE = 100_000_000
 _CHUNK = 1 << 16
 _USER_AGENT = "edu-cnn data loader"
 
@@ -120,10 +142,19 @@ class _Progress:
         self._draw(end="\n")
 
 
+def deadline_for(remote: RemoteFile) -> float:
+    """Seconds one mirror gets for the whole file: a minute, plus the time of the expected
+    size at :data:`MIN_BYTES_PER_SECOND`."""
+    return 60.0 + (remote.size or MAX_UNKNOWN_SIZE) / MIN_BYTES_PER_SECOND
+
+
 def _open_temporary(folder: Path, name: str) -> tuple[BinaryIO, Path]:
-    """A new temporary file beside the final one (same disk, so the rename is atomic)."""
-    handle, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-    return os.fdopen(handle, "wb"), Path(temp)
+    """A new temporary file beside the final one (same disk, so the rename is atomic),
+    named like :mod:`edu_cnn.safefile`'s (``.NAME.PID.RANDOM.part``) so the next download
+    can tell a killed one's leftover from a user's file."""
+    temp = folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.part"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    return os.fdopen(fd, "wb"), temp
 
 
 def _disk_full_error(destination: Path, remote: RemoteFile, error: OSError) -> DataError:
@@ -136,12 +167,22 @@ def _disk_full_error(destination: Path, remote: RemoteFile, error: OSError) -> D
     )
 
 
+def _set_read_timeout(response: object, seconds: float) -> None:
+    """Shorten the socket timeout of an open response (so the last read ends by the
+    deadline). ``http.client`` has no public way; without it the overshoot is one timeout."""
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(max(seconds, 0.01))
+
+
 def _download_once(
     url: str,
     remote: RemoteFile,
     destination: Path,
     timeout: float,
     progress: bool,
+    deadline: float,
 ) -> None:
     """Download ``url`` into ``destination`` through a checked temporary file.
 
@@ -149,11 +190,16 @@ def _download_once(
     a local one (full disk, no permission); in every case no temporary file is left.
     """
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+    limit = remote.size if remote.size else MAX_UNKNOWN_SIZE
+    ends = time.monotonic() + deadline
     temp: Path | None = None
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=min(timeout, deadline)) as response:
             announced = response.headers.get("Content-Length")
             announced = int(announced) if announced and announced.isdigit() else None
+            if announced is not None and announced > limit:
+                raise DownloadError(f"{url}: announces {announced:,} bytes, more than the "
+                                    f"{limit:,} expected; not downloaded")
             bar = _Progress(remote.name, announced or remote.size) if progress else None
             sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
             received = 0
@@ -162,16 +208,35 @@ def _download_once(
             except OSError as error:
                 raise _disk_full_error(destination, remote, error) from error
             try:
-                # Network errors come from response.read, local ones from write/flush:
-                # only the latter are the disk's fault.
-                while block := response.read(_CHUNK):
+                # Network errors come from response.read1, local ones from write/flush:
+                # only the latter are the disk's fault. read1 returns what one receive
+                # brings, so the deadline is checked between receives however slow they are.
+                while True:
+                    left = ends - time.monotonic()
+                    too_slow = DownloadError(
+                        f"{url}: too slow – {received:,} bytes in {deadline:.0f} s (the "
+                        f"deadline for this file); gave up")
+                    if left <= 0:
+                        raise too_slow
+                    _set_read_timeout(response, min(timeout, left))
+                    try:
+                        block = response.read1(_CHUNK)
+                    except TimeoutError:
+                        if ends - time.monotonic() < 0.05:
+                            raise too_slow from None
+                        raise
+                    if not block:
+                        break
+                    received += len(block)
+                    if received > limit:
+                        raise DownloadError(f"{url}: sent more than the {limit:,} bytes "
+                                            f"expected; stopped")
                     try:
                         handle.write(block)
                     except OSError as error:
                         raise _disk_full_error(destination, remote, error) from error
                     sha.update(block)
                     md5.update(block)
-                    received += len(block)
                     if bar:
                         bar.update(len(block))
                 try:
@@ -199,7 +264,9 @@ def _download_once(
         raise
     except urllib.error.HTTPError as error:
         raise DownloadError(f"{url}: HTTP error {error.code} {error.reason}") from error
-    except OSError as error:  # URLError, timeouts, refused or reset connections
+    except TimeoutError as error:
+        raise DownloadError(f"{url}: timed out ({error or 'no data'})") from error
+    except OSError as error:  # URLError, refused or reset connections
         reason = getattr(error, "reason", None) or error
         raise DownloadError(f"{url}: {reason}") from error
     except Exception as error:  # http.client.IncompleteRead, BadStatusLine, …
@@ -216,6 +283,7 @@ def fetch_file(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     progress: bool = True,
+    deadline: float | None = None,
 ) -> Path:
     """Download ``remote`` from the first mirror that delivers a good copy.
 
@@ -231,6 +299,8 @@ def fetch_file(
         Seconds to wait for a mirror to answer or send the next block.
     progress : bool
         Draw a progress bar on stderr.
+    deadline : float, optional
+        Seconds one mirror gets for the whole file (default :func:`deadline_for`).
 
     Returns
     -------
@@ -258,11 +328,13 @@ def fetch_file(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise _disk_full_error(destination, remote, error) from error
+    remove_stale_temporaries(folder, remote.name, ".part")
+    seconds = deadline_for(remote) if deadline is None else float(deadline)
     failures = []
     for mirror in mirrors:
         url = mirror.rstrip("/") + "/" + remote.name
         try:
-            _download_once(url, remote, destination, timeout, progress)
+            _download_once(url, remote, destination, timeout, progress, seconds)
             return destination
         except DownloadError as error:
             failures.append(str(error))

@@ -4,7 +4,10 @@
 
 1. the cache folder ``<data_dir>/mnist`` (``<data_dir>/fashion-mnist``), where
    ``data_dir`` is ``EDU_CNN_DATA`` or the per-user cache folder; each file is checked
-   against its published checksum, and a damaged one is fetched again;
+   against its published checksum – the ``.gz`` as published, a ``.gz`` re-compressed by
+   another tool whose content is the published one, or the uncompressed IDX file – and a
+   damaged one is moved aside as ``*.damaged`` (never deleted: it may be a user's copy)
+   and fetched again;
 2. for Fashion-MNIST, Debian's package ``dataset-fashion-mnist``
    (``/usr/share/datasets/fashion-mnist``), checked too;
 3. a download from the public mirrors, tried in turn (unless ``EDU_CNN_OFFLINE=1``);
@@ -31,9 +34,11 @@ For Debian's copy we check the SHA-256 of the *decompressed* IDX files.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -125,10 +130,11 @@ MNIST = DatasetSpec(
         "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
         "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
     ),
+    # HTTPS only: MNIST's original page (http://yann.lecun.com/exdb/mnist) serves no
+    # HTTPS and now often refuses downloads, so it is not a mirror here.
     mirrors=(
         "https://ossci-datasets.s3.amazonaws.com/mnist",
         "https://storage.googleapis.com/cvdf-datasets/mnist",
-        "http://yann.lecun.com/exdb/mnist",
     ),
     class_names=tuple(str(digit) for digit in range(10)),
     sample_prefix="mnist",
@@ -171,10 +177,14 @@ FASHION_MNIST = DatasetSpec(
         "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
         "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
     ),
+    # HTTPS first. Zalando's own S3 website endpoint has no HTTPS; it is kept, last,
+    # because nothing fetched is kept or read before its SHA-256 and MD5 match the values
+    # above: someone on the path can only make the download fail (bounded by the size cap
+    # and the deadline), not change the data.
     mirrors=(
-        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com",
         "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion",
         "https://storage.googleapis.com/tensorflow/tf-keras-datasets",
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com",
     ),
     class_names=(
         "T-shirt/top",
@@ -319,25 +329,79 @@ def _to_arrays(
     return out[0], out[1], out[2], out[3]
 
 
-def _missing_from_cache(folder: Path, spec: DatasetSpec) -> list[str]:
-    """Names of the files the cache lacks; damaged ones are removed (with a warning) and listed."""
+#: The largest decompressed IDX file read from the cache (Fashion-MNIST's training images
+#: are 47 MB); a gzip bomb put in the cache stops here.
+MAX_IDX_BYTES = 128 * 1024 * 1024
+
+
+def _gunzip_bounded(path: Path, limit: int = MAX_IDX_BYTES) -> bytes | None:
+    """The decompressed content of a gzip file, or ``None`` if it is not valid gzip or
+    would decompress to more than ``limit`` bytes."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except (OSError, EOFError, zlib.error):
+        return None
+    return data if len(data) <= limit else None
+
+
+def _move_aside(path: Path, problem: str) -> None:
+    """Never delete a file a user may have put in the cache: rename it ``*.damaged``
+    (``*.damaged.1``, … if taken) and say so; a read-only cache just skips it."""
+    target = path.with_name(path.name + ".damaged")
+    n = 0
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged.{n}")
+    try:
+        path.rename(target)
+    except OSError as error:
+        warnings.warn(f"{path}: {problem}. It is not used; it could not be moved aside "
+                      f"({error.strerror or error}), so it stays where it is.",
+                      RuntimeWarning, stacklevel=5)
+        return
+    warnings.warn(f"{path}: {problem}. Moved aside to {target.name} (nothing is deleted); "
+                  "it is fetched again when the network is available.",
+                  RuntimeWarning, stacklevel=5)
+
+
+def _from_cache(folder: Path, spec: DatasetSpec) -> tuple[dict[str, bytes], list[str]]:
+    """The checked IDX contents the cache holds (by ``.gz`` name), and the names it lacks.
+
+    For each file, in order: the ``.gz`` as published (its SHA-256 / MD5); a ``.gz``
+    re-compressed by another tool whose decompressed content has the published raw SHA-256;
+    the uncompressed IDX file (``train-images-idx3-ubyte``) with that SHA-256. A file that
+    is none of these is moved aside (``*.damaged``), never deleted.
+    """
+    found: dict[str, bytes] = {}
     missing = []
-    for remote in spec.files:
-        path = folder / remote.name
-        if not path.is_file():
+    for remote, raw_sha in zip(spec.files, spec.raw_sha256):
+        gz = folder / remote.name
+        raw = folder / remote.name.removesuffix(".gz")
+        content = None
+        if gz.is_file():
+            try:
+                verify_file(gz, remote)
+                content = _gunzip_bounded(gz)
+            except ChecksumError as error:
+                data = _gunzip_bounded(gz)
+                if data is not None and hashlib.sha256(data).hexdigest() == raw_sha:
+                    content = data  # the published content, compressed by another tool
+                else:
+                    _move_aside(gz, f"{error}".split(". The file")[0]
+                                + " and its content is not the published one either")
+        if content is None and raw.is_file() and raw.stat().st_size <= MAX_IDX_BYTES:
+            data = raw.read_bytes()
+            if hashlib.sha256(data).hexdigest() == raw_sha:
+                content = data
+            else:
+                _move_aside(raw, f"SHA-256 is {hashlib.sha256(data).hexdigest()}, expected "
+                                 f"{raw_sha} (the published uncompressed {spec.name} file)")
+        if content is None:
             missing.append(remote.name)
-            continue
-        try:
-            verify_file(path, remote)
-        except ChecksumError as error:
-            warnings.warn(
-                f"{error} Removing it; it is fetched again when the network is available.",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-            path.unlink(missing_ok=True)
-            missing.append(remote.name)
-    return missing
+        else:
+            found[remote.name] = content
+    return found, missing
 
 
 def _from_debian(spec: DatasetSpec, as_float: bool) -> Dataset | None:
@@ -463,9 +527,9 @@ def load_dataset(
         return _from_sample(spec, as_float, reason, folder)
 
     # 1. the cache
-    missing = _missing_from_cache(folder, spec)
+    found, missing = _from_cache(folder, spec)
     if not missing:
-        contents = [decompress(Path(name).read_bytes(), name) for name in names]
+        contents = [found[remote.name] for remote in spec.files]
         arrays = _to_arrays(contents, names, spec, as_float)
         return Dataset(*arrays, spec.class_names, "cache", spec.name, str(folder))
 
@@ -489,7 +553,9 @@ def load_dataset(
     except DownloadError as error:
         details = "".join(f"\n  - {failure}" for failure in error.failures) or f" {error}"
         return _from_sample(spec, as_float, f"the download failed:{details}", folder)
-    contents = [decompress(Path(name).read_bytes(), name) for name in names]
+    contents = [found[remote.name] if remote.name in found
+                else decompress((folder / remote.name).read_bytes(), str(folder / remote.name))
+                for remote in spec.files]
     arrays = _to_arrays(contents, names, spec, as_float)
     return Dataset(*arrays, spec.class_names, "download", spec.name, str(folder))
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..shapes import check_int
+
 __all__ = [
     "LOGIC_GATES",
     "HousePrices",
@@ -68,8 +70,7 @@ def logic_gate(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_n(function: str, n: int, minimum: int = 1) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{function}: n must be an integer ≥ {minimum}, got {n!r}")
+    check_int(n, "n", function, minimum)
 
 
 def linear_data(
@@ -198,8 +199,7 @@ def spirals(
     ``noise`` jitters each point's angle (in radians).
     """
     _check_n("spirals", n, 1)
-    if isinstance(classes, bool) or not isinstance(classes, (int, np.integer)) or classes < 2:
-        raise ValueError(f"spirals: classes must be an integer ≥ 2, got {classes!r}")
+    check_int(classes, "classes", "spirals", 2)
     if n < classes:
         raise ValueError(f"spirals: n={n} is fewer than one point per class ({classes} classes)")
     rng = np.random.default_rng(seed)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..shapes import check_int
+
 __all__ = ["XO_CLASS_NAMES", "xo_images", "xo_prototype"]
 
 #: ``XO_CLASS_NAMES[label]``: label 0 is X, label 1 is O.
@@ -57,8 +59,7 @@ def _draw(kind, size, angle, half_extent, width, shift_r, shift_c):
 
 
 def _check_size(function: str, size: int, minimum: int) -> None:
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < minimum:
-        raise ValueError(f"{function}: size must be an integer ≥ {minimum}, got {size!r}")
+    check_int(size, "size", function, minimum)
 
 
 def xo_images(
@@ -106,8 +107,7 @@ def xo_images(
     >>> x.shape, x.dtype, sorted(set(y.tolist()))
     ((8, 1, 16, 16), dtype('float32'), [0, 1])
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"xo_images: n must be an integer ≥ 0, got {n!r}")
+    check_int(n, "n", "xo_images", 0)
     _check_size("xo_images", size, 7)
     if not 0.0 <= noise <= 0.5:
         raise ValueError(f"xo_images: noise must be a share of pixels in [0, 0.5], got {noise}")

@@ -18,10 +18,12 @@ notebook so an exported slide deck still shows it. Every such image is made by
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -139,6 +141,64 @@ def images_in(widget: Any) -> list[Any]:
     return found
 
 
+@functools.cache
+def _colour_table(cmap: str) -> tuple[np.ndarray, np.ndarray]:
+    """A colour map's N colours as (N, 3) floats and (N, 3) bytes (looked up, not called)."""
+    from matplotlib import colormaps
+
+    colours = colormaps[cmap]
+    table = colours(np.arange(colours.N))[:, :3]
+    return table, (table * 255).astype(np.uint8)          # bytes as matplotlib makes them
+
+
+def _colour_indices(unit: np.ndarray, n: int) -> np.ndarray:
+    """Which of ``n`` colours each value in 0…1 gets – the rule of matplotlib's Colormap."""
+    return np.minimum((np.clip(unit, 0.0, 1.0) * n).astype(np.intp), n - 1)
+
+
+def to_rgb(a: np.ndarray, cmap: str = "gray", vmin: float | None = None,
+           vmax: float | None = None, bad: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+    """A 2-D array through a colour map: (H, W, 3) floats in 0…1; NaN cells get ``bad``.
+
+    The limits default to the array's own (NaN ignored); a constant array is mapped to
+    the colour map's low end.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim != 2:
+        raise ValueError(f"to_rgb: expected a 2-D array, got shape {a.shape}")
+    finite = np.isfinite(a)
+    low = (float(a[finite].min()) if finite.any() else 0.0) if vmin is None else float(vmin)
+    high = (float(a[finite].max()) if finite.any() else 1.0) if vmax is None else float(vmax)
+    unit = (a - low) / (high - low) if high > low else np.zeros_like(a)
+    table, _ = _colour_table(cmap)
+    rgb = table[_colour_indices(np.nan_to_num(unit), len(table))]
+    rgb[~finite] = bad
+    return rgb
+
+
+def upscale(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """Repeat every pixel ``factor``×``factor`` times (crisp, no smoothing)."""
+    factor = int(factor)
+    if factor < 1:
+        raise ValueError(f"upscale: factor must be ≥ 1, got {factor}")
+    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1) if factor > 1 else rgb
+
+
+def side_by_side(pictures: Sequence[np.ndarray], gap: int = 8,
+                 background: float = 1.0) -> np.ndarray:
+    """(H, W, 3) pictures in one row, top-aligned, ``gap`` pixels of ``background`` between."""
+    if not pictures:
+        raise ValueError("side_by_side: expected at least one picture, got none")
+    height = max(p.shape[0] for p in pictures)
+    width = sum(p.shape[1] for p in pictures) + gap * (len(pictures) - 1)
+    out = np.full((height, width, 3), background, dtype=np.float64)
+    x = 0
+    for p in pictures:
+        out[:p.shape[0], x:x + p.shape[1]] = p[..., :3]
+        x += p.shape[1] + gap
+    return out
+
+
 def array_to_png(
     image: np.ndarray,
     cmap: str = "gray",
@@ -152,7 +212,6 @@ def array_to_png(
     image widgets such as the kernel explorer under 100 ms per update. ``scale`` repeats
     each pixel ``scale`` times so tiny arrays (a 5×5 kernel) are visible.
     """
-    from matplotlib import colormaps
     from PIL import Image
 
     a = np.asarray(image, dtype=np.float64)
@@ -160,7 +219,8 @@ def array_to_png(
         low = float(np.nanmin(a)) if vmin is None else vmin
         high = float(np.nanmax(a)) if vmax is None else vmax
         unit = (a - low) / (high - low) if high > low else np.zeros_like(a)
-        rgb = colormaps[cmap](np.clip(unit, 0.0, 1.0), bytes=True)[..., :3]
+        _, table = _colour_table(cmap)
+        rgb = table[_colour_indices(np.nan_to_num(unit), len(table))]
     elif a.ndim == 3 and a.shape[2] in (3, 4):
         rgb = np.clip(a[..., :3] * (255.0 if a.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
     else:
@@ -248,3 +308,64 @@ class Explorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+class BackgroundLoop:
+    """Call ``step()`` in a background thread, at most ``fps`` times a second, until it
+    returns False or :meth:`stop` is called – what makes a widget *live* (an animation of
+    the learning rule, a network redrawn while it trains) while the kernel stays free to
+    answer the buttons.
+
+    Each call of ``step`` does one deterministic piece of work and redraws; the loop only
+    decides *when* the next one runs, so a given seed gives the same frames however fast
+    the machine is. ``on_end()`` runs in the thread after the last step (also after a stop).
+    """
+
+    def __init__(self, step: Callable[[], bool], fps: float = 5.0,
+                 on_end: Callable[[], None] | None = None) -> None:
+        if fps <= 0:
+            raise ValueError(f"BackgroundLoop: fps must be > 0, got {fps}")
+        self._step, self._period, self._on_end = step, 1.0 / float(fps), on_end
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.steps = 0
+        self.error: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the loop (nothing happens if it is running already)."""
+        if self.running:
+            return
+        self._stop.clear()
+        self.steps = 0
+        self.error = None
+        self._thread = threading.Thread(target=self._run, name="edu-cnn-widget-loop", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current step."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the loop has ended; returns False if it still runs after ``timeout``."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                more = self._step()
+                self.steps += 1
+                if not more:
+                    break
+                self._stop.wait(max(0.0, self._period - (time.perf_counter() - started)))
+        except BaseException as error:  # noqa: BLE001 - kept for the caller, the thread ends
+            self.error = error
+        finally:
+            if self._on_end is not None:
+                self._on_end()

@@ -28,8 +28,10 @@ from ..init import manual_seed
 from ..linear import Linear
 from ..losses import CrossEntropyLoss
 from ..optim import Adam
+from ..plots import new_figure
 from ..sequential import Sequential
-from .base import Explorer, array_to_png
+from .base import BackgroundLoop, Explorer, array_to_png
+from .blit import BlitRenderer
 
 #: The data sets by name: each returns (x (N, 2) float32, y (N,) int64).
 DATASETS = {
@@ -68,6 +70,7 @@ class BoundaryTrainer:
     def __init__(self, data: str = "moons", hidden: int = 8, activation: str = "relu",
                  lr: float = 0.03, seed: int = 0) -> None:
         self.data, self.hidden, self.activation, self.lr = data, int(hidden), activation, float(lr)
+        self.seed = int(seed)
         self.x, self.y, self.extent = dataset(data)
         self.classes = int(self.y.max()) + 1
         manual_seed(seed)
@@ -166,52 +169,167 @@ def draw_boundary(state: BoundaryState) -> Any:
     return fig
 
 
+class LossCurve:
+    """The training loss per epoch beside the regions, redrawn while the network trains.
+
+    Built once per trainer; the curve and the title are redrawn alone (a
+    :class:`~edu_cnn.widgets.blit.BlitRenderer`); the axes are drawn again only when the
+    epochs outgrow the x axis or the loss the y axis.
+    """
+
+    def __init__(self, height_px: int = GRID * PIXELS, dpi: int = 80) -> None:
+        self.fig = new_figure(3.4, height_px / dpi, dpi=dpi)
+        self.ax = self.fig.add_subplot()
+        self.fig.subplots_adjust(left=0.2, right=0.95, bottom=0.15, top=0.88)
+        (self.line,) = self.ax.plot([], [], color="tab:blue")
+        self.title = self.ax.set_title("training loss", fontsize=10)
+        self.ax.set_xlabel("epoch", fontsize=9)
+        self.ax.set_ylabel("cross-entropy loss", fontsize=9)
+        self.ax.tick_params(labelsize=8)
+        self.ax.grid(alpha=0.3)
+        self._limits = (0.0, 0.0)
+        self.renderer = BlitRenderer(self.fig, [self.line, self.title], dpi=dpi)
+
+    def render(self, losses: list[float]) -> bytes:
+        """The curve of ``losses`` as PNG bytes."""
+        n = len(losses)
+        top = max(losses) if losses else 1.0
+        x_max = 100.0 * max(1, -(-n // 100))                       # 100, 200, … epochs
+        y_max = self._limits[1] if top <= self._limits[1] else 1.2 * max(top, 0.1)
+        if (x_max, y_max) != self._limits:
+            self._limits = (x_max, y_max)
+            self.ax.set_xlim(0, x_max)
+            self.ax.set_ylim(0, y_max)
+            self.renderer.invalidate()
+        self.line.set_data(np.arange(1, n + 1), losses)
+        self.title.set_text(f"training loss: {losses[-1]:.3f}" if losses else "training loss")
+        return self.renderer.render()
+
+
 class DecisionBoundaryTrainer(Explorer):
     """The widget: controls choose the network (a change starts afresh), buttons train it.
+
+    While "train" runs, the network trains in the background ``FRAMES_PER_SECOND`` frames
+    a second, a few epochs per frame, and regions and loss are redrawn after each frame; the
+    button reads "stop" meanwhile. The same seed gives the same network after the same number
+    of epochs, however the epochs were split into frames.
 
     Attributes
     ----------
     trainer : the current :class:`BoundaryTrainer`.
+    loss_image : the loss curve's picture (class ``educnn-boundary-loss``).
     """
 
-    def __init__(self, controls: dict[str, Any], epochs_per_click: int, seed: int) -> None:
+    FRAMES_PER_SECOND = 5.0
+    FRAMES_PER_CLICK = 20
+
+    def __init__(self, controls: dict[str, Any], epochs_per_click: int) -> None:
         import ipywidgets as widgets
 
-        self.seed = seed
+        from .base import picture
+
         self.trainer: BoundaryTrainer | None = None
-        super().__init__(controls, self._compute,
-                         lambda state: array_to_png(boundary_image(state)),
-                         "educnn-decision-boundary", caption=self._describe)
+        self.loss_curve: LossCurve | None = None
+        self.loss_image = picture("educnn-boundary-loss")
+        self._loop: BackgroundLoop | None = None
+        super().__init__(controls, self._compute, self._render,
+                         "educnn-decision-boundary", caption=self._describe,
+                         image_class="educnn-boundary-regions")
         self.epochs_per_click = widgets.IntSlider(value=epochs_per_click, min=10, max=500, step=10,
                                                   description="epochs/click")
-        self.train_button = widgets.Button(description="train", icon="play")
+        self.train_button = widgets.Button(description="train", icon="play",
+                                           tooltip="train (and watch) epochs/click more epochs")
+        self.train_button.add_class("educnn-train-button")
         self.reset_button = widgets.Button(description="reset", icon="undo")
-        self.train_button.on_click(lambda _: self.train())
+        self.train_button.on_click(lambda _: self.toggle_training())
         self.reset_button.on_click(lambda _: self.reset())
         buttons = widgets.HBox([self.epochs_per_click, self.train_button, self.reset_button])
-        self.widget.children = (*self.widget.children[:-2], buttons, *self.widget.children[-2:])
-        self.image.layout = widgets.Layout(width="360px", height="360px")   # not stretched to the page
+        pictures = widgets.HBox([self.image, self.loss_image],
+                                layout=widgets.Layout(align_items="flex-start"))
+        self.widget.children = (*self.widget.children[:-2], buttons, pictures,
+                                self.widget.children[-1])
 
-    def _compute(self, data: str, hidden: int, activation: str, lr: float) -> BoundaryState:
-        wanted = (data, int(hidden), activation, float(lr))
+    def _render(self, state: BoundaryState) -> bytes:
+        if self.loss_curve is not None:
+            self.loss_image.value = self.loss_curve.render(state.losses)
+        return array_to_png(boundary_image(state))
+
+    def _compute(self, data: str, hidden: int, activation: str, lr: float,
+                 seed: int = 0) -> BoundaryState:
+        wanted = (data, int(hidden), activation, float(lr), int(seed))
         current = self.trainer
-        if current is None or (current.data, current.hidden, current.activation, current.lr) != wanted:
-            self.trainer = BoundaryTrainer(*wanted, seed=self.seed)
+        if current is None or (current.data, current.hidden, current.activation, current.lr,
+                               current.seed) != wanted:
+            self.trainer = BoundaryTrainer(*wanted)
+            self.loss_curve = LossCurve()
         return boundary_state(self.trainer)
+
+    def _on_change(self, change: Any) -> None:
+        self.stop()              # a new network: the running one stops first
+        self.wait(5.0)
+        self.update()
 
     @staticmethod
     def _describe(state: BoundaryState) -> str:
         loss = f", loss {state.losses[-1]:.3f}" if state.losses else ""
         return f"epoch {state.epochs}{loss}, training accuracy {state.accuracy:.1%}"
 
-    def train(self, epochs: int | None = None) -> BoundaryState:
-        """What the train button does: more epochs, then redraw."""
-        assert self.trainer is not None
-        self.trainer.train(self.epochs_per_click.value if epochs is None else epochs)
-        return self.update()
+    def train(self, epochs: int | None = None, fps: float | None = None) -> BoundaryState:
+        """Train ``epochs`` (default: epochs/click) more epochs.
+
+        From code (``fps=None``) all of them at once, then one redraw. With ``fps`` (the
+        button) in :attr:`FRAMES_PER_CLICK` frames in the background, redrawn after each.
+        """
+        if self.trainer is None:
+            raise ValueError("DecisionBoundaryTrainer.train: no network yet (call update())")
+        total = int(self.epochs_per_click.value if epochs is None else epochs)
+        if fps is None:
+            self.trainer.train(total)
+            return self.update()
+        trainer, left = self.trainer, [total]
+        chunk = max(1, -(-total // self.FRAMES_PER_CLICK))
+
+        def step() -> bool:
+            if trainer is not self.trainer:     # the controls made a new network
+                return False
+            n = min(chunk, left[0])
+            trainer.train(n)
+            left[0] -= n
+            self.update()
+            return left[0] > 0
+
+        self._loop = BackgroundLoop(step, fps=fps, on_end=self._training_ended)
+        self.train_button.description, self.train_button.icon = "stop", "stop"
+        self._loop.start()
+        return self.state
+
+    def toggle_training(self) -> None:
+        """The train button: start training in the background, or stop it."""
+        if self.training:
+            self.stop()
+        else:
+            self.train(fps=self.FRAMES_PER_SECOND)
+
+    @property
+    def training(self) -> bool:
+        return self._loop is not None and self._loop.running
+
+    def stop(self) -> None:
+        """End background training after the current frame."""
+        if self._loop is not None:
+            self._loop.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for background training to end; False if it still runs after ``timeout``."""
+        return self._loop.wait(timeout) if self._loop is not None else True
+
+    def _training_ended(self) -> None:
+        self.train_button.description, self.train_button.icon = "train", "play"
 
     def reset(self) -> BoundaryState:
         """A fresh network with the same settings."""
+        self.stop()
+        self.wait(5.0)
         self.trainer = None
         return self.update()
 
@@ -219,8 +337,9 @@ class DecisionBoundaryTrainer(Explorer):
 def decision_boundary_trainer(data: str = "moons", hidden: int = 8, activation: str = "relu",
                               lr: float = 0.03, epochs_per_click: int = 100,
                               seed: int = 0) -> DecisionBoundaryTrainer:
-    """Widget: data set, hidden units, activation and learning rate; "train" runs
-    ``epochs_per_click`` more epochs and redraws the decision regions."""
+    """Widget: data set, hidden units, activation, learning rate and seed; "train" trains
+    ``epochs_per_click`` more epochs while regions and loss are redrawn a few times a second
+    ("stop" ends it early)."""
     import ipywidgets as widgets
 
     controls = {
@@ -229,5 +348,7 @@ def decision_boundary_trainer(data: str = "moons", hidden: int = 8, activation: 
         "activation": widgets.Dropdown(options=ACTIVATIONS, value=activation, description="activation"),
         "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.1, description="lr (Adam)",
                                      readout_format=".3f"),
+        "seed": widgets.BoundedIntText(value=seed, min=0, max=9999, description="seed",
+                                       layout=widgets.Layout(width="160px")),
     }
-    return DecisionBoundaryTrainer(controls, epochs_per_click, seed)
+    return DecisionBoundaryTrainer(controls, epochs_per_click)

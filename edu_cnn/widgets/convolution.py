@@ -572,7 +572,7 @@ def _render_once(fig: Any) -> bytes:
     from .blit import BlitRenderer
 
     try:
-        return BlitRenderer(fig, [], dpi=72).render()
+        return BlitRenderer(fig, []).render()
     finally:
         plt.close(fig)
 

@@ -38,10 +38,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from edu_cnn.plots import HistoryFigure
+from edu_cnn.plots import HistoryFigure, plot_history
+from edu_cnn.training import SaveBestModel  # re-exported: it lived here before
 
 from .base import picture
 
@@ -110,10 +110,9 @@ def status_html(state: DashboardState) -> str:
     return f"<b>{label}</b> – " + " · ".join(parts)
 
 
-def draw_training(history: Any, batches_per_epoch: int | None = None,
-                  epochs: int | None = None, title: str | None = None) -> Any:
-    """The static twin: the dashboard's curves for a finished ``History``, as a Figure."""
-    return HistoryFigure(batches_per_epoch, epochs, title).update(history).fig
+#: The static twin: the dashboard's curves for a finished ``History``, as a Figure
+#: (the same function as :func:`edu_cnn.plots.plot_history`).
+draw_training = plot_history
 
 
 class TrainingDashboard:
@@ -356,55 +355,3 @@ class TrainingDashboard:
         from IPython.display import display
 
         display(self.widget)
-
-
-class SaveBestModel:
-    """Callback: write a snapshot of the model whenever a monitored number improves.
-
-    The file is written with :func:`edu_cnn.modelfile.save`, which is atomic: a crash or
-    a stop in the middle of a save leaves the previous snapshot intact.
-
-    Parameters
-    ----------
-    path : path-like
-        Where the snapshot goes (e.g. ``build/lenet5-best.educnn`` or a temporary folder).
-    monitor : str
-        ``'val_loss'`` (smaller is better) or any epoch-log key; ``'…acc…'`` keys are
-        maximised.
-    save_kwargs : dict
-        Passed to ``modelfile.save`` (``input_shape``, ``mean``, ``std``, ``class_names``,
-        ``metadata`` – to which the epoch and the monitored value are added).
-
-    Attributes
-    ----------
-    best, best_epoch (0-based), saves (how many snapshots were written)
-    """
-
-    def __init__(self, path: str | Path, monitor: str = "val_loss", **save_kwargs: Any) -> None:
-        self.path = Path(path)
-        self.monitor = monitor
-        self.maximize = "acc" in monitor
-        self.metadata = dict(save_kwargs.pop("metadata", None) or {})
-        self.save_kwargs = save_kwargs
-        self.best: float | None = None
-        self.best_epoch: int | None = None
-        self.saves = 0
-
-    def on_train_begin(self, trainer: Any) -> None:
-        self.best, self.best_epoch, self.saves = None, None, 0
-
-    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
-        from edu_cnn import modelfile
-
-        if self.monitor not in logs:
-            raise ValueError(f"SaveBestModel: monitor={self.monitor!r} is not among the epoch "
-                             f"logs {sorted(logs)}")
-        value = float(logs[self.monitor])
-        better = self.best is None or (value > self.best if self.maximize else value < self.best)
-        if better:
-            self.best, self.best_epoch = value, epoch
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            modelfile.save(trainer.model, self.path,
-                           metadata={**self.metadata, "epoch": epoch + 1, self.monitor: value},
-                           **self.save_kwargs)
-            self.saves += 1

@@ -128,17 +128,19 @@ def draw_contract(state: ContractState, class_names: Sequence[str] | None = None
     """The request, what the network sees, and its class probabilities, side by side."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.0),
-                             gridspec_kw={"width_ratios": [1, 1, 1.2]})
+    # columns: request, network input, its colour bar, a gap for the class labels, probabilities
+    fig, axes = plt.subplots(1, 5, figsize=(9.5, 3.0),
+                             gridspec_kw={"width_ratios": [1, 1, 0.05, 0.22, 1.2]})
     axes[0].imshow(state.raw, cmap="gray", vmin=0, vmax=255)
     axes[0].set_title("the request (a photo)", fontsize=10)
     shown = axes[1].imshow(state.network_input, cmap="gray")
     applied = [name for name, on in state.steps.items() if on] or ["nothing"]
     axes[1].set_title("what the network sees\n(" + ", ".join(applied) + ")", fontsize=9)
-    fig.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.04)
-    for ax in axes[:2]:
+    bar = fig.colorbar(shown, cax=axes[2])
+    bar.ax.tick_params(labelsize=8)
+    for ax in (axes[0], axes[1], axes[3]):
         ax.axis("off")
-    plot_probabilities(state.probabilities, class_names, true_class=true_class, ax=axes[2],
+    plot_probabilities(state.probabilities, class_names, true_class=true_class, ax=axes[4],
                        title=f"prediction: {state.predicted}")
     fig.tight_layout()
     return fig

@@ -30,8 +30,14 @@ import numpy as np
 
 from edu_cnn.plots import new_figure, plot_probabilities, top_k
 from edu_cnn.preprocess import DigitSteps, normalize, preprocess_steps
-from edu_cnn.widgets.base import picture
-from edu_cnn.widgets.features import ActivationsFigure, LayerOutput, draw_activations, layer_outputs
+from edu_cnn.widgets.base import array_to_png, picture, side_by_side, to_rgb, upscale
+from edu_cnn.widgets.features import (
+    ActivationsFigure,
+    LayerOutput,
+    draw_activations,
+    layer_outputs,
+    mosaic,
+)
 
 __all__ = [
     "CANVAS_SIZE",
@@ -173,6 +179,103 @@ def draw_preprocessing(steps: DigitSteps, axes: Sequence[Any] | None = None) -> 
     return fig
 
 
+# -- the widget's pictures, composed as pixels (fast: one PNG encode per picture) ------------
+_ORANGE = (1.0, 0.5, 0.05)            # tab:orange, as in draw_preprocessing
+
+
+def _fit(a: np.ndarray, box: int) -> np.ndarray:
+    """A grey (H, W) image in [0, 1] resized (nearest pixel) to fit a box×box square."""
+    from PIL import Image
+
+    h, w = a.shape
+    scale = box / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    picture = Image.fromarray(np.clip(np.asarray(a) * 255, 0, 255).astype(np.uint8))
+    return np.asarray(picture.resize(size, Image.NEAREST), dtype=np.float64) / 255.0
+
+
+def steps_image(steps: DigitSteps, box: int = 84) -> np.ndarray:
+    """The four pre-processing steps side by side as an (H, W, 3) picture: the drawing with
+    the ink's bounding box (orange), the crop, the longer side at 20 px, the 28×28 input
+    with its centre of mass (orange +)."""
+    panels = []
+    for number, a in enumerate((steps.cleaned, steps.cropped, steps.scaled, steps.final)):
+        fitted = _fit(a, box)
+        rgb = np.repeat(fitted[..., None], 3, axis=2)
+        if number == 0:
+            top, bottom, left, right = steps.bbox
+            f = fitted.shape[0] / a.shape[0]
+            t, b = int(top * f), min(int(np.ceil(bottom * f)), rgb.shape[0]) - 1
+            le, r = int(left * f), min(int(np.ceil(right * f)), rgb.shape[1]) - 1
+            rgb[t, le:r + 1] = rgb[b, le:r + 1] = _ORANGE
+            rgb[t:b + 1, le] = rgb[t:b + 1, r] = _ORANGE
+        if number == 3:
+            f = fitted.shape[0] / a.shape[0]
+            row, col = (round((c + 0.5) * f) for c in steps.center_of_mass)
+            arm = max(2, int(f * 1.5))
+            rgb[max(row - arm, 0):row + arm + 1, min(col, rgb.shape[1] - 1)] = _ORANGE
+            rgb[min(row, rgb.shape[0] - 1), max(col - arm, 0):col + arm + 1] = _ORANGE
+        panels.append(rgb)
+    return side_by_side(panels, gap=10)
+
+
+def steps_caption(steps: DigitSteps) -> str:
+    """The titles of :func:`steps_image`'s four panels, as one line of HTML."""
+    drawing = f"drawing{' (inverted)' if steps.inverted else ''} {steps.gray.shape[0]}×{steps.gray.shape[1]}"
+    return (f"<small>{drawing} → cropped {steps.cropped.shape[0]}×{steps.cropped.shape[1]} → "
+            f"longer side 20: {steps.scaled.shape[0]}×{steps.scaled.shape[1]} → "
+            "centred by mass, 28×28</small>")
+
+
+def probabilities_html(probabilities: np.ndarray, class_names: Sequence[str] | None = None,
+                       width: int = 160) -> str:
+    """One HTML bar per class (the winner orange), crisp at any screen resolution."""
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    best = int(np.argmax(p))
+    rows = []
+    for c, value in enumerate(p):
+        name = class_names[c] if class_names is not None else str(c)
+        colour = "#ff7f0e" if c == best else "#1f77b4"
+        rows.append(f"<div style='display:flex;align-items:center;height:15px;font-size:11px'>"
+                    f"<span style='width:22px;text-align:right;margin-right:4px'>{name}</span>"
+                    f"<span style='display:inline-block;height:11px;width:{round(value * width)}px;"
+                    f"background:{colour}'></span>"
+                    f"<span style='margin-left:4px'>{100 * value:.1f}%</span></div>")
+    return "".join(rows)
+
+
+ROW_HEIGHT = 40      # the tallest activation row, in pixels
+ROW_WIDTH = 640      # the widest
+
+
+def activations_image(outputs: Sequence[LayerOutput], gap: int = 6) -> tuple[np.ndarray, str]:
+    """Every layer's output for one image as one (H, W, 3) picture – a row of maps per
+    feature-map layer, a colour strip per vector layer, each with its own viridis range –
+    and the HTML of the row labels, aligned with the rows (what the widget shows)."""
+    rows, labels = [], []
+    for o in ActivationsFigure._shown(outputs):
+        out = np.asarray(o.output, dtype=np.float64)
+        if out.ndim == 3:
+            picture = mosaic(out)
+            factor = max(1, min(ROW_HEIGHT // out.shape[1], ROW_WIDTH // picture.shape[1]))
+            rgb = upscale(to_rgb(picture, "viridis"), factor)
+        else:
+            strip = to_rgb(out[None, :], "viridis")
+            rgb = np.repeat(np.repeat(strip, 14, axis=0), max(1, ROW_WIDTH // out.size), axis=1)
+        rows.append(rgb)
+        labels.append(f"<div style='height:{rgb.shape[0]}px;margin-bottom:{gap}px;"
+                      f"display:flex;align-items:center;justify-content:flex-end;"
+                      f"font-size:11px;white-space:nowrap'>{o.label}</div>")
+    width = max(r.shape[1] for r in rows)
+    height = sum(r.shape[0] for r in rows) + gap * len(rows)
+    picture = np.ones((height, width, 3))
+    y = 0
+    for r in rows:
+        picture[y:y + r.shape[0], :r.shape[1]] = r
+        y += r.shape[0] + gap
+    return picture, "".join(labels)
+
+
 def draw_digit_prediction(prediction: DigitPrediction, class_names: Sequence[str] | None = None,
                           true_class: int | None = None, activations: bool = True) -> Any:
     """The static twin of :class:`DrawDigit`: pre-processing steps, probability bars and
@@ -242,11 +345,21 @@ class DrawDigit:
         self.prediction = widgets.HTML(prediction_html(None))
         self.prediction.add_class("educnn-prediction")
         self.steps_image = picture("educnn-draw-steps")
+        self.steps_caption = widgets.HTML()
+        self.probabilities = widgets.HTML()
+        self.probabilities.add_class("educnn-draw-probabilities")
         self.activations_image = picture("educnn-draw-activations")
+        self.activation_labels = widgets.HTML(layout=widgets.Layout(width="150px",
+                                                                    margin="0 8px 0 0"))
         left = widgets.VBox([self.canvas, self.clear_button])
-        right = widgets.VBox([self.prediction, self.steps_image],
+        right = widgets.VBox([self.prediction, self.steps_image, self.steps_caption,
+                              self.probabilities],
                              layout=widgets.Layout(margin="0 0 0 16px"))
-        self.widget = widgets.VBox([widgets.HBox([left, right]), self.activations_image])
+        self.widget = widgets.VBox([
+            widgets.HBox([left, right]),
+            widgets.HBox([self.activation_labels, self.activations_image],
+                         layout=widgets.Layout(align_items="flex-start")),
+        ])
         self.widget.add_class("educnn-draw-digit")
         self._blank_canvas()
 
@@ -302,8 +415,6 @@ class DrawDigit:
 
     def show(self, image: Any) -> DigitPrediction | None:
         """Run the pipeline on ``image`` (any drawing or photo) and show the result."""
-        from edu_cnn.widgets.base import figure_to_png
-
         if image is None:
             self.state = None
         else:
@@ -317,19 +428,15 @@ class DrawDigit:
         if self.state is None:
             self.steps_image.value = b""
             self.activations_image.value = b""
+            self.steps_caption.value = self.probabilities.value = self.activation_labels.value = ""
             return None
-        fig = new_figure(7.5, 2.0)
-        grid = fig.add_gridspec(1, 6, width_ratios=[1, 1, 1, 1, 0.25, 1.9])
-        axes = [fig.add_subplot(grid[0, i]) for i in range(4)]
-        draw_preprocessing(self.state.steps, axes)
-        plot_probabilities(self.state.probabilities, self.class_names,
-                           ax=fig.add_subplot(grid[0, 5]), title="probabilities")
-        self.steps_image.value = figure_to_png(fig, dpi=80)
-        if self._activations is None or not self._activations.fits(self.state.outputs):
-            self._activations = ActivationsFigure(self.state.outputs)
-        else:
-            self._activations.update(self.state.outputs)
-        self.activations_image.value = figure_to_png(self._activations.fig, dpi=70, close=False)
+        # pictures composed as pixels, text as HTML: no matplotlib per stroke (issue 13: < 100 ms)
+        self.steps_image.value = array_to_png(steps_image(self.state.steps))
+        self.steps_caption.value = steps_caption(self.state.steps)
+        self.probabilities.value = probabilities_html(self.state.probabilities, self.class_names)
+        rows, labels = activations_image(self.state.outputs)
+        self.activations_image.value = array_to_png(rows)
+        self.activation_labels.value = labels
         return self.state
 
     def clear(self) -> None:

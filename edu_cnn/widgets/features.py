@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from edu_cnn.plots import new_figure
+from edu_cnn.widgets.base import side_by_side, to_rgb, upscale
 
 __all__ = [
     "ActivationsFigure",
@@ -126,6 +127,7 @@ class FeatureMaps:
     layer: LayerOutput
     predicted: int
     probabilities: np.ndarray
+    n_layers: int = 0
 
 
 def feature_maps(model: Any, images: Any, index: int, layer: int,
@@ -148,7 +150,7 @@ def feature_maps(model: Any, images: Any, index: int, layer: int,
     logits = outputs[-1].output
     label = None if labels is None else int(np.asarray(labels)[index])
     return FeatureMaps(index, _as_single(images[index], "feature_maps"), label, outputs[layer],
-                       int(np.argmax(logits)), softmax(logits.astype(np.float64)))
+                       int(np.argmax(logits)), softmax(logits.astype(np.float64)), len(outputs))
 
 
 # -- figures -------------------------------------------------------------------------------
@@ -199,7 +201,10 @@ def draw_kernels(model: Any) -> Any:
         # rows = input channels, columns = filters
         tiles = w.transpose(1, 0, 2, 3).reshape(in_c * out_c, kh, kw)
         vmax = _symmetric(w)
-        ax.imshow(mosaic(tiles, ncols=out_c), cmap=_cmap("RdBu_r"), vmin=-vmax, vmax=vmax)
+        shown = ax.imshow(mosaic(tiles, ncols=out_c), cmap=_cmap("RdBu_r"), vmin=-vmax, vmax=vmax)
+        bar = fig.colorbar(shown, ax=ax, fraction=0.025 if in_c > 1 else 0.012, pad=0.01)
+        bar.ax.tick_params(labelsize=7)
+        bar.set_label("weight", fontsize=7)
         ax.set_xticks([(kw + 1) * f + (kw - 1) / 2 for f in range(out_c)], range(out_c),
                       fontsize=7)
         ax.set_yticks([(kh + 1) * c + (kh - 1) / 2 for c in range(in_c)],
@@ -232,19 +237,30 @@ def draw_feature_maps(state: FeatureMaps, class_names: Sequence[str] | None = No
         grid = fig.add_gridspec(rows, cols + 2, width_ratios=[1.5, 0.2] + [1] * cols)
         ax = fig.add_subplot(grid[:, 0])
         vmin, vmax = float(out.min()), float(out.max())
+        map_axes = []
         for c in range(out.shape[0]):
             a = fig.add_subplot(grid[c // cols, 2 + c % cols])
-            a.imshow(out[c], cmap="viridis", vmin=vmin, vmax=vmax)
+            shown = a.imshow(out[c], cmap="viridis", vmin=vmin, vmax=vmax)
             a.set_title(f"map {c}", fontsize=7)
             a.set_axis_off()
+            map_axes.append(a)
+        bar = fig.colorbar(shown, ax=map_axes, fraction=0.03, pad=0.02)
+        bar.ax.tick_params(labelsize=7)
+        bar.set_label("value (one scale for all maps)", fontsize=7)
     else:
-        fig = new_figure(9.0, 2.2)
-        grid = fig.add_gridspec(1, 3, width_ratios=[1.5, 0.2, 7.3])
+        fig = new_figure(9.0, 2.4)
+        grid = fig.add_gridspec(1, 3, width_ratios=[1.5, 0.2, 7.3], bottom=0.22, top=0.82)
         ax = fig.add_subplot(grid[0, 0])
         a = fig.add_subplot(grid[0, 2])
         a.bar(np.arange(out.size), out, color=np.where(out >= 0, "tab:blue", "tab:red"),
               width=1.0 if out.size > 40 else 0.8)
-        a.set_xlabel("unit")
+        if state.layer.index == state.n_layers - 1 and out.size == len(state.probabilities):
+            # the last layer: one logit per class
+            a.set_xticks(np.arange(out.size), [name(c) for c in range(out.size)])
+            a.set_xlabel("class (the logit of each digit; softmax turns them into probabilities)")
+        else:
+            a.set_xlabel(f"feature (0–{out.size - 1})")
+        a.set_ylabel("value")
         a.set_xlim(-1, out.size)
         a.grid(alpha=0.3)
     ax.imshow(state.image[0], cmap="gray")
@@ -255,13 +271,61 @@ def draw_feature_maps(state: FeatureMaps, class_names: Sequence[str] | None = No
     return fig
 
 
-def draw_activations(outputs: Sequence[LayerOutput], fig: Any = None) -> Any:
+# -- the widget's pictures: composed as pixels (one PNG encode, no matplotlib per update) ----
+#: tab:blue / tab:red, the bar colours of draw_feature_maps
+_POSITIVE, _NEGATIVE = (0.12, 0.47, 0.71), (0.84, 0.15, 0.16)
+
+
+def bars_image(values: np.ndarray, width: int = 640, height: int = 110) -> np.ndarray:
+    """A bar per unit as an (H, W, 3) picture: blue up for positive values, red down for
+    negative ones, from a grey zero line (in the middle if any value is negative)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        raise ValueError("bars_image: expected at least one value, got none")
+    bar = max(1, width // v.size)
+    out = np.ones((height, bar * v.size, 3))
+    top = float(np.abs(v).max()) or 1.0
+    zero = height // 2 if (v < 0).any() else height - 1
+    room = zero if (v < 0).any() else height - 1
+    for i, value in enumerate(v):
+        n = round(abs(value) / top * room)
+        left, right = i * bar, i * bar + max(1, bar - (1 if bar > 2 else 0))
+        if value >= 0:
+            out[zero - n:zero, left:right] = _POSITIVE
+        else:
+            out[zero:zero + n, left:right] = _NEGATIVE
+    out[zero, :] = 0.6
+    return out
+
+
+def feature_maps_image(state: FeatureMaps, map_px: int = 84, digit_px: int = 112,
+                       gap: int = 3) -> np.ndarray:
+    """The explorer's picture as an (H, W, 3) array: the input digit, then every channel of
+    the layer's output (at most 8 a row, map 0 top left, one shared viridis scale) or, for a
+    vector, a bar per unit. Each map is enlarged by a whole number so pixels stay square."""
+    digit = np.asarray(state.image[0], dtype=np.float64)
+    left = upscale(to_rgb(digit, "gray"), max(1, digit_px // digit.shape[0]))
+    out = state.layer.output
+    if out.ndim == 3:
+        _, cols = _grid(out.shape[0])
+        factor = max(1, round(map_px / out.shape[1]))
+        tiles = np.repeat(np.repeat(out, factor, axis=1), factor, axis=2)
+        right = to_rgb(mosaic(tiles, ncols=cols, gap=gap), "viridis",
+                       float(out.min()), float(out.max()))
+    else:
+        right = bars_image(out)
+    return side_by_side([left, right], gap=16)
+
+
+def draw_activations(outputs: Sequence[LayerOutput], fig: Any = None, image: Any = None) -> Any:
     """Every layer's output for one image: a row of maps per feature-map layer, a colour
-    strip per vector layer (what the draw-a-digit widget shows).
+    strip per vector layer (what the draw-a-digit widget shows). Each row has its own colour
+    scale, given by the small colour bar at its right; the last row's cells (the logits) are
+    labelled with their class. With ``image`` (the network's input) a first row shows it.
 
     ``fig`` may be an existing Figure or SubFigure to draw into; returns the figure.
     """
-    return ActivationsFigure(outputs, fig).fig
+    return ActivationsFigure(outputs, fig, image=image).fig
 
 
 def _activation_picture(output: np.ndarray) -> np.ndarray:
@@ -269,31 +333,56 @@ def _activation_picture(output: np.ndarray) -> np.ndarray:
     return mosaic(output) if output.ndim == 3 else output[None, :]
 
 
+def _range_ticks(picture: np.ndarray) -> tuple[list[float], list[str]]:
+    lo, hi = float(np.nanmin(picture)), float(np.nanmax(picture))
+    return [lo, hi], [f"{lo:.2g}", f"{hi:.2g}"]
+
+
 class ActivationsFigure:
     """The figure of :func:`draw_activations`, kept so that a new input only swaps the
     pictures' pixels (``update``) instead of building two dozen axes again – what keeps
     the draw-a-digit widget quick after each stroke."""
 
-    def __init__(self, outputs: Sequence[LayerOutput], fig: Any = None) -> None:
+    def __init__(self, outputs: Sequence[LayerOutput], fig: Any = None, image: Any = None) -> None:
         shown = self._shown(outputs)
-        self.fig = new_figure(9.0, 0.55 * len(shown) + 0.3) if fig is None else fig
-        grid = self.fig.add_gridspec(len(shown), 2, width_ratios=[1.6, 7.4], hspace=0.25,
-                                     wspace=0.02, top=0.98, bottom=0.02, left=0.01, right=0.99)
+        rows: list[tuple[str, np.ndarray, bool]] = []
+        if image is not None:
+            picture = _as_single(image, "draw_activations")[0]
+            rows.append((f"input {picture.shape[0]}×{picture.shape[1]}", picture, True))
+        rows += [(o.label, o.output, o.output.ndim == 3) for o in shown]
+        self.has_input = image is not None
+        self.fig = new_figure(9.0, 0.55 * len(rows) + 0.3) if fig is None else fig
+        grid = self.fig.add_gridspec(len(rows), 3, width_ratios=[1.6, 7.25, 0.15], hspace=0.25,
+                                     wspace=0.03, top=0.98, bottom=0.02, left=0.01, right=0.955)
         self.images = []
-        for r, o in enumerate(shown):
+        self.bars = []
+        for r, (label, output, is_map) in enumerate(rows):
             label_ax = self.fig.add_subplot(grid[r, 0])
             label_ax.set_axis_off()
-            label_ax.text(1.0, 0.5, o.label, ha="right", va="center", fontsize=7,
+            label_ax.text(1.0, 0.5, label, ha="right", va="center", fontsize=7,
                           transform=label_ax.transAxes)
             a = self.fig.add_subplot(grid[r, 1])
-            if o.output.ndim == 3:
-                self.images.append(a.imshow(_activation_picture(o.output), cmap=_cmap("viridis"),
-                                            aspect="equal"))
+            picture = output if output.ndim == 2 else _activation_picture(output)
+            if is_map:
+                im = a.imshow(picture, cmap=_cmap("gray" if output.ndim == 2 else "viridis"),
+                              aspect="equal")
                 a.set_anchor("W")
             else:
-                self.images.append(a.imshow(_activation_picture(o.output), cmap="viridis",
-                                            aspect="auto"))
+                im = a.imshow(picture, cmap="viridis", aspect="auto")
             a.set_axis_off()
+            self.images.append(im)
+            bar = self.fig.colorbar(im, cax=self.fig.add_subplot(grid[r, 2]))
+            ticks, labels = _range_ticks(picture)
+            bar.set_ticks(ticks, labels=labels)
+            bar.ax.tick_params(labelsize=6, length=2, pad=1)
+            self.bars.append(bar)
+        last = shown[-1].output if shown else None
+        if last is not None and last.ndim == 1 and last.size <= 20:
+            # the logits: label each cell with its class
+            a = self.images[-1].axes
+            for k in range(last.size):
+                a.text(k, 0, str(k), ha="center", va="center", fontsize=8, color="white",
+                       fontweight="bold")
         self.shapes = [o.output.shape for o in shown]
 
     @staticmethod
@@ -304,13 +393,19 @@ class ActivationsFigure:
         """Whether ``outputs`` come from the same layers, so ``update`` can show them."""
         return [o.output.shape for o in self._shown(outputs)] == self.shapes
 
-    def update(self, outputs: Sequence[LayerOutput]) -> Any:
-        """Show ``outputs`` (of the same layers); each picture gets its own colour range
-        again, as a fresh ``imshow`` would give it."""
-        for image, o in zip(self.images, self._shown(outputs)):
-            picture = _activation_picture(o.output)
-            image.set_data(picture)
-            image.set_clim(np.nanmin(picture), np.nanmax(picture))
+    def update(self, outputs: Sequence[LayerOutput], image: Any = None) -> Any:
+        """Show ``outputs`` (of the same layers; ``image`` too if the figure shows the input);
+        each picture gets its own colour range again, as a fresh ``imshow`` would give it."""
+        pictures = [_activation_picture(o.output) for o in self._shown(outputs)]
+        if self.has_input:
+            if image is None:
+                raise ValueError("ActivationsFigure.update: this figure shows the input; pass image=")
+            pictures.insert(0, _as_single(image, "ActivationsFigure.update")[0])
+        for im, bar, picture in zip(self.images, self.bars, pictures):
+            im.set_data(picture)
+            im.set_clim(np.nanmin(picture), np.nanmax(picture))
+            ticks, labels = _range_ticks(picture)
+            bar.set_ticks(ticks, labels=labels)
         return self.fig
 
 
@@ -326,7 +421,7 @@ def feature_explorer(model: Any, images: Any, labels: Any = None,
     """
     import ipywidgets as widgets
 
-    from edu_cnn.widgets.base import Explorer, figure_to_png
+    from edu_cnn.widgets.base import Explorer, array_to_png
 
     images = np.asarray(images)
     labels_text = layer_labels(model, tuple(np.shape(images)[1:]) if np.ndim(images) == 4
@@ -342,13 +437,22 @@ def feature_explorer(model: Any, images: Any, labels: Any = None,
     def compute(Digit: int, Layer: int) -> FeatureMaps:
         return feature_maps(model, images, Digit, Layer, labels)
 
+    def name(c: int) -> str:
+        return class_names[c] if class_names is not None else str(c)
+
     def caption(state: FeatureMaps) -> str:
-        p = state.probabilities
-        return (f"Prediction <b>{state.predicted}</b> with probability "
-                f"{100 * p[state.predicted]:.1f} %; output of layer {state.layer.label}, "
-                f"shape {state.layer.output.shape}")
+        p, out = state.probabilities, state.layer.output
+        truth = f", true class {name(state.label)}" if state.label is not None else ""
+        if out.ndim == 3:
+            shown = (f"maps 0–{out.shape[0] - 1} row by row, dark = {out.min():.2f}, "
+                     f"yellow = {out.max():.2f}")
+        else:
+            shown = f"one bar per unit (blue > 0, red < 0, largest |value| {np.abs(out).max():.2f})"
+        return (f"Digit #{state.index}{truth}: prediction <b>{name(state.predicted)}</b> with "
+                f"probability {100 * p[state.predicted]:.1f} %.<br>Output of layer "
+                f"{state.layer.label}, shape {out.shape}: {shown}.")
 
     return Explorer(controls, compute,
-                    lambda state: figure_to_png(draw_feature_maps(state, class_names), dpi=80),
+                    lambda state: array_to_png(feature_maps_image(state)),
                     css_class="educnn-feature-explorer", caption=caption,
                     image_class="educnn-feature-maps")

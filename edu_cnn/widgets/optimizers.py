@@ -39,6 +39,7 @@ class Surface:
     xlim: tuple[float, float]
     ylim: tuple[float, float]
     lrs: dict[str, float]     # a learning rate per optimiser that makes a fair race here
+    momentum: float = 0.9     # μ of momentum and Nesterov here
 
 
 def _bowl(x, y):
@@ -54,8 +55,10 @@ SURFACES: dict[str, Surface] = {
         "elongated bowl  f = 0.1x² + 2y²", _bowl,
         lambda x, y: np.array([0.2 * x, 4.0 * y]),
         start=(-4.5, 1.5), minimum=(0.0, 0.0), xlim=(-5.0, 1.0), ylim=(-2.0, 2.0),
-        lrs={"SGD": 0.4, "momentum": 0.05, "Nesterov": 0.05, "AdaGrad": 0.8,
-             "AdaDelta": 1.0, "RMSProp": 0.05, "Adam": 0.2}),
+        # μ = 0.5 with lr 0.5 damps both directions by √μ ≈ 0.71 a step; μ = 0.9 with a small
+        # lr would leave both under-damped (0.95 a step) and spiral in more slowly than SGD
+        lrs={"SGD": 0.4, "momentum": 0.5, "Nesterov": 0.3, "AdaGrad": 0.8,
+             "AdaDelta": 1.0, "RMSProp": 0.05, "Adam": 0.2}, momentum=0.5),
     "Rosenbrock": Surface(
         "Rosenbrock  f = (1 − x)² + 10(y − x²)²", _rosenbrock,
         lambda x, y: np.array([-2.0 * (1.0 - x) - 40.0 * x * (y - x ** 2), 20.0 * (y - x ** 2)]),
@@ -64,15 +67,16 @@ SURFACES: dict[str, Surface] = {
              "AdaDelta": 1.0, "RMSProp": 0.02, "Adam": 0.1}),
 }
 
-#: The contestants: name → a function making the optimiser for one parameter and lr.
-OPTIMIZERS: dict[str, Callable[[list[Parameter], float], Optimizer]] = {
-    "SGD": lambda p, lr: SGD(p, lr=lr),
-    "momentum": lambda p, lr: SGD(p, lr=lr, momentum=0.9),
-    "Nesterov": lambda p, lr: SGD(p, lr=lr, momentum=0.9, nesterov=True),
-    "AdaGrad": lambda p, lr: Adagrad(p, lr=lr),
-    "AdaDelta": lambda p, lr: Adadelta(p, lr=lr),
-    "RMSProp": lambda p, lr: RMSprop(p, lr=lr),
-    "Adam": lambda p, lr: Adam(p, lr=lr),
+#: The contestants: name → a function making the optimiser for one parameter, its lr and
+#: the surface's momentum μ (used by momentum and Nesterov only).
+OPTIMIZERS: dict[str, Callable[[list[Parameter], float, float], Optimizer]] = {
+    "SGD": lambda p, lr, mu: SGD(p, lr=lr),
+    "momentum": lambda p, lr, mu: SGD(p, lr=lr, momentum=mu),
+    "Nesterov": lambda p, lr, mu: SGD(p, lr=lr, momentum=mu, nesterov=True),
+    "AdaGrad": lambda p, lr, mu: Adagrad(p, lr=lr),
+    "AdaDelta": lambda p, lr, mu: Adadelta(p, lr=lr),
+    "RMSProp": lambda p, lr, mu: RMSprop(p, lr=lr),
+    "Adam": lambda p, lr, mu: Adam(p, lr=lr),
 }
 MAX_STEPS = 200   # the widget's slider limit and the loss axis' fixed length
 COLOURS = dict(zip(OPTIMIZERS, ["black", "tab:blue", "tab:cyan", "tab:green", "tab:olive",
@@ -87,7 +91,7 @@ def run_optimizer(name: str, surface: Surface, lr: float, steps: int) -> np.ndar
     if name not in OPTIMIZERS:
         raise ValueError(f"run_optimizer: unknown optimiser {name!r}; expected one of {', '.join(OPTIMIZERS)}")
     point = Parameter(np.array(surface.start, dtype=np.float64), "point")
-    optimizer = OPTIMIZERS[name]([point], lr)
+    optimizer = OPTIMIZERS[name]([point], lr, surface.momentum)
     path = [point.data.copy()]
     for _ in range(steps):
         point.grad = surface.grad(*point.data)   # the gradient, set by hand
@@ -139,7 +143,7 @@ class RaceFigure:
         from matplotlib.figure import Figure
 
         self.fig = Figure(figsize=(8.4, 3.3) if legend else (7.2, 3.3))
-        self.fig.subplots_adjust(left=0.06, right=0.8 if legend else 0.98, bottom=0.15, top=0.9,
+        self.fig.subplots_adjust(left=0.08, right=0.8 if legend else 0.98, bottom=0.15, top=0.9,
                                  wspace=0.25)
         self.ax, self.loss_ax = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1.0]})
         self._surface: str | None = None
@@ -149,6 +153,8 @@ class RaceFigure:
         (self._minimum,) = self.ax.plot([], [], "*", color="crimson", ms=12, zorder=5)
         (self._start,) = self.ax.plot([], [], "s", color="black", ms=5, zorder=5)
         self.loss_ax.set(xlabel="step", ylabel="log₁₀ loss")
+        self.ax.set(xlabel="x", ylabel="y")
+        self._contours: Any = None
         if legend:  # the widget shows its legend as HTML under the picture: faster to redraw
             self.loss_ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
         self._title = self.ax.set_title("", fontsize=9)
@@ -159,12 +165,16 @@ class RaceFigure:
         s = SURFACES[name]
         if self._background is not None:
             self._background.remove()
+            self._contours.remove()
         # the loss as a shaded image (log scale, bands every half decade): cheaper than contours
         x, y = np.meshgrid(np.linspace(*s.xlim, 200), np.linspace(*s.ylim, 200))
         bands = np.floor(2 * np.log10(np.maximum(s.f(x, y), 1e-4)))
         self._background = self.ax.imshow(bands, origin="lower", extent=(*s.xlim, *s.ylim),
-                                          cmap="Greys", alpha=0.45, aspect="auto",
+                                          cmap="Greys", alpha=0.55, aspect="auto",
                                           interpolation="nearest", zorder=0)
+        # thin lines on the band edges: drawn once per surface, part of the blit background
+        self._contours = self.ax.contour(x, y, bands, levels=np.arange(bands.min(), bands.max()) + 0.5,
+                                         colors="0.35", linewidths=0.5, zorder=1)
         self.ax.set(xlim=s.xlim, ylim=s.ylim)
         start_loss = float(s.f(*np.array(s.start)))
         self.loss_ax.set_ylim(-8.3, np.log10(start_loss) + 1.0)   # fixed: a diverging curve leaves the top

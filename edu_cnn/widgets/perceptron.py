@@ -19,7 +19,7 @@ import numpy as np
 
 from ..data.toy import logic_gate
 from ..perceptron import decision_line, perceptron_output, perceptron_update
-from .base import Explorer
+from .base import BackgroundLoop, Explorer
 from .blit import BlitRenderer
 
 #: The gates with two inputs (NOT has one and is treated in the notebook on its own).
@@ -87,6 +87,53 @@ def learning_step(state: PerceptronState, row: int, lr: float = 0.5) -> tuple[np
     sign = "+" if t > y else "−"
     return w, b, (f"{where} – wrong: w {sign}= {lr:g}·x, b {sign}= {lr:g} → "
                   f"w = ({w[0]:.2f}, {w[1]:.2f}), b = {b:.2f}")
+
+
+@dataclass
+class LearningFrame:
+    """One step of an animated training run: the weights after the rule looked at ``row``."""
+
+    epoch: int          # 1, 2, … (an epoch is one pass over the four rows)
+    row: int            # the row just looked at (0–3)
+    w: np.ndarray
+    b: float
+    message: str
+    converged: bool     # this step ended an epoch without a single change
+    gave_up: bool       # the last step of max_epochs epochs without converging
+
+
+def learning_run(state: PerceptronState, lr: float = 0.5, start_row: int = 0,
+                 max_epochs: int = 12) -> list[LearningFrame]:
+    """The perceptron learning rule applied row by row from ``state`` until an epoch makes
+    no change (converged) or ``max_epochs`` epochs are used up (XOR: no line separates it,
+    so the rule never stops changing the weights).
+
+    Pure: the frames the "train" button animates, one per row.
+    """
+    if max_epochs < 1:
+        raise ValueError(f"learning_run: max_epochs must be ≥ 1, got {max_epochs}")
+    frames: list[LearningFrame] = []
+    current, row = state, int(start_row) % 4
+    for epoch in range(1, max_epochs + 1):
+        changes = 0
+        for step in range(4):
+            w, b, message = learning_step(current, row, lr)
+            changes += not (np.array_equal(w, current.w) and b == current.b)
+            current = perceptron_state(float(w[0]), float(w[1]), b, current.gate)
+            last_of_epoch = step == 3
+            converged = last_of_epoch and changes == 0
+            gave_up = last_of_epoch and epoch == max_epochs and not converged
+            if converged:
+                message = f"{message.rstrip('.')}. Epoch {epoch} changed nothing: converged."
+            elif gave_up:
+                message = (f"{message.rstrip('.')}. After {max_epochs} epochs {4 - current.n_correct} of 4 rows are "
+                            f"still wrong: no straight line separates {current.gate}, so the "
+                            "rule never settles.")
+            frames.append(LearningFrame(epoch, row, w, b, message, converged, gave_up))
+            if converged:
+                return frames
+            row = (row + 1) % 4
+    return frames
 
 
 class PerceptronFigure:
@@ -170,10 +217,17 @@ class PerceptronPlayground(Explorer):
                          lambda state: self.figure.update(state).renderer.render(),
                          "educnn-perceptron", caption=self._describe)
         self.step_button = widgets.Button(description="learning step", icon="step-forward")
+        self.train_button = widgets.Button(description="train", icon="play",
+                                           tooltip="apply the rule row by row until it converges")
+        self.train_button.add_class("educnn-train-button")
         self.reset_button = widgets.Button(description="reset to 0", icon="undo")
         self.step_button.on_click(lambda _: self.learn())
+        self.train_button.on_click(lambda _: self.toggle_training())
         self.reset_button.on_click(lambda _: self.reset())
-        self.widget.children = (widgets.HBox([self.step_button, self.reset_button]),
+        self.frames: list[LearningFrame] = []
+        self._loop: BackgroundLoop | None = None
+        self.widget.children = (widgets.HBox([self.step_button, self.train_button,
+                                              self.reset_button]),
                                 *self.widget.children)
 
     def _describe(self, state: PerceptronState) -> str:
@@ -185,6 +239,8 @@ class PerceptronPlayground(Explorer):
             self.row = 0
             self.message = f"{change['new']}: the next learning step looks at row 1."
         if not self._holding:
+            if self.training:          # the student took the sliders: the animation stops
+                self.stop()
             self.update()
 
     def set_weights(self, w: np.ndarray, b: float) -> None:
@@ -204,6 +260,62 @@ class PerceptronPlayground(Explorer):
         self.row = (self.row + 1) % 4
         self.set_weights(w, b)
         return self.state
+
+    def train(self, max_epochs: int = 12, fps: float | None = None) -> PerceptronState:
+        """What "train" does: the rule row by row until it converges or ``max_epochs``
+        epochs are used (see :func:`learning_run`).
+
+        From code (``fps=None``) every frame is shown in turn and the last state returned;
+        the button animates the same frames ``fps`` times a second in the background.
+        """
+        self.frames = learning_run(self.state, self.lr, self.row, max_epochs)
+        if fps is None:
+            for frame in self.frames:
+                self._show_frame(frame)
+            return self.state
+        frames = iter(self.frames)
+
+        def step() -> bool:
+            frame = next(frames, None)
+            if frame is None:
+                return False
+            self._show_frame(frame)
+            return not (frame.converged or frame.gave_up)
+
+        self._loop = BackgroundLoop(step, fps=fps, on_end=self._training_ended)
+        self.train_button.description, self.train_button.icon = "stop", "stop"
+        self.step_button.disabled = True
+        self._loop.start()
+        return self.state
+
+    def toggle_training(self) -> None:
+        """The train button: start the animation, or stop it if it runs."""
+        if self.training:
+            self.stop()
+        else:
+            self.train(fps=4.0)
+
+    @property
+    def training(self) -> bool:
+        return self._loop is not None and self._loop.running
+
+    def stop(self) -> None:
+        """End the animation after the current row."""
+        if self._loop is not None:
+            self._loop.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a running animation to end (tests)."""
+        return self._loop.wait(timeout) if self._loop is not None else True
+
+    def _show_frame(self, frame: LearningFrame) -> None:
+        self.message = f"epoch {frame.epoch}, {frame.message}"
+        self.row = (frame.row + 1) % 4
+        self.set_weights(frame.w, frame.b)
+
+    def _training_ended(self) -> None:
+        self.train_button.description, self.train_button.icon = "train", "play"
+        self.step_button.disabled = False
 
     def reset(self) -> PerceptronState:
         """Weights and bias back to zero, learning restarts at row 1."""

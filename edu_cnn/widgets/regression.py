@@ -18,7 +18,7 @@ twin (:func:`draw_learning_rate`, :func:`draw_normalisation`) and the widget
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -26,7 +26,14 @@ import numpy as np
 
 from ..data.normalize import MinMaxScaler, StandardScaler
 from ..data.toy import house_prices, linear_data
-from ..regression import DescentRun, gradient_descent, least_squares, loss_surface, mse
+from ..regression import (
+    DescentRun,
+    gradient_descent,
+    least_squares,
+    loss_surface,
+    mse,
+    mse_gradient,
+)
 from .base import Explorer
 from .blit import BlitRenderer
 
@@ -111,7 +118,12 @@ class LearningRateFigure:
         self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.3)
         self.ax, self.loss_ax = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1.0]})
         levels = np.geomspace(surface.min() * 1.05, surface.max(), 14)
-        self.ax.contour(ws, bs, surface, levels=levels, cmap="viridis", linewidths=0.8)
+        # filled bands (flat colours: a small PNG) rather than many thin antialiased lines
+        from matplotlib.colors import BoundaryNorm
+
+        bands = [*levels, surface.max() * 1.01]
+        self.ax.contourf(ws, bs, surface, levels=bands, cmap="viridis_r", alpha=0.5,
+                         norm=BoundaryNorm(bands, 256))   # one colour step per band
         self.ax.set(xlim=(ws[0], ws[-1]), ylim=(bs[0], bs[-1]), xlabel="weight w", ylabel="bias b")
         self.ax.plot(w_star, [b_star], "*", color="crimson", ms=12, zorder=4)
         (self._path,) = self.ax.plot([], [], "o-", color="tab:red", ms=3, lw=1.2)
@@ -179,12 +191,15 @@ class NormalisationState:
     ----------
     lr, epochs : the settings; runs : scaling name → :class:`~edu_cnn.regression.DescentRun`
     (losses in k€², the label's own units); min_loss : the least-squares loss.
+    climbs : for each run that diverged, the losses of its first :data:`CLIMB_EPOCHS`
+    epochs computed without the divergence stop (they grow without bound).
     """
 
     lr: float
     epochs: int
     runs: dict[str, DescentRun]
     min_loss: float
+    climbs: dict[str, np.ndarray] = field(default_factory=dict)
 
     def final_losses(self) -> dict[str, float]:
         """The last loss of each run (``inf`` for a run that diverged)."""
@@ -192,16 +207,35 @@ class NormalisationState:
                 for name, run in self.runs.items()}
 
 
+#: How many epochs of a diverging run the figure shows climbing.
+CLIMB_EPOCHS = 3
+
+
+def climb(X: np.ndarray, y: np.ndarray, lr: float, epochs: int = CLIMB_EPOCHS) -> np.ndarray:
+    """The losses of the first ``epochs`` full-batch steps from w = 0, b = 0, with no
+    divergence stop: what a diverging run does before :func:`gradient_descent` stops it."""
+    w, b = np.zeros(X.shape[1]), 0.0
+    losses = [mse(X, y, w, b)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(epochs):
+            dw, db = mse_gradient(X, y, w, b)
+            w, b = w - lr * dw, b - lr * db
+            losses.append(mse(X, y, w, b))
+    return np.array(losses)
+
+
 def normalisation_state(lr: float = 0.1, epochs: int = 50) -> NormalisationState:
     """Train the house-price regression with full-batch gradient descent on raw, min-max
     and z-scored features (scalers fitted on these training data), same η and epochs."""
     x, y = house_data()
-    runs = {}
+    runs, climbs = {}, {}
     for name, scaler in SCALINGS.items():
         features = x if scaler is None else scaler().fit_transform(x)
         runs[name] = gradient_descent(features, y, lr=float(lr), steps=int(epochs))
+        if runs[name].diverged:
+            climbs[name] = climb(features, y, float(lr))
     w, b = least_squares(x, y)
-    return NormalisationState(float(lr), int(epochs), runs, mse(x, y, w, b))
+    return NormalisationState(float(lr), int(epochs), runs, mse(x, y, w, b), climbs)
 
 
 class NormalisationFigure:
@@ -216,27 +250,40 @@ class NormalisationFigure:
         low, high = np.log10(mse(x, y, w, b)), np.log10(np.mean(y ** 2))  # the minimum, the start
 
         self.fig = Figure(figsize=(8.4, 2.7))
-        self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.18, top=0.85, wspace=0.08)
+        self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.18, top=0.85, wspace=0.15)
         self.axes = self.fig.subplots(1, len(SCALINGS), sharex=True, sharey=True)
-        self._curves, self._titles = [], []
+        self._curves, self._titles, self._notes = [], [], []
         for ax, name in zip(self.axes, SCALINGS):
             self._curves.append(ax.plot([], [], color="tab:blue")[0])
             ax.axhline(low, color="crimson", ls="--", lw=0.8)
             self._titles.append(ax.set_title(name, fontsize=10))
+            # what a diverging run did before it left the axes (empty otherwise)
+            self._notes.append(ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center",
+                                       fontsize=9, color="tab:red"))
             ax.set(xlabel="epoch")
         self.axes[0].set(ylabel="log₁₀ MSE (MSE in k€²)", ylim=(low - 0.3, high + 2.0), xlim=(0, MAX_EPOCHS))
-        self.renderer = BlitRenderer(self.fig, [*self._curves, *self._titles]) if fast else None
+        self.renderer = (BlitRenderer(self.fig, [*self._curves, *self._titles, *self._notes])
+                         if fast else None)
 
     def update(self, state: NormalisationState) -> NormalisationFigure:
         finals = state.final_losses()
         if self.renderer is None:   # the static twin fits its axis; the widget keeps it fixed
             self.axes[0].set_xlim(0, state.epochs)
-        for name, curve, title in zip(SCALINGS, self._curves, self._titles):
+        for name, curve, title, note in zip(SCALINGS, self._curves, self._titles, self._notes):
             run = state.runs[name]
-            curve.set_data(np.arange(len(run.losses)), np.log10(run.losses))
+            losses = state.climbs.get(name, run.losses)   # a diverged run: its first epochs climbing
+            curve.set_color("tab:red" if run.diverged else "tab:blue")
+            curve.set_marker("o" if run.diverged else "None")   # the start, where the climb leaves
+            curve.set_data(np.arange(len(losses)), np.log10(losses))
             end = (f"diverged at epoch {run.steps + 1}" if run.diverged
-                   else f"final {finals[name]:.3g}")
+                   else f"final {finals[name]:,.0f} k€²")
             title.set_text(f"{name}: {end}")
+            text = ""
+            if name in state.climbs:
+                grown = state.climbs[name]
+                text = ("↑ off the chart: the loss\n" + "\n".join(
+                    f"epoch {k}: {v:.1e} k€²" for k, v in enumerate(grown[1:], start=1)))
+            note.set_text(text)
         return self
 
 

@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from .paths import VIEWPORT, screenshot_path
+
+# What a student's screen allows (issue 13): a widget no taller than this at 1366×768 (the
+# rest is JupyterLab's menu and tab bar), and a picture shown at most this much wider than
+# it was drawn (device pixels per picture pixel; above it the picture looks blurry).
+MAX_WIDGET_HEIGHT = 700
+MAX_STRETCH = 1.25
 
 # Errors in a cell's output: the traceback of an error, or a widget that failed to show.
 _ERROR_SCAN_JS = r"""
@@ -203,3 +211,146 @@ def wait_stable_image(locator, settle_ms: int = 400, timeout_s: float = 20) -> s
         if current == previous or time.monotonic() > deadline:
             return current
         previous = current
+
+
+# -------------------------------------------------------------------------- prompts
+# Installed before JupyterLab loads (context.add_init_script): remembers every toast
+# (JupyterLab 4's notifications are react-toastify toasts) and every dialog that appears.
+WATCH_PROMPTS_JS = r"""
+(() => {
+  window.__educnnPrompts = [];
+  const selector = '.Toastify__toast, .jp-Dialog, .jp-toast-message';
+  const seen = new WeakSet();
+  const note = (el) => {
+    if (seen.has(el)) return;
+    seen.add(el);
+    window.__educnnPrompts.push((el.className + ': ' + (el.innerText || '')).slice(0, 300));
+  };
+  const scan = () => document.querySelectorAll(selector).forEach(note);
+  new MutationObserver(scan).observe(document, {childList: true, subtree: true});
+})();
+"""
+
+
+def prompts_seen(page) -> list[str]:
+    """Every toast or dialog shown on this page since it was opened."""
+    page.evaluate("""() => document.querySelectorAll('.Toastify__toast, .jp-Dialog')
+                         .forEach(el => window.__educnnPrompts.push(
+                             (el.className + ': ' + (el.innerText || '')).slice(0, 300)))""")
+    return sorted(set(page.evaluate("() => window.__educnnPrompts || []")))
+
+
+# -------------------------------------------------------------------------- widgets
+# Marks each cell output that shows a widget (not the outputs inside an Output widget) with
+# data-educnn-widget="k" and returns how many there are.
+_MARK_WIDGET_OUTPUTS_JS = r"""
+() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  if (!panel) return 0;
+  const outs = [...panel.querySelectorAll('.jp-OutputArea-output')].filter(out =>
+      out.querySelector('.jupyter-widgets') && !out.parentElement.closest('.jupyter-widgets'));
+  outs.forEach((out, k) => out.setAttribute('data-educnn-widget', String(k)));
+  return outs.length;
+}
+"""
+
+_MEASURE_WIDGET_JS = r"""
+(el) => {
+  const view = el.querySelector('.jupyter-widgets') || el;
+  const box = view.getBoundingClientRect();
+  const cell = el.closest('.jp-Cell');
+  const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell')];
+  const name = (node) => [...node.classList].find(c => c.startsWith('educnn-')) || '';
+  let hooks = name(view);
+  if (!hooks) {
+    const inner = view.querySelector('[class*="educnn-"]');
+    hooks = inner ? name(inner) : '';
+  }
+  return {
+    cell: cells.indexOf(cell),
+    css_class: hooks,
+    width: box.width, height: box.height, right: box.right,
+    overflow: Math.max(0, el.scrollWidth - el.clientWidth),
+    dpr: window.devicePixelRatio,
+    images: [...view.querySelectorAll('img')].filter(img => img.naturalWidth > 0).map(img => ({
+      css_class: name(img),
+      natural_width: img.naturalWidth, natural_height: img.naturalHeight,
+      width: img.getBoundingClientRect().width, height: img.getBoundingClientRect().height,
+    })),
+  };
+}
+"""
+
+
+@dataclass
+class ImageReport:
+    css_class: str
+    natural_width: int
+    natural_height: int
+    width: float   # rendered, CSS pixels
+    height: float
+
+    def stretch(self, device_pixel_ratio: float) -> float:
+        """Device pixels per picture pixel across (1.0: drawn at the size it is shown)."""
+        return self.width * device_pixel_ratio / self.natural_width
+
+
+@dataclass
+class WidgetReport:
+    """One displayed widget as the page shows it after Run All."""
+
+    name: str          # chNN-<css class or cell number>, also the screenshot's name
+    cell: int
+    width: float
+    height: float
+    right: float       # the widget's right edge in the window
+    overflow: float    # how far it sticks out of its output area (horizontal scrolling)
+    device_pixel_ratio: float
+    images: list[ImageReport] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.height > MAX_WIDGET_HEIGHT:
+            found.append(f"{self.name} is {self.height:.0f} px tall (at most "
+                         f"{MAX_WIDGET_HEIGHT} px fit a {VIEWPORT['height']} px screen)")
+        if self.right > VIEWPORT["width"] + 0.5 or self.overflow > 1:
+            found.append(f"{self.name} does not fit across: right edge {self.right:.0f} px, "
+                         f"{self.overflow:.0f} px scrolled out of its cell")
+        for image in self.images:
+            stretch = image.stretch(self.device_pixel_ratio)
+            if stretch > MAX_STRETCH:
+                found.append(f"{self.name}: a {image.natural_width}×{image.natural_height} "
+                             f"picture ({image.css_class or 'img'}) is shown at "
+                             f"{image.width:.0f}×{image.height:.0f} px ({stretch:.2f}× stretched)")
+        return found
+
+    def summary(self) -> str:
+        pictures = ", ".join(f"{i.natural_width}×{i.natural_height}→{i.width:.0f}×{i.height:.0f}"
+                             for i in self.images) or "no picture"
+        return (f"{self.name} (cell {self.cell}): {self.width:.0f}×{self.height:.0f} px; "
+                f"pictures natural→shown: {pictures}")
+
+
+def measure_widgets(page, prefix: str) -> list[WidgetReport]:
+    """Measure every displayed widget of the open notebook and save a screenshot of each
+    (``build/screenshots/<prefix>-<name>.png``)."""
+    count = page.evaluate(_MARK_WIDGET_OUTPUTS_JS)
+    reports: list[WidgetReport] = []
+    names: dict[str, int] = {}
+    for k in range(count):
+        element = page.locator(f'[data-educnn-widget="{k}"]')
+        m = element.evaluate(_MEASURE_WIDGET_JS)
+        if m["width"] == 0 or m["height"] == 0:
+            continue  # an empty Output widget, nothing a student sees
+        element.scroll_into_view_if_needed(timeout=10_000)
+        page.wait_for_timeout(150)
+        m = element.evaluate(_MEASURE_WIDGET_JS)  # again: pictures load when in view
+        base = f"{prefix}-{m['css_class'] or 'cell' + str(m['cell'])}"
+        names[base] = names.get(base, 0) + 1
+        name = base if names[base] == 1 else f"{base}-{names[base]}"
+        element.screenshot(path=screenshot_path(name))
+        reports.append(WidgetReport(
+            name, m["cell"], m["width"], m["height"], m["right"], m["overflow"], m["dpr"],
+            [ImageReport(i["css_class"], i["natural_width"], i["natural_height"], i["width"],
+                         i["height"]) for i in m["images"]]))
+    return reports

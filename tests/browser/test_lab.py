@@ -19,11 +19,17 @@ import nbformat
 import pytest
 
 from .lab_ui import (
+    MAX_STRETCH,
+    MAX_WIDGET_HEIGHT,
+    WATCH_PROMPTS_JS,
     CellReport,
+    WidgetReport,
     cell_reports,
     code_cells_to_run,
     expected_failures,
+    measure_widgets,
     open_notebook,
+    prompts_seen,
     run_all_from_menu,
     wait_image_change,
     wait_kernel_idle,
@@ -48,6 +54,8 @@ class ChapterRun:
     page: object
     seconds: float
     cells: list[CellReport]
+    widgets: list[WidgetReport]
+    prompts: list[str]  # toasts and dialogs seen from opening the notebook to the end of Run All
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +69,7 @@ def run_chapter(browser, lab) -> Iterator[Callable[[Path], ChapterRun]]:
             return runs[notebook]
         relative = f"notebooks/{notebook.name}"
         context = browser.new_context(viewport=VIEWPORT)
+        context.add_init_script(WATCH_PROMPTS_JS)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(30_000)
@@ -74,7 +83,10 @@ def run_chapter(browser, lab) -> Iterator[Callable[[Path], ChapterRun]]:
             raise
         seconds = time.perf_counter() - start
         page.screenshot(path=screenshot_path(f"lab-{notebook.stem}"))
-        runs[notebook] = ChapterRun(notebook, page, seconds, cell_reports(page))
+        cells = cell_reports(page)
+        wait_kernel_idle(page)
+        widgets = measure_widgets(page, f"ch{notebook.stem[:2]}")
+        runs[notebook] = ChapterRun(notebook, page, seconds, cells, widgets, prompts_seen(page))
         return runs[notebook]
 
     def done_with(notebook: Path) -> None:
@@ -120,6 +132,28 @@ def test_chapter_runs_without_errors(run_chapter, notebook: Path) -> None:
     run_chapter.done_with(notebook)
     assert not problems, f"{notebook.name}: errors in cells:\n" + "\n\n".join(problems)
     assert not not_run, f"{notebook.name}: cells that did not run: {', '.join(not_run)}"
+
+
+@pytest.mark.parametrize("notebook", _chapter_ids(), ids=lambda p: p.stem)
+def test_chapter_asks_nothing(run_chapter, notebook: Path) -> None:
+    """No toast (news, update check) and no dialog from opening the notebook to the end of
+    Run All – JupyterLab started the way `make lab` starts it."""
+    prompts = run_chapter(notebook).prompts
+    assert not prompts, f"{notebook.name}: JupyterLab showed {len(prompts)} prompt(s): {prompts}"
+
+
+@pytest.mark.parametrize("notebook", _chapter_ids(), ids=lambda p: p.stem)
+def test_widgets_fit_the_screen_and_are_not_stretched(run_chapter, notebook: Path) -> None:
+    """What a student sees of every widget at 1366×768 after Run All: its size, and each
+    picture's natural vs rendered width (screenshots in build/screenshots/chNN-*.png)."""
+    run = run_chapter(notebook)
+    print(f"\n{notebook.name}: {len(run.widgets)} widget(s) at "
+          f"{VIEWPORT['width']}×{VIEWPORT['height']}")
+    for w in run.widgets:
+        print(f"  {w.summary()}")
+    problems = [problem for w in run.widgets for problem in w.problems()]
+    assert not problems, f"{notebook.name}: " + "; ".join(problems)
+    assert MAX_STRETCH > 1 and MAX_WIDGET_HEIGHT <= VIEWPORT["height"]
 
 
 def _chapter(number: int) -> Path:
