@@ -1,23 +1,44 @@
-"""How fast does edu_cnn train and run LeNet-5 on this CPU, next to PyTorch?
+"""How fast does edu_cnn train and run LeNet-5 on this CPU, next to PyTorch – through the plain API?
 
-    .venv/bin/python benchmarks/lenet_speed.py            # full run (about 2 minutes)
-    .venv/bin/python benchmarks/lenet_speed.py --quick    # a few seconds, rough numbers
+    .venv/bin/python benchmarks/lenet_speed.py            # full run (several minutes)
+    .venv/bin/python benchmarks/lenet_speed.py --quick    # about a minute, rough numbers
+    .venv/bin/python benchmarks/lenet_speed.py --threads 1 --batches 64,256
 
 LeNet-5 as in chapter 7: conv 6@5×5 pad 2 → ReLU → max-pool 2 → conv 16@5×5 → ReLU →
 max-pool 2 → flatten → 120 → ReLU → 84 → ReLU → 10, on random MNIST-shaped data
-(1×28×28, float32). One training step = forward, CrossEntropyLoss, backward, SGD update.
+(1×28×28, float32). One training step is exactly what a student writes::
+
+    loss = loss_fn(model.forward(x), y)
+    model.backward(loss_fn.backward())
+    opt.step()
+
+with no private flags. Inference is ``model.eval()`` and ``model.forward(x)``.
 
 Fair play:
 * both libraries start from the same weights and see the same batches (the first loss
   of each is printed – equal losses mean equal work);
 * the same number of threads: OpenBLAS for numpy, intra-op threads for PyTorch;
-* like PyTorch, which computes no gradient for an input that does not need one, the first
-  convolution skips ∂L/∂x (``needs_input_grad = False``); ``--first-input-grad`` turns
-  that off to show the cost;
-* PyTorch runs in a child process (this script with ``--torch-worker``), so the memory
-  figure of the edu_cnn process is its own; repetitions of the two alternate, so a burst
-  of load from other programs hits both, and the ratio reported is the median of the
-  per-repetition ratios.
+* **each library runs in its own child process** (this script with ``--worker``), one
+  pair of processes per thread count; repetitions of the two alternate, so a burst of
+  load from other programs hits both, and the ratio reported is the median of the
+  per-repetition ratios;
+* two clocks: images per wall-clock second and images per CPU-second of the worker
+  process (all its threads – steadier on a machine other programs load);
+* the load average (``os.getloadavg``, 1 minute) is printed beside every row: numbers
+  taken at a load above the number of cores are noisy;
+* GFLOP/s counts the multiply-adds the network needs (2 FLOP each): forward, the weight
+  gradients and the input gradients of every layer but the first (which PyTorch does
+  not compute either) – the same count for both libraries, next to the machine's
+  float32 matmul peak (1024×1024 @ 1024×1024, best of 7, same thread count);
+* peak memory: a fresh edu_cnn worker that only trains and runs batch 256 reports its
+  peak resident set (the interpreter and numpy included; its size right after start-up
+  is printed too).
+
+``--skip-first-input-grad`` calls ``model.backward(δ, input_grad=False)`` instead (what
+``fit`` does: no ∂L/∂x for the first layer, the same weight gradients) – the path the
+benchmark measured before the plain API was the target, then through the first layer's
+``needs_input_grad = False`` (the numbers quoted in ``benchmarks/README.md`` as "first
+conv skips ∂L/∂x"); ``--both-paths`` measures the plain API and that path side by side.
 
 PyTorch is optional (a benchmark-only extra, never a course dependency): without it only
 the edu_cnn figures are printed.
@@ -26,43 +47,53 @@ the edu_cnn figures are printed.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-
-# The thread count must be fixed before numpy loads OpenBLAS.
-_parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-_parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                     help="BLAS / PyTorch threads (default: all cores)")
-_parser.add_argument("--reps", type=int, default=9, help="timed repetitions (median reported)")
-_parser.add_argument("--seconds", type=float, default=0.5, help="target length of one repetition")
-_parser.add_argument("--quick", action="store_true", help="3 short repetitions")
-_parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
-_parser.add_argument("--first-input-grad", action="store_true",
-                     help="let the first convolution compute ∂L/∂x as well")
-_parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
-ARGS = _parser.parse_args()
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(ARGS.threads)
-
 import json
+import os
 import platform
 import resource
 import statistics
 import subprocess
+import sys
 import time
 
-import numpy as np
 
-from edu_cnn.activations import ReLU
-from edu_cnn.conv import Conv2d
-from edu_cnn.linear import Flatten, Linear
-from edu_cnn.losses import CrossEntropyLoss
-from edu_cnn.optim import SGD
-from edu_cnn.pooling import MaxPool2d
-from edu_cnn.sequential import Sequential
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got {text!r}")
+    return values
 
-BATCHES = (64, 256)
+
+_parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+_parser.add_argument("--threads", type=_int_list, default=[1, 2],
+                     help="BLAS / PyTorch thread counts, comma-separated (default 1,2)")
+_parser.add_argument("--batches", type=_int_list, default=[1, 16, 64, 256, 1024],
+                     help="batch sizes, comma-separated (default 1,16,64,256,1024)")
+_parser.add_argument("--reps", type=int, default=7, help="timed repetitions (median reported)")
+_parser.add_argument("--seconds", type=float, default=0.4, help="target length of one repetition")
+_parser.add_argument("--quick", action="store_true", help="3 short repetitions")
+_parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+_parser.add_argument("--skip-first-input-grad", action="store_true",
+                     help="edu_cnn trains with model.backward(δ, input_grad=False), as fit() does")
+_parser.add_argument("--both-paths", action="store_true",
+                     help="measure the plain API and --skip-first-input-grad side by side")
+_parser.add_argument("--worker", choices=("edu", "edu-skip", "torch"), help=argparse.SUPPRESS)
+_parser.add_argument("--worker-threads", type=int, default=1, help=argparse.SUPPRESS)
+ARGS = _parser.parse_args()
+
 LR = 0.01
+MEMORY_BATCH = 256
+
+# multiply-adds per image of LeNet-5 (forward): conv1, conv2, the three linear layers
+_MACS = {"conv1": 6 * 28 * 28 * 1 * 25, "conv2": 16 * 10 * 10 * 6 * 25,
+         "linear": 400 * 120 + 120 * 84 + 84 * 10}
+FLOP_INFER = 2 * sum(_MACS.values())
+# training: forward + every weight gradient (as many multiply-adds as the forward pass)
+# + every input gradient except the first layer's (nobody needs ∂L/∂images)
+FLOP_TRAIN = 2 * (2 * sum(_MACS.values()) + _MACS["conv2"] + _MACS["linear"])
 
 
 # -- the machine ----------------------------------------------------------------------------
@@ -70,6 +101,10 @@ def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def load1() -> float:
+    return os.getloadavg()[0]
 
 
 def cpu_model() -> str:
@@ -83,20 +118,6 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def blas_info() -> str:
-    try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:  # noqa: BLE001 - only a label
-        return "unknown BLAS"
-
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def _wall_and_cpu(fn) -> tuple[float, float]:
     """Wall-clock seconds and CPU seconds of this process (all its threads) for ``fn()``."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -104,23 +125,54 @@ def _wall_and_cpu(fn) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def matmul_gflops(n: int = 1024, repeat: int = 7) -> float:
-    """float32 n×n @ n×n in GFLOP/s (2n³ operations), best of ``repeat`` – the machine's scale."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    out = np.empty((n, n), np.float32)
-    np.matmul(a, b, out=out)
-    return 2 * n**3 / min(_timed(lambda: np.matmul(a, b, out=out)) for _ in range(repeat)) / 1e9
+# -- the workers (child processes) ----------------------------------------------------------
+def _edu_worker_runner_class():
+    import numpy as np
+
+    from edu_cnn.activations import ReLU
+    from edu_cnn.conv import Conv2d
+    from edu_cnn.linear import Flatten, Linear
+    from edu_cnn.losses import CrossEntropyLoss
+    from edu_cnn.optim import SGD
+    from edu_cnn.pooling import MaxPool2d
+    from edu_cnn.sequential import Sequential
+
+    class EduRunner:
+        """Training and inference steps of edu_cnn's LeNet-5 on one fixed batch, plain API."""
+
+        def __init__(self, batch: int, skip_first_input_grad: bool) -> None:
+            self.model = lenet_edu(np, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear)
+            # what fit() does; the plain model.backward(δ) still computes ∂L/∂images
+            self.input_grad = not skip_first_input_grad
+            self.x, self.y = batch_data(np, batch)
+            self.loss_fn = CrossEntropyLoss()
+            self.opt = SGD(self.model.parameters(), lr=LR)
+
+        def first_loss(self) -> float:
+            return float(self.loss_fn(self.model.forward(self.x), self.y))
+
+        def train_step(self) -> None:
+            self.model.train()
+            self.loss_fn(self.model.forward(self.x), self.y)
+            if self.input_grad:
+                self.model.backward(self.loss_fn.backward())
+            else:
+                self.model.backward(self.loss_fn.backward(), input_grad=False)
+            self.opt.step()
+
+        def infer_step(self) -> None:
+            self.model.eval()
+            self.model.forward(self.x)
+
+    return EduRunner
 
 
-# -- the two models -----------------------------------------------------------------------
-def batch_data(batch: int) -> tuple[np.ndarray, np.ndarray]:
+def batch_data(np, batch: int):
     rng = np.random.default_rng(batch)
     return rng.standard_normal((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, size=batch)
 
 
-def lenet_edu(seed: int = 0) -> Sequential:
+def lenet_edu(np, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear, seed: int = 0):
     rng = np.random.default_rng(seed)
     return Sequential(
         Conv2d(1, 6, 5, padding=2, rng=rng), ReLU(), MaxPool2d(2),
@@ -132,121 +184,140 @@ def lenet_edu(seed: int = 0) -> Sequential:
     )
 
 
-class EduRunner:
-    """Training and inference steps of edu_cnn's LeNet-5 on one fixed batch."""
-
-    def __init__(self, batch: int) -> None:
-        self.batch = batch
-        self.model = lenet_edu()
-        # PyTorch computes no gradient for the input images; neither do we (see the docstring)
-        self.model[0].needs_input_grad = ARGS.first_input_grad
-        self.x, self.y = batch_data(batch)
-        self.loss_fn = CrossEntropyLoss()
-        self.opt = SGD(self.model.parameters(), lr=LR)
-
-    def first_loss(self) -> float:
-        return self.loss_fn(self.model(self.x), self.y)
-
-    def train_step(self) -> None:
-        self.model.train()
-        self.loss_fn(self.model(self.x), self.y)
-        self.model.backward(self.loss_fn.backward())
-        self.opt.step()
-
-    def infer_step(self) -> None:
-        self.model.eval()
-        self.model(self.x)
-
-    def seconds(self, what: str, steps: int) -> tuple[float, float]:
-        fn = getattr(self, f"{what}_step")
-        return _wall_and_cpu(lambda: [fn() for _ in range(steps)])
-
-
-class TorchRunner:
-    """The same in PyTorch, same starting weights (edu_cnn uses PyTorch's names and layouts)."""
-
-    def __init__(self, batch: int) -> None:
-        import torch
-        from torch import nn
-
-        self.torch = torch
-        self.model = nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(400, 120), nn.ReLU(),
-            nn.Linear(120, 84), nn.ReLU(),
-            nn.Linear(84, 10),
-        )
-        ours = [layer for layer in lenet_edu() if layer.parameters()]
-        theirs = [layer for layer in self.model if isinstance(layer, (nn.Conv2d, nn.Linear))]
-        with torch.no_grad():
-            for a, b in zip(ours, theirs):
-                b.weight.copy_(torch.from_numpy(a.weight.data))
-                b.bias.copy_(torch.from_numpy(a.bias.data))
-        x, y = batch_data(batch)
-        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-        self.loss_fn = nn.CrossEntropyLoss()
-        self.opt = torch.optim.SGD(self.model.parameters(), lr=LR)
-
-    def first_loss(self) -> float:
-        with self.torch.no_grad():
-            return self.loss_fn(self.model(self.x), self.y).item()
-
-    def train_step(self) -> None:
-        self.model.train()
-        self.opt.zero_grad()
-        self.loss_fn(self.model(self.x), self.y).backward()
-        self.opt.step()
-
-    def infer_step(self) -> None:
-        self.model.eval()
-        with self.torch.no_grad():
-            self.model(self.x)
-
-    def seconds(self, what: str, steps: int) -> tuple[float, float]:
-        fn = getattr(self, f"{what}_step")
-        return _wall_and_cpu(lambda: [fn() for _ in range(steps)])
-
-
-def torch_worker() -> None:
-    """Child process: answer one JSON command per line on stdin with one JSON line."""
+def _torch_worker_runner_class():
+    import numpy as np
     import torch
+    from torch import nn
 
-    torch.set_num_threads(ARGS.threads)
-    runners = {b: TorchRunner(b) for b in BATCHES}
+    from edu_cnn.activations import ReLU
+    from edu_cnn.conv import Conv2d
+    from edu_cnn.linear import Flatten, Linear
+    from edu_cnn.pooling import MaxPool2d
+    from edu_cnn.sequential import Sequential
+
+    class TorchRunner:
+        """The same in PyTorch, same starting weights (edu_cnn uses PyTorch's names and layouts)."""
+
+        def __init__(self, batch: int, _skip: bool) -> None:
+            self.model = nn.Sequential(
+                nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Flatten(),
+                nn.Linear(400, 120), nn.ReLU(),
+                nn.Linear(120, 84), nn.ReLU(),
+                nn.Linear(84, 10),
+            )
+            edu = lenet_edu(np, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear)
+            ours = [layer for layer in edu if layer.parameters()]
+            theirs = [layer for layer in self.model if isinstance(layer, (nn.Conv2d, nn.Linear))]
+            with torch.no_grad():
+                for a, b in zip(ours, theirs):
+                    b.weight.copy_(torch.from_numpy(a.weight.data))
+                    b.bias.copy_(torch.from_numpy(a.bias.data))
+            x, y = batch_data(np, batch)
+            self.x, self.y = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+            self.loss_fn = nn.CrossEntropyLoss()
+            self.opt = torch.optim.SGD(self.model.parameters(), lr=LR)
+
+        def first_loss(self) -> float:
+            with torch.no_grad():
+                return self.loss_fn(self.model(self.x), self.y).item()
+
+        def train_step(self) -> None:
+            self.model.train()
+            self.opt.zero_grad()
+            self.loss_fn(self.model(self.x), self.y).backward()
+            self.opt.step()
+
+        def infer_step(self) -> None:
+            self.model.eval()
+            with torch.no_grad():
+                self.model(self.x)
+
+    return TorchRunner
+
+
+def matmul_gflops(n: int = 1024, repeat: int = 7) -> tuple[float, float]:
+    """float32 n×n @ n×n (2n³ operations), best of ``repeat``: GFLOP per wall-second and per
+    CPU-second (all threads) – the machine's scale."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    out = np.empty((n, n), np.float32)
+    np.matmul(a, b, out=out)
+    times = [_wall_and_cpu(lambda: np.matmul(a, b, out=out)) for _ in range(repeat)]
+    return (2 * n**3 / min(t[0] for t in times) / 1e9,
+            2 * n**3 / max(min(t[1] for t in times), 1e-9) / 1e9)
+
+
+def worker() -> None:
+    """Child process: answer one JSON command per line on stdin with one JSON line."""
+    kind = ARGS.worker
+    if kind == "torch":
+        import torch
+
+        torch.set_num_threads(ARGS.worker_threads)
+        runner_class = _torch_worker_runner_class()
+        version = f"PyTorch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}"
+    else:
+        import numpy as np
+
+        runner_class = _edu_worker_runner_class()
+        version = f"numpy {np.__version__}"
+    runners: dict[int, object] = {}
+    print(json.dumps(peak_rss_mib()), flush=True)  # size after start-up
     for line in sys.stdin:
         cmd = json.loads(line)
-        if cmd["op"] == "info":
-            reply: object = {"version": torch.__version__, "threads": torch.get_num_threads()}
-        elif cmd["op"] == "loss":
-            reply = runners[cmd["batch"]].first_loss()
-        elif cmd["op"] == "seconds":
-            reply = runners[cmd["batch"]].seconds(cmd["what"], cmd["steps"])
+        batch = cmd.get("batch")
+        if batch is not None and batch not in runners:
+            runners[batch] = runner_class(batch, kind == "edu-skip")
+        op = cmd["op"]
+        if op == "info":
+            reply: object = version
+        elif op == "peak":
+            reply = matmul_gflops()
+        elif op == "loss":
+            reply = runners[batch].first_loss()
+        elif op == "seconds":
+            fn, steps = getattr(runners[batch], f"{cmd['what']}_step"), cmd["steps"]
+            reply = _wall_and_cpu(lambda fn=fn, steps=steps: [fn() for _ in range(steps)])
         else:
             reply = peak_rss_mib()
         print(json.dumps(reply), flush=True)
 
 
-class TorchProcess:
-    """The parent's handle on the worker: same methods as a runner, answered by the child."""
+class Worker:
+    """The parent's handle on one child process."""
 
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, __file__, "--torch-worker", "--threads",
-                                      str(ARGS.threads)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+    def __init__(self, kind: str, threads: int) -> None:
+        env = dict(os.environ)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)  # fixed before numpy / torch load their thread pools
+        self.proc = subprocess.Popen([sys.executable, __file__, "--worker", kind,
+                                      "--worker-threads", str(threads)], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.startup_rss = float(self._read())
+
+    def _read(self) -> object:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("a benchmark worker stopped")
+        return json.loads(line)
 
     def ask(self, **cmd) -> object:
         self.proc.stdin.write(json.dumps(cmd) + "\n")
         self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the PyTorch worker stopped")
-        return json.loads(line)
+        return self._read()
+
+    def seconds(self, batch: int, what: str, steps: int) -> tuple[float, float]:
+        wall, cpu = self.ask(op="seconds", batch=batch, what=what, steps=steps)
+        return wall, cpu
 
     def close(self) -> None:
         self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+        self.proc.wait(timeout=60)
 
 
 def torch_available() -> bool:
@@ -258,92 +329,137 @@ def torch_available() -> bool:
 
 
 # -- measuring ------------------------------------------------------------------------------
-def steps_for(seconds_of, target: float) -> int:
+def steps_for(worker: Worker, batch: int, what: str, target: float) -> int:
     """How many steps fill about ``target`` seconds (after a warm-up)."""
-    seconds_of(2)
-    once = min(seconds_of(1)[0] for _ in range(3))
-    return max(3, int(target / max(once, 1e-6)))
+    worker.seconds(batch, what, 1)
+    once = min(worker.seconds(batch, what, 1)[0] for _ in range(2))
+    return max(2, int(target / max(once, 1e-6)))
 
 
-def spread(values: list[float]) -> str:
-    return f"{statistics.median(values):7.0f} ({min(values):.0f}–{max(values):.0f})"
+def _median_ratio(a: list[float], b: list[float]) -> float:
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
-def table(title: str, rows: dict, with_torch: bool) -> None:
-    print(f"\n{title}")
-    header = f"{'':18s}{'edu_cnn':>22s}"
-    if with_torch:
-        header += f"{'PyTorch':>22s}{'edu/PyTorch':>14s}"
-    print(header)
-    for label, rates in rows.items():
-        line = f"{label:18s}{spread(rates['edu_cnn']):>22s}"
-        if with_torch:
-            ratios = [e / t for e, t in zip(rates["edu_cnn"], rates["PyTorch"])]
-            line += (f"{spread(rates['PyTorch']):>22s}{statistics.median(ratios):>9.2f} ×"
-                     f"  ({min(ratios):.2f}–{max(ratios):.2f})")
-        print(line)
+def measure(threads: int, libraries: list[str], reps: int, target: float) -> dict:
+    workers = {name: Worker(kind, threads) for name, kind in libraries}
+    first = next(iter(workers.values()))
+    infos = ", ".join(f"{n}: {w.ask(op='info')}" for n, w in workers.items())
+    print(f"\n=== {threads} thread(s); {infos}")
+    peak = tuple(first.ask(op="peak"))
+    print(f"float32 matmul 1024×1024 peak: {peak[0]:.0f} GFLOP/s wall, {peak[1]:.0f} GFLOP per "
+          f"CPU-second (best of 7), load {load1():.2f}")
+    for b in ARGS.batches:
+        losses = ", ".join(f"{n} {w.ask(op='loss', batch=b):.5f}" for n, w in workers.items())
+        print(f"batch {b}: first loss {losses}")
+    rows = []
+    for what in ("train", "infer"):
+        for b in ARGS.batches:
+            steps = {n: steps_for(w, b, what, target) for n, w in workers.items()}
+            wall = {n: [] for n in workers}
+            cpu = {n: [] for n in workers}
+            load_start = load1()
+            for _ in range(reps):
+                for n, w in workers.items():
+                    t_wall, t_cpu = w.seconds(b, what, steps[n])
+                    wall[n].append(steps[n] * b / t_wall)
+                    cpu[n].append(steps[n] * b / max(t_cpu, 1e-9))
+            row = {"what": what, "batch": b, "wall": wall, "cpu": cpu,
+                   "load": (load_start + load1()) / 2}
+            rows.append(row)
+            print_row(row, workers, what)
+    for w in workers.values():
+        w.close()
+    return {"threads": threads, "peak": peak, "rows": rows}
+
+
+def print_row(row: dict, workers: dict, what: str) -> None:
+    flop = FLOP_TRAIN if what == "train" else FLOP_INFER
+    parts = [f"{what} {row['batch']:>5d}"]
+    names = list(workers)
+    for n in names:
+        wall, cpu = statistics.median(row["wall"][n]), statistics.median(row["cpu"][n])
+        parts.append(f"{n} {wall:8.0f}/s wall {cpu:8.0f}/CPU-s {wall * flop / 1e9:5.1f} GFLOP/s "
+                     f"{cpu * flop / 1e9:5.1f} GFLOP/CPU-s ({1e3 * row['batch'] / wall:7.2f} ms/batch)")
+    if "PyTorch" in workers:
+        for n in names:
+            if n != "PyTorch":
+                parts.append(f"{n}/PyTorch wall {_median_ratio(row['wall'][n], row['wall']['PyTorch']):.2f}× "
+                             f"CPU {_median_ratio(row['cpu'][n], row['cpu']['PyTorch']):.2f}×")
+    parts.append(f"load {row['load']:.1f}")
+    print(" | ".join(parts), flush=True)
+
+
+def summary(result: dict, names: list[str]) -> None:
+    """A markdown table of one thread count (what benchmarks/README.md quotes)."""
+    print(f"\n{result['threads']} thread(s), matmul peak {result['peak'][0]:.0f} GFLOP/s wall, "
+          f"{result['peak'][1]:.0f} GFLOP per CPU-second; "
+          f"images/s (wall) · images per CPU-second · ratios to PyTorch (median of the "
+          f"per-repetition ratios)\n")
+    head = ["", *[f"{n} wall" for n in names], *[f"{n} CPU" for n in names]]
+    others = [n for n in names if n != "PyTorch"]
+    if "PyTorch" in names:
+        head += [f"{n}/PyTorch CPU (wall)" for n in others]
+    head += [f"{others[0]} GFLOP/s wall · per CPU-s", f"{others[0]} ms per batch (wall)",
+             f"{others[0]} µs CPU per image", "load"]
+    print("| " + " | ".join(head) + " |")
+    print("| --- |" + " ---: |" * (len(head) - 1))
+    for row in result["rows"]:
+        flop = FLOP_TRAIN if row["what"] == "train" else FLOP_INFER
+        med = {(k, n): statistics.median(row[k][n]) for k in ("wall", "cpu") for n in names}
+        cells = [f"{row['what']} {row['batch']}"]
+        cells += [f"{med['wall', n]:,.0f}" for n in names]
+        cells += [f"{med['cpu', n]:,.0f}" for n in names]
+        if "PyTorch" in names:
+            cells += [f"{_median_ratio(row['cpu'][n], row['cpu']['PyTorch']):.2f} × "
+                      f"({_median_ratio(row['wall'][n], row['wall']['PyTorch']):.2f} ×)" for n in others]
+        first = others[0]
+        cells += [f"{med['wall', first] * flop / 1e9:.1f} · {med['cpu', first] * flop / 1e9:.1f}",
+                  f"{1e3 * row['batch'] / med['wall', first]:.2f}", f"{1e6 / med['cpu', first]:.0f}",
+                  f"{row['load']:.1f}"]
+        print("| " + " | ".join(cells) + " |")
+
+
+def memory(threads: int, kind: str) -> None:
+    """Peak RSS of a fresh edu_cnn process that trains and runs batch 256 only."""
+    w = Worker(kind, threads)
+    for what in ("train", "infer"):
+        w.seconds(MEMORY_BATCH, what, 3)
+    peak = w.ask(op="rss")
+    w.close()
+    print(f"\npeak RSS of an edu_cnn process training and running batch {MEMORY_BATCH} "
+          f"({threads} thread(s)): {peak:.0f} MiB (after start-up: {w.startup_rss:.0f} MiB); "
+          f"load {load1():.2f}")
 
 
 def main() -> None:
-    if ARGS.torch_worker:
-        torch_worker()
+    if ARGS.worker:
+        worker()
         return
-    reps, target = (3, 0.25) if ARGS.quick else (ARGS.reps, ARGS.seconds)
+    reps, target = (3, 0.2) if ARGS.quick else (ARGS.reps, ARGS.seconds)
     load = os.getloadavg()
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; load average "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"Python {platform.python_version()}, numpy {np.__version__} with {blas_info()}, "
-          f"OPENBLAS_NUM_THREADS={ARGS.threads}")
-    print(f"float32 matmul 1024×1024: {matmul_gflops():.0f} GFLOP/s (best of 7)")
-
-    edu = {b: EduRunner(b) for b in BATCHES}
-    torch_proc = None
+    print(f"Python {platform.python_version()}; {reps} alternating repetitions of ≈{target:.2f} s; "
+          f"FLOP per image: training {FLOP_TRAIN / 1e6:.2f} M, inference {FLOP_INFER / 1e6:.2f} M")
+    plain = ("edu_cnn", "edu-skip" if ARGS.skip_first_input_grad else "edu")
+    libraries = [plain]
+    if ARGS.both_paths and not ARGS.skip_first_input_grad:
+        libraries.append(("edu skip∂x", "edu-skip"))
     if not ARGS.no_torch:
         if torch_available():
-            torch_proc = TorchProcess()
-            info = torch_proc.ask(op="info")
-            print(f"PyTorch {info['version']} in a child process, torch.get_num_threads() = {info['threads']}")
-            for b in BATCHES:
-                print(f"batch {b}: first loss edu_cnn {edu[b].first_loss():.5f}, "
-                      f"PyTorch {torch_proc.ask(op='loss', batch=b):.5f}")
+            libraries.append(("PyTorch", "torch"))
         else:
             print("PyTorch is not installed: edu_cnn figures only (it is not a course dependency).")
-    grad_note = "with" if ARGS.first_input_grad else "without"
-    print(f"edu_cnn's first convolution {grad_note} ∂L/∂x\n")
-    print(f"{reps} alternating repetitions of ≈{target:.2f} s each, training then inference",
-          flush=True)
-    wall_rows: dict[str, dict[str, list[float]]] = {}
-    cpu_rows: dict[str, dict[str, list[float]]] = {}
-    for what in ("train", "infer"):
-        for b in BATCHES:
-            def edu_seconds(steps, b=b, what=what):
-                return edu[b].seconds(what, steps)
-
-            def torch_seconds(steps, b=b, what=what):
-                return tuple(torch_proc.ask(op="seconds", batch=b, what=what, steps=steps))
-
-            timers = {"edu_cnn": edu_seconds}
-            if torch_proc:
-                timers["PyTorch"] = torch_seconds
-            steps = {name: steps_for(fn, target) for name, fn in timers.items()}
-            label = f"{what} batch {b}"
-            wall_rows[label] = {name: [] for name in timers}
-            cpu_rows[label] = {name: [] for name in timers}
-            for _ in range(reps):
-                for name, fn in timers.items():
-                    wall, cpu = fn(steps[name])
-                    wall_rows[label][name].append(steps[name] * b / wall)
-                    cpu_rows[label][name].append(steps[name] * b / max(cpu, 1e-9))
-    table("images/s (wall clock), median (min–max)", wall_rows, torch_proc is not None)
-    table("images per CPU-second (all threads of the process; less sensitive to other "
-          "programs' load)", cpu_rows, torch_proc is not None)
-
+    path = ("first conv skips ∂L/∂x (--skip-first-input-grad)" if ARGS.skip_first_input_grad
+            else "the plain API (model.forward → loss → model.backward → opt.step)")
+    print(f"edu_cnn: {path}")
+    results = [measure(t, libraries, reps, target) for t in ARGS.threads]
+    names = [n for n, _ in libraries]
+    for result in results:
+        summary(result, names)
+    memory(max(ARGS.threads), plain[1])
     load = os.getloadavg()
-    memory = f"peak RSS: edu_cnn process {peak_rss_mib():.0f} MiB"
-    if torch_proc:
-        memory += f", PyTorch process {torch_proc.ask(op='rss'):.0f} MiB"
-        torch_proc.close()
-    print(f"\n{memory}; load average now {load[0]:.2f}")
+    print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":

@@ -672,9 +672,9 @@ def leaf_layers(layer: Layer, prefix: str = "") -> Iterator[tuple[str, Layer]]:
         yield from leaf_layers(child, f"{prefix}{i}.")
 
 
-def _read_npy(member: BinaryIO, name: str, entry: dict[str, Any], path: Path) -> np.ndarray:
-    """One array of weights.npz, its header checked against model.json before its data
-    are read (a header claiming 10¹² numbers costs nothing)."""
+def _npy_header(member: BinaryIO, name: str, path: Path) -> tuple[Any, bool, np.dtype]:
+    """(shape, fortran order, dtype) from the header of one ``.npy`` member; an object
+    dtype (a pickle) is refused here, before anything else is looked at."""
     fmt = np.lib.format
     try:
         version = fmt.read_magic(member)
@@ -688,9 +688,18 @@ def _read_npy(member: BinaryIO, name: str, entry: dict[str, Any], path: Path) ->
             zipfile.BadZipFile) as error:
         raise _fail(path, f"{WEIGHTS_NPZ} is corrupted: the header of {name} cannot be read "
                           f"({error})") from None
-    if dtype.hasobject or dtype.kind != "f":
-        what = "a pickled Python object" if dtype.hasobject else f"dtype {dtype}"
-        raise _fail(path, f"weight {name} holds {what}; model files hold plain "
+    if dtype.hasobject:
+        raise _fail(path, "the weights contain a pickled Python object; model files hold "
+                          "plain numbers only, so it was refused")
+    return shape, fortran, dtype
+
+
+def _read_npy(member: BinaryIO, name: str, entry: dict[str, Any], path: Path) -> np.ndarray:
+    """One array of weights.npz, its header checked against model.json before its data
+    are read (a header claiming 10¹² numbers costs nothing)."""
+    shape, fortran, dtype = _npy_header(member, name, path)
+    if dtype.kind != "f":
+        raise _fail(path, f"weight {name} holds dtype {dtype}; model files hold plain "
                           f"floating-point numbers only, so it was refused")
     if list(shape) != entry["shape"]:
         raise _fail(path, f"weight {name} has shape {tuple(shape)} but {MODEL_JSON} says "
@@ -716,6 +725,9 @@ def _read_weights(npz_bytes: bytes, header: dict[str, Any], path: Path) -> dict[
         with zipfile.ZipFile(io.BytesIO(npz_bytes)) as npz:
             _check_members(npz, path, WEIGHTS_NPZ)
             members = {info.filename.removesuffix(".npy"): info for info in npz.infolist()}
+            for name, info in members.items():  # a pickle is refused before anything else
+                with npz.open(info) as member:
+                    _npy_header(member, name, path)
             missing = sorted(set(listed) - set(members))
             extra = sorted(set(members) - set(listed))
             if missing or extra:

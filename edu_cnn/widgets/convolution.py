@@ -721,5 +721,5 @@ def multichannel_explorer(image: np.ndarray | None = None) -> Explorer:
         return (f"one filter of shape {c}×{k}×{k} = {state['weight'].size} weights + 1 bias → one "
                 f"{state['output'].shape[0]}×{state['output'].shape[1]} feature map")
 
-    return Explorer(controls, compute, UpdatingRenderer(MultichannelFigure),
+    return Explorer(controls, compute, UpdatingRenderer(MultichannelFigure, dpi=72),   # 561 px tall
                     css_class="educnn-multichannel", caption=caption)

@@ -150,7 +150,7 @@ class PoolFigure:
     def __init__(self, state: PoolState, pyplot: bool = True) -> None:
         from matplotlib.patches import Rectangle
 
-        self.fig = widget_figure((16, 3.6), pyplot)
+        self.fig = widget_figure((13.5, 3.4), pyplot)      # 900 px at 67 dpi: numbers readable
         axes = self.fig.subplots(1, 6)
         top = max(float(np.abs(state.x).max()), 1.0)
         value_grid(axes[0], state.x, f"input {state.x.shape[0]}×{state.x.shape[1]}", cmap="Greys",

@@ -1,0 +1,140 @@
+"""A LeNet-5 training step gives bitwise the same weights, whatever path computes it.
+
+Speed work on the fast paths (issue 20) may only change *how* the numbers are computed,
+never *which* numbers come out – the notebooks' stored accuracies depend on it. Three
+checks:
+
+* the same step twice in one process gives the same bits (reused buffers leak nothing);
+* skipping the first layer's ∂L/∂x (``model.backward(δ, input_grad=False)``, what ``fit``
+  does, or the layer's ``needs_input_grad = False``) leaves every weight bit as the plain
+  ``model.backward(δ)`` leaves it;
+* on the machine where they were recorded, the weights after two SGD-with-momentum steps
+  hash to the values the code gave before the speed work (one OpenBLAS thread, in a child
+  process, since the thread count changes how OpenBLAS splits its sums). Elsewhere this
+  check is skipped: another CPU or BLAS build sums in another order. Run
+  ``OPENBLAS_NUM_THREADS=1 python tests/test_lenet_bitwise.py`` to print this machine's
+  fingerprint and hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from edu_cnn.activations import ReLU
+from edu_cnn.conv import Conv2d
+from edu_cnn.linear import Flatten, Linear
+from edu_cnn.losses import CrossEntropyLoss
+from edu_cnn.optim import SGD
+from edu_cnn.pooling import MaxPool2d
+from edu_cnn.sequential import Sequential
+
+BATCHES = (8, 64, 300)
+
+# Recorded from commit 4776185 (before the speed work) with OPENBLAS_NUM_THREADS=1.
+RECORDED = {
+    "fingerprint": {
+        "numpy": "2.4.6",
+        "blas": "OpenBLAS 0.3.31.188.0  USE64BITINT DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64",
+        "cpu": "AMD EPYC",
+        "avx512f": False,
+    },
+    "hashes": {
+        "8": "41b2d434efdb5b5274ab89bdbe9348d2a2f8541069c7000b92067ff7c077a576",
+        "64": "e89043d8a628727a93715cd18bb932bb1688e922f6479cf9db6c97f09be82a20",
+        "300": "3f4ff6c6ebc5faeb6191102b09d99949e932bad033ac97a4abe9294a90c8053f",
+    },
+}
+
+
+def fingerprint() -> dict[str, object]:
+    """What decides the order in which the BLAS sums: numpy, its OpenBLAS build, the CPU."""
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas_text = blas.get("openblas configuration", blas.get("name", "?"))
+    except Exception:  # noqa: BLE001 - only a label
+        blas_text = "unknown"
+    cpu, avx512 = "unknown", False
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name") and cpu == "unknown":
+                    cpu = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    avx512 = "avx512f" in line.split()
+                    break
+    except OSError:
+        pass
+    return {"numpy": np.__version__, "blas": blas_text, "cpu": cpu, "avx512f": avx512}
+
+
+def lenet(rng: np.random.Generator) -> Sequential:
+    return Sequential(
+        Conv2d(1, 6, 5, padding=2, rng=rng), ReLU(), MaxPool2d(2),
+        Conv2d(6, 16, 5, rng=rng), ReLU(), MaxPool2d(2), Flatten(),
+        Linear(400, 120, rng=rng), ReLU(), Linear(120, 84, rng=rng), ReLU(),
+        Linear(84, 10, rng=rng),
+    )
+
+
+def weights_after_steps(batch: int, steps: int = 2, path: str = "plain") -> str:
+    """SHA-256 of every parameter after ``steps`` steps of SGD with momentum.
+
+    ``path``: ``"plain"`` (``model.backward(δ)``), ``"input_grad=False"`` or
+    ``"needs_input_grad"`` (the first layer's flag).
+    """
+    rng = np.random.default_rng(0)
+    model = lenet(rng)
+    if path == "needs_input_grad":
+        model[0].needs_input_grad = False
+    x = rng.standard_normal((batch, 1, 28, 28), dtype=np.float32)
+    x[:, :, :4] = 0.0  # flat regions: ties in max pooling, zeros through ReLU
+    y = rng.integers(0, 10, size=batch)
+    loss_fn = CrossEntropyLoss()
+    opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(steps):
+        loss_fn(model.forward(x), y)
+        if path == "input_grad=False":
+            model.backward(loss_fn.backward(), input_grad=False)
+        else:
+            model.backward(loss_fn.backward())
+        opt.step()
+    digest = hashlib.sha256()
+    for p in model.parameters():
+        digest.update(np.ascontiguousarray(p.data).tobytes())
+    return digest.hexdigest()
+
+
+def test_same_step_twice_gives_the_same_bits() -> None:
+    assert weights_after_steps(64) == weights_after_steps(64)
+
+
+@pytest.mark.parametrize("path", ["input_grad=False", "needs_input_grad"])
+@pytest.mark.parametrize("batch", [8, 64])
+def test_skipping_the_first_input_gradient_changes_no_weight_bit(batch: int, path: str) -> None:
+    assert weights_after_steps(batch, path=path) == weights_after_steps(batch)
+
+
+def test_weights_bitwise_as_before_the_speed_work() -> None:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True,
+                         timeout=300, check=True).stdout
+    here = json.loads(out)
+    recorded = RECORDED["fingerprint"]
+    differs = {k: (v, here["fingerprint"][k]) for k, v in recorded.items()
+               if v is not None and here["fingerprint"][k] != v}
+    if differs:
+        pytest.skip(f"recorded on another machine/BLAS (recorded vs here: {differs}); "
+                    f"the hashes depend on the order OpenBLAS sums in")
+    assert here["hashes"] == RECORDED["hashes"]
+
+
+if __name__ == "__main__":
+    print(json.dumps({"fingerprint": fingerprint(),
+                      "hashes": {str(b): weights_after_steps(b) for b in BATCHES}}))
