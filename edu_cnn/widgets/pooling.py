@@ -172,7 +172,7 @@ class PoolFigure:
                                                       vmin=-top, vmax=2 * top)
         self.shifted_title = axes[3].title
         if state.unpooled is not None:
-            value_grid(axes[4], state.unpooled, "max-unpooling\n(back to the arg-max, zeros elsewhere)",
+            value_grid(axes[4], state.unpooled, "max-unpooling\n(arg-max back, zeros elsewhere)",
                        cmap="Greys", vmin=-top, vmax=3 * top)
         else:
             axes[4].text(0.5, 0.5, "max-unpooling needs the\narg-max positions of\nmax pooling",
@@ -213,9 +213,8 @@ class PoolFigure:
         for text, v in zip(self.shifted_input_texts.ravel(), shifted_x.ravel()):
             text.set_text(f"{round(float(v), 2) + 0.0:g}")
         self.shifted_input_title.set_text(f"input shifted {state.shift} right")
-        self.shifted_title.set_text(f"shifted input, pooled (changed: red)\n"
-                                    f"similarity: input {state.input_similarity:.2f}, "
-                                    f"pooled {state.output_similarity:.2f}")
+        self.shifted_title.set_text(f"pooled (changed: red)\nsimilarity "
+                                    f"{state.input_similarity:.2f} → {state.output_similarity:.2f}")
 
 
 def draw_pooling(state: PoolState) -> Any:
