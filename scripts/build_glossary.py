@@ -47,7 +47,7 @@ class Term:
 
 def chinese_names(bracket: str) -> tuple[str, ...]:
     """The Chinese names in a bracket: its comma-separated parts that contain Chinese."""
-    parts = (part.strip(" *") for part in re.split(r"[,，;；]|\bor\b", bracket))
+    parts = (part.strip(" *") for part in re.split(r"[,，;；:：]|\bor\b", bracket))
     return tuple(part for part in parts if CJK.search(part))
 
 
@@ -181,10 +181,13 @@ def notebook(glossary: list[Entry]) -> dict:
 
 
 def render(glossary: list[Entry]) -> str:
+    """The notebook's text exactly as nbformat (and scripts/execute_notebooks.py) writes it."""
+    import nbformat
+
     nb = notebook(glossary)
     for i, cell in enumerate(nb["cells"]):   # stable ids: no churn on a rebuild
         cell["id"] = f"glossary-{i:02d}"
-    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    return nbformat.writes(nbformat.from_dict(nb)) + "\n"
 
 
 def build() -> tuple[str, list[str]]:

@@ -40,6 +40,7 @@ CASES = [
     ("conv", lambda: [Conv2d(2, 3, 3)], (2, 7, 6), ["Conv"]),
     ("conv-stride-pad-rect", lambda: [Conv2d(2, 3, (3, 5), stride=2, padding=(1, 2))], (2, 9, 8),
      ["Conv"]),
+    ("conv-valid", lambda: [Conv2d(2, 3, 3, padding="valid")], (2, 6, 5), ["Conv"]),
     ("conv-same-no-bias", lambda: [Conv2d(1, 4, 5, padding="same", bias=False)], (1, 8, 8),
      ["Conv"]),
     ("conv-transpose", lambda: [ConvTranspose2d(3, 2, 3, stride=2, padding=1)], (3, 4, 5),

@@ -39,8 +39,11 @@ def test_picture_takes_the_width_of_each_png_it_shows():
     image.value = array_to_png(np.zeros((10, 321)))
     assert image.layout.width == "321px"
     assert image.layout.max_width == "100%"
-    image.value = b""                                    # cleared: the last size stays
-    assert image.layout.width == "321px"
+    image.value = b""                                    # cleared: hidden, no broken icon
+    assert image.layout.display == "none"
+    image.value = array_to_png(np.zeros((10, 5)))
+    assert image.layout.display is None and image.layout.width == "5px"
+    assert picture().layout.display == "none"            # nothing to show yet
 
 
 def test_fitting_dpi_lowers_the_resolution_of_wide_figures_only():

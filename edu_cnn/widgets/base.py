@@ -100,7 +100,9 @@ def _show_at_own_size(change: Mapping[str, Any]) -> None:
     """Observer of an Image's ``value``: give the ``<img>`` the width of its picture."""
     image, png = change["owner"], change["new"]
     if not png:
+        image.layout.display = "none"   # no picture: no broken-image icon either
         return
+    image.layout.display = None
     try:
         width, _ = png_size(png)
     except ValueError:
@@ -122,6 +124,7 @@ def picture(css_class: str | None = None) -> Any:
 
     image = widgets.Image(format="png")
     image.layout.max_width = "100%"
+    image.layout.display = "none"                      # until it gets a picture
     image.observe(_show_at_own_size, names="value")
     if css_class:
         image.add_class(css_class)
@@ -277,7 +280,10 @@ class Explorer:
         if caption_class:
             self.caption.add_class(caption_class)
         items = list(self.controls.values())
-        rows = [widgets.HBox(items[i:i + controls_per_row])
+        # rows wrap instead of squeezing their controls (a slider squeezed by long check-box
+        # labels loses its track)
+        rows = [widgets.HBox(items[i:i + controls_per_row],
+                             layout=widgets.Layout(flex_flow="row wrap"))
                 for i in range(0, len(items), controls_per_row)]
         self.widget = widgets.VBox([*rows, self.image, self.caption])
         self.widget.add_class(css_class)

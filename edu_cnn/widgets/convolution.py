@@ -142,14 +142,17 @@ class ConvStepFigure:
         from matplotlib.patches import Rectangle
 
         kh, kw = state.kernel.shape
-        ratios = [state.padded.shape[1], kw + 1, kw + 1, max(state.output.shape[1], 3)]
-        self.fig = widget_figure((13, 3.6), pyplot)
+        # kernel and products drawn at the window's scale: widths in cells, equal aspect
+        ratios = [state.padded.shape[1], kw, kw, max(state.output.shape[1], kw)]
+        cell = 3.6 * (0.84 - 0.02) / max(state.padded.shape[0], kh)   # inches per cell, height-bound
+        width = min(13.0, cell * sum(ratios) * (4 + 3 * 0.18) / 4 / 0.98)  # so widths bind equally
+        self.fig = widget_figure((width, 3.6), pyplot)
         axes = self.fig.subplots(1, 4, gridspec_kw={"width_ratios": ratios})
         p = state.padding
         is_pad = np.ones(state.padded.shape, bool)
         is_pad[p:state.padded.shape[0] - p, p:state.padded.shape[1] - p] = False
         top = 2 * np.abs(state.padded).max() + 1
-        _grid(axes[0], state.padded, f"input, padding p = {p} (grey zeros)", cmap="Greys",
+        _grid(axes[0], state.padded, f"input, padding p = {p}\n(grey zeros)" if p else "input", cmap="Greys",
               vmin=-top, vmax=top, grey=is_pad)
         self.window = axes[0].add_patch(Rectangle((-0.5, -0.5), kw, kh, fill=False, edgecolor="crimson",
                                                   linewidth=3))
@@ -159,11 +162,11 @@ class ConvStepFigure:
         self.product_title = axes[2].title
         lo, hi = state.output.min(), state.output.max()
         self.output, self.output_texts = _grid(
-            axes[3], state.output, f"output (feature map), stride s = {state.stride}", cmap="Oranges",
+            axes[3], state.output, f"feature map\nstride s = {state.stride}", cmap="Oranges",
             mask=np.zeros(state.output.shape, bool), vmin=lo - (hi - lo) - 1, vmax=hi + 1)
         self.cell = axes[3].add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson",
                                                 linewidth=3))
-        self.fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.85, wspace=0.08)
+        self.fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.84, wspace=0.18)
         self.animated = [self.window, self.products, *self.product_texts.ravel(), self.product_title,
                          self.output, *self.output_texts.ravel(), self.cell]
         self.update(state)
@@ -373,7 +376,7 @@ def draw_kernel_explorer(state: dict[str, Any]) -> Any:
     axes[0].set_title("input")
     k = state["kernel"]
     m = np.abs(k).max() or 1.0
-    _grid(axes[1], k, state["name"], cmap="RdBu_r", vmin=-m, vmax=m)
+    _grid(axes[1], k, state["name"], cmap="RdBu_r", vmin=-2 * m, vmax=2 * m)   # pale: readable numbers
     low, high = state["limits"]
     axes[2].imshow(state["feature_map"], cmap="gray", vmin=low, vmax=high)
     axes[2].set_title("cross-correlation (CNN)")
@@ -531,8 +534,14 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
         for c, colour in zip(state.starts, colours):
             ax.add_patch(Rectangle((c - 0.5, -0.5), k, k, fill=False, edgecolor=colour, lw=2.5,
                                    linestyle="-" if c == 0 else "--"))
+        if state.left_over:                # cells no window reaches: hatched, right and bottom
+            for xy, width, height in (((total - state.left_over - 0.5, -0.5), state.left_over, total),
+                                      ((-0.5, total - state.left_over - 0.5), total, state.left_over)):
+                ax.add_patch(Rectangle(xy, width, height, fill=False, hatch="xx", edgecolor="crimson",
+                                       lw=0))
+        never = f"; hatched: never visited ({state.left_over})" if state.left_over else ""
         ax.set_title(f"padded input {total}×{total} (white: n = {n}, grey: padding p = {p})\n"
-                     f"windows k = {k} of the first row, stride s = {s}", fontsize=10)
+                     f"windows k = {k} of the first row, stride s = {s}{never}", fontsize=10)
     else:
         ax.add_patch(Rectangle((-0.5, -0.5), k, k, fill=False, edgecolor="crimson", lw=2.5))
         ax.set_title(f"a {k}×{k} window does not fit into {total}×{total}", fontsize=10, color="crimson")
@@ -543,8 +552,10 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
     if state.valid:
         o = state.size
         ax.imshow(np.ones((o, o)), cmap="Oranges", vmin=0, vmax=3)
+        for j, colour in enumerate(colours):     # the first row: each cell in its window's colour
+            ax.add_patch(Rectangle((j - 0.5, -0.5), 1, 1, facecolor=colour, alpha=0.75, lw=0))
         cell_lines(ax, o, o, color="0.5", linewidth=0.6)
-        ax.set_title(f"output {o}×{o}", fontsize=10)
+        ax.set_title(f"output {o}×{o}\n(first row: one cell per window)", fontsize=10)
     else:
         ax.text(0.5, 0.5, "no output", ha="center", va="center", color="crimson", transform=ax.transAxes)
     if not state.valid:
@@ -650,10 +661,15 @@ class MultichannelFigure:
             self.slices.append(image)
             self.slice_texts.extend(texts.ravel())
             self.maps.append(axes[i, 2].imshow(state["channel_maps"][i], cmap="RdBu_r"))
-            axes[i, 2].set_title(f"{names[i]} ⋆ w[{i}]", fontsize=9)
+            axes[i, 2].set_title(f"{names[i]} ⋆ w[{i}] (own colour scale)", fontsize=9)
             for j in (0, 2, 3):
                 axes[i, j].axis("off")
+            if i < c - 1:
+                axes[i, 2].text(0.5, -0.12, "+", transform=axes[i, 2].transAxes, ha="center", va="center",
+                                fontsize=18, fontweight="bold")
         middle = axes[c // 2, 3]
+        middle.text(-0.25, 0.5, "=", transform=middle.transAxes, ha="center", va="center", fontsize=20,
+                    fontweight="bold")
         middle.axis("on")
         self.total = middle.imshow(state["output"], cmap="RdBu_r")
         self.total_title = middle.set_title("", fontsize=9)
@@ -665,13 +681,14 @@ class MultichannelFigure:
 
     def update(self, state: dict[str, Any]) -> None:
         w, maps = state["weight"], state["channel_maps"]
-        m = max(np.abs(maps).max(), np.abs(state["output"]).max(), 1e-9)
         wm = np.abs(w).max() or 1.0
         for i, image in enumerate(self.slices):
             image.set_data(w[i])
-            image.set_clim(-wm, wm)
+            image.set_clim(-2 * wm, 2 * wm)               # pale: the numbers stay readable
             self.maps[i].set_data(maps[i])
-            self.maps[i].set_clim(-m, m)
+            own = float(np.abs(maps[i]).max()) or 1.0     # each map its own colour limits
+            self.maps[i].set_clim(-own, own)
+        m = float(np.abs(state["output"]).max()) or 1.0
         for text, v in zip(self.slice_texts, w.ravel()):
             text.set_text(f"{round(float(v), 2) + 0.0:g}")
         self.total.set_data(state["output"])
@@ -704,5 +721,5 @@ def multichannel_explorer(image: np.ndarray | None = None) -> Explorer:
         return (f"one filter of shape {c}×{k}×{k} = {state['weight'].size} weights + 1 bias → one "
                 f"{state['output'].shape[0]}×{state['output'].shape[1]} feature map")
 
-    return Explorer(controls, compute, UpdatingRenderer(MultichannelFigure),
+    return Explorer(controls, compute, UpdatingRenderer(MultichannelFigure, dpi=72),   # 561 px tall
                     css_class="educnn-multichannel", caption=caption)

@@ -224,5 +224,6 @@ def race_caption(state: RaceState) -> str:
     items = []
     for name, distance in state.final_distance().items():
         end = "diverged" if np.isinf(distance) else f"{distance:.3f}"
-        items.append(f'<span style="color:{to_hex(COLOURS[name])}">━ <b>{name}</b></span> {end}')
+        items.append(f'<span style="white-space:nowrap"><span style="color:{to_hex(COLOURS[name])}">'
+                     f'━ <b>{name}</b></span> {end}</span>')      # an entry never breaks
     return "distance from the minimum after the race: " + " &nbsp; ".join(items)

@@ -150,11 +150,11 @@ class PoolFigure:
     def __init__(self, state: PoolState, pyplot: bool = True) -> None:
         from matplotlib.patches import Rectangle
 
-        self.fig = widget_figure((16, 3.6), pyplot)
-        axes = self.fig.subplots(1, 5)
+        self.fig = widget_figure((13.5, 3.4), pyplot)      # 900 px at 67 dpi: numbers readable
+        axes = self.fig.subplots(1, 6)
         top = max(float(np.abs(state.x).max()), 1.0)
         value_grid(axes[0], state.x, f"input {state.x.shape[0]}×{state.x.shape[1]}", cmap="Greys",
-              vmin=-top, vmax=3 * top)
+                   vmin=-top, vmax=3 * top)
         self.window = axes[0].add_patch(Rectangle((-0.5, -0.5), state.size, state.size, fill=False,
                                                   edgecolor="crimson", linewidth=3))
         self.winner = axes[0].add_patch(Rectangle((-0.5, -0.5), 1, 1, color="gold", alpha=0.6,
@@ -164,20 +164,30 @@ class PoolFigure:
             cmap="Oranges", mask=np.zeros(state.output.shape, bool), vmin=-top, vmax=2 * top)
         self.cell = axes[1].add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson",
                                                 linewidth=3))
-        self.shifted, self.shifted_texts = value_grid(axes[2], state.shifted_output, "", cmap="Oranges",
-                                                 vmin=-top, vmax=2 * top)
-        self.shifted_title = axes[2].title
+        shifted_x = shift_right(state.x, state.shift)
+        self.shifted_input, self.shifted_input_texts = value_grid(
+            axes[2], shifted_x, "", cmap="Greys", vmin=-top, vmax=3 * top)
+        self.shifted_input_title = axes[2].title
+        self.shifted, self.shifted_texts = value_grid(axes[3], state.shifted_output, "", cmap="Oranges",
+                                                      vmin=-top, vmax=2 * top)
+        self.shifted_title = axes[3].title
         if state.unpooled is not None:
-            value_grid(axes[3], state.unpooled, "max-unpooling\n(back to the arg-max, zeros elsewhere)",
-                  cmap="Greys", vmin=-top, vmax=3 * top)
+            value_grid(axes[4], state.unpooled, "max-unpooling\n(arg-max back, zeros elsewhere)",
+                       cmap="Greys", vmin=-top, vmax=3 * top)
         else:
-            axes[3].text(0.5, 0.5, "max-unpooling needs the\narg-max positions of\nmax pooling",
-                         ha="center", va="center", transform=axes[3].transAxes)
-            axes[3].axis("off")
-        value_grid(axes[4], state.upsampled, f"nearest up-sampling ×{state.stride}\n(each value copied)",
-              cmap="Greys", vmin=-top, vmax=3 * top)
+            axes[4].text(0.5, 0.5, "max-unpooling needs the\narg-max positions of\nmax pooling",
+                         ha="center", va="center", transform=axes[4].transAxes)
+            axes[4].axis("off")
+        if state.stride > 1:
+            value_grid(axes[5], state.upsampled, f"nearest up-sampling ×{state.stride}\n(each value copied)",
+                       cmap="Greys", vmin=-top, vmax=3 * top)
+        else:                      # ×1 would only copy the pooled map
+            axes[5].text(0.5, 0.5, "up-sampling ×1 changes\nnothing: try stride ≥ 2",
+                         ha="center", va="center", transform=axes[5].transAxes)
+            axes[5].axis("off")
         self.fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.82, wspace=0.12)
         self.animated = [self.window, self.winner, self.output, *self.output_texts.ravel(), self.cell,
+                         self.shifted_input, *self.shifted_input_texts.ravel(), self.shifted_input_title,
                          self.shifted, *self.shifted_texts.ravel(), self.shifted_title]
         self.update(state)
 
@@ -198,9 +208,13 @@ class PoolFigure:
             text.set_text(f"{round(float(v), 2) + 0.0:g}")
             text.set_color("crimson" if red else "black")
             text.set_fontweight("bold" if red else "normal")
-        self.shifted_title.set_text(f"input shifted {state.shift} right, pooled (changed: red)\n"
-                                    f"similarity: input {state.input_similarity:.2f}, "
-                                    f"pooled {state.output_similarity:.2f}")
+        shifted_x = shift_right(state.x, state.shift)
+        self.shifted_input.set_data(shifted_x)
+        for text, v in zip(self.shifted_input_texts.ravel(), shifted_x.ravel()):
+            text.set_text(f"{round(float(v), 2) + 0.0:g}")
+        self.shifted_input_title.set_text(f"input shifted {state.shift} right")
+        self.shifted_title.set_text(f"pooled (changed: red)\nsimilarity "
+                                    f"{state.input_similarity:.2f} → {state.output_similarity:.2f}")
 
 
 def draw_pooling(state: PoolState) -> Any:
