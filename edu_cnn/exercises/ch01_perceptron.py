@@ -89,6 +89,9 @@ def _update(w, b, x, t, lr, sign=1, strict=False):
                 "b did not change – the bias learns too, by lr · (t − y)."),
         Mistake("strict threshold", lambda w, b, x, t, lr: _update(w, b, x, t, lr, strict=True),
                 "The output for w·x + b = 0 should be 1 (step(0) = 1): use >= 0."),
+        Mistake("target only", lambda w, b, x, t, lr: (w + lr * t * x, b + lr * t),
+                "The step was lr · t · x, whatever the perceptron output: the change is "
+                "lr · (t − y) · x, with y its output for x – zero when the output is right."),
     ],
 )
 def perceptron_update(w, b, x, t, lr):
@@ -107,7 +110,7 @@ def _epoch_cases(rng: np.random.Generator) -> list[tuple]:
     return cases
 
 
-def _epoch(X, t, w, b, lr, batch=False, count_right=False, sign=1):
+def _epoch(X, t, w, b, lr, batch=False, count_right=False, sign=1, count_after=False):
     w0, b0, mistakes, right = w, b, 0, 0
     for x_n, t_n in zip(X, t):
         y = 1 if np.dot(w0 if batch else w, x_n) + (b0 if batch else b) >= 0 else 0
@@ -116,6 +119,8 @@ def _epoch(X, t, w, b, lr, batch=False, count_right=False, sign=1):
             mistakes += 1
             w = w + sign * lr * (t_n - y) * x_n
             b = b + sign * lr * (t_n - y)
+    if count_after:                      # misclassified by the weights the epoch ends with
+        return w, b, int(np.sum((np.asarray(X) @ w + b >= 0).astype(int) != np.asarray(t)))
     return w, b, right if count_right else mistakes
 
 
@@ -136,6 +141,9 @@ def _epoch(X, t, w, b, lr, batch=False, count_right=False, sign=1):
                 "The count is of the rows the perceptron got right – count the mistakes."),
         Mistake("sign", lambda X, t, w, b, lr: _epoch(X, t, w, b, lr, sign=-1),
                 "The updates have the opposite sign: the error is t − y (target minus output)."),
+        Mistake("counted after", lambda X, t, w, b, lr: _epoch(X, t, w, b, lr, count_after=True),
+                "The mistakes were counted with the weights the epoch ended with: count each row "
+                "when it is visited, with the weights of that moment."),
     ],
 )
 def perceptron_epoch(X, t, w, b, lr):

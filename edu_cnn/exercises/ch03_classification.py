@@ -43,6 +43,9 @@ def _sigmoid_cases(rng: np.random.Generator) -> list[tuple]:
                 "That is the derivative of tanh, not of the sigmoid."),
         Mistake("1+", lambda z: _sigmoid(z) * (1 + _sigmoid(z)),
                 "A sign slipped: σ′ = σ · (1 − σ), with a minus."),
+        Mistake("1-sigma", lambda z: 1 - _sigmoid(z),
+                "That is 1 − σ(z) = e^(−z) / (1 + e^(−z)) – the quotient rule puts (1 + e^(−z)) "
+                "squared in the denominator, so one more factor σ(z) is missing."),
     ],
 )
 def sigmoid_derivative(z):

@@ -375,3 +375,33 @@ class BackgroundLoop:
         finally:
             if self._on_end is not None:
                 self._on_end()
+
+
+class LiveControls:
+    """What a widget whose "train" button runs a :class:`BackgroundLoop` offers – the
+    perceptron's animation and the boundary trainer share it. The widget keeps its loop in
+    ``self._loop`` and starts it with ``self.train(fps=...)``."""
+
+    FRAMES_PER_SECOND = 5.0
+    _loop: BackgroundLoop | None = None
+
+    def toggle_training(self) -> None:
+        """The train button: start in the background, or stop what runs."""
+        if self.training:
+            self.stop()
+        else:
+            self.train(fps=self.FRAMES_PER_SECOND)  # type: ignore[attr-defined]
+
+    @property
+    def training(self) -> bool:
+        """True while the background loop runs."""
+        return self._loop is not None and self._loop.running
+
+    def stop(self) -> None:
+        """End the background loop after the current frame (or row)."""
+        if self._loop is not None:
+            self._loop.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the background loop to end; False if it still runs after ``timeout``."""
+        return self._loop.wait(timeout) if self._loop is not None else True

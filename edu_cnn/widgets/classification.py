@@ -30,7 +30,7 @@ from ..losses import CrossEntropyLoss
 from ..optim import Adam
 from ..plots import new_figure
 from ..sequential import Sequential
-from .base import BackgroundLoop, Explorer, array_to_png
+from .base import BackgroundLoop, Explorer, LiveControls, array_to_png
 from .blit import BlitRenderer
 
 #: The data sets by name: each returns (x (N, 2) float32, y (N,) int64).
@@ -206,7 +206,7 @@ class LossCurve:
         return self.renderer.render()
 
 
-class DecisionBoundaryTrainer(Explorer):
+class DecisionBoundaryTrainer(LiveControls, Explorer):
     """The widget: controls choose the network (a change starts afresh), buttons train it.
 
     While "train" runs, the network trains in the background ``FRAMES_PER_SECOND`` frames
@@ -303,25 +303,6 @@ class DecisionBoundaryTrainer(Explorer):
         self._loop.start()
         return self.state
 
-    def toggle_training(self) -> None:
-        """The train button: start training in the background, or stop it."""
-        if self.training:
-            self.stop()
-        else:
-            self.train(fps=self.FRAMES_PER_SECOND)
-
-    @property
-    def training(self) -> bool:
-        return self._loop is not None and self._loop.running
-
-    def stop(self) -> None:
-        """End background training after the current frame."""
-        if self._loop is not None:
-            self._loop.stop()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for background training to end; False if it still runs after ``timeout``."""
-        return self._loop.wait(timeout) if self._loop is not None else True
 
     def _training_ended(self) -> None:
         self.train_button.description, self.train_button.icon = "train", "play"

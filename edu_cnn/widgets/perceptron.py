@@ -19,7 +19,7 @@ import numpy as np
 
 from ..data.toy import logic_gate
 from ..perceptron import decision_line, perceptron_output, perceptron_update
-from .base import BackgroundLoop, Explorer
+from .base import BackgroundLoop, Explorer, LiveControls
 from .blit import BlitRenderer
 
 #: The gates with two inputs (NOT has one and is treated in the notebook on its own).
@@ -196,7 +196,7 @@ def draw_perceptron(state: PerceptronState) -> Any:
     return PerceptronFigure().update(state).fig
 
 
-class PerceptronPlayground(Explorer):
+class PerceptronPlayground(LiveControls, Explorer):
     """An :class:`Explorer` with two buttons: one learning step, and reset to zero.
 
     Attributes
@@ -204,6 +204,8 @@ class PerceptronPlayground(Explorer):
     row : the truth-table row the next learning step looks at (0–3, cycling).
     message : what the last learning step did.
     """
+
+    FRAMES_PER_SECOND = 4.0   # the "train" animation: four truth-table rows a second
 
     def __init__(self, controls: dict[str, Any], lr: float) -> None:
         import ipywidgets as widgets
@@ -288,25 +290,6 @@ class PerceptronPlayground(Explorer):
         self._loop.start()
         return self.state
 
-    def toggle_training(self) -> None:
-        """The train button: start the animation, or stop it if it runs."""
-        if self.training:
-            self.stop()
-        else:
-            self.train(fps=4.0)
-
-    @property
-    def training(self) -> bool:
-        return self._loop is not None and self._loop.running
-
-    def stop(self) -> None:
-        """End the animation after the current row."""
-        if self._loop is not None:
-            self._loop.stop()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a running animation to end (tests)."""
-        return self._loop.wait(timeout) if self._loop is not None else True
 
     def _show_frame(self, frame: LearningFrame) -> None:
         self.message = f"epoch {frame.epoch}, {frame.message}"
