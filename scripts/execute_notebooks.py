@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import base64
 import copy
+import hashlib
 import io
 import json
 import sys
@@ -358,21 +359,33 @@ def coalesce_all_streams(nb: Any) -> None:
             inner["outputs"] = coalesce_streams(inner["outputs"])
 
 
+def source_hash(source: str | list[str]) -> str:
+    """A short fingerprint of a cell's code, stored beside a kept measurement."""
+    return hashlib.sha256(_text(source).encode("utf-8")).hexdigest()[:16]
+
+
 def keep_measured_outputs(executed: Any, stored: Any) -> int:
-    """Give cells tagged ``KEEP_TAG`` their stored outputs back when their source is unchanged.
+    """Give cells tagged ``KEEP_TAG`` their stored outputs back while their code is the code
+    that measured them.
 
     Such a cell prints a measurement of wall-clock time (e.g. "loops: 475 ms, im2col:
     1.8 ms"), which differs on every run; keeping the stored measurement while the code
-    is unchanged keeps the notebook's bytes stable. Returns the number of cells kept.
-    Outputs that hold widget views are never kept (their models were re-made).
+    is unchanged keeps the notebook's bytes stable. Each measured cell carries
+    ``metadata.measured_source``, the fingerprint of the code its output came from: comparing
+    with the stored cell's *source* would not do, because an author saves the edited code
+    before re-executing. Returns the number of cells kept. Outputs that hold widget views
+    are never kept (their models were re-made).
     """
     kept = 0
     for new, old in zip(executed.cells, stored.cells, strict=False):
-        if (KEEP_TAG in new.get("metadata", {}).get("tags", []) and new.get("outputs") is not None
-                and _text(new.source) == _text(old.source) and old.get("outputs")
+        if KEEP_TAG not in new.get("metadata", {}).get("tags", []) or new.get("outputs") is None:
+            continue
+        fingerprint = source_hash(new.source)
+        if (old.get("metadata", {}).get("measured_source") == fingerprint and old.get("outputs")
                 and not displayed_model_ids([old])):
             new["outputs"] = copy.deepcopy(old["outputs"])
             kept += 1
+        new.metadata["measured_source"] = fingerprint
     return kept
 
 

@@ -299,17 +299,25 @@ def test_pruning_keeps_what_views_reach_and_renumbers_consistently() -> None:
 
 
 def test_measured_output_is_kept_while_the_source_is_unchanged() -> None:
-    def notebook(source: str, text: str, tags: list[str]):
+    def notebook(source: str, text: str, tags: list[str], measured: str | None = None):
         nb = nbformat.v4.new_notebook()
-        cell = nbformat.v4.new_code_cell(source, metadata={"tags": tags})
+        metadata = {"tags": tags, **({"measured_source": ex.source_hash(measured)} if measured else {})}
+        cell = nbformat.v4.new_code_cell(source, metadata=metadata)
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
         nb.cells = [cell]
         return nb
 
-    stored = notebook("print(t)", "loops: 475 ms\n", [ex.KEEP_TAG])
+    stored = notebook("print(t)", "loops: 475 ms\n", [ex.KEEP_TAG], measured="print(t)")
     fresh = notebook("print(t)", "loops: 512 ms\n", [ex.KEEP_TAG])
     assert ex.keep_measured_outputs(fresh, stored) == 1
     assert fresh.cells[0].outputs[0].text == "loops: 475 ms\n"
+    assert fresh.cells[0].metadata["measured_source"] == ex.source_hash("print(t)")
+    # the author edited and saved the cell, then re-executes: the stored output came from
+    # the old code, so it is measured again although the stored source is the new one
+    saved = notebook("print(t * 1000)", "loops: 475 ms\n", [ex.KEEP_TAG], measured="print(t)")
+    rerun = notebook("print(t * 1000)", "loops: 0.5 ms\n", [ex.KEEP_TAG])
+    assert ex.keep_measured_outputs(rerun, saved) == 0
+    assert rerun.cells[0].outputs[0].text == "loops: 0.5 ms\n"
     edited = notebook("print(t * 1000)", "loops: 0.5 ms\n", [ex.KEEP_TAG])
     assert ex.keep_measured_outputs(edited, stored) == 0          # new code: new output
     assert edited.cells[0].outputs[0].text == "loops: 0.5 ms\n"
