@@ -46,6 +46,9 @@ def _conv_cases(rng: np.random.Generator) -> list[dict[str, int]]:
         Mistake("bias per weight", lambda in_channels, out_channels, kernel_size:
                 2 * out_channels * in_channels * kernel_size**2,
                 "One bias per filter, not one per weight: each filter has ONE bias."),
+        Mistake("one bias", lambda in_channels, out_channels, kernel_size:
+                out_channels * in_channels * kernel_size**2 + 1,
+                "One bias per filter, not one for the whole layer: add out_channels biases."),
     ],
 )
 def conv2d_parameters(in_channels, out_channels, kernel_size):
@@ -86,6 +89,9 @@ def _flat_cases(rng: np.random.Generator) -> list[dict[str, int]]:
                 "The first convolution has padding 2: it keeps the size (n + 2·2 − 5 + 1 = n)."),
         Mistake("no channels", lambda height, width: _flat(height, width, channels=1),
                 "That is the size of one feature map: Flatten sees all 16 of them."),
+        Mistake("6 maps", lambda height, width: _flat(height, width, channels=6),
+                "6 is the number of maps of the first convolution: Flatten sees the 16 maps of "
+                "the second."),
         Mistake("ceil", lambda height, width: _flat(height, width, ceil=True),
                 "Pooling rounds down (⌊n/2⌋): a last odd row or column is dropped."),
     ],
@@ -128,6 +134,8 @@ def _confusion_cases(rng: np.random.Generator) -> list[tuple[np.ndarray]]:
                 "You divided by all samples: divide by the samples of class i, the sum of row i."),
         Mistake("counts", lambda confusion: np.diag(confusion).astype(float),
                 "Those are the counts of correct samples: divide each by its row's sum."),
+        Mistake("integer division", lambda confusion: np.diag(confusion) // np.asarray(confusion).sum(axis=1),
+                "Integer division `//` rounds every share down to 0 (or 1): divide with `/`."),
         Mistake("overall", lambda confusion: np.full(len(confusion), np.trace(confusion) / np.sum(confusion)),
                 "That is the overall accuracy, the same for every class: each class gets C[i, i] / row sum."),
     ],
@@ -170,6 +178,9 @@ def _standardize_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, np.nd
                     / s.std(axis=tuple(range(1, s.ndim)), keepdims=True)
                     for s in (x_train, x_test)),
                 "Each image was standardised on its own: use ONE mean and ONE std over all training pixels."),
+        Mistake("variance", lambda x_train, x_test: ((x_train - x_train.mean()) / x_train.var(),
+                                                     (x_test - x_train.mean()) / x_train.var()),
+                "You divided by the variance (std²): divide by the standard deviation, x_train.std()."),
         Mistake("mean only", lambda x_train, x_test: (x_train - x_train.mean(), x_test - x_train.mean()),
                 "Only the mean was subtracted: divide by the training std too."),
         Mistake("per pixel", lambda x_train, x_test: ((x_train - x_train.mean(0)) / x_train.std(0),
