@@ -1,7 +1,7 @@
 """Train LeNet-5 on the MNIST sample shipped with the course and save it as a model file.
 
 What ``make model`` runs, so the README's command-line block has a ``lenet5.educnn`` to
-work with before chapter 8 is reached (chapter 8 trains and saves a better one)::
+work with before chapter 8 is reached (chapter 8 saves its own, from chapter 7's recipe)::
 
     python scripts/train_model.py                 # writes lenet5.educnn (about a minute)
     python scripts/train_model.py out.educnn      # somewhere else
