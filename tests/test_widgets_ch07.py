@@ -676,6 +676,11 @@ def test_activations_figure_shows_the_input_colour_bars_and_labelled_logits():
     y = np.random.default_rng(1).random((1, 28, 28)).astype(np.float32)
     figure.update(layer_outputs(model, y), image=y)
     np.testing.assert_array_equal(figure.images[0].get_array(), y[0])
+    names = [f"class {k}" for k in range(10)]
+    named = ActivationsFigure(outputs, class_names=names)
+    assert [t.get_text() for t in named.images[-1].axes.texts] == names
+    with pytest.raises(ValueError, match="3 class names for a last layer of shape \\(10,\\)"):
+        ActivationsFigure(outputs, class_names=["a", "b", "c"])
 
 
 def test_feature_maps_figure_labels_logits_by_class_and_features_by_number():

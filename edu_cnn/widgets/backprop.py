@@ -185,6 +185,8 @@ def _draw_panels(axes: Any, step: BackpropStep) -> None:
         a = np.atleast_2d(np.asarray(array, dtype=np.float64))
         signed = step.direction == "backward" or a.min() < 0
         m = float(np.abs(a).max()) or 1.0
+        if not signed and np.allclose(a.sum(axis=-1), 1.0):
+            m = 1.0   # probabilities (softmax y, one-hot t) on one 0…1 scale: t's 1 ≠ y's 0.51
         cmap, vmin = ("RdBu_r", -m) if signed else ("viridis", 0.0)
         if a.size <= 16:
             value_grid(ax, a, label, cmap=cmap, vmin=2 * vmin, vmax=2 * m, fmt="{:.3g}")

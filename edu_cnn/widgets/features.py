@@ -317,15 +317,17 @@ def feature_maps_image(state: FeatureMaps, map_px: int = 84, digit_px: int = 112
     return side_by_side([left, right], gap=16)
 
 
-def draw_activations(outputs: Sequence[LayerOutput], fig: Any = None, image: Any = None) -> Any:
+def draw_activations(outputs: Sequence[LayerOutput], fig: Any = None, image: Any = None,
+                     class_names: Sequence[str] | None = None) -> Any:
     """Every layer's output for one image: a row of maps per feature-map layer, a colour
     strip per vector layer (what the draw-a-digit widget shows). Each row has its own colour
     scale, given by the small colour bar at its right; the last row's cells (the logits) are
-    labelled with their class. With ``image`` (the network's input) a first row shows it.
+    labelled with their class – ``class_names`` (e.g. ``("X", "O")``), or 0, 1, 2, … With
+    ``image`` (the network's input) a first row shows it.
 
     ``fig`` may be an existing Figure or SubFigure to draw into; returns the figure.
     """
-    return ActivationsFigure(outputs, fig, image=image).fig
+    return ActivationsFigure(outputs, fig, image=image, class_names=class_names).fig
 
 
 def _activation_picture(output: np.ndarray) -> np.ndarray:
@@ -343,7 +345,8 @@ class ActivationsFigure:
     pictures' pixels (``update``) instead of building two dozen axes again – what keeps
     the draw-a-digit widget quick after each stroke."""
 
-    def __init__(self, outputs: Sequence[LayerOutput], fig: Any = None, image: Any = None) -> None:
+    def __init__(self, outputs: Sequence[LayerOutput], fig: Any = None, image: Any = None,
+                 class_names: Sequence[str] | None = None) -> None:
         shown = self._shown(outputs)
         rows: list[tuple[str, np.ndarray, bool]] = []
         if image is not None:
@@ -377,12 +380,16 @@ class ActivationsFigure:
             bar.ax.tick_params(labelsize=6, length=2, pad=1)
             self.bars.append(bar)
         last = shown[-1].output if shown else None
+        if class_names is not None and (last is None or last.ndim != 1
+                                        or len(class_names) != last.size):
+            raise ValueError(f"draw_activations: {len(class_names)} class names for a last layer "
+                             f"of shape {None if last is None else last.shape}; expected one per logit")
         if last is not None and last.ndim == 1 and last.size <= 20:
             # the logits: label each cell with its class
             a = self.images[-1].axes
             for k in range(last.size):
-                a.text(k, 0, str(k), ha="center", va="center", fontsize=8, color="white",
-                       fontweight="bold")
+                a.text(k, 0, str(class_names[k]) if class_names is not None else str(k),
+                       ha="center", va="center", fontsize=8, color="white", fontweight="bold")
         self.shapes = [o.output.shape for o in shown]
 
     @staticmethod
