@@ -31,6 +31,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -384,3 +385,15 @@ def test_course_notebook_executes_twice_to_the_same_bytes(name: str, tmp_path: P
                    for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
         pytest.fail(f"{name}: a second execution changed {len(changed)} lines "
                     f"({len(a)} vs {len(b)} lines), e.g. {changed[:3]}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_nbval_markers_stand_alone(path: Path) -> None:
+    """nbval reads ``# NBVAL_IGNORE_OUTPUT`` only as a whole line: with a reason after it
+    the cell is compared after all (and fails on the next machine). Reasons go below."""
+    nb = nbformat.read(path, as_version=4)
+    bad = [(i, line.strip()) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+           for line in cell.source.splitlines()
+           if re.match(r"\s*#\s*(NBVAL|PYTEST_VALIDATE)_[A-Z_]+\s*\S", line)
+           and not re.fullmatch(r"\s*#\s*(NBVAL|PYTEST_VALIDATE)_[A-Z_]+\s*", line)]
+    assert not bad, f"{path.name}: nbval markers with text after them (put it on the next line): {bad}"
