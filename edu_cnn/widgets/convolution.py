@@ -708,7 +708,8 @@ def multichannel_explorer(image: np.ndarray | None = None) -> Explorer:
     from ..data import sample_photo
 
     picture = sample_photo(gray=False, size=96) if image is None else np.asarray(image)
-    controls = {"filter": widgets.Dropdown(options=list(MULTICHANNEL_FILTERS), description="Filter"),
+    controls = {"filter": widgets.Dropdown(options=list(MULTICHANNEL_FILTERS), description="Filter",
+                                           layout=widgets.Layout(width="380px")),
                 "bias": widgets.FloatSlider(value=0.0, min=-1.0, max=1.0, step=0.1, description="Bias")}
 
     def compute(filter: str, bias: float) -> dict[str, Any]:
