@@ -50,6 +50,7 @@ test-full-setting: $(STAMP)
 # The style rules chosen in pyproject.toml ([tool.ruff.lint]), with the pinned ruff.
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
 
 # Only the unit tests (fast feedback while editing the package).
 unit: $(STAMP) lint

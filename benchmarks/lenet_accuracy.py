@@ -51,7 +51,7 @@ TARGETS = {"mnist": 0.992, "fashion": 0.90, "sample": 0.95}
 MNIST_DIR: Path | None = None  # --mnist-dir
 # (batch size, initial learning rate): notebook 07's `BATCH, LR = (32, 2e-3) if FAST else (64, 1e-3)`
 RECIPES = {"sample": (32, 2e-3), "mnist": (64, 1e-3), "fashion": (64, 1e-3)}
-SHIFT = 2   # data augmentation: random shifts of up to ±2 pixels (notebook 07's RandomShift(2))
+SHIFT = 2  # data augmentation: random shifts of up to ±2 pixels (notebook 07's RandomShift(2))
 
 
 def load_idx_folder(folder: Path, spec) -> Dataset:
@@ -59,7 +59,7 @@ def load_idx_folder(folder: Path, spec) -> Dataset:
     package ships), each checked against the SHA-256 of the published contents."""
     arrays = []
     for remote, expected in zip(spec.files, spec.raw_sha256):
-        stem = remote.name.removesuffix(".gz")                # train-images-idx3-ubyte
+        stem = remote.name.removesuffix(".gz")  # train-images-idx3-ubyte
         candidates = [folder / stem, folder / stem.replace("-idx", ".idx"), folder / remote.name]
         path = next((c for c in candidates if c.is_file()), None)
         if path is None:
@@ -67,12 +67,22 @@ def load_idx_folder(folder: Path, spec) -> Dataset:
         raw = path.read_bytes()
         raw = decompress(raw, str(path)) if path.suffix == ".gz" else raw
         if hashlib.sha256(raw).hexdigest() != expected:
-            raise SystemExit(f"--mnist-dir: {path} is not the published {spec.name} file (SHA-256 differs)")
+            raise SystemExit(
+                f"--mnist-dir: {path} is not the published {spec.name} file (SHA-256 differs)"
+            )
         arrays.append(parse_idx(raw, str(path)))
     x_train, y_train, x_test, y_test = arrays
     as_float = [(x[:, None] / np.float32(255)).astype(np.float32) for x in (x_train, x_test)]
-    return Dataset(as_float[0], y_train.astype(np.int64), as_float[1], y_test.astype(np.int64),
-                   spec.class_names, "folder", spec.name, str(folder))
+    return Dataset(
+        as_float[0],
+        y_train.astype(np.int64),
+        as_float[1],
+        y_test.astype(np.int64),
+        spec.class_names,
+        "folder",
+        spec.name,
+        str(folder),
+    )
 
 
 def load(name: str):
@@ -83,7 +93,8 @@ def load(name: str):
         warnings.simplefilter("always", SampleDataWarning)
         data = load_fashion_mnist(as_float=True) if name == "fashion" else load_mnist(as_float=True)
     from_sample = data.source == "sample" or any(
-        issubclass(w.category, SampleDataWarning) for w in caught)
+        issubclass(w.category, SampleDataWarning) for w in caught
+    )
     if name != "sample" and from_sample:
         return None
     return data
@@ -92,10 +103,13 @@ def load(name: str):
 def run(name: str, epochs: int, seed: int, shift: int = SHIFT, batch_norm: bool = False) -> dict:
     data = load(name)
     if data is None:
-        print(f"{name}: only the shipped sample is here – the full set is not in the cache; skipped")
+        print(
+            f"{name}: only the shipped sample is here – the full set is not in the cache; skipped"
+        )
         return {}
-    x_train, x_val, y_train, y_val = train_val_split(data.x_train, data.y_train,
-                                                     val_fraction=0.1, seed=seed)
+    x_train, x_val, y_train, y_val = train_val_split(
+        data.x_train, data.y_train, val_fraction=0.1, seed=seed
+    )
     mean, std = float(x_train.mean()), float(x_train.std())
 
     def norm(x: np.ndarray) -> np.ndarray:
@@ -110,63 +124,109 @@ def run(name: str, epochs: int, seed: int, shift: int = SHIFT, batch_norm: bool 
 
     class Report:
         def on_epoch_end(self, trainer, epoch, logs):
-            print(f"  epoch {epoch + 1:2d}: train loss {logs['loss']:.4f}  "
-                  f"val accuracy {100 * logs['val_accuracy']:.2f} %  "
-                  f"{logs['time']:.1f} s  ({logs['images_per_second']:.0f} images/s)", flush=True)
+            print(
+                f"  epoch {epoch + 1:2d}: train loss {logs['loss']:.4f}  "
+                f"val accuracy {100 * logs['val_accuracy']:.2f} %  "
+                f"{logs['time']:.1f} s  ({logs['images_per_second']:.0f} images/s)",
+                flush=True,
+            )
 
-    print(f"{data.name} from {data.source!r}, seed {seed}: {len(x_train):,} train / {len(x_val):,} "
-          f"validation / {len(data.x_test):,} test, up to {epochs} epochs, batch {batch_size}, lr {lr:g}, "
-          f"random shifts {f'±{shift} px' if shift else 'off'}, batch norm {'on' if batch_norm else 'off'}",
-          flush=True)
+    print(
+        f"{data.name} from {data.source!r}, seed {seed}: {len(x_train):,} train / {len(x_val):,} "
+        f"validation / {len(data.x_test):,} test, up to {epochs} epochs, batch {batch_size}, lr {lr:g}, "
+        f"random shifts {f'±{shift} px' if shift else 'off'}, batch norm {'on' if batch_norm else 'off'}",
+        flush=True,
+    )
     start = time.perf_counter()
-    history = fit(model, loss_fn, optimizer, norm(x_train), y_train, epochs=epochs, batch_size=batch_size,
-                  validation_data=(norm(x_val), y_val),
-                  callbacks=[StepLR(optimizer, step_size=3, gamma=0.5), stopper, Report()],
-                  seed=seed, verbose=False,
-                  augment=RandomShift(shift, seed=seed) if shift else None)
+    history = fit(
+        model,
+        loss_fn,
+        optimizer,
+        norm(x_train),
+        y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(norm(x_val), y_val),
+        callbacks=[StepLR(optimizer, step_size=3, gamma=0.5), stopper, Report()],
+        seed=seed,
+        verbose=False,
+        augment=RandomShift(shift, seed=seed) if shift else None,
+    )
     total = time.perf_counter() - start
     test = evaluate(model, loss_fn, norm(data.x_test), data.y_test)
     target = TARGETS[name]
     verdict = "meets" if test["accuracy"] >= target else "MISSES"
-    print(f"{data.name}, seed {seed}: test accuracy {100 * test['accuracy']:.2f} % after {history.epochs} epochs "
-          f"(best epoch {stopper.best_epoch + 1}); {verdict} the target {100 * target:.1f} %; "
-          f"{np.mean(history.epoch_time):.1f} s per epoch, {total / 60:.1f} min in all", flush=True)
-    return {"name": name, "seed": seed, "accuracy": test["accuracy"], "epochs": history.epochs,
-            "best_epoch": stopper.best_epoch + 1, "seconds_per_epoch": float(np.mean(history.epoch_time)),
-            "minutes": total / 60}
+    print(
+        f"{data.name}, seed {seed}: test accuracy {100 * test['accuracy']:.2f} % after {history.epochs} epochs "
+        f"(best epoch {stopper.best_epoch + 1}); {verdict} the target {100 * target:.1f} %; "
+        f"{np.mean(history.epoch_time):.1f} s per epoch, {total / 60:.1f} min in all",
+        flush=True,
+    )
+    return {
+        "name": name,
+        "seed": seed,
+        "accuracy": test["accuracy"],
+        "epochs": history.epochs,
+        "best_epoch": stopper.best_epoch + 1,
+        "seconds_per_epoch": float(np.mean(history.epoch_time)),
+        "minutes": total / 60,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", nargs="*", help="mnist, fashion, sample (default: all three)")
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
-                        help="seeds to run one after the other (default: 0 1 2)")
-    parser.add_argument("--shift", type=int, default=SHIFT,
-                        help=f"largest random shift in pixels, 0 for none (default {SHIFT})")
-    parser.add_argument("--batch-norm", action="store_true",
-                        help="lenet5(batch_norm=True): batch normalisation after each hidden layer")
-    parser.add_argument("--mnist-dir", type=Path, default=None,
-                        help="a folder with the four MNIST IDX files (plain or .gz), used instead "
-                             "of the cache; they are checked against the published contents")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        help="seeds to run one after the other (default: 0 1 2)",
+    )
+    parser.add_argument(
+        "--shift",
+        type=int,
+        default=SHIFT,
+        help=f"largest random shift in pixels, 0 for none (default {SHIFT})",
+    )
+    parser.add_argument(
+        "--batch-norm",
+        action="store_true",
+        help="lenet5(batch_norm=True): batch normalisation after each hidden layer",
+    )
+    parser.add_argument(
+        "--mnist-dir",
+        type=Path,
+        default=None,
+        help="a folder with the four MNIST IDX files (plain or .gz), used instead "
+        "of the cache; they are checked against the published contents",
+    )
     args = parser.parse_args(argv)
     global MNIST_DIR
     MNIST_DIR = args.mnist_dir
     unknown = sorted(set(args.datasets) - set(TARGETS))
     if unknown:
         parser.error(f"unknown data sets {unknown}; choose from {sorted(TARGETS)}")
-    print(f"Python {platform.python_version()}, numpy {np.__version__}, {platform.processor() or platform.machine()}")
+    print(
+        f"Python {platform.python_version()}, numpy {np.__version__}, {platform.processor() or platform.machine()}"
+    )
     if args.shift < 0:
         parser.error("--shift must be 0 or more pixels")
-    results = [run(name, args.epochs, seed, args.shift, args.batch_norm)
-               for name in (args.datasets or ["sample", "fashion", "mnist"]) for seed in args.seeds]
+    results = [
+        run(name, args.epochs, seed, args.shift, args.batch_norm)
+        for name in (args.datasets or ["sample", "fashion", "mnist"])
+        for seed in args.seeds
+    ]
     results = [r for r in results if r]
     if results:
         print("\nSummary (test accuracy on the restored best weights):")
         for r in results:
-            print(f"  {r['name']:8s} seed {r['seed']}: {100 * r['accuracy']:.2f} %  "
-                  f"({r['epochs']} epochs, best {r['best_epoch']}, {r['seconds_per_epoch']:.1f} s per epoch, "
-                  f"{r['minutes']:.1f} min)")
+            print(
+                f"  {r['name']:8s} seed {r['seed']}: {100 * r['accuracy']:.2f} %  "
+                f"({r['epochs']} epochs, best {r['best_epoch']}, {r['seconds_per_epoch']:.1f} s per epoch, "
+                f"{r['minutes']:.1f} min)"
+            )
     return 0 if all(r["accuracy"] >= TARGETS[r["name"]] for r in results) else 1
 
 

@@ -34,11 +34,17 @@ from edu_cnn.sequential import Sequential
 def lenet(seed: int = 0) -> Sequential:
     rng = np.random.default_rng(seed)
     return Sequential(
-        Conv2d(1, 6, 5, padding=2, rng=rng), ReLU(), MaxPool2d(2),
-        Conv2d(6, 16, 5, rng=rng), ReLU(), MaxPool2d(2),
+        Conv2d(1, 6, 5, padding=2, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
+        Conv2d(6, 16, 5, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
         Flatten(),
-        Linear(400, 120, rng=rng), ReLU(),
-        Linear(120, 84, rng=rng), ReLU(),
+        Linear(400, 120, rng=rng),
+        ReLU(),
+        Linear(120, 84, rng=rng),
+        ReLU(),
         Linear(84, 10, rng=rng),
     )
 
@@ -70,8 +76,10 @@ def profile(batch: int, steps: int) -> None:
         clock("SGD step", opt.step)
     medians = {k: statistics.median(v[2:]) * 1e3 for k, v in times.items()}
     total = sum(medians.values())
-    print(f"\nbatch {batch}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '?')}, "
-          f"load {os.getloadavg()[0]:.1f}: {total:.2f} ms CPU per step ({1e3 * total / batch:.1f} µs per image)")
+    print(
+        f"\nbatch {batch}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '?')}, "
+        f"load {os.getloadavg()[0]:.1f}: {total:.2f} ms CPU per step ({1e3 * total / batch:.1f} µs per image)"
+    )
     print("| part | ms CPU | share |\n| --- | ---: | ---: |")
     for key, ms in medians.items():
         print(f"| {key} | {ms:.3f} | {100 * ms / total:.1f} % |")

@@ -63,23 +63,39 @@ def _int_list(text: str) -> list[int]:
     except ValueError:
         values = []
     if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected positive integers separated by commas, got {text!r}"
+        )
     return values
 
 
 _parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-_parser.add_argument("--threads", type=_int_list, default=[1, 2],
-                     help="BLAS / PyTorch thread counts, comma-separated (default 1,2)")
-_parser.add_argument("--batches", type=_int_list, default=[1, 16, 64, 256, 1024],
-                     help="batch sizes, comma-separated (default 1,16,64,256,1024)")
+_parser.add_argument(
+    "--threads",
+    type=_int_list,
+    default=[1, 2],
+    help="BLAS / PyTorch thread counts, comma-separated (default 1,2)",
+)
+_parser.add_argument(
+    "--batches",
+    type=_int_list,
+    default=[1, 16, 64, 256, 1024],
+    help="batch sizes, comma-separated (default 1,16,64,256,1024)",
+)
 _parser.add_argument("--reps", type=int, default=7, help="timed repetitions (median reported)")
 _parser.add_argument("--seconds", type=float, default=0.4, help="target length of one repetition")
 _parser.add_argument("--quick", action="store_true", help="3 short repetitions")
 _parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
-_parser.add_argument("--skip-first-input-grad", action="store_true",
-                     help="edu_cnn trains with model.backward(δ, input_grad=False), as fit() does")
-_parser.add_argument("--both-paths", action="store_true",
-                     help="measure the plain API and --skip-first-input-grad side by side")
+_parser.add_argument(
+    "--skip-first-input-grad",
+    action="store_true",
+    help="edu_cnn trains with model.backward(δ, input_grad=False), as fit() does",
+)
+_parser.add_argument(
+    "--both-paths",
+    action="store_true",
+    help="measure the plain API and --skip-first-input-grad side by side",
+)
 _parser.add_argument("--worker", choices=("edu", "edu-skip", "torch"), help=argparse.SUPPRESS)
 _parser.add_argument("--worker-threads", type=int, default=1, help=argparse.SUPPRESS)
 ARGS = _parser.parse_args()
@@ -88,8 +104,11 @@ LR = 0.01
 MEMORY_BATCH = 256
 
 # multiply-adds per image of LeNet-5 (forward): conv1, conv2, the three linear layers
-_MACS = {"conv1": 6 * 28 * 28 * 1 * 25, "conv2": 16 * 10 * 10 * 6 * 25,
-         "linear": 400 * 120 + 120 * 84 + 84 * 10}
+_MACS = {
+    "conv1": 6 * 28 * 28 * 1 * 25,
+    "conv2": 16 * 10 * 10 * 6 * 25,
+    "linear": 400 * 120 + 120 * 84 + 84 * 10,
+}
 FLOP_INFER = 2 * sum(_MACS.values())
 # training: forward + every weight gradient (as many multiply-adds as the forward pass)
 # + every input gradient except the first layer's (nobody needs ∂L/∂images)
@@ -109,7 +128,9 @@ def load1() -> float:
 
 def cpu_model() -> str:
     try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5, check=False).stdout
+        out = subprocess.run(
+            ["lscpu"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout
         for line in out.splitlines():
             if line.startswith("Model name:"):
                 return line.split(":", 1)[1].strip()
@@ -169,17 +190,25 @@ def _edu_worker_runner_class():
 
 def batch_data(np, batch: int):
     rng = np.random.default_rng(batch)
-    return rng.standard_normal((batch, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, size=batch)
+    return rng.standard_normal((batch, 1, 28, 28), dtype=np.float32), rng.integers(
+        0, 10, size=batch
+    )
 
 
 def lenet_edu(np, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear, seed: int = 0):
     rng = np.random.default_rng(seed)
     return Sequential(
-        Conv2d(1, 6, 5, padding=2, rng=rng), ReLU(), MaxPool2d(2),
-        Conv2d(6, 16, 5, rng=rng), ReLU(), MaxPool2d(2),
+        Conv2d(1, 6, 5, padding=2, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
+        Conv2d(6, 16, 5, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
         Flatten(),
-        Linear(400, 120, rng=rng), ReLU(),
-        Linear(120, 84, rng=rng), ReLU(),
+        Linear(400, 120, rng=rng),
+        ReLU(),
+        Linear(120, 84, rng=rng),
+        ReLU(),
         Linear(84, 10, rng=rng),
     )
 
@@ -200,11 +229,17 @@ def _torch_worker_runner_class():
 
         def __init__(self, batch: int, _skip: bool) -> None:
             self.model = nn.Sequential(
-                nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(1, 6, 5, padding=2),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(6, 16, 5),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
                 nn.Flatten(),
-                nn.Linear(400, 120), nn.ReLU(),
-                nn.Linear(120, 84), nn.ReLU(),
+                nn.Linear(400, 120),
+                nn.ReLU(),
+                nn.Linear(120, 84),
+                nn.ReLU(),
                 nn.Linear(84, 10),
             )
             edu = lenet_edu(np, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear)
@@ -248,8 +283,10 @@ def matmul_gflops(n: int = 1024, repeat: int = 7) -> tuple[float, float]:
     out = np.empty((n, n), np.float32)
     np.matmul(a, b, out=out)
     times = [_wall_and_cpu(lambda: np.matmul(a, b, out=out)) for _ in range(repeat)]
-    return (2 * n**3 / min(t[0] for t in times) / 1e9,
-            2 * n**3 / max(min(t[1] for t in times), 1e-9) / 1e9)
+    return (
+        2 * n**3 / min(t[0] for t in times) / 1e9,
+        2 * n**3 / max(min(t[1] for t in times), 1e-9) / 1e9,
+    )
 
 
 def worker() -> None:
@@ -260,7 +297,9 @@ def worker() -> None:
 
         torch.set_num_threads(ARGS.worker_threads)
         runner_class = _torch_worker_runner_class()
-        version = f"PyTorch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}"
+        version = (
+            f"PyTorch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}"
+        )
     else:
         import numpy as np
 
@@ -295,9 +334,13 @@ class Worker:
         env = dict(os.environ)
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(threads)  # fixed before numpy / torch load their thread pools
-        self.proc = subprocess.Popen([sys.executable, __file__, "--worker", kind,
-                                      "--worker-threads", str(threads)], env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker", kind, "--worker-threads", str(threads)],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.startup_rss = float(self._read())
 
     def _read(self) -> object:
@@ -323,6 +366,7 @@ class Worker:
 def torch_available() -> bool:
     try:
         import importlib.util
+
         return importlib.util.find_spec("torch") is not None
     except (ImportError, ValueError):
         return False
@@ -346,8 +390,10 @@ def measure(threads: int, libraries: list[str], reps: int, target: float) -> dic
     infos = ", ".join(f"{n}: {w.ask(op='info')}" for n, w in workers.items())
     print(f"\n=== {threads} thread(s); {infos}")
     peak = tuple(first.ask(op="peak"))
-    print(f"float32 matmul 1024×1024 peak: {peak[0]:.0f} GFLOP/s wall, {peak[1]:.0f} GFLOP per "
-          f"CPU-second (best of 7), load {load1():.2f}")
+    print(
+        f"float32 matmul 1024×1024 peak: {peak[0]:.0f} GFLOP/s wall, {peak[1]:.0f} GFLOP per "
+        f"CPU-second (best of 7), load {load1():.2f}"
+    )
     for b in ARGS.batches:
         losses = ", ".join(f"{n} {w.ask(op='loss', batch=b):.5f}" for n, w in workers.items())
         print(f"batch {b}: first loss {losses}")
@@ -363,8 +409,13 @@ def measure(threads: int, libraries: list[str], reps: int, target: float) -> dic
                     t_wall, t_cpu = w.seconds(b, what, steps[n])
                     wall[n].append(steps[n] * b / t_wall)
                     cpu[n].append(steps[n] * b / max(t_cpu, 1e-9))
-            row = {"what": what, "batch": b, "wall": wall, "cpu": cpu,
-                   "load": (load_start + load1()) / 2}
+            row = {
+                "what": what,
+                "batch": b,
+                "wall": wall,
+                "cpu": cpu,
+                "load": (load_start + load1()) / 2,
+            }
             rows.append(row)
             print_row(row, workers, what)
     for w in workers.values():
@@ -378,29 +429,39 @@ def print_row(row: dict, workers: dict, what: str) -> None:
     names = list(workers)
     for n in names:
         wall, cpu = statistics.median(row["wall"][n]), statistics.median(row["cpu"][n])
-        parts.append(f"{n} {wall:8.0f}/s wall {cpu:8.0f}/CPU-s {wall * flop / 1e9:5.1f} GFLOP/s "
-                     f"{cpu * flop / 1e9:5.1f} GFLOP/CPU-s ({1e3 * row['batch'] / wall:7.2f} ms/batch)")
+        parts.append(
+            f"{n} {wall:8.0f}/s wall {cpu:8.0f}/CPU-s {wall * flop / 1e9:5.1f} GFLOP/s "
+            f"{cpu * flop / 1e9:5.1f} GFLOP/CPU-s ({1e3 * row['batch'] / wall:7.2f} ms/batch)"
+        )
     if "PyTorch" in workers:
         for n in names:
             if n != "PyTorch":
-                parts.append(f"{n}/PyTorch wall {_median_ratio(row['wall'][n], row['wall']['PyTorch']):.2f}× "
-                             f"CPU {_median_ratio(row['cpu'][n], row['cpu']['PyTorch']):.2f}×")
+                parts.append(
+                    f"{n}/PyTorch wall {_median_ratio(row['wall'][n], row['wall']['PyTorch']):.2f}× "
+                    f"CPU {_median_ratio(row['cpu'][n], row['cpu']['PyTorch']):.2f}×"
+                )
     parts.append(f"load {row['load']:.1f}")
     print(" | ".join(parts), flush=True)
 
 
 def summary(result: dict, names: list[str]) -> None:
     """A markdown table of one thread count (what benchmarks/README.md quotes)."""
-    print(f"\n{result['threads']} thread(s), matmul peak {result['peak'][0]:.0f} GFLOP/s wall, "
-          f"{result['peak'][1]:.0f} GFLOP per CPU-second; "
-          f"images/s (wall) · images per CPU-second · ratios to PyTorch (median of the "
-          f"per-repetition ratios)\n")
+    print(
+        f"\n{result['threads']} thread(s), matmul peak {result['peak'][0]:.0f} GFLOP/s wall, "
+        f"{result['peak'][1]:.0f} GFLOP per CPU-second; "
+        f"images/s (wall) · images per CPU-second · ratios to PyTorch (median of the "
+        f"per-repetition ratios)\n"
+    )
     head = ["", *[f"{n} wall" for n in names], *[f"{n} CPU" for n in names]]
     others = [n for n in names if n != "PyTorch"]
     if "PyTorch" in names:
         head += [f"{n}/PyTorch CPU (wall)" for n in others]
-    head += [f"{others[0]} GFLOP/s wall · per CPU-s", f"{others[0]} ms per batch (wall)",
-             f"{others[0]} µs CPU per image", "load"]
+    head += [
+        f"{others[0]} GFLOP/s wall · per CPU-s",
+        f"{others[0]} ms per batch (wall)",
+        f"{others[0]} µs CPU per image",
+        "load",
+    ]
     print("| " + " | ".join(head) + " |")
     print("| --- |" + " ---: |" * (len(head) - 1))
     for row in result["rows"]:
@@ -410,12 +471,18 @@ def summary(result: dict, names: list[str]) -> None:
         cells += [f"{med['wall', n]:,.0f}" for n in names]
         cells += [f"{med['cpu', n]:,.0f}" for n in names]
         if "PyTorch" in names:
-            cells += [f"{_median_ratio(row['cpu'][n], row['cpu']['PyTorch']):.2f} × "
-                      f"({_median_ratio(row['wall'][n], row['wall']['PyTorch']):.2f} ×)" for n in others]
+            cells += [
+                f"{_median_ratio(row['cpu'][n], row['cpu']['PyTorch']):.2f} × "
+                f"({_median_ratio(row['wall'][n], row['wall']['PyTorch']):.2f} ×)"
+                for n in others
+            ]
         first = others[0]
-        cells += [f"{med['wall', first] * flop / 1e9:.1f} · {med['cpu', first] * flop / 1e9:.1f}",
-                  f"{1e3 * row['batch'] / med['wall', first]:.2f}", f"{1e6 / med['cpu', first]:.0f}",
-                  f"{row['load']:.1f}"]
+        cells += [
+            f"{med['wall', first] * flop / 1e9:.1f} · {med['cpu', first] * flop / 1e9:.1f}",
+            f"{1e3 * row['batch'] / med['wall', first]:.2f}",
+            f"{1e6 / med['cpu', first]:.0f}",
+            f"{row['load']:.1f}",
+        ]
         print("| " + " | ".join(cells) + " |")
 
 
@@ -426,9 +493,11 @@ def memory(threads: int, kind: str) -> None:
         w.seconds(MEMORY_BATCH, what, 3)
     peak = w.ask(op="rss")
     w.close()
-    print(f"\npeak RSS of an edu_cnn process training and running batch {MEMORY_BATCH} "
-          f"({threads} thread(s)): {peak:.0f} MiB (after start-up: {w.startup_rss:.0f} MiB); "
-          f"load {load1():.2f}")
+    print(
+        f"\npeak RSS of an edu_cnn process training and running batch {MEMORY_BATCH} "
+        f"({threads} thread(s)): {peak:.0f} MiB (after start-up: {w.startup_rss:.0f} MiB); "
+        f"load {load1():.2f}"
+    )
 
 
 def main() -> None:
@@ -437,10 +506,14 @@ def main() -> None:
         return
     reps, target = (3, 0.2) if ARGS.quick else (ARGS.reps, ARGS.seconds)
     load = os.getloadavg()
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; load average "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"Python {platform.python_version()}; {reps} alternating repetitions of ≈{target:.2f} s; "
-          f"FLOP per image: training {FLOP_TRAIN / 1e6:.2f} M, inference {FLOP_INFER / 1e6:.2f} M")
+    print(
+        f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; load average "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    print(
+        f"Python {platform.python_version()}; {reps} alternating repetitions of ≈{target:.2f} s; "
+        f"FLOP per image: training {FLOP_TRAIN / 1e6:.2f} M, inference {FLOP_INFER / 1e6:.2f} M"
+    )
     plain = ("edu_cnn", "edu-skip" if ARGS.skip_first_input_grad else "edu")
     libraries = [plain]
     if ARGS.both_paths and not ARGS.skip_first_input_grad:
@@ -450,8 +523,11 @@ def main() -> None:
             libraries.append(("PyTorch", "torch"))
         else:
             print("PyTorch is not installed: edu_cnn figures only (it is not a course dependency).")
-    path = ("first conv skips ∂L/∂x (--skip-first-input-grad)" if ARGS.skip_first_input_grad
-            else "the plain API (model.forward → loss → model.backward → opt.step)")
+    path = (
+        "first conv skips ∂L/∂x (--skip-first-input-grad)"
+        if ARGS.skip_first_input_grad
+        else "the plain API (model.forward → loss → model.backward → opt.step)"
+    )
     print(f"edu_cnn: {path}")
     results = [measure(t, libraries, reps, target) for t in ARGS.threads]
     names = [n for n, _ in libraries]

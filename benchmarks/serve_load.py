@@ -34,8 +34,9 @@ def start_service(model: str, onnx: bool) -> tuple[subprocess.Popen, int]:
     if onnx:
         command.append("--onnx")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True, env=env)
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
     line = child.stdout.readline()
     port = int(re.search(r"http://127\.0\.0\.1:(\d+)", line).group(1))
     return child, port
@@ -93,9 +94,12 @@ def run(port: int, body: bytes, requests: int, clients: int, idle: bool) -> dict
     if idle:
         idler.join(timeout=5)
     latencies.sort()
-    return {"rps": len(latencies) / elapsed, "p50": statistics.median(latencies) * 1e3,
-            "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1e3,
-            "n": len(latencies)}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1e3,
+        "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] * 1e3,
+        "n": len(latencies),
+    }
 
 
 def main() -> None:
@@ -114,18 +118,23 @@ def main() -> None:
         results: dict[str, list[dict[str, float]]] = {"plain": [], "idle": []}
         for _ in range(2):
             for setting in ("plain", "idle"):
-                results[setting].append(run(port, body, args.requests, args.clients,
-                                            setting == "idle"))
+                results[setting].append(
+                    run(port, body, args.requests, args.clients, setting == "idle")
+                )
     finally:
         child.terminate()
         child.wait(timeout=10)
-    print(f"serve {args.model} ({'ONNX Runtime' if args.onnx else 'numpy'}), {args.clients} "
-          f"clients, {args.requests} POSTs of {Path(args.image).name} per run, load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"serve {args.model} ({'ONNX Runtime' if args.onnx else 'numpy'}), {args.clients} "
+        f"clients, {args.requests} POSTs of {Path(args.image).name} per run, load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     for setting, runs in results.items():
         for r in runs:
-            print(f"  {setting:<5}: {r['rps']:6.0f} requests/s   p50 {r['p50']:6.1f} ms   "
-                  f"p99 {r['p99']:6.1f} ms   ({r['n']} requests)")
+            print(
+                f"  {setting:<5}: {r['rps']:6.0f} requests/s   p50 {r['p50']:6.1f} ms   "
+                f"p99 {r['p99']:6.1f} ms   ({r['n']} requests)"
+            )
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ def _stroke(widget: DrawDigit, i: int) -> None:
         widget._on_mouse_move(x, y)
     widget._on_mouse_up(130, 240)
 
+
 class _Trainer:
     """What the dashboard reads from ``fit``'s trainer: 5 epochs of 60 batches."""
 
@@ -99,29 +100,59 @@ def _boundary_frame(widget: Any, i: int) -> None:
 WIDGETS: list[tuple[str, Callable[[], Any], Change]] = [
     ("ch1 perceptron playground: w1 slider", perceptron_playground, ("w1", [0.8, -0.4, 1.1, 0.2])),
     ("ch1 perceptron playground: learning step", perceptron_playground, lambda w, i: w.learn()),
-    ("ch2 learning-rate explorer: lr slider", learning_rate_explorer, ("lr", [0.01, 0.1, 0.3, 0.2, 0.05])),
-    ("ch2 normalisation explorer: lr slider", normalisation_explorer, ("lr", [1e-5, 1e-3, 0.3, 0.05])),
+    (
+        "ch2 learning-rate explorer: lr slider",
+        learning_rate_explorer,
+        ("lr", [0.01, 0.1, 0.3, 0.2, 0.05]),
+    ),
+    (
+        "ch2 normalisation explorer: lr slider",
+        normalisation_explorer,
+        ("lr", [1e-5, 1e-3, 0.3, 0.05]),
+    ),
     ("ch3 decision boundary: hidden units", decision_boundary_trainer, ("hidden", [4, 16, 8, 32])),
     ("ch3 decision boundary: train 100 epochs", decision_boundary_trainer, lambda w, i: w.train()),
     ("ch3 decision boundary: one live frame", decision_boundary_trainer, _boundary_frame),
     ("ch3 optimiser race: steps slider", optimizer_race, ("steps", [50, 150, 100, 200])),
     ("ch3 optimiser race: lr × slider", optimizer_race, ("lr_scale", [0.5, 2.0, 1.0, 0.3])),
     ("ch4 convolution stepper: position", conv_stepper, ("position", [1, 2, 3, 4, 5, 6, 7, 8, 9])),
-    ("ch4 kernel explorer (512×512): kernel", kernel_explorer,
-     ("kernel", ["sharpen", "box blur", "sobel-x", "sobel-y", "emboss", "identity"])),
+    (
+        "ch4 kernel explorer (512×512): kernel",
+        kernel_explorer,
+        ("kernel", ["sharpen", "box blur", "sobel-x", "sobel-y", "emboss", "identity"]),
+    ),
     ("ch4 kernel explorer (512×512): one number", kernel_explorer, ("w11", [2.0, -1.0, 0.5, 3.0])),
     ("ch4 padding / stride explorer: p", padding_stride_explorer, ("p", [1, 2, 0, 3])),
-    ("ch4 multi-channel view: filter", multichannel_explorer,
-     ("filter", ["red minus green", "luminance (grey)", "blue horizontal edges",
-                 "vertical edges in every channel"])),
+    (
+        "ch4 multi-channel view: filter",
+        multichannel_explorer,
+        (
+            "filter",
+            [
+                "red minus green",
+                "luminance (grey)",
+                "blue horizontal edges",
+                "vertical edges in every channel",
+            ],
+        ),
+    ),
     ("ch5 pooling explorer: position", pooling_explorer, ("position", [1, 2, 3, 4, 5, 6])),
     ("ch5 pooling explorer: shift", pooling_explorer, ("shift", [0, 2, 1, 3])),
-    ("ch6 backprop stepper: forward button", backprop_stepper,
-     lambda w, i: (w.back_button if i % 12 >= 6 else w.forward_button).click()),
-    ("ch7 feature maps: digit slider", lambda: feature_explorer(lenet5(), _digits()),
-     ("Digit", [1, 2, 3, 4, 5])),
-    ("ch7 feature maps: layer menu", lambda: feature_explorer(lenet5(), _digits()),
-     ("Layer", [3, 5, 0, 2, 4])),
+    (
+        "ch6 backprop stepper: forward button",
+        backprop_stepper,
+        lambda w, i: (w.back_button if i % 12 >= 6 else w.forward_button).click(),
+    ),
+    (
+        "ch7 feature maps: digit slider",
+        lambda: feature_explorer(lenet5(), _digits()),
+        ("Digit", [1, 2, 3, 4, 5]),
+    ),
+    (
+        "ch7 feature maps: layer menu",
+        lambda: feature_explorer(lenet5(), _digits()),
+        ("Layer", [3, 5, 0, 2, 4]),
+    ),
     ("ch7 draw a digit: one stroke → prediction", lambda: DrawDigit(lenet5(), 0.13, 0.31), _stroke),
     ("ch7 training dashboard: batch + redraw", _dashboard, _batch_and_redraw),
     ("ch8 pre-processing explorer: request", _contract, ("digit", [1, 2, 3, 4, 5])),
@@ -143,11 +174,12 @@ def picture_sizes(widget: Any) -> str:
     return " + ".join(f"{w}×{h}" for w, h in sizes) or "–"
 
 
-def measure(factory: Callable[[], Any], change: Change,
-            repeats: int = REPEATS) -> tuple[float, str]:
+def measure(
+    factory: Callable[[], Any], change: Change, repeats: int = REPEATS
+) -> tuple[float, str]:
     """Median milliseconds per change, and the picture sizes after the last one."""
     widget = factory()
-    apply(widget, change, 0)                       # warm-up (caches, first draw)
+    apply(widget, change, 0)  # warm-up (caches, first draw)
     times = []
     for i in range(1, repeats + 1):
         start = time.perf_counter()

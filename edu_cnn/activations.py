@@ -71,13 +71,17 @@ _SCALAR: dict[str, tuple[Callable[..., float], Callable[..., float]]] = {
     # name: (f(z), f'(z)) for one number, straight from the table in the docstring
     "ReLU": (lambda z, a: z if z > 0 else 0.0, lambda z, a: 1.0 if z > 0 else 0.0),
     "LeakyReLU": (lambda z, a: z if z > 0 else a * z, lambda z, a: 1.0 if z > 0 else a),
-    "Sigmoid": (lambda z, a: 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z)),
-                lambda z, a: (s := _SCALAR["Sigmoid"][0](z, a)) * (1.0 - s)),
+    "Sigmoid": (
+        lambda z, a: 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z)),
+        lambda z, a: (s := _SCALAR["Sigmoid"][0](z, a)) * (1.0 - s),
+    ),
     "Tanh": (lambda z, a: math.tanh(z), lambda z, a: 1.0 - math.tanh(z) ** 2),
 }
 
 
-def activation_forward_reference(name: str, z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+def activation_forward_reference(
+    name: str, z: np.ndarray, negative_slope: float = 0.01
+) -> np.ndarray:
     """Apply activation ``name`` (ReLU, LeakyReLU, Sigmoid, Tanh) element by element."""
     f = _SCALAR[name][0]
     out = np.empty_like(z)
@@ -86,8 +90,9 @@ def activation_forward_reference(name: str, z: np.ndarray, negative_slope: float
     return out
 
 
-def activation_backward_reference(name: str, grad_a: np.ndarray, z: np.ndarray,
-                                  negative_slope: float = 0.01) -> np.ndarray:
+def activation_backward_reference(
+    name: str, grad_a: np.ndarray, z: np.ndarray, negative_slope: float = 0.01
+) -> np.ndarray:
     """∂L/∂z = ∂L/∂a · f'(z), element by element."""
     df = _SCALAR[name][1]
     out = np.empty_like(z)
@@ -163,14 +168,18 @@ class LeakyReLU(_Elementwise):
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         if not isinstance(negative_slope, (int, float)) or negative_slope < 0:
-            raise ValueError(f"LeakyReLU: negative_slope must be a number ≥ 0, got {negative_slope!r}")
+            raise ValueError(
+                f"LeakyReLU: negative_slope must be a number ≥ 0, got {negative_slope!r}"
+            )
         self.negative_slope = float(negative_slope)
 
     def _forward(self, x):
         return leaky_relu(x, self.negative_slope).astype(x.dtype, copy=False), x
 
     def _backward(self, grad_y, x):
-        return np.where(x > 0, grad_y, grad_y * self.negative_slope).astype(grad_y.dtype, copy=False)
+        return np.where(x > 0, grad_y, grad_y * self.negative_slope).astype(
+            grad_y.dtype, copy=False
+        )
 
     def config(self) -> dict[str, Any]:
         return {"negative_slope": self.negative_slope}
@@ -215,7 +224,9 @@ class Softmax(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, "Softmax")
         if not -x.ndim <= self.dim < x.ndim:
-            raise ValueError(f"Softmax(dim={self.dim}): input of shape {tuple(x.shape)} has no axis {self.dim}")
+            raise ValueError(
+                f"Softmax(dim={self.dim}): input of shape {tuple(x.shape)} has no axis {self.dim}"
+            )
         self._y = softmax(x, axis=self.dim)
         return self._y
 
@@ -230,7 +241,10 @@ class Softmax(Layer):
 
 
 ACTIVATIONS: dict[str, type[Layer]] = {
-    "relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
 }
 
 
@@ -238,5 +252,7 @@ def activation_layer(name: str) -> Layer:
     """A new activation layer from its name: 'relu', 'leaky_relu', 'sigmoid' or 'tanh'."""
     key = name.lower().replace("-", "_").replace(" ", "_")
     if key not in ACTIVATIONS:
-        raise ValueError(f"activation_layer: unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
+        raise ValueError(
+            f"activation_layer: unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}"
+        )
     return ACTIVATIONS[key]()

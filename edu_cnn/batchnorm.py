@@ -59,8 +59,9 @@ def _channel_values(x: np.ndarray, c: int) -> np.ndarray:
     return np.moveaxis(x, 1, 0)[c].reshape(-1).copy()
 
 
-def batch_norm_forward_reference(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
-                                 eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def batch_norm_forward_reference(
+    x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None, eps: float = 1e-5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Training-mode batch norm with the batch's statistics, channel by channel.
 
     ``x`` is (N, C, …). Returns ``(y, mean, var)`` with the *biased* per-channel variance
@@ -84,9 +85,9 @@ def batch_norm_forward_reference(x: np.ndarray, weight: np.ndarray | None, bias:
     return y, means, variances
 
 
-def batch_norm_backward_reference(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | None,
-                                  eps: float = 1e-5
-                                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def batch_norm_backward_reference(
+    grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | None, eps: float = 1e-5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""(dx, dγ, dβ) of training-mode batch norm by the chain rule through every step:
 
     x̂ = (x − μ)/√(σ² + ε), y = γx̂ + β, with ∂L/∂σ², then ∂L/∂μ, then ∂L/∂x – each input
@@ -129,8 +130,9 @@ def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
     return v.reshape((1, -1) + (1,) * (ndim - 2))
 
 
-def batch_norm_forward(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
-                       eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def batch_norm_forward(
+    x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None, eps: float = 1e-5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Training-mode forward: ``(y, x_hat, mean, var)``; same numbers as the reference."""
     axes = _axes(x)
     mean = x.mean(axis=axes)
@@ -143,9 +145,13 @@ def batch_norm_forward(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarra
     return y, x_hat, mean, var
 
 
-def batch_norm_backward(grad_y: np.ndarray, x_hat: np.ndarray, var: np.ndarray,
-                        weight: np.ndarray | None, eps: float = 1e-5
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def batch_norm_backward(
+    grad_y: np.ndarray,
+    x_hat: np.ndarray,
+    var: np.ndarray,
+    weight: np.ndarray | None,
+    eps: float = 1e-5,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Training-mode backward in closed form (module docstring): ``(dx, dγ, dβ)``."""
     axes = _axes(grad_y)
     m = grad_y.size // grad_y.shape[1]
@@ -154,8 +160,9 @@ def batch_norm_backward(grad_y: np.ndarray, x_hat: np.ndarray, var: np.ndarray,
     gamma = np.ones_like(var) if weight is None else weight
     # Σ_k g_k = γ·dβ and Σ_k g_k x̂_k = γ·dγ, so the sums are already there
     scale = _per_channel(gamma / (m * np.sqrt(var + eps)), grad_y.ndim)
-    dx = scale * (m * grad_y - _per_channel(dbeta, grad_y.ndim)
-                  - x_hat * _per_channel(dgamma, grad_y.ndim))
+    dx = scale * (
+        m * grad_y - _per_channel(dbeta, grad_y.ndim) - x_hat * _per_channel(dgamma, grad_y.ndim)
+    )
     return dx, dgamma, dbeta
 
 
@@ -169,28 +176,39 @@ class _BatchNorm(Layer):
     _layouts: tuple[int, ...] = ()
     _layout_text = ""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ) -> None:
         super().__init__()
         name = type(self).__name__
         self.num_features = positive_int(num_features, "num_features", name)
         if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
             raise ValueError(f"{name}: eps must be a positive number, got {eps!r}")
         if momentum is None:
-            raise ValueError(f"{name}: momentum=None (a cumulative average) is not supported; "
-                             f"give a number in [0, 1] such as PyTorch's default 0.1")
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
-                or not 0 <= momentum <= 1:
+            raise ValueError(
+                f"{name}: momentum=None (a cumulative average) is not supported; "
+                f"give a number in [0, 1] such as PyTorch's default 0.1"
+            )
+        if (
+            isinstance(momentum, bool)
+            or not isinstance(momentum, (int, float))
+            or not 0 <= momentum <= 1
+        ):
             raise ValueError(f"{name}: momentum must be a number in [0, 1], got {momentum!r}")
         self.eps = float(eps)
         self.momentum = float(momentum)
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         if self.affine:
-            self.weight: Parameter | None = Parameter(np.ones(self.num_features, np.float32),
-                                                      "weight")
-            self.bias: Parameter | None = Parameter(np.zeros(self.num_features, np.float32),
-                                                    "bias")
+            self.weight: Parameter | None = Parameter(
+                np.ones(self.num_features, np.float32), "weight"
+            )
+            self.bias: Parameter | None = Parameter(np.zeros(self.num_features, np.float32), "bias")
         else:
             self.weight = self.bias = None
         if self.track_running_stats:
@@ -206,8 +224,10 @@ class _BatchNorm(Layer):
 
     def _check(self, x: np.ndarray) -> None:
         if x.ndim not in self._layouts or x.shape[1] != self.num_features:
-            raise ValueError(f"{self._name()}: expected input {self._layout_text} with "
-                             f"C = {self.num_features}, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{self._name()}: expected input {self._layout_text} with "
+                f"C = {self.num_features}, got shape {tuple(x.shape)}"
+            )
 
     def _uses_batch_statistics(self) -> bool:
         return self.training or not self.track_running_stats
@@ -220,16 +240,19 @@ class _BatchNorm(Layer):
         if self._uses_batch_statistics():
             m = x.size // x.shape[1]
             if m < 2:
-                raise ValueError(f"{self._name()}: training mode needs more than 1 value per "
-                                 f"channel (the batch variance of one number is 0), got input "
-                                 f"shape {tuple(x.shape)}; use a larger batch or model.eval()")
+                raise ValueError(
+                    f"{self._name()}: training mode needs more than 1 value per "
+                    f"channel (the batch variance of one number is 0), got input "
+                    f"shape {tuple(x.shape)}; use a larger batch or model.eval()"
+                )
             y, x_hat, mean, var = batch_norm_forward(x, weight, bias, self.eps)
             if self.training and self.track_running_stats:
                 a = self.momentum
                 dtype = self.running_mean.dtype
                 self.running_mean = ((1 - a) * self.running_mean + a * mean).astype(dtype)
-                self.running_var = ((1 - a) * self.running_var
-                                    + a * var * (m / (m - 1))).astype(dtype)
+                self.running_var = ((1 - a) * self.running_var + a * var * (m / (m - 1))).astype(
+                    dtype
+                )
             self._cache = ("batch", x.shape, x_hat, var)
             return y
         inv_std = 1.0 / np.sqrt(self.running_var.astype(x.dtype) + self.eps)
@@ -251,8 +274,9 @@ class _BatchNorm(Layer):
             x = saved
             dx = grad_y * _per_channel(stat, grad_y.ndim)
             dbeta = grad_y.sum(axis=axes)
-            x_hat = (x - _per_channel(self.running_mean.astype(x.dtype), x.ndim)) \
-                / _per_channel(np.sqrt(self.running_var.astype(x.dtype) + self.eps), x.ndim)
+            x_hat = (x - _per_channel(self.running_mean.astype(x.dtype), x.ndim)) / _per_channel(
+                np.sqrt(self.running_var.astype(x.dtype) + self.eps), x.ndim
+            )
             dgamma = np.sum(grad_y * x_hat, axis=axes)
         if self.weight is not None and self.bias is not None:
             self.weight.grad = dgamma.astype(self.weight.data.dtype, copy=False)
@@ -260,8 +284,13 @@ class _BatchNorm(Layer):
         return dx
 
     def config(self) -> dict[str, Any]:
-        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
-                "affine": self.affine, "track_running_stats": self.track_running_stats}
+        return {
+            "num_features": self.num_features,
+            "eps": self.eps,
+            "momentum": self.momentum,
+            "affine": self.affine,
+            "track_running_stats": self.track_running_stats,
+        }
 
 
 class BatchNorm1d(_BatchNorm):

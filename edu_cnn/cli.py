@@ -42,10 +42,11 @@ class CommandError(Exception):
 def _budget(args: argparse.Namespace) -> Budget:
     defaults = Budget()
     try:
-        return Budget(max_weight_bytes=args.max_weight_bytes or defaults.max_weight_bytes,
-                      max_parameters=args.max_parameters or defaults.max_parameters,
-                      max_activation_numbers=args.max_activations
-                      or defaults.max_activation_numbers)
+        return Budget(
+            max_weight_bytes=args.max_weight_bytes or defaults.max_weight_bytes,
+            max_parameters=args.max_parameters or defaults.max_parameters,
+            max_activation_numbers=args.max_activations or defaults.max_activation_numbers,
+        )
     except ValueError as error:
         raise CommandError(str(error)) from None
 
@@ -61,8 +62,7 @@ def _load_model(path: str, args: argparse.Namespace | None = None) -> Layer:
         raise CommandError(str(error)) from None
 
 
-def _classifier(model: Layer, args: argparse.Namespace | None = None, **options: Any
-                ) -> Classifier:
+def _classifier(model: Layer, args: argparse.Namespace | None = None, **options: Any) -> Classifier:
     try:
         budget = _budget(args) if args is not None else None
         return Classifier(model, budget=budget, **options)
@@ -101,16 +101,22 @@ def classify(model: Layer, source: str | Path | bytes | np.ndarray) -> dict[str,
 
 def _json(value: Any) -> str:
     """JSON for a terminal: no NaN, and control characters escaped even beyond ASCII."""
-    return escape_controls(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
-                           ).replace("\\x0a", "\n").replace("\\x", "\\u00")
+    return (
+        escape_controls(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False))
+        .replace("\\x0a", "\n")
+        .replace("\\x", "\\u00")
+    )
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     model = _load_model(args.model, args)
     classifier = _classifier(model, args, max_pixels=args.max_pixels)
     if getattr(model, "preprocessing", None) is None:
-        print(f"{PROG} predict: note: {escape_controls(args.model)} stores no mean / std; "
-              f"pixels are fed in [0, 1]", file=sys.stderr)
+        print(
+            f"{PROG} predict: note: {escape_controls(args.model)} stores no mean / std; "
+            f"pixels are fed in [0, 1]",
+            file=sys.stderr,
+        )
     failures = 0
     results = []
     for path in args.images:
@@ -123,8 +129,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         results.append({"image": path, **answer})
         if not args.json:
             names = list(answer["probabilities"])
-            classes, probs = top_k(list(answer["probabilities"].values()),
-                                   min(args.top, len(names)))
+            classes, probs = top_k(
+                list(answer["probabilities"].values()), min(args.top, len(names))
+            )
             ranked = "  ".join(f"{names[c]}: {q:.3f}" for c, q in zip(classes, probs))
             print(escape_controls(f"{path}: {answer['class']}  ({ranked})"))
     if args.json:
@@ -141,8 +148,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     model = _load_model(args.model, args)
     shape = args.input_shape or getattr(model, "input_shape", None)
     if shape is None:
-        raise CommandError(f"{args.model} stores no input shape; give one, e.g. "
-                           f"--input-shape 1,28,28")
+        raise CommandError(
+            f"{args.model} stores no input shape; give one, e.g. --input-shape 1,28,28"
+        )
     try:
         proto = to_onnx(model, shape, opset=args.opset)
         onnx.checker.check_model(proto, full_check=True)
@@ -152,19 +160,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     x = np.random.default_rng(0).normal(size=(4, *shape)).astype(np.float32)
     expected = np.asarray(model.forward(x))
     if not np.isfinite(expected).all():
-        raise CommandError(f"{args.model}: the model's output on 4 random inputs is not "
-                           f"finite; not exported")
+        raise CommandError(
+            f"{args.model}: the model's output on 4 random inputs is not finite; not exported"
+        )
     got = np.asarray(run_onnx(onnx_session(proto), x))
     difference = float(np.abs(got - expected).max())
     if not difference <= 1e-3 * max(1.0, float(np.abs(expected).max())):
-        raise CommandError(f"ONNX Runtime disagrees with numpy on 4 random inputs (max "
-                           f"difference {difference:.3g}); {args.output} not written")
+        raise CommandError(
+            f"ONNX Runtime disagrees with numpy on 4 random inputs (max "
+            f"difference {difference:.3g}); {args.output} not written"
+        )
     with atomic_write(args.output, "export", error=CommandError) as handle:
         handle.write(proto.SerializeToString())
     nodes = len(proto.graph.node)
-    print(f"wrote {escape_controls(args.output)}: {nodes} node{'' if nodes == 1 else 's'}, "
-          f"opset {args.opset}, passes onnx.checker; ONNX Runtime vs numpy on 4 random "
-          f"inputs: max difference {difference:.1e}")
+    print(
+        f"wrote {escape_controls(args.output)}: {nodes} node{'' if nodes == 1 else 's'}, "
+        f"opset {args.opset}, passes onnx.checker; ONNX Runtime vs numpy on 4 random "
+        f"inputs: max difference {difference:.1e}"
+    )
     return 0
 
 
@@ -175,12 +188,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     pre = getattr(model, "preprocessing", None)
     pre = pre.to_json() if pre is not None else None
     names = getattr(model, "class_names", None)
-    rows = [("input shape", "(N, " + ", ".join(map(str, shape)) + ")" if shape else "not stored"),
-            ("preprocessing", f"pixels in [0, 1], then (x − {pre['mean']}) / {pre['std']}"
-             if pre else "not stored"),
-            ("classes", ", ".join(names) if names else "not stored"),
-            *((str(k), json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v)
-              for k, v in (getattr(model, "metadata", None) or {}).items())]
+    rows = [
+        ("input shape", "(N, " + ", ".join(map(str, shape)) + ")" if shape else "not stored"),
+        (
+            "preprocessing",
+            f"pixels in [0, 1], then (x − {pre['mean']}) / {pre['std']}" if pre else "not stored",
+        ),
+        ("classes", ", ".join(names) if names else "not stored"),
+        *(
+            (str(k), json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v)
+            for k, v in (getattr(model, "metadata", None) or {}).items()
+        ),
+    ]
     rows = [(escape_controls(key), escape_controls(value)) for key, value in rows]
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
@@ -200,22 +219,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     model = _load_model(args.model, args)
     try:
-        server = make_server(model, args.host, args.port, onnx=args.onnx,
-                             max_pixels=args.max_pixels, max_bytes=args.max_bytes,
-                             budget=_budget(args), workers=args.workers)
+        server = make_server(
+            model,
+            args.host,
+            args.port,
+            onnx=args.onnx,
+            max_pixels=args.max_pixels,
+            max_bytes=args.max_bytes,
+            budget=_budget(args),
+            workers=args.workers,
+        )
     except PredictionError as error:
         raise CommandError(str(error)) from None
     except OSError as error:  # port in use, address not available
-        raise CommandError(f"cannot listen on {args.host}:{args.port} "
-                           f"({error.strerror or error})") from None
+        raise CommandError(
+            f"cannot listen on {args.host}:{args.port} ({error.strerror or error})"
+        ) from None
     host, port = server.server_address[:2]
     if host not in ("127.0.0.1", "::1", "localhost"):
-        print(f"{PROG} serve: note: listening on {host}, reachable from other computers; "
-              f"the service has no authentication and no TLS", file=sys.stderr)
+        print(
+            f"{PROG} serve: note: listening on {host}, reachable from other computers; "
+            f"the service has no authentication and no TLS",
+            file=sys.stderr,
+        )
     runtime = "ONNX Runtime" if args.onnx else "numpy"
-    print(f"serving {escape_controls(args.model)} ({runtime}) on http://{host}:{port} – POST a "
-          f"PNG or JPEG to /predict, e.g. curl --data-binary @digit.png "
-          f"http://{host}:{port}/predict; Ctrl+C stops", flush=True)
+    print(
+        f"serving {escape_controls(args.model)} ({runtime}) on http://{host}:{port} – POST a "
+        f"PNG or JPEG to /predict, e.g. curl --data-binary @digit.png "
+        f"http://{host}:{port}/predict; Ctrl+C stops",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -262,18 +295,33 @@ def _sha256_argument(text: str) -> str:
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="a model file written by edu_cnn.modelfile.save")
-    parser.add_argument("--sha256", type=_sha256_argument, metavar="HEX",
-                        help="refuse the file unless its SHA-256 is HEX (a hash published "
-                             "by the model's author, e.g. beside the download)")
+    parser.add_argument(
+        "--sha256",
+        type=_sha256_argument,
+        metavar="HEX",
+        help="refuse the file unless its SHA-256 is HEX (a hash published "
+        "by the model's author, e.g. beside the download)",
+    )
     budget = Budget()
-    parser.add_argument("--max-weight-bytes", type=_positive_int, metavar="N",
-                        help=f"largest total size of the weights (default "
-                             f"{budget.max_weight_bytes:,})")
-    parser.add_argument("--max-parameters", type=_positive_int, metavar="N",
-                        help=f"largest number of parameters (default {budget.max_parameters:,})")
-    parser.add_argument("--max-activations", type=_positive_int, metavar="N",
-                        help=f"largest layer output for one sample, in numbers (default "
-                             f"{budget.max_activation_numbers:,})")
+    parser.add_argument(
+        "--max-weight-bytes",
+        type=_positive_int,
+        metavar="N",
+        help=f"largest total size of the weights (default {budget.max_weight_bytes:,})",
+    )
+    parser.add_argument(
+        "--max-parameters",
+        type=_positive_int,
+        metavar="N",
+        help=f"largest number of parameters (default {budget.max_parameters:,})",
+    )
+    parser.add_argument(
+        "--max-activations",
+        type=_positive_int,
+        metavar="N",
+        help=f"largest layer output for one sample, in numbers (default "
+        f"{budget.max_activation_numbers:,})",
+    )
 
 
 def _shape_argument(text: str) -> tuple[int, ...]:
@@ -282,8 +330,9 @@ def _shape_argument(text: str) -> tuple[int, ...]:
     except ValueError:
         shape = ()
     if not shape or min(shape) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, "
-                                         f"e.g. 1,28,28, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected positive integers separated by commas, e.g. 1,28,28, got {text!r}"
+        )
     return shape
 
 
@@ -291,64 +340,109 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Use a trained edu-cnn model: classify digit images, export it to ONNX, "
-                    "or show what the model file holds.",
+        "or show what the model file holds.",
         epilog="Exit codes: 0 ok, 1 error (missing file, not an image, bad model file), "
-               "2 wrong usage.")
+        "2 wrong usage.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     predict = commands.add_parser(
-        "predict", help="classify PNG / JPEG digit images",
+        "predict",
+        help="classify PNG / JPEG digit images",
         description="Print the predicted class and the top probabilities for each image. "
-                    "Images are prepared like MNIST (crop, scale to 20×20, centre in 28×28) "
-                    "and normalised with the mean / std stored in the model file.")
+        "Images are prepared like MNIST (crop, scale to 20×20, centre in 28×28) "
+        "and normalised with the mean / std stored in the model file.",
+    )
     _model_options(predict)
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
-    predict.add_argument("--top", type=int, default=3, metavar="K",
-                         help="how many classes to list per image (default 3)")
-    predict.add_argument("--json", action="store_true",
-                         help="print all probabilities as JSON instead")
-    predict.add_argument("--max-pixels", type=_positive_int, default=MAX_IMAGE_PIXELS,
-                         metavar="N", help=f"largest image, in pixels (default "
-                                           f"{MAX_IMAGE_PIXELS:,})")
+    predict.add_argument(
+        "--top",
+        type=int,
+        default=3,
+        metavar="K",
+        help="how many classes to list per image (default 3)",
+    )
+    predict.add_argument(
+        "--json", action="store_true", help="print all probabilities as JSON instead"
+    )
+    predict.add_argument(
+        "--max-pixels",
+        type=_positive_int,
+        default=MAX_IMAGE_PIXELS,
+        metavar="N",
+        help=f"largest image, in pixels (default {MAX_IMAGE_PIXELS:,})",
+    )
     predict.set_defaults(run=cmd_predict)
 
     export = commands.add_parser(
-        "export", help="export a model file to ONNX",
+        "export",
+        help="export a model file to ONNX",
         description="Write the model as an ONNX graph (dynamic batch axis), check it with "
-                    "onnx.checker and compare ONNX Runtime with the numpy forward pass.")
+        "onnx.checker and compare ONNX Runtime with the numpy forward pass.",
+    )
     _model_options(export)
     export.add_argument("output", metavar="OUT.onnx", help="where to write the ONNX file")
     export.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
-    export.add_argument("--input-shape", type=_shape_argument, metavar="C,H,W",
-                        help="one sample's shape, if the model file stores none (e.g. 1,28,28)")
+    export.add_argument(
+        "--input-shape",
+        type=_shape_argument,
+        metavar="C,H,W",
+        help="one sample's shape, if the model file stores none (e.g. 1,28,28)",
+    )
     export.set_defaults(run=cmd_export)
 
     info = commands.add_parser(
-        "info", help="show the architecture and the pre-processing contract",
+        "info",
+        help="show the architecture and the pre-processing contract",
         description="Print the input shape, pre-processing, class names, metadata and the "
-                    "layer-by-layer summary of a model file.")
+        "layer-by-layer summary of a model file.",
+    )
     _model_options(info)
     info.set_defaults(run=cmd_info)
 
     serve = commands.add_parser(
-        "serve", help="answer predictions over HTTP (a small service)",
+        "serve",
+        help="answer predictions over HTTP (a small service)",
         description="Serve the model over HTTP: GET / describes it, POST /predict with a PNG "
-                    "or JPEG as the body returns the class and probabilities as JSON.")
+        "or JPEG as the body returns the class and probabilities as JSON.",
+    )
     from .serve import MAX_PIXELS, MAX_REQUEST_BYTES
 
     _model_options(serve)
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (default 127.0.0.1: this computer only)")
-    serve.add_argument("--port", type=_port_argument, default=8000,
-                       help="port (default 8000; 0 = any free)")
-    serve.add_argument("--onnx", action="store_true",
-                       help="answer through ONNX Runtime (the graph is exported in memory)")
-    serve.add_argument("--max-bytes", type=_positive_int, default=MAX_REQUEST_BYTES,
-                       metavar="N", help=f"largest request body (default {MAX_REQUEST_BYTES:,})")
-    serve.add_argument("--max-pixels", type=_positive_int, default=MAX_PIXELS, metavar="N",
-                       help=f"largest image, in pixels (default {MAX_PIXELS:,})")
-    serve.add_argument("--workers", type=_positive_int, default=4, metavar="N",
-                       help="images decoded and predicted at the same time (default 4)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only)",
+    )
+    serve.add_argument(
+        "--port", type=_port_argument, default=8000, help="port (default 8000; 0 = any free)"
+    )
+    serve.add_argument(
+        "--onnx",
+        action="store_true",
+        help="answer through ONNX Runtime (the graph is exported in memory)",
+    )
+    serve.add_argument(
+        "--max-bytes",
+        type=_positive_int,
+        default=MAX_REQUEST_BYTES,
+        metavar="N",
+        help=f"largest request body (default {MAX_REQUEST_BYTES:,})",
+    )
+    serve.add_argument(
+        "--max-pixels",
+        type=_positive_int,
+        default=MAX_PIXELS,
+        metavar="N",
+        help=f"largest image, in pixels (default {MAX_PIXELS:,})",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="images decoded and predicted at the same time (default 4)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     from .grading import add_grade_command  # `grade`: edu_cnn/grading.py
@@ -375,8 +469,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG} {args.command}: error: {escape_controls(message)}", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001 - the promise is one line, never a traceback
-        print(f"{PROG} {args.command}: internal error: {type(error).__name__}: "
-              f"{escape_controls(str(error))} (please report it)", file=sys.stderr)
+        print(
+            f"{PROG} {args.command}: internal error: {type(error).__name__}: "
+            f"{escape_controls(str(error))} (please report it)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -68,7 +68,9 @@ from .shapes import (
 # ---------------------------------------------------------------------------------------
 # 1-D and single-channel 2-D correlation / convolution (chapter 4's first examples)
 # ---------------------------------------------------------------------------------------
-def correlate1d(signal: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
+def correlate1d(
+    signal: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: int = 0
+) -> np.ndarray:
     r"""1-D cross-correlation :math:`y_t = \sum_u k_u\, x_{ts + u}` of a zero-padded signal.
 
     With ``padding=0`` this is numpy's ``np.correlate(signal, kernel, 'valid')``.
@@ -76,8 +78,10 @@ def correlate1d(signal: np.ndarray, kernel: np.ndarray, stride: int = 1, padding
     x = as_float_array(signal, "correlate1d")
     k = as_float_array(kernel, "correlate1d")
     if x.ndim != 1 or k.ndim != 1:
-        raise ValueError(f"correlate1d: expected 1-D signal and kernel, got shapes "
-                         f"{tuple(x.shape)} and {tuple(k.shape)}")
+        raise ValueError(
+            f"correlate1d: expected 1-D signal and kernel, got shapes "
+            f"{tuple(x.shape)} and {tuple(k.shape)}"
+        )
     n_out = conv_output_size(x.size, k.size, padding, stride, where="correlate1d")
     x = np.pad(x, padding)
     # window t covers x[t·s : t·s + k]; the view has one row per window, no copy
@@ -85,7 +89,9 @@ def correlate1d(signal: np.ndarray, kernel: np.ndarray, stride: int = 1, padding
     return windows @ k
 
 
-def convolve1d(signal: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
+def convolve1d(
+    signal: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: int = 0
+) -> np.ndarray:
     r"""True 1-D convolution :math:`y_t = \sum_u k_{K-1-u}\, x_{ts+u}`: correlation with the kernel reversed.
 
     With ``padding=0`` this is ``np.convolve(signal, kernel, 'valid')``.
@@ -96,7 +102,9 @@ def convolve1d(signal: np.ndarray, kernel: np.ndarray, stride: int = 1, padding:
     return correlate1d(signal, k[::-1], stride, padding)
 
 
-def correlate2d(image: np.ndarray, kernel: np.ndarray, stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
+def correlate2d(
+    image: np.ndarray, kernel: np.ndarray, stride: IntOrPair = 1, padding: IntOrPair = 0
+) -> np.ndarray:
     r"""Cross-correlation of one 2-D image with one 2-D kernel (what ``Conv2d`` computes).
 
     :math:`y_{r,c} = \sum_{u,v} K_{u,v}\, x^{pad}_{rs+u,\,cs+v}`; with ``padding=0`` this is
@@ -105,14 +113,23 @@ def correlate2d(image: np.ndarray, kernel: np.ndarray, stride: IntOrPair = 1, pa
     x = as_float_array(image, "correlate2d")
     k = as_float_array(kernel, "correlate2d")
     if x.ndim != 2 or k.ndim != 2:
-        raise ValueError(f"correlate2d: expected a 2-D image and a 2-D kernel, got shapes "
-                         f"{tuple(x.shape)} and {tuple(k.shape)}")
-    output_hw(*x.shape, k.shape, pair_at_least(stride, "stride", "correlate2d", 1),
-              pair_at_least(padding, "padding", "correlate2d", 0), "correlate2d")
+        raise ValueError(
+            f"correlate2d: expected a 2-D image and a 2-D kernel, got shapes "
+            f"{tuple(x.shape)} and {tuple(k.shape)}"
+        )
+    output_hw(
+        *x.shape,
+        k.shape,
+        pair_at_least(stride, "stride", "correlate2d", 1),
+        pair_at_least(padding, "padding", "correlate2d", 0),
+        "correlate2d",
+    )
     return conv2d_forward(x[None, None], k[None, None], None, stride, padding)[0, 0]
 
 
-def convolve2d(image: np.ndarray, kernel: np.ndarray, stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
+def convolve2d(
+    image: np.ndarray, kernel: np.ndarray, stride: IntOrPair = 1, padding: IntOrPair = 0
+) -> np.ndarray:
     """True 2-D convolution: correlation with the kernel rotated by 180° (flipped both ways).
 
     With ``padding=0`` this is ``scipy.signal.convolve2d(image, kernel, mode='valid')``.
@@ -129,14 +146,23 @@ def convolve2d(image: np.ndarray, kernel: np.ndarray, stride: IntOrPair = 1, pad
 def _check_conv_args(x: np.ndarray, w: np.ndarray, where: str) -> None:
     check_ndim(x, 4, where, "(N, C, H, W)")
     if w.ndim != 4:
-        raise ValueError(f"{where}: expected a weight (C_out, C_in, kh, kw), got shape {tuple(w.shape)}")
+        raise ValueError(
+            f"{where}: expected a weight (C_out, C_in, kh, kw), got shape {tuple(w.shape)}"
+        )
     if x.shape[1] != w.shape[1]:
-        raise ValueError(f"{where}: the input has {x.shape[1]} channels but the weight "
-                         f"{tuple(w.shape)} expects {w.shape[1]}")
+        raise ValueError(
+            f"{where}: the input has {x.shape[1]} channels but the weight "
+            f"{tuple(w.shape)} expects {w.shape[1]}"
+        )
 
 
-def conv2d_forward_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                             stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
+def conv2d_forward_reference(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+) -> np.ndarray:
     """y[n, o, r, c] = b[o] + Σ_i Σ_u Σ_v W[o, i, u, v]·x_pad[n, i, r·s + u, c·s + v], with loops."""
     _check_conv_args(x, w, "conv2d_forward_reference")
     (sh, sw), (ph, pw) = pair(stride, "stride", "conv2d"), pair(padding, "padding", "conv2d")
@@ -158,9 +184,9 @@ def conv2d_forward_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     return y
 
 
-def conv2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray,
-                              stride: IntOrPair = 1, padding: IntOrPair = 0
-                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def conv2d_backward_reference(
+    grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, stride: IntOrPair = 1, padding: IntOrPair = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dW, db) with the same loops as the forward pass: each product
     W[o,i,u,v]·x_pad[n,i,r·s+u,c·s+v] sends δ[n,o,r,c] times one factor to the other."""
     _check_conv_args(x, w, "conv2d_backward_reference")
@@ -184,7 +210,7 @@ def conv2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray,
                             for v in range(kw):
                                 dw[o, i, u, v] += g * xp[n, i, r * sh + u, c * sw + v]
                                 dxp[n, i, r * sh + u, c * sw + v] += g * w[o, i, u, v]
-    return dxp[:, :, ph:ph + h, pw:pw + wd], dw, db
+    return dxp[:, :, ph : ph + h, pw : pw + wd], dw, db
 
 
 # ---------------------------------------------------------------------------------------
@@ -205,12 +231,13 @@ def _pad_chwn(x: np.ndarray, padding: IntPair, out: np.ndarray | None = None) ->
         return x_t if x_t.flags.c_contiguous else np.ascontiguousarray(x_t)
     if out is None:
         out = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
-    out[:, ph:ph + h, pw:pw + w, :] = x_t  # only the interior is written; the border stays 0
+    out[:, ph : ph + h, pw : pw + w, :] = x_t  # only the interior is written; the border stays 0
     return out
 
 
-def _im2col_chwn(xp: np.ndarray, kernel: IntPair, stride: IntPair, out_hw: IntPair,
-                 out: np.ndarray | None = None) -> np.ndarray:
+def _im2col_chwn(
+    xp: np.ndarray, kernel: IntPair, stride: IntPair, out_hw: IntPair, out: np.ndarray | None = None
+) -> np.ndarray:
     """Columns (C, kh, kw, H_out, W_out, N) from a padded (C, H_p, W_p, N) input.
 
     ``cols[i, u, v, r, c, n] = xp[i, r·s + u, c·s + v, n]`` – the loop over (i, r, c, n) of
@@ -223,12 +250,13 @@ def _im2col_chwn(xp: np.ndarray, kernel: IntPair, stride: IntPair, out_hw: IntPa
         out = np.empty((c, kh, kw, ho, wo, n), dtype=xp.dtype)
     for u in range(kh):
         for v in range(kw):
-            out[:, u, v] = xp[:, u:u + sh * (ho - 1) + 1:sh, v:v + sw * (wo - 1) + 1:sw, :]
+            out[:, u, v] = xp[:, u : u + sh * (ho - 1) + 1 : sh, v : v + sw * (wo - 1) + 1 : sw, :]
     return out
 
 
-def _col2im_chwn(dcols: np.ndarray, padded_hw: IntPair, stride: IntPair,
-                 out: np.ndarray | None = None) -> np.ndarray:
+def _col2im_chwn(
+    dcols: np.ndarray, padded_hw: IntPair, stride: IntPair, out: np.ndarray | None = None
+) -> np.ndarray:
     """The adjoint of ``_im2col_chwn``: add every column entry back where it was read from.
 
     Where windows overlap, an input pixel was copied into several columns, so its gradient
@@ -244,11 +272,15 @@ def _col2im_chwn(dcols: np.ndarray, padded_hw: IntPair, stride: IntPair,
         out.fill(0)
     for u in range(kh):
         for v in range(kw):
-            out[:, u:u + sh * (ho - 1) + 1:sh, v:v + sw * (wo - 1) + 1:sw, :] += dcols[:, u, v]
+            out[:, u : u + sh * (ho - 1) + 1 : sh, v : v + sw * (wo - 1) + 1 : sw, :] += dcols[
+                :, u, v
+            ]
     return out
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
+def im2col(
+    x: np.ndarray, kh: int, kw: int, stride: IntOrPair = 1, padding: IntOrPair = 0
+) -> np.ndarray:
     """Unfold every receptive field of ``x`` into one column of a matrix.
 
     Parameters
@@ -282,8 +314,14 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: IntOrPair = 1, padding: IntO
     return cols.reshape(x.shape[1] * kh * kw, ho * wo * x.shape[0])
 
 
-def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kh: int, kw: int,
-           stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
+def col2im(
+    cols: np.ndarray,
+    x_shape: tuple[int, int, int, int],
+    kh: int,
+    kw: int,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+) -> np.ndarray:
     """The adjoint of :func:`im2col`: fold the columns back into an (N, C, H, W) array,
     *adding* the entries of overlapping windows (that is the gradient of im2col)."""
     n, c, h, w = x_shape
@@ -293,10 +331,12 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kh: int, kw: in
     ho, wo = output_hw(h, w, kernel, s, (ph, pw), "col2im")
     cols = np.asarray(cols)
     if cols.shape != (c * kh * kw, ho * wo * n):
-        raise ValueError(f"col2im: expected columns of shape {(c * kh * kw, ho * wo * n)} for "
-                         f"x_shape {tuple(x_shape)}, got {tuple(cols.shape)}")
+        raise ValueError(
+            f"col2im: expected columns of shape {(c * kh * kw, ho * wo * n)} for "
+            f"x_shape {tuple(x_shape)}, got {tuple(cols.shape)}"
+        )
     dxp = _col2im_chwn(cols.reshape(c, kh, kw, ho, wo, n), (h + 2 * ph, w + 2 * pw), s)
-    return np.ascontiguousarray(dxp[:, ph:ph + h, pw:pw + w, :].transpose(3, 0, 1, 2))
+    return np.ascontiguousarray(dxp[:, ph : ph + h, pw : pw + w, :].transpose(3, 0, 1, 2))
 
 
 # ---------------------------------------------------------------------------------------
@@ -313,7 +353,9 @@ class Workspace:
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
 
-    def get(self, name: str, shape: tuple[int, ...], dtype: Any, zeroed: bool = False) -> np.ndarray:
+    def get(
+        self, name: str, shape: tuple[int, ...], dtype: Any, zeroed: bool = False
+    ) -> np.ndarray:
         array = self._arrays.get(name)
         if array is None or array.shape != tuple(shape) or array.dtype != dtype:
             array = np.zeros(shape, dtype) if zeroed else np.empty(shape, dtype)
@@ -336,9 +378,15 @@ def _column_blocks(n_columns: int) -> list[slice]:
     return [slice(start, start + _BLOCK_COLUMNS) for start in range(0, n_columns, _BLOCK_COLUMNS)]
 
 
-def _conv2d_forward_cols(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, stride: IntPair,
-                         padding: IntPair, out_hw: IntPair, ws: Workspace | None = None
-                         ) -> tuple[np.ndarray, np.ndarray]:
+def _conv2d_forward_cols(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntPair,
+    padding: IntPair,
+    out_hw: IntPair,
+    ws: Workspace | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The forward pass, also returning the im2col matrix that the backward pass needs."""
     n, c, h, wd = x.shape
     c_out, _, kh, kw = w.shape
@@ -347,10 +395,17 @@ def _conv2d_forward_cols(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, str
     x = x.astype(dtype, copy=False)
     padded = None
     if ws is not None and (padding[0] or padding[1]):
-        padded = ws.get("padded", (c, h + 2 * padding[0], wd + 2 * padding[1], n), dtype, zeroed=True)
+        padded = ws.get(
+            "padded", (c, h + 2 * padding[0], wd + 2 * padding[1], n), dtype, zeroed=True
+        )
     xp = _pad_chwn(x, padding, padded)
-    cols = _im2col_chwn(xp, (kh, kw), stride, (ho, wo),
-                        None if ws is None else ws.get("cols", (c, kh, kw, ho, wo, n), dtype))
+    cols = _im2col_chwn(
+        xp,
+        (kh, kw),
+        stride,
+        (ho, wo),
+        None if ws is None else ws.get("cols", (c, kh, kw, ho, wo, n), dtype),
+    )
     cols = cols.reshape(c * kh * kw, ho * wo * n)
     # One product does every loop of the reference at once: (C_out × K) @ (K × H_out·W_out·N).
     y = np.empty((c_out, cols.shape[1]), dtype)
@@ -363,10 +418,16 @@ def _conv2d_forward_cols(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, str
     return y.reshape(c_out, ho, wo, n).transpose(3, 0, 1, 2), cols
 
 
-def _conv2d_backward_cols(grad_y: np.ndarray, cols: np.ndarray, x_shape: tuple[int, ...],
-                          w: np.ndarray, stride: IntPair, padding: IntPair,
-                          ws: Workspace | None = None, input_grad: bool = True
-                          ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+def _conv2d_backward_cols(
+    grad_y: np.ndarray,
+    cols: np.ndarray,
+    x_shape: tuple[int, ...],
+    w: np.ndarray,
+    stride: IntPair,
+    padding: IntPair,
+    ws: Workspace | None = None,
+    input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """dx, dW, db from δ and the im2col matrix of the forward pass."""
     n, c, h, wd = x_shape
     c_out, _, kh, kw = w.shape
@@ -393,12 +454,13 @@ def _conv2d_backward_cols(grad_y: np.ndarray, cols: np.ndarray, x_shape: tuple[i
     hp, wp = h + 2 * padding[0], wd + 2 * padding[1]
     # fresh (not a workspace array): the caller receives a view of it
     dxp = _col2im_chwn(dcols.reshape(c, kh, kw, ho, wo, n), (hp, wp), stride)
-    dx = dxp[:, padding[0]:padding[0] + h, padding[1]:padding[1] + wd, :]
+    dx = dxp[:, padding[0] : padding[0] + h, padding[1] : padding[1] + wd, :]
     return dx.transpose(3, 0, 1, 2), dw, db
 
 
-def _conv_args(x: np.ndarray, w: np.ndarray, stride: IntOrPair, padding: IntOrPair, where: str
-               ) -> tuple[IntPair, IntPair, IntPair]:
+def _conv_args(
+    x: np.ndarray, w: np.ndarray, stride: IntOrPair, padding: IntOrPair, where: str
+) -> tuple[IntPair, IntPair, IntPair]:
     _check_conv_args(x, w, where)
     s = pair_at_least(stride, "stride", where, 1)
     p = pair_at_least(padding, "padding", where, 0)
@@ -406,8 +468,13 @@ def _conv_args(x: np.ndarray, w: np.ndarray, stride: IntOrPair, padding: IntOrPa
     return s, p, out_hw
 
 
-def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                   stride: IntOrPair = 1, padding: IntOrPair = 0) -> np.ndarray:
+def conv2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+) -> np.ndarray:
     """Fast 2-D convolution (cross-correlation) of a batch: im2col + one matrix product.
 
     Same result as :func:`conv2d_forward_reference`. The result is an (N, C_out, H_out,
@@ -420,8 +487,9 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     return _conv2d_forward_cols(x, w, b, s, p, out_hw)[0]
 
 
-def conv2d_backward(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, stride: IntOrPair = 1,
-                    padding: IntOrPair = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def conv2d_backward(
+    grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, stride: IntOrPair = 1, padding: IntOrPair = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fast (dx, dW, db) of a 2-D convolution; same result as :func:`conv2d_backward_reference`."""
     x = as_float_array(x, "conv2d_backward")
     w = as_float_array(w, "conv2d_backward")
@@ -443,9 +511,13 @@ def dilate(delta: np.ndarray, stride: IntOrPair) -> np.ndarray:
     return out
 
 
-def conv2d_input_grad_by_full_convolution(grad_y: np.ndarray, w: np.ndarray,
-                                          input_hw: tuple[int, int], stride: IntOrPair = 1,
-                                          padding: IntOrPair = 0) -> np.ndarray:
+def conv2d_input_grad_by_full_convolution(
+    grad_y: np.ndarray,
+    w: np.ndarray,
+    input_hw: tuple[int, int],
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+) -> np.ndarray:
     r"""∂L/∂x the chapter-6 way: δ_in = pad(δ) ⋆ rot180(W), exactly.
 
     ⋆ is cross-correlation (what ``Conv2d`` computes) and pad(δ) is δ made ready for it:
@@ -469,9 +541,16 @@ def conv2d_input_grad_by_full_convolution(grad_y: np.ndarray, w: np.ndarray,
     before_h, before_w = kh - 1 - ph, kw - 1 - pw
     after_h, after_w = before_h + extra_h, before_w + extra_w
     # negative padding means cropping: pad by the positive part, then slice
-    d = np.pad(d, ((0, 0), (0, 0), (max(before_h, 0), max(after_h, 0)), (max(before_w, 0), max(after_w, 0))))
-    d = d[:, :, max(-before_h, 0):d.shape[2] - max(-after_h, 0),
-          max(-before_w, 0):d.shape[3] - max(-after_w, 0)]
+    d = np.pad(
+        d,
+        ((0, 0), (0, 0), (max(before_h, 0), max(after_h, 0)), (max(before_w, 0), max(after_w, 0))),
+    )
+    d = d[
+        :,
+        :,
+        max(-before_h, 0) : d.shape[2] - max(-after_h, 0),
+        max(-before_w, 0) : d.shape[3] - max(-after_w, 0),
+    ]
     rotated = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]  # (C_in, C_out, kh, kw), flipped 180°
     return conv2d_forward(d, np.ascontiguousarray(rotated), None, 1, 0)
 
@@ -479,9 +558,14 @@ def conv2d_input_grad_by_full_convolution(grad_y: np.ndarray, w: np.ndarray,
 # ---------------------------------------------------------------------------------------
 # Transposed convolution
 # ---------------------------------------------------------------------------------------
-def conv_transpose_output_size(n: int, k: int, p: int = 0, s: int = 1,
-                               where: str = "conv_transpose_output_size",
-                               output_padding: int = 0) -> int:
+def conv_transpose_output_size(
+    n: int,
+    k: int,
+    p: int = 0,
+    s: int = 1,
+    where: str = "conv_transpose_output_size",
+    output_padding: int = 0,
+) -> int:
     """Output length (n − 1)·s − 2p + k + output_padding of a transposed convolution.
 
     ``output_padding`` (0 ≤ it < s, as in PyTorch) adds rows/columns at the bottom/right:
@@ -492,9 +576,11 @@ def conv_transpose_output_size(n: int, k: int, p: int = 0, s: int = 1,
     size = (n - 1) * s - 2 * p + k + output_padding
     if size < 1:
         extra = f" + {output_padding}" if output_padding else ""
-        raise ValueError(f"{where}: output size (n − 1)·s − 2p + k"
-                         f"{' + output_padding' if output_padding else ''} = "
-                         f"({n} − 1)·{s} − 2·{p} + {k}{extra} = {size} – there is no output")
+        raise ValueError(
+            f"{where}: output size (n − 1)·s − 2p + k"
+            f"{' + output_padding' if output_padding else ''} = "
+            f"({n} − 1)·{s} − 2·{p} + {k}{extra} = {size} – there is no output"
+        )
     return size
 
 
@@ -502,33 +588,51 @@ def _output_padding_pair(output_padding: IntOrPair, stride: IntPair, where: str)
     """``output_padding`` as a pair, each entry 0 ≤ op < stride (PyTorch's rule)."""
     op = pair_at_least(output_padding, "output_padding", where, 0)
     if op[0] >= stride[0] or op[1] >= stride[1]:
-        raise ValueError(f"{where}: output_padding must be smaller than the stride (it picks one "
-                         f"of the s input sizes a strided Conv2d maps to the same output), got "
-                         f"output_padding={output_padding!r} with stride {stride}")
+        raise ValueError(
+            f"{where}: output_padding must be smaller than the stride (it picks one "
+            f"of the s input sizes a strided Conv2d maps to the same output), got "
+            f"output_padding={output_padding!r} with stride {stride}"
+        )
     return op
 
 
-def _transpose_args(x: np.ndarray, w: np.ndarray, stride: IntOrPair, padding: IntOrPair, where: str,
-                    output_padding: IntOrPair = 0) -> tuple[IntPair, IntPair, IntPair]:
+def _transpose_args(
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: IntOrPair,
+    padding: IntOrPair,
+    where: str,
+    output_padding: IntOrPair = 0,
+) -> tuple[IntPair, IntPair, IntPair]:
     check_ndim(x, 4, where, "(N, C, H, W)")
     if w.ndim != 4 or w.shape[0] != x.shape[1]:
-        raise ValueError(f"{where}: expected a weight (C_in={x.shape[1]}, C_out, kh, kw), "
-                         f"got shape {tuple(w.shape)}")
+        raise ValueError(
+            f"{where}: expected a weight (C_in={x.shape[1]}, C_out, kh, kw), "
+            f"got shape {tuple(w.shape)}"
+        )
     s = pair_at_least(stride, "stride", where, 1)
     p = pair_at_least(padding, "padding", where, 0)
     op = _output_padding_pair(output_padding, s, where)
-    out_hw = (conv_transpose_output_size(x.shape[2], w.shape[2], p[0], s[0], where, op[0]),
-              conv_transpose_output_size(x.shape[3], w.shape[3], p[1], s[1], where, op[1]))
+    out_hw = (
+        conv_transpose_output_size(x.shape[2], w.shape[2], p[0], s[0], where, op[0]),
+        conv_transpose_output_size(x.shape[3], w.shape[3], p[1], s[1], where, op[1]),
+    )
     return s, p, out_hw
 
 
-def conv_transpose2d_forward_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                                       stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0) -> np.ndarray:
+def conv_transpose2d_forward_reference(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+) -> np.ndarray:
     """Transposed convolution by scattering: every input pixel adds ``x · kernel`` to the
     output window it maps to, y[n, o, r·s + u − p, c·s + v − p] += x[n, i, r, c]·W[i, o, u, v]."""
-    (sh, sw), (ph, pw), (ho, wo) = _transpose_args(x, w, stride, padding,
-                                                   "conv_transpose2d_forward_reference",
-                                                   output_padding)
+    (sh, sw), (ph, pw), (ho, wo) = _transpose_args(
+        x, w, stride, padding, "conv_transpose2d_forward_reference", output_padding
+    )
     n_samples, c_in, h, wd = x.shape
     _, c_out, kh, kw = w.shape
     full = np.zeros((n_samples, c_out, ho + 2 * ph, wo + 2 * pw), dtype=np.result_type(x, w))
@@ -540,38 +644,50 @@ def conv_transpose2d_forward_reference(x: np.ndarray, w: np.ndarray, b: np.ndarr
                         for u in range(kh):
                             for v in range(kw):
                                 full[n, o, r * sh + u, c * sw + v] += x[n, i, r, c] * w[i, o, u, v]
-    y = full[:, :, ph:ph + ho, pw:pw + wo]
+    y = full[:, :, ph : ph + ho, pw : pw + wo]
     if b is not None:
         y = y + b[None, :, None, None]
     return y
 
 
-def conv_transpose2d_forward_by_zero_insertion(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                                               stride: IntOrPair = 1, padding: IntOrPair = 0,
-                                               output_padding: IntOrPair = 0) -> np.ndarray:
+def conv_transpose2d_forward_by_zero_insertion(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+) -> np.ndarray:
     """Transposed convolution the other way: insert s − 1 zeros between the inputs, pad by
     k − 1 − p (plus ``output_padding`` at the bottom/right), cross-correlate with the kernel
     flipped 180° – exactly the input-gradient formula of ``Conv2d``
     (:func:`conv2d_input_grad_by_full_convolution`)."""
-    s, p, out_hw = _transpose_args(x, w, stride, padding,
-                                   "conv_transpose2d_forward_by_zero_insertion", output_padding)
+    s, p, out_hw = _transpose_args(
+        x, w, stride, padding, "conv_transpose2d_forward_by_zero_insertion", output_padding
+    )
     y = conv2d_input_grad_by_full_convolution(x, w, out_hw, s, p)
     if b is not None:
         y = y + b[None, :, None, None]
     return y
 
 
-def conv_transpose2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray,
-                                        stride: IntOrPair = 1, padding: IntOrPair = 0,
-                                        output_padding: IntOrPair = 0
-                                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def conv_transpose2d_backward_reference(
+    grad_y: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dW, db) with the scatter loops of the forward pass run backwards."""
-    (sh, sw), (ph, pw), (ho, wo) = _transpose_args(x, w, stride, padding,
-                                                   "conv_transpose2d_backward_reference",
-                                                   output_padding)
+    (sh, sw), (ph, pw), (ho, wo) = _transpose_args(
+        x, w, stride, padding, "conv_transpose2d_backward_reference", output_padding
+    )
     n_samples, c_in, h, wd = x.shape
     _, c_out, kh, kw = w.shape
-    grad_y = check_same_shape(grad_y, (n_samples, c_out, ho, wo), "conv_transpose2d_backward_reference")
+    grad_y = check_same_shape(
+        grad_y, (n_samples, c_out, ho, wo), "conv_transpose2d_backward_reference"
+    )
     gp = np.pad(grad_y, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     dtype = np.result_type(x, w, grad_y)
     dx = np.zeros(x.shape, dtype)
@@ -589,36 +705,55 @@ def conv_transpose2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, w: np
     return dx, dw, grad_y.sum(axis=(0, 2, 3)).astype(dtype)
 
 
-def conv_transpose2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
-                             stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0) -> np.ndarray:
+def conv_transpose2d_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+) -> np.ndarray:
     """Fast transposed convolution: it *is* the input gradient of a ``Conv2d`` whose weight
     is ``w`` (C_in of the transposed layer = C_out of that convolution), so it reuses the
     col2im path: columns Wᵀx, then add each column back to its window."""
     x = as_float_array(x, "conv_transpose2d_forward")
     w = as_float_array(w, "conv_transpose2d_forward")
-    s, p, out_hw = _transpose_args(x, w, stride, padding, "conv_transpose2d_forward", output_padding)
+    s, p, out_hw = _transpose_args(
+        x, w, stride, padding, "conv_transpose2d_forward", output_padding
+    )
     n, c_in, h, wd = x.shape
     _, c_out, kh, kw = w.shape
     dtype = np.result_type(x, w)
     x_cols = np.ascontiguousarray(x.transpose(1, 2, 3, 0), dtype=dtype).reshape(c_in, -1)
     dcols = w.reshape(c_in, -1).astype(dtype, copy=False).T @ x_cols
-    full = _col2im_chwn(dcols.reshape(c_out, kh, kw, h, wd, n),
-                        (out_hw[0] + 2 * p[0], out_hw[1] + 2 * p[1]), s)
-    y = full[:, p[0]:p[0] + out_hw[0], p[1]:p[1] + out_hw[1], :]
+    full = _col2im_chwn(
+        dcols.reshape(c_out, kh, kw, h, wd, n), (out_hw[0] + 2 * p[0], out_hw[1] + 2 * p[1]), s
+    )
+    y = full[:, p[0] : p[0] + out_hw[0], p[1] : p[1] + out_hw[1], :]
     if b is not None:
         y = y + b.astype(dtype, copy=False)[:, None, None, None]
     return y.transpose(3, 0, 1, 2)
 
 
-def conv_transpose2d_backward(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, stride: IntOrPair = 1,
-                              padding: IntOrPair = 0, output_padding: IntOrPair = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def conv_transpose2d_backward(
+    grad_y: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fast (dx, dW, db): the forward pass of a ``Conv2d`` with weight ``w`` turned around –
     dx is that convolution applied to δ, dW its weight gradient with the roles of input
     and δ swapped."""
     x = as_float_array(x, "conv_transpose2d_backward")
     w = as_float_array(w, "conv_transpose2d_backward")
-    s, p, out_hw = _transpose_args(x, w, stride, padding, "conv_transpose2d_backward", output_padding)
-    grad_y = check_same_shape(grad_y, (x.shape[0], w.shape[1], *out_hw), "conv_transpose2d_backward")
+    s, p, out_hw = _transpose_args(
+        x, w, stride, padding, "conv_transpose2d_backward", output_padding
+    )
+    grad_y = check_same_shape(
+        grad_y, (x.shape[0], w.shape[1], *out_hw), "conv_transpose2d_backward"
+    )
     dtype = np.result_type(x, w, grad_y)
     in_hw = x.shape[2:]
     y, cols = _conv2d_forward_cols(grad_y.astype(dtype, copy=False), w, None, s, p, in_hw)
@@ -635,8 +770,14 @@ def conv_transpose2d_backward(grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, 
 class _ConvSizes(Layer):
     """The constructor checks both convolution layers share."""
 
-    def _set_sizes(self, where: str, in_channels: int, out_channels: int,
-                   kernel_size: IntOrPair, stride: IntOrPair) -> None:
+    def _set_sizes(
+        self,
+        where: str,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrPair,
+        stride: IntOrPair,
+    ) -> None:
         self.in_channels = positive_int(in_channels, "in_channels", where)
         self.out_channels = positive_int(out_channels, "out_channels", where)
         self.kernel_size = pair_at_least(kernel_size, "kernel_size", where, 1)
@@ -669,9 +810,17 @@ class Conv2d(_ConvSizes):
     like PyTorch for a first layer whose input needs no gradient.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
-                 stride: IntOrPair = 1, padding: IntOrPair | str = 0, *, bias: bool = True,
-                 rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrPair,
+        stride: IntOrPair = 1,
+        padding: IntOrPair | str = 0,
+        *,
+        bias: bool = True,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         self._set_sizes("Conv2d", in_channels, out_channels, kernel_size, stride)
         where = self._name()
@@ -680,19 +829,26 @@ class Conv2d(_ConvSizes):
             self.padding = (0, 0)
         elif isinstance(padding, str):
             if padding != "same":
-                raise ValueError(f"{where}: padding must be an int, a pair, 'valid' or 'same', "
-                                 f"got {padding!r}")
-            if self.stride != (1, 1) or self.kernel_size[0] % 2 == 0 or self.kernel_size[1] % 2 == 0:
+                raise ValueError(
+                    f"{where}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+                )
+            if (
+                self.stride != (1, 1)
+                or self.kernel_size[0] % 2 == 0
+                or self.kernel_size[1] % 2 == 0
+            ):
                 raise ValueError(
                     f"{where}: padding='same' needs stride 1 and an odd kernel (p = (k − 1)/2 on "
-                    f"each side), got stride {self.stride} and kernel {self.kernel_size}")
+                    f"each side), got stride {self.stride} and kernel {self.kernel_size}"
+                )
             self._padding_arg = "same"
             self.padding = ((self.kernel_size[0] - 1) // 2, (self.kernel_size[1] - 1) // 2)
         else:
             self.padding = pair_at_least(padding, "padding", where, 0)
             self._padding_arg = padding
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels, *self.kernel_size),
-                                         np.float32), "weight")
+        self.weight = Parameter(
+            np.empty((self.out_channels, self.in_channels, *self.kernel_size), np.float32), "weight"
+        )
         self.bias = Parameter(np.empty(self.out_channels, np.float32), "bias") if bias else None
         init.default_init_(self.weight, self.bias, rng)
         self.needs_input_grad = True
@@ -710,16 +866,21 @@ class Conv2d(_ConvSizes):
         min_h, min_w = max(kh - 2 * ph, 1), max(kw - 2 * pw, 1)
         size_text = f"H, W ≥ {min_h}" if min_h == min_w else f"H ≥ {min_h}, W ≥ {min_w}"
         if len(shape) != 4 or shape[1] != self.in_channels or shape[2] < min_h or shape[3] < min_w:
-            raise ValueError(f"{self._name()}: expected input (N, {self.in_channels}, H, W) with "
-                             f"{size_text}, got {shown or tuple(shape)}")
-        return output_hw(shape[2], shape[3], self.kernel_size, self.stride, self.padding, self._name())
+            raise ValueError(
+                f"{self._name()}: expected input (N, {self.in_channels}, H, W) with "
+                f"{size_text}, got {shown or tuple(shape)}"
+            )
+        return output_hw(
+            shape[2], shape[3], self.kernel_size, self.stride, self.padding, self._name()
+        )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, self._name())
         out_hw = self._check_input(x.shape)
         b = None if self.bias is None else self.bias.data
-        y, cols = _conv2d_forward_cols(x, self.weight.data, b, self.stride, self.padding, out_hw,
-                                       self._workspace)
+        y, cols = _conv2d_forward_cols(
+            x, self.weight.data, b, self.stride, self.padding, out_hw, self._workspace
+        )
         self._cache = (x.shape, cols)
         return y
 
@@ -727,8 +888,16 @@ class Conv2d(_ConvSizes):
         x_shape, cols = self._saved(self._cache)
         out_hw = self._check_input(x_shape)
         grad_y = check_same_shape(grad_y, (x_shape[0], self.out_channels, *out_hw), self._name())
-        dx, dw, db = _conv2d_backward_cols(grad_y, cols, x_shape, self.weight.data, self.stride,
-                                           self.padding, self._workspace, self.needs_input_grad)
+        dx, dw, db = _conv2d_backward_cols(
+            grad_y,
+            cols,
+            x_shape,
+            self.weight.data,
+            self.stride,
+            self.padding,
+            self._workspace,
+            self.needs_input_grad,
+        )
         self.weight.grad = dw.astype(self.weight.data.dtype, copy=False)
         if self.bias is not None:
             self.bias.grad = db.astype(self.bias.data.dtype, copy=False)
@@ -740,10 +909,14 @@ class Conv2d(_ConvSizes):
         return (self.out_channels, ho, wo)
 
     def config(self) -> dict[str, Any]:
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": self.kernel_size, "stride": self.stride,
-                "padding": self._padding_arg if isinstance(self._padding_arg, str) else self.padding,
-                "bias": self.bias is not None}
+        return {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self._padding_arg if isinstance(self._padding_arg, str) else self.padding,
+            "bias": self.bias is not None,
+        }
 
     def __getstate__(self) -> dict[str, Any]:
         # deep copies (gradcheck) and pickles leave the scratch arrays behind
@@ -775,16 +948,25 @@ class ConvTranspose2d(_ConvSizes):
     Weight (C_in, C_out, kh, kw) – note the order, as in PyTorch.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
-                 stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0, *,
-                 bias: bool = True,
-                 rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrPair,
+        stride: IntOrPair = 1,
+        padding: IntOrPair = 0,
+        output_padding: IntOrPair = 0,
+        *,
+        bias: bool = True,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         self._set_sizes("ConvTranspose2d", in_channels, out_channels, kernel_size, stride)
         self.padding = pair_at_least(padding, "padding", "ConvTranspose2d", 0)
         self.output_padding = _output_padding_pair(output_padding, self.stride, self._name())
-        self.weight = Parameter(np.empty((self.in_channels, self.out_channels, *self.kernel_size),
-                                         np.float32), "weight")
+        self.weight = Parameter(
+            np.empty((self.in_channels, self.out_channels, *self.kernel_size), np.float32), "weight"
+        )
         self.bias = Parameter(np.empty(self.out_channels, np.float32), "bias") if bias else None
         # PyTorch takes fan_in from weight.size(1)·k² = C_out·k² here, which is exactly what
         # init.fans reads from the (C_in, C_out, kh, kw) layout.
@@ -796,27 +978,45 @@ class ConvTranspose2d(_ConvSizes):
 
     def _out_hw(self, shape: tuple[int, ...]) -> tuple[int, int]:
         if len(shape) != 4 or shape[1] != self.in_channels:
-            raise ValueError(f"{self._name()}: expected input (N, {self.in_channels}, H, W), "
-                             f"got {tuple(shape)}")
-        return (conv_transpose_output_size(shape[2], self.kernel_size[0], self.padding[0],
-                                           self.stride[0], self._name(), self.output_padding[0]),
-                conv_transpose_output_size(shape[3], self.kernel_size[1], self.padding[1],
-                                           self.stride[1], self._name(), self.output_padding[1]))
+            raise ValueError(
+                f"{self._name()}: expected input (N, {self.in_channels}, H, W), got {tuple(shape)}"
+            )
+        return (
+            conv_transpose_output_size(
+                shape[2],
+                self.kernel_size[0],
+                self.padding[0],
+                self.stride[0],
+                self._name(),
+                self.output_padding[0],
+            ),
+            conv_transpose_output_size(
+                shape[3],
+                self.kernel_size[1],
+                self.padding[1],
+                self.stride[1],
+                self._name(),
+                self.output_padding[1],
+            ),
+        )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, self._name())
         self._out_hw(x.shape)
         self._x = x
         b = None if self.bias is None else self.bias.data
-        return conv_transpose2d_forward(x, self.weight.data, b, self.stride, self.padding,
-                                        self.output_padding)
+        return conv_transpose2d_forward(
+            x, self.weight.data, b, self.stride, self.padding, self.output_padding
+        )
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
         x = self._saved(self._x)
-        grad_y = check_same_shape(grad_y, (x.shape[0], self.out_channels, *self._out_hw(x.shape)),
-                                  self._name())
-        dx, dw, db = conv_transpose2d_backward(grad_y, x, self.weight.data, self.stride,
-                                               self.padding, self.output_padding)
+        grad_y = check_same_shape(
+            grad_y, (x.shape[0], self.out_channels, *self._out_hw(x.shape)), self._name()
+        )
+        dx, dw, db = conv_transpose2d_backward(
+            grad_y, x, self.weight.data, self.stride, self.padding, self.output_padding
+        )
         self.weight.grad = dw.astype(self.weight.data.dtype, copy=False)
         if self.bias is not None:
             self.bias.grad = db.astype(self.bias.data.dtype, copy=False)
@@ -826,7 +1026,12 @@ class ConvTranspose2d(_ConvSizes):
         return (self.out_channels, *self._out_hw((1, *input_shape)))
 
     def config(self) -> dict[str, Any]:
-        return {"in_channels": self.in_channels, "out_channels": self.out_channels,
-                "kernel_size": self.kernel_size, "stride": self.stride,
-                "padding": self.padding, "output_padding": self.output_padding,
-                "bias": self.bias is not None}
+        return {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "output_padding": self.output_padding,
+            "bias": self.bias is not None,
+        }

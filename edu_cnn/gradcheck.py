@@ -89,11 +89,15 @@ class GradcheckResult:
 
     def __str__(self) -> str:
         parts = ", ".join(f"{k}: {v:.1e}" for k, v in self.errors.items())
-        return (f"max relative error {self.max_rel_error:.2e} at {self.where} – {self.verdict}"
-                f" ({self.checked} entries; {parts})")
+        return (
+            f"max relative error {self.max_rel_error:.2e} at {self.where} – {self.verdict}"
+            f" ({self.checked} entries; {parts})"
+        )
 
 
-def relative_error(analytic: np.ndarray, numeric: np.ndarray, floor: float | None = None) -> np.ndarray:
+def relative_error(
+    analytic: np.ndarray, numeric: np.ndarray, floor: float | None = None
+) -> np.ndarray:
     """|a − n| / max(|a|, |n|, floor), entry by entry; ``floor`` defaults to a thousandth of
     the largest |a| or |n| (and at least 1e-12)."""
     scale = np.maximum(np.abs(analytic), np.abs(numeric))
@@ -108,8 +112,14 @@ def _entries(size: int, limit: int | None, rng: np.random.Generator) -> np.ndarr
     return np.sort(rng.choice(size, size=limit, replace=False))
 
 
-def _record(result: dict[str, Any], name: str, analytic: np.ndarray, numeric: np.ndarray,
-            flat_indices: np.ndarray, shape: tuple[int, ...]) -> None:
+def _record(
+    result: dict[str, Any],
+    name: str,
+    analytic: np.ndarray,
+    numeric: np.ndarray,
+    flat_indices: np.ndarray,
+    shape: tuple[int, ...],
+) -> None:
     errors = relative_error(analytic, numeric)
     worst = int(np.argmax(errors)) if errors.size else 0
     value = float(errors[worst]) if errors.size else 0.0
@@ -196,15 +206,22 @@ def gradcheck(
     return GradcheckResult(result["max"], result["where"], result["errors"], result["checked"])
 
 
-def gradcheck_loss(loss_fn: Any, prediction: np.ndarray, target: np.ndarray, eps: float = 1e-5) -> GradcheckResult:
+def gradcheck_loss(
+    loss_fn: Any, prediction: np.ndarray, target: np.ndarray, eps: float = 1e-5
+) -> GradcheckResult:
     """Compare ``loss_fn.backward()`` with central differences over ``prediction``, in float64."""
     fn = copy.deepcopy(loss_fn)
     pred = np.array(prediction, dtype=np.float64)
-    target = np.array(target, dtype=np.float64) if np.issubdtype(np.asarray(target).dtype, np.floating) \
+    target = (
+        np.array(target, dtype=np.float64)
+        if np.issubdtype(np.asarray(target).dtype, np.floating)
         else np.asarray(target)
+    )
     fn(pred, target)
     analytic = np.asarray(fn.backward(), dtype=np.float64)
-    numeric = _numeric_gradient(pred.reshape(-1), np.arange(pred.size), lambda: fn(pred, target), eps)
+    numeric = _numeric_gradient(
+        pred.reshape(-1), np.arange(pred.size), lambda: fn(pred, target), eps
+    )
     result: dict[str, Any] = {"max": 0.0, "where": "nothing checked", "errors": {}, "checked": 0}
     _record(result, "prediction", analytic.reshape(-1), numeric, np.arange(pred.size), pred.shape)
     return GradcheckResult(result["max"], result["where"], result["errors"], result["checked"])

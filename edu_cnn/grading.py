@@ -64,7 +64,7 @@ CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']""")
 SOLUTION_CALL = re.compile(r"""\bshow_solution\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']""")
 
 #: The kernel-side helper: defined in a cell appended after the student's cells.
-_KERNEL_HELPER = r'''
+_KERNEL_HELPER = r"""
 def __edu_cnn_grade_setup__(checker_file, reference_files, case_limit):
     import ast, dataclasses, importlib.util, inspect, json, runpy, sys, textwrap
     spec = importlib.util.spec_from_file_location("_edu_cnn_grading_checker", checker_file)
@@ -144,7 +144,7 @@ def __edu_cnn_grade_setup__(checker_file, reference_files, case_limit):
         print("EDU_CNN_GRADE " + json.dumps(out), flush=True)
 
     return grade
-'''
+"""
 
 
 @dataclass
@@ -152,7 +152,7 @@ class ExerciseResult:
     """One exercise of one submission."""
 
     name: str
-    status: str          # pass, fail, not done, missing, timeout, error, not run
+    status: str  # pass, fail, not done, missing, timeout, error, not run
     message: str
     flags: list[str] = field(default_factory=list)
     private_reference: bool = False
@@ -166,7 +166,7 @@ class GradeResult:
     path: Path
     exercises: dict[str, ExerciseResult] = field(default_factory=dict)
     cell_errors: list[str] = field(default_factory=list)
-    problem: str = ""                       # the notebook could not be read or run
+    problem: str = ""  # the notebook could not be read or run
     solutions_viewed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -194,8 +194,10 @@ def chapter_exercises(chapter: str | int | None = None) -> dict[str, list[str]]:
         return by_chapter
     key = f"{int(chapter):02d}" if str(chapter).isdigit() else str(chapter)
     if key not in by_chapter:
-        raise ValueError(f"grade: chapter {chapter!r} has no exercises; chapters with "
-                         f"exercises: {', '.join(sorted(by_chapter))}")
+        raise ValueError(
+            f"grade: chapter {chapter!r} has no exercises; chapters with "
+            f"exercises: {', '.join(sorted(by_chapter))}"
+        )
     return {key: by_chapter[key]}
 
 
@@ -235,8 +237,10 @@ def private_names(files: Iterable[Path]) -> set[str]:
         try:
             tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
         except SyntaxError as error:
-            raise ValueError(f"grade: the references file {path} is not valid Python: "
-                             f"{error.msg} (line {error.lineno})") from None
+            raise ValueError(
+                f"grade: the references file {path} is not valid Python: "
+                f"{error.msg} (line {error.lineno})"
+            ) from None
         names |= {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     return names
 
@@ -298,19 +302,30 @@ def grade_notebook(
     for cell in code_cells:
         cell.outputs = []
         cell.execution_count = None
-    result.solutions_viewed = sorted({n for c in code_cells for n in SOLUTION_CALL.findall(c.source)})
+    result.solutions_viewed = sorted(
+        {n for c in code_cells for n in SOLUTION_CALL.findall(c.source)}
+    )
     setup = nbformat.v4.new_code_cell(
         _KERNEL_HELPER + f"\n__edu_cnn_grade__ = __edu_cnn_grade_setup__("
         f"{str(Path(checker.__file__).resolve())!r}, {[str(p) for p in references]!r}, "
         f"{min(float(exercise_timeout), 3.0)!r})\n"
-        "del __edu_cnn_grade_setup__")
+        "del __edu_cnn_grade_setup__"
+    )
     grading = [nbformat.v4.new_code_cell(f"__edu_cnn_grade__({name!r})") for name in exercises]
     nb.cells = code_cells + [setup] + grading
     client = NotebookClient(
-        nb, timeout=cell_timeout, kernel_name=kernel_name, allow_errors=True,
-        interrupt_on_timeout=True, record_timing=False, shutdown_kernel="immediate",
-        error_on_timeout={"ename": "TimeoutError", "evalue": "the cell ran over its time limit",
-                          "traceback": []},
+        nb,
+        timeout=cell_timeout,
+        kernel_name=kernel_name,
+        allow_errors=True,
+        interrupt_on_timeout=True,
+        record_timing=False,
+        shutdown_kernel="immediate",
+        error_on_timeout={
+            "ename": "TimeoutError",
+            "evalue": "the cell ran over its time limit",
+            "traceback": [],
+        },
         resources={"metadata": {"path": str(path.resolve().parent)}},
     )
     try:
@@ -321,32 +336,39 @@ def grade_notebook(
                 if left <= 0:
                     result.cell_errors.append(
                         f"cell {numbers[index]} and later: not run, the notebook ran over its "
-                        f"{notebook_timeout:.0f} s")
+                        f"{notebook_timeout:.0f} s"
+                    )
                     break
                 client.timeout = max(1, int(min(cell_timeout, left)))
                 began = time.monotonic()
                 client.execute_cell(cell, index)
                 timed_out = time.monotonic() - began >= client.timeout
                 if timed_out:
-                    result.cell_errors.append(f"cell {numbers[index]}: interrupted after "
-                                              f"{client.timeout} s (an endless loop?)")
+                    result.cell_errors.append(
+                        f"cell {numbers[index]}: interrupted after "
+                        f"{client.timeout} s (an endless loop?)"
+                    )
                 for output in cell.outputs:
                     if output.get("output_type") == "error" and not (
-                            timed_out and output.get("ename") == "KeyboardInterrupt"):
+                        timed_out and output.get("ename") == "KeyboardInterrupt"
+                    ):
                         result.cell_errors.append(_cell_error_text(numbers[index], output))
             client.timeout = max(30, int(exercise_timeout))
             client.execute_cell(setup, len(code_cells))
             setup_errors = [o for o in setup.outputs if o.get("output_type") == "error"]
             if setup_errors:
-                raise RuntimeError("the grading helper failed: "
-                                   + _cell_error_text(len(code_cells), setup_errors[0]))
+                raise RuntimeError(
+                    "the grading helper failed: "
+                    + _cell_error_text(len(code_cells), setup_errors[0])
+                )
             for offset, (name, cell) in enumerate(zip(exercises, grading, strict=True)):
                 # the checker stops a slow case itself (and says which); this is the backstop
                 client.timeout = max(1, int(exercise_timeout))
                 began = time.monotonic()
                 client.execute_cell(cell, len(code_cells) + 1 + offset)
-                result.exercises[name] = _exercise_result(name, cell, time.monotonic() - began,
-                                                          client.timeout)
+                result.exercises[name] = _exercise_result(
+                    name, cell, time.monotonic() - began, client.timeout
+                )
     except DeadKernelError:
         result.problem = "the kernel died while running the notebook (it crashed or was killed)"
         return finish("error", f"❌ not graded: {result.problem}.")
@@ -361,16 +383,28 @@ def _exercise_result(name: str, cell: Any, seconds: float, limit: float) -> Exer
         if output.get("output_type") == "stream":
             for line in output.get("text", "").splitlines():
                 if line.startswith(RESULT_MARK):
-                    data = json.loads(line[len(RESULT_MARK):])
-                    return ExerciseResult(name, data["status"], data["message"],
-                                          data.get("flags", []), data.get("private", False))
+                    data = json.loads(line[len(RESULT_MARK) :])
+                    return ExerciseResult(
+                        name,
+                        data["status"],
+                        data["message"],
+                        data.get("flags", []),
+                        data.get("private", False),
+                    )
     errors = [o for o in cell.outputs if o.get("output_type") == "error"]
     if seconds >= limit or any(o.get("ename") == "KeyboardInterrupt" for o in errors):
-        return ExerciseResult(name, "timeout", f"❌ {name}: stopped after {limit:.0f} s on the "
-                              "hidden cases – an endless loop, or far too slow?")
+        return ExerciseResult(
+            name,
+            "timeout",
+            f"❌ {name}: stopped after {limit:.0f} s on the "
+            "hidden cases – an endless loop, or far too slow?",
+        )
     if errors:
-        return ExerciseResult(name, "error", f"❌ {name}: the checker failed: "
-                              f"{errors[0].get('ename')}: {errors[0].get('evalue')}")
+        return ExerciseResult(
+            name,
+            "error",
+            f"❌ {name}: the checker failed: {errors[0].get('ename')}: {errors[0].get('evalue')}",
+        )
     return ExerciseResult(name, "error", f"❌ {name}: no result from the checker.")
 
 
@@ -386,8 +420,9 @@ def find_submissions(folder: Path, chapter: str | None = None) -> list[tuple[str
         if entry.is_file() and entry.suffix == ".ipynb":
             found.append((entry.stem, entry))
         elif entry.is_dir():
-            notebooks = sorted(p for p in entry.rglob("*.ipynb")
-                               if ".ipynb_checkpoints" not in p.parts)
+            notebooks = sorted(
+                p for p in entry.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+            )
             if chapter is not None:
                 prefix = f"{int(chapter):02d}_" if str(chapter).isdigit() else str(chapter)
                 notebooks = [p for p in notebooks if p.name.startswith(prefix)] or notebooks
@@ -414,8 +449,10 @@ def _columns(submissions: list[tuple[str, Path]], chapter: str | None) -> list[s
             if name in known and known[name] not in chapters:
                 chapters.append(known[name])
     if not chapters:
-        raise ValueError("grade: no submission calls check(\"<exercise>\", ...) on a known "
-                         "exercise; say which chapter with --chapter NN")
+        raise ValueError(
+            'grade: no submission calls check("<exercise>", ...) on a known '
+            "exercise; say which chapter with --chapter NN"
+        )
     return [name for number in sorted(chapters) for name in by_chapter[number]]
 
 
@@ -445,11 +482,12 @@ def grade_folder(
     for student, path in submissions:
         result = grade_notebook(path, columns, student, files, **limits)
         results.append(result)
-        (feedback_dir / f"{_safe(student)}.md").write_text(feedback_text(result),
-                                                           encoding="utf-8")
-        print(f"grade: {student}: {result.passed}/{len(columns)} passed"
-              f"{' – ' + result.problem if result.problem else ''}"
-              f"{' – flagged' if result.flags else ''} ({result.seconds:.1f} s)")
+        (feedback_dir / f"{_safe(student)}.md").write_text(feedback_text(result), encoding="utf-8")
+        print(
+            f"grade: {student}: {result.passed}/{len(columns)} passed"
+            f"{' – ' + result.problem if result.problem else ''}"
+            f"{' – flagged' if result.flags else ''} ({result.seconds:.1f} s)"
+        )
     used = ("private: " + ", ".join(sorted(private & set(columns)))) if private else ""
     write_csv(results, columns, out, used, private)
     return results
@@ -468,29 +506,59 @@ def _references_used(result: GradeResult, columns: Sequence[str], private: set[s
     return "private (" + " ".join(mine) + "), package (others)"
 
 
-def write_csv(results: Sequence[GradeResult], columns: Sequence[str], out: Path,
-              used: str = "", private: set[str] | None = None) -> None:
+def write_csv(
+    results: Sequence[GradeResult],
+    columns: Sequence[str],
+    out: Path,
+    used: str = "",
+    private: set[str] | None = None,
+) -> None:
     """One row per student: a column per exercise, then totals, flags, errors, references."""
     private = private or set()
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", *columns, "passed", "total", "flags", "solutions_viewed",
-                         "errors", "references", "notebook"])
+        writer.writerow(
+            [
+                "student",
+                *columns,
+                "passed",
+                "total",
+                "flags",
+                "solutions_viewed",
+                "errors",
+                "references",
+                "notebook",
+            ]
+        )
         for r in results:
             errors = r.problem or "; ".join(e.splitlines()[0] for e in r.cell_errors)
-            writer.writerow([
-                r.student, *(r.exercises[c].status for c in columns), r.passed, len(columns),
-                " | ".join(r.flags), " ".join(r.solutions_viewed), errors,
-                _references_used(r, columns, private), str(r.path),
-            ])
+            writer.writerow(
+                [
+                    r.student,
+                    *(r.exercises[c].status for c in columns),
+                    r.passed,
+                    len(columns),
+                    " | ".join(r.flags),
+                    " ".join(r.solutions_viewed),
+                    errors,
+                    _references_used(r, columns, private),
+                    str(r.path),
+                ]
+            )
 
 
 def feedback_text(result: GradeResult) -> str:
     """The feedback file of one student (Markdown)."""
-    lines = [f"# Feedback for {result.student}", "",
-             (f"Notebook: `{result.path.name}` – {result.passed} of {len(result.exercises)} "
-             "exercises passed."), ""]
+    lines = [
+        f"# Feedback for {result.student}",
+        "",
+        (
+            f"Notebook: `{result.path.name}` – {result.passed} of {len(result.exercises)} "
+            "exercises passed."
+        ),
+        "",
+    ]
     if result.problem:
         lines += [f"**The notebook {result.problem}.**", ""]
     lines += ["## Exercises", ""]
@@ -512,24 +580,46 @@ def feedback_text(result: GradeResult) -> str:
 def add_grade_command(commands: Any) -> None:
     """Add ``grade`` to the ``python -m edu_cnn`` sub-commands."""
     grade = commands.add_parser(
-        "grade", help="grade a folder of submitted notebooks",
+        "grade",
+        help="grade a folder of submitted notebooks",
         description="Run each submitted notebook in a fresh kernel, check every exercise "
-                    "with the course's checker, and write a CSV (one row per student) and a "
-                    "feedback file per student.")
-    grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
-                       help="a folder of notebooks (alice.ipynb, …) or of student folders")
-    grade.add_argument("--chapter", help="grade this chapter's exercises (e.g. 04); default: "
-                                         "the exercises the notebooks check")
-    grade.add_argument("--out", type=Path, default=Path("grades.csv"),
-                       help="the CSV to write (default grades.csv); feedback/ goes beside it")
-    grade.add_argument("--references", type=Path, help="a .py file or folder of private "
-                       "reference solutions (default: the installed package's)")
-    grade.add_argument("--cell-timeout", type=float, default=60,
-                       help="seconds per notebook cell (default 60)")
-    grade.add_argument("--exercise-timeout", type=float, default=10,
-                       help="seconds per exercise check (default 10)")
-    grade.add_argument("--notebook-timeout", type=float, default=300,
-                       help="seconds for all of a notebook's cells (default 300)")
+        "with the course's checker, and write a CSV (one row per student) and a "
+        "feedback file per student.",
+    )
+    grade.add_argument(
+        "submissions",
+        type=Path,
+        metavar="SUBMISSIONS",
+        help="a folder of notebooks (alice.ipynb, …) or of student folders",
+    )
+    grade.add_argument(
+        "--chapter",
+        help="grade this chapter's exercises (e.g. 04); default: the exercises the notebooks check",
+    )
+    grade.add_argument(
+        "--out",
+        type=Path,
+        default=Path("grades.csv"),
+        help="the CSV to write (default grades.csv); feedback/ goes beside it",
+    )
+    grade.add_argument(
+        "--references",
+        type=Path,
+        help="a .py file or folder of private "
+        "reference solutions (default: the installed package's)",
+    )
+    grade.add_argument(
+        "--cell-timeout", type=float, default=60, help="seconds per notebook cell (default 60)"
+    )
+    grade.add_argument(
+        "--exercise-timeout", type=float, default=10, help="seconds per exercise check (default 10)"
+    )
+    grade.add_argument(
+        "--notebook-timeout",
+        type=float,
+        default=300,
+        help="seconds for all of a notebook's cells (default 300)",
+    )
     grade.set_defaults(run=cmd_grade)
 
 
@@ -538,15 +628,21 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     for option in ("cell_timeout", "exercise_timeout", "notebook_timeout"):
         if getattr(args, option) <= 0:
-            raise CommandError(f"--{option.replace('_', '-')} must be a positive number of "
-                               f"seconds, got {getattr(args, option)}")
+            raise CommandError(
+                f"--{option.replace('_', '-')} must be a positive number of "
+                f"seconds, got {getattr(args, option)}"
+            )
     try:
-        results = grade_folder(args.submissions, args.chapter, args.out, args.references,
-                               cell_timeout=args.cell_timeout,
-                               exercise_timeout=args.exercise_timeout,
-                               notebook_timeout=args.notebook_timeout)
+        results = grade_folder(
+            args.submissions,
+            args.chapter,
+            args.out,
+            args.references,
+            cell_timeout=args.cell_timeout,
+            exercise_timeout=args.exercise_timeout,
+            notebook_timeout=args.notebook_timeout,
+        )
     except ValueError as error:
         raise CommandError(str(error)) from None
-    print(f"grade: {len(results)} submission(s) -> {args.out} and "
-          f"{args.out.parent / 'feedback'}/")
+    print(f"grade: {len(results)} submission(s) -> {args.out} and {args.out.parent / 'feedback'}/")
     return 0

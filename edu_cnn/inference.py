@@ -74,33 +74,48 @@ class Classifier:
         If the model does not take one 28×28 gray digit or does not output class scores.
     """
 
-    def __init__(self, model: Layer, *, onnx: bool = False,
-                 max_pixels: int = MAX_IMAGE_PIXELS, budget: Budget | None = None) -> None:
+    def __init__(
+        self,
+        model: Layer,
+        *,
+        onnx: bool = False,
+        max_pixels: int = MAX_IMAGE_PIXELS,
+        budget: Budget | None = None,
+    ) -> None:
         declared = getattr(model, "input_shape", None)
         if declared is not None and int(np.prod(declared)) != 28 * 28:
-            raise PredictionError(f"this command prepares 28×28 grey digits, but the model "
-                                  f"expects input {tuple(declared)}")
+            raise PredictionError(
+                f"this command prepares 28×28 grey digits, but the model "
+                f"expects input {tuple(declared)}"
+            )
         self.input_shape = tuple(declared) if declared is not None else _DIGIT
         try:
             out = check_activations(model, self.input_shape, budget or Budget(), "the model")
         except ModelFileError as error:
             raise PredictionError(str(error)) from None
         if out is None or len(out) != 1:
-            raise PredictionError(f"the model's output for one sample has shape {out}; a "
-                                  f"classifier outputs one score per class, shape (classes,)")
+            raise PredictionError(
+                f"the model's output for one sample has shape {out}; a "
+                f"classifier outputs one score per class, shape (classes,)"
+            )
         self.n_classes = int(out[0])
         leaves = [layer for _, layer in leaf_layers(model)]
         last = leaves[-1] if leaves else model
         self.outputs_probabilities = type(last).__name__ == "Softmax"
         if self.outputs_probabilities and getattr(last, "dim", 1) not in (1, -1):
-            raise PredictionError(f"the model ends with {last!r}, which normalises over axis "
-                                  f"{last.dim} of the (N, classes) output, not over the classes")
+            raise PredictionError(
+                f"the model ends with {last!r}, which normalises over axis "
+                f"{last.dim} of the (N, classes) output, not over the classes"
+            )
         self.model = model
         self.max_pixels = int(max_pixels)
         self.preprocessing = getattr(model, "preprocessing", None)
         names = getattr(model, "class_names", None)
-        self.class_names = (list(names) if names and len(names) == self.n_classes
-                            else [str(i) for i in range(self.n_classes)])
+        self.class_names = (
+            list(names)
+            if names and len(names) == self.n_classes
+            else [str(i) for i in range(self.n_classes)]
+        )
         self._lock = threading.Lock()
         self.session = self._onnx_session() if onnx else None
 
@@ -116,16 +131,21 @@ class Classifier:
         expected = self._forward_numpy(probe)
         difference = float(np.abs(run_onnx(session, probe) - expected).max())
         if not difference <= 1e-3 * max(1.0, float(np.abs(expected).max())):
-            raise PredictionError(f"ONNX Runtime disagrees with numpy on a test input (max "
-                                  f"difference {difference:.3g}); not serving it")
+            raise PredictionError(
+                f"ONNX Runtime disagrees with numpy on a test input (max "
+                f"difference {difference:.3g}); not serving it"
+            )
         return session
 
     # -- the steps -------------------------------------------------------------------------
     def to_input(self, source: str | Path | bytes | np.ndarray) -> np.ndarray:
         """The normalised batch of one (1, *input_shape) for an image (path, bytes, array)."""
         try:
-            image = (source if isinstance(source, np.ndarray)
-                     else load_image(source, max_pixels=self.max_pixels))
+            image = (
+                source
+                if isinstance(source, np.ndarray)
+                else load_image(source, max_pixels=self.max_pixels)
+            )
             digit = preprocess_digit(image)[np.newaxis, np.newaxis]
         except ValueError as error:
             raise PredictionError(str(error)) from None
@@ -149,8 +169,10 @@ class Classifier:
             x = layer.forward(x)
             if not np.isfinite(x).all():
                 where = f"layer {prefix.rstrip('.')} " if prefix else ""
-                return (f"the model's output is not finite: {where}({layer!r}) produced "
-                        f"NaN or infinite values; refused")
+                return (
+                    f"the model's output is not finite: {where}({layer!r}) produced "
+                    f"NaN or infinite values; refused"
+                )
         return "the model's output is not finite; refused"
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
@@ -172,5 +194,7 @@ class Classifier:
     def classify(self, source: str | Path | bytes | np.ndarray) -> dict[str, Any]:
         """``{"class": name, "probabilities": {name: p, …}}`` for one digit image."""
         p = self.probabilities(self.to_input(source))[0]
-        return {"class": self.class_names[int(np.argmax(p))],
-                "probabilities": {n: round(float(v), 4) for n, v in zip(self.class_names, p)}}
+        return {
+            "class": self.class_names[int(np.argmax(p))],
+            "probabilities": {n: round(float(v), 4) for n, v in zip(self.class_names, p)},
+        }

@@ -99,7 +99,9 @@ def kaiming_normal_(p, gain: float = math.sqrt(2.0), rng: np.random.Generator | 
     return normal_(p, 0.0, gain / math.sqrt(fan_in), rng)
 
 
-def default_init_(weight: Parameter, bias: Parameter | None, rng: np.random.Generator | None = None) -> None:
+def default_init_(
+    weight: Parameter, bias: Parameter | None, rng: np.random.Generator | None = None
+) -> None:
     """PyTorch's default for Linear and Conv2d: weight and bias U(−1/√fan_in, 1/√fan_in)."""
     fan_in, _ = fans(weight.shape)
     bound = 1.0 / math.sqrt(fan_in)

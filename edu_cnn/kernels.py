@@ -41,26 +41,56 @@ def _k(rows: list[list[float]], scale: float = 1.0) -> np.ndarray:
 
 
 _KERNELS: tuple[NamedKernel, ...] = (
-    NamedKernel("identity", _k([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
-                "copies the centre pixel: the feature map is the image itself"),
-    NamedKernel("sharpen", _k([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
-                "the pixel plus how much it differs from its four neighbours: edges get crisper"),
-    NamedKernel("box blur", _k([[1, 1, 1], [1, 1, 1], [1, 1, 1]], 1 / 9),
-                "the plain mean of the 3×3 neighbourhood: smooths noise and detail"),
-    NamedKernel("gaussian blur", _k([[1, 2, 1], [2, 4, 2], [1, 2, 1]], 1 / 16),
-                "a weighted mean, the centre counting most: a softer, more natural blur"),
-    NamedKernel("vertical edge", _k([[1, 0, -1], [1, 0, -1], [1, 0, -1]]),
-                "left column minus right column: large where a vertical edge runs (bright on the left)"),
-    NamedKernel("horizontal edge", _k([[1, 1, 1], [0, 0, 0], [-1, -1, -1]]),
-                "top row minus bottom row: large where a horizontal edge runs (bright above)"),
-    NamedKernel("sobel-x", _k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
-                "the horizontal brightness gradient ∂I/∂x, smoothed vertically: finds vertical edges"),
-    NamedKernel("sobel-y", _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
-                "the vertical brightness gradient ∂I/∂y (downwards), smoothed horizontally: finds horizontal edges"),
-    NamedKernel("surround", _k([[1, 1, 1], [1, 0, 1], [1, 1, 1]], 1 / 8),
-                "the mean of the eight neighbours with the centre left out: what surrounds a pixel"),
-    NamedKernel("emboss", _k([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
-                "a diagonal gradient added to the pixel: the image looks pressed into metal"),
+    NamedKernel(
+        "identity",
+        _k([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+        "copies the centre pixel: the feature map is the image itself",
+    ),
+    NamedKernel(
+        "sharpen",
+        _k([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+        "the pixel plus how much it differs from its four neighbours: edges get crisper",
+    ),
+    NamedKernel(
+        "box blur",
+        _k([[1, 1, 1], [1, 1, 1], [1, 1, 1]], 1 / 9),
+        "the plain mean of the 3×3 neighbourhood: smooths noise and detail",
+    ),
+    NamedKernel(
+        "gaussian blur",
+        _k([[1, 2, 1], [2, 4, 2], [1, 2, 1]], 1 / 16),
+        "a weighted mean, the centre counting most: a softer, more natural blur",
+    ),
+    NamedKernel(
+        "vertical edge",
+        _k([[1, 0, -1], [1, 0, -1], [1, 0, -1]]),
+        "left column minus right column: large where a vertical edge runs (bright on the left)",
+    ),
+    NamedKernel(
+        "horizontal edge",
+        _k([[1, 1, 1], [0, 0, 0], [-1, -1, -1]]),
+        "top row minus bottom row: large where a horizontal edge runs (bright above)",
+    ),
+    NamedKernel(
+        "sobel-x",
+        _k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+        "the horizontal brightness gradient ∂I/∂x, smoothed vertically: finds vertical edges",
+    ),
+    NamedKernel(
+        "sobel-y",
+        _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+        "the vertical brightness gradient ∂I/∂y (downwards), smoothed horizontally: finds horizontal edges",
+    ),
+    NamedKernel(
+        "surround",
+        _k([[1, 1, 1], [1, 0, 1], [1, 1, 1]], 1 / 8),
+        "the mean of the eight neighbours with the centre left out: what surrounds a pixel",
+    ),
+    NamedKernel(
+        "emboss",
+        _k([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
+        "a diagonal gradient added to the pixel: the image looks pressed into metal",
+    ),
 )
 
 KERNELS: dict[str, NamedKernel] = {k.name: k for k in _KERNELS}
@@ -89,8 +119,9 @@ def get_kernel(name: str) -> np.ndarray:
     """
     key = _key(name)
     if key not in KERNELS:
-        raise ValueError(f"get_kernel: no kernel called {name!r}; "
-                         f"the kernels are: {', '.join(KERNELS)}")
+        raise ValueError(
+            f"get_kernel: no kernel called {name!r}; the kernels are: {', '.join(KERNELS)}"
+        )
     return KERNELS[key].weights.copy()
 
 

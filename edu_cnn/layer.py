@@ -91,8 +91,12 @@ class Layer:
 
     def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if (register and not cls.__name__.startswith("_") and "<locals>" not in cls.__qualname__
-                and cls.__module__.startswith("edu_cnn.")):
+        if (
+            register
+            and not cls.__name__.startswith("_")
+            and "<locals>" not in cls.__qualname__
+            and cls.__module__.startswith("edu_cnn.")
+        ):
             _REGISTRY[cls.__name__] = cls
 
     def __init__(self) -> None:
@@ -182,8 +186,10 @@ class Layer:
                 f"{self!r}: expected parameters {sorted(own) + sorted(buffers)}, "
                 f"got {sorted(state)}"
             )
-        shapes = {**{k: p.shape for k, p in own.items()},
-                  **{k: np.shape(b) for k, b in buffers.items()}}
+        shapes = {
+            **{k: p.shape for k, p in own.items()},
+            **{k: np.shape(b) for k, b in buffers.items()},
+        }
         for name, shape in shapes.items():
             value = np.asarray(state[name])
             if value.shape != shape:

@@ -21,7 +21,9 @@ from .shapes import as_float_array, check_ndim, check_same_shape, positive_int
 
 
 # -- reference implementations: one sample, one output at a time --------------------------
-def linear_forward_reference(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+def linear_forward_reference(
+    x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None
+) -> np.ndarray:
     """y[n, j] = Σ_i x[n, i]·W[j, i] + b[j], with plain loops."""
     n_samples, n_in = x.shape
     n_out = weight.shape[0]
@@ -85,14 +87,21 @@ class Linear(Layer):
     Shapes: input (N, in_features) → output (N, out_features).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         super().__init__()
         in_features = positive_int(in_features, "in_features", "Linear")
         out_features = positive_int(out_features, "out_features", "Linear")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), np.float32), "weight")
+        self.weight = Parameter(
+            np.empty((self.out_features, self.in_features), np.float32), "weight"
+        )
         self.bias = Parameter(np.empty(self.out_features, np.float32), "bias") if bias else None
         init.default_init_(self.weight, self.bias, rng)
         self._x: np.ndarray | None = None
@@ -129,8 +138,11 @@ class Linear(Layer):
         return (self.out_features,)
 
     def config(self) -> dict[str, Any]:
-        return {"in_features": self.in_features, "out_features": self.out_features,
-                "bias": self.bias is not None}
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias is not None,
+        }
 
 
 class Flatten(Layer):
@@ -143,7 +155,9 @@ class Flatten(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = as_float_array(x, "Flatten")
         if x.ndim < 2:
-            raise ValueError(f"Flatten: expected input (N, …) with at least 2 axes, got {tuple(x.shape)}")
+            raise ValueError(
+                f"Flatten: expected input (N, …) with at least 2 axes, got {tuple(x.shape)}"
+            )
         self._shape = x.shape
         return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))  # -1 fails for N = 0
 

@@ -134,8 +134,10 @@ class Loss:
         """``x`` as a float array without NaN or inf (else a message pointing at one)."""
         x = as_float_array(x, f"{self.name} ({what})")
         if x.size == 0:
-            raise ValueError(f"{self.name}: the {what} are empty (shape {tuple(x.shape)}); a "
-                             f"loss needs at least one example")
+            raise ValueError(
+                f"{self.name}: the {what} are empty (shape {tuple(x.shape)}); a "
+                f"loss needs at least one example"
+            )
         if not np.isfinite(x).all():
             bad, index = _first(~np.isfinite(x))
             raise ValueError(
@@ -150,8 +152,9 @@ class Loss:
         outside = (values < 0) | (values > 1)
         if outside.any():
             bad, index = _first(outside)
-            raise ValueError(f"{self.name}: {what} must lie in [0, 1], got {values[bad]} at "
-                             f"index {index}{hint}")
+            raise ValueError(
+                f"{self.name}: {what} must lie in [0, 1], got {values[bad]} at index {index}{hint}"
+            )
 
     def _check_same_shape(self, pred: np.ndarray, target: np.ndarray, what: str) -> np.ndarray:
         """The target in ``pred``'s shape; an (N,) target also fits an (N, 1) prediction."""
@@ -182,11 +185,15 @@ class MSELoss(Loss):
         if target.shape != pred.shape:
             hint = ""
             if pred.ndim == 2 and pred.shape[1] == 1 and target.shape == (pred.shape[0],):
-                hint = (f"; PyTorch's MSELoss would broadcast these to {pred.shape[0]}×"
-                        f"{pred.shape[0]} differences, so edu_cnn refuses the pair – pass "
-                        f"the target as y.reshape(-1, 1) (shape {tuple(pred.shape)})")
-            raise ValueError(f"{self.name}: expected targets of the prediction's shape "
-                             f"{tuple(pred.shape)}, got {tuple(target.shape)}{hint}")
+                hint = (
+                    f"; PyTorch's MSELoss would broadcast these to {pred.shape[0]}×"
+                    f"{pred.shape[0]} differences, so edu_cnn refuses the pair – pass "
+                    f"the target as y.reshape(-1, 1) (shape {tuple(pred.shape)})"
+                )
+            raise ValueError(
+                f"{self.name}: expected targets of the prediction's shape "
+                f"{tuple(pred.shape)}, got {tuple(target.shape)}{hint}"
+            )
         diff = pred - target.astype(pred.dtype, copy=False)
         self._cache = (diff, pred.size)
         return float(self._reduce(float(np.dot(diff.ravel(), diff.ravel())), pred.size))
@@ -210,8 +217,9 @@ class BCELoss(Loss):
     def forward(self, pred: Any, target: Any) -> float:
         p = self._float_input(pred, "probabilities")
         t = self._check_same_shape(p, self._float_input(target, "targets"), "targets")
-        self._check_unit_interval(p, "probabilities",
-                                  " – did you forget the Sigmoid, or mean BCEWithLogitsLoss?")
+        self._check_unit_interval(
+            p, "probabilities", " – did you forget the Sigmoid, or mean BCEWithLogitsLoss?"
+        )
         self._check_unit_interval(t, "targets")
         t = t.astype(p.dtype, copy=False)
         with np.errstate(divide="ignore"):
@@ -321,13 +329,13 @@ class CrossEntropyLoss(Loss):
             far = (t < 0) | (t >= c)  # checked before the cast: 1e20 must not wrap around
             if far.any():
                 i = int(np.argmax(far))
-                raise ValueError(f"{self.name}: label {t[i]:g} at index {i} is outside the "
-                                 f"class range [0, {c}) of logits with C = {c} classes")
+                raise ValueError(
+                    f"{self.name}: label {t[i]:g} at index {i} is outside the "
+                    f"class range [0, {c}) of logits with C = {c} classes"
+                )
             labels = t.astype(np.int64)
         else:
-            raise ValueError(
-                f"{self.name}: class labels must be integers, got dtype {t.dtype}"
-            )
+            raise ValueError(f"{self.name}: class labels must be integers, got dtype {t.dtype}")
         outside = (labels < 0) | (labels >= c)
         if outside.any():
             i = int(np.argmax(outside))

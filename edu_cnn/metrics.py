@@ -48,9 +48,7 @@ def accuracy(outputs: np.ndarray, targets: np.ndarray, threshold: float = 0.0) -
             )
         return float(np.mean(predicted == (labels == 1)))
     if outputs.ndim != 2:
-        raise ValueError(
-            f"accuracy: expected outputs (N, C) or (N, 1), got {tuple(outputs.shape)}"
-        )
+        raise ValueError(f"accuracy: expected outputs (N, C) or (N, 1), got {tuple(outputs.shape)}")
     predicted = outputs.argmax(axis=1)
     if targets.shape == outputs.shape:
         labels = targets.argmax(axis=1)
@@ -69,7 +67,9 @@ def accuracy(outputs: np.ndarray, targets: np.ndarray, threshold: float = 0.0) -
 def _as_labels(values: Any, where: str, name: str) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim != 1:
-        raise ValueError(f"{where}: {name} must be a 1-D array of class labels, got shape {array.shape}")
+        raise ValueError(
+            f"{where}: {name} must be a 1-D array of class labels, got shape {array.shape}"
+        )
     if array.size and not np.issubdtype(array.dtype, np.integer):
         if not np.all(np.equal(np.mod(array, 1), 0)):
             raise ValueError(f"{where}: {name} must hold integer class labels, got {array.dtype}")

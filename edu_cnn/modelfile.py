@@ -73,7 +73,7 @@ FORMAT_VERSION = 1
 SUFFIX = ".educnn"
 MODEL_JSON = "model.json"
 WEIGHTS_NPZ = "weights.npz"
-MAX_JSON_BYTES = 1 << 20          # a model description larger than 1 MB is not ours
+MAX_JSON_BYTES = 1 << 20  # a model description larger than 1 MB is not ours
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same model gives the same bytes
 
 
@@ -121,10 +121,13 @@ class Preprocessing:
         for name in ("mean", "std"):
             value = getattr(self, name)
             values = value if isinstance(value, tuple) else (value,)
-            if not values or not all(isinstance(v, (int, float)) and math.isfinite(v)
-                                     for v in values):
-                raise ModelFileError(f"Preprocessing: {name} must be a finite number or a "
-                                     f"list of them, got {value!r}")
+            if not values or not all(
+                isinstance(v, (int, float)) and math.isfinite(v) for v in values
+            ):
+                raise ModelFileError(
+                    f"Preprocessing: {name} must be a finite number or a "
+                    f"list of them, got {value!r}"
+                )
         stds = self.std if isinstance(self.std, tuple) else (self.std,)
         if any(s <= 0 for s in stds):
             raise ModelFileError(f"Preprocessing: std must be positive, got {self.std!r}")
@@ -161,14 +164,17 @@ def _number_or_tuple(value: Any, name: str) -> float | tuple[float, ...]:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ModelFileError(f"Preprocessing: {name} must be a number or a list of numbers, "
-                             f"got {value!r}") from None
+        raise ModelFileError(
+            f"Preprocessing: {name} must be a number or a list of numbers, got {value!r}"
+        ) from None
     if array.ndim == 0:
         return float(array)
     if array.ndim == 1:
         return tuple(float(v) for v in array)
-    raise ModelFileError(f"Preprocessing: {name} must be a number or a list of numbers, "
-                         f"got an array of shape {array.shape}")
+    raise ModelFileError(
+        f"Preprocessing: {name} must be a number or a list of numbers, "
+        f"got an array of shape {array.shape}"
+    )
 
 
 # -- describing a model as JSON ---------------------------------------------------------------
@@ -184,29 +190,37 @@ def _json_config(layer: Layer, where: str) -> dict[str, Any]:
     try:
         return json.loads(json.dumps(config, allow_nan=False))
     except (TypeError, ValueError) as error:
-        raise ModelFileError(f"save: {where} ({type(layer).__name__}) has a config() that is "
-                             f"not plain JSON ({error}): {config!r}") from None
+        raise ModelFileError(
+            f"save: {where} ({type(layer).__name__}) has a config() that is "
+            f"not plain JSON ({error}): {config!r}"
+        ) from None
 
 
-def _describe(layer: Layer, prefix: str, weights: dict[str, np.ndarray],
-              known: dict[str, type[Layer]]) -> dict[str, Any]:
+def _describe(
+    layer: Layer, prefix: str, weights: dict[str, np.ndarray], known: dict[str, type[Layer]]
+) -> dict[str, Any]:
     """JSON description of ``layer`` (recursively); its arrays are added to ``weights``."""
     kind = type(layer).__name__
     where = f"layer {prefix.rstrip('.')}" if prefix else "the model"
     if known.get(kind) is not type(layer):
-        raise ModelFileError(f"save: {where} is a {kind}, which model files cannot name; "
-                             f"known layer types: {', '.join(sorted(known))} "
-                             f"(see edu_cnn.modelfile.register_layer)")
+        raise ModelFileError(
+            f"save: {where} is a {kind}, which model files cannot name; "
+            f"known layer types: {', '.join(sorted(known))} "
+            f"(see edu_cnn.modelfile.register_layer)"
+        )
     spec: dict[str, Any] = {"type": kind, "config": _json_config(layer, where)}
     children = _children(layer)
     if children is not None:  # a container's parameters are its children's
-        spec["layers"] = [_describe(child, f"{prefix}{i}.", weights, known)
-                          for i, child in enumerate(children)]
+        spec["layers"] = [
+            _describe(child, f"{prefix}{i}.", weights, known) for i, child in enumerate(children)
+        ]
         return spec
     for name, array in layer.state_dict().items():
         if not np.issubdtype(array.dtype, np.floating):
-            raise ModelFileError(f"save: {prefix}{name} has dtype {array.dtype}; "
-                                 f"model files hold floating-point weights only")
+            raise ModelFileError(
+                f"save: {prefix}{name} has dtype {array.dtype}; "
+                f"model files hold floating-point weights only"
+            )
         weights[prefix + name] = np.ascontiguousarray(array)
     return spec
 
@@ -227,18 +241,27 @@ def _shape_tuple(value: Any, where: str = "save") -> tuple[int, ...] | None:
     except (TypeError, ValueError, OverflowError):
         shape = ()
     if not shape or len(shape) > 8 or any(v < 1 or v >= 1 << 31 for v in shape):
-        raise ModelFileError(f"{where}: input_shape must be a tuple of positive ints such as "
-                             f"(1, 28, 28), got {value!r}")
+        raise ModelFileError(
+            f"{where}: input_shape must be a tuple of positive ints such as "
+            f"(1, 28, 28), got {value!r}"
+        )
     return shape
 
 
-def build_header(model: Layer, *, input_shape: Sequence[int] | None = None,
-                 mean: Any = None, std: Any = None, class_names: Sequence[str] | None = None,
-                 metadata: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def build_header(
+    model: Layer,
+    *,
+    input_shape: Sequence[int] | None = None,
+    mean: Any = None,
+    std: Any = None,
+    class_names: Sequence[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The ``model.json`` content and the weight arrays that :func:`save` writes."""
     if not isinstance(model, Layer):
-        raise ModelFileError(f"save: expected an edu_cnn Layer or Sequential, got "
-                             f"{type(model).__name__}")
+        raise ModelFileError(
+            f"save: expected an edu_cnn Layer or Sequential, got {type(model).__name__}"
+        )
     weights: dict[str, np.ndarray] = {}
     architecture = _describe(model, "", weights, layer_types())
 
@@ -256,15 +279,18 @@ def build_header(model: Layer, *, input_shape: Sequence[int] | None = None,
         class_names = getattr(model, "class_names", None)
     if class_names is not None:
         if isinstance(class_names, str) or not all(isinstance(c, str) for c in class_names):
-            raise ModelFileError(f"save: class_names must be a list of strings, got {class_names!r}")
+            raise ModelFileError(
+                f"save: class_names must be a list of strings, got {class_names!r}"
+            )
         class_names = list(class_names)
     if metadata is None:
         metadata = getattr(model, "metadata", None) or {}
     try:
         metadata = json.loads(json.dumps(dict(metadata), allow_nan=False))
     except (TypeError, ValueError) as error:
-        raise ModelFileError(f"save: metadata must be plain JSON (str, numbers, lists, dicts): "
-                             f"{error}") from None
+        raise ModelFileError(
+            f"save: metadata must be plain JSON (str, numbers, lists, dicts): {error}"
+        ) from None
 
     header = {
         "format": FORMAT_NAME,
@@ -274,8 +300,10 @@ def build_header(model: Layer, *, input_shape: Sequence[int] | None = None,
         "preprocessing": preprocessing.to_json() if preprocessing else None,
         "class_names": class_names,
         "metadata": metadata,
-        "weights": {name: {"shape": list(a.shape), "dtype": a.dtype.str,
-                           "sha256": _array_digest(a)} for name, a in weights.items()},
+        "weights": {
+            name: {"shape": list(a.shape), "dtype": a.dtype.str, "sha256": _array_digest(a)}
+            for name, a in weights.items()
+        },
     }
     return header, weights
 
@@ -301,9 +329,17 @@ def _npz_bytes(weights: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def save(model: Layer, path: str | os.PathLike[str], *, input_shape: Sequence[int] | None = None,
-         mean: Any = None, std: Any = None, class_names: Sequence[str] | None = None,
-         metadata: dict[str, Any] | None = None, budget: Budget | None = None) -> Path:
+def save(
+    model: Layer,
+    path: str | os.PathLike[str],
+    *,
+    input_shape: Sequence[int] | None = None,
+    mean: Any = None,
+    std: Any = None,
+    class_names: Sequence[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    budget: Budget | None = None,
+) -> Path:
     """Save ``model`` (architecture, weights, pre-processing) to one file, atomically.
 
     Parameters
@@ -334,18 +370,28 @@ def save(model: Layer, path: str | os.PathLike[str], *, input_shape: Sequence[in
     refused. Re-saving over a file keeps its mode (0644 stays 0644).
     """
     path = Path(path)
-    header, weights = build_header(model, input_shape=input_shape, mean=mean, std=std,
-                                   class_names=class_names, metadata=metadata)
+    header, weights = build_header(
+        model,
+        input_shape=input_shape,
+        mean=mean,
+        std=std,
+        class_names=class_names,
+        metadata=metadata,
+    )
     budget = budget or Budget()
     for name, array in weights.items():
         if not np.isfinite(array).all():
-            raise ModelFileError(f"save: weight {name} of {_layer_at(model, name)} holds "
-                                 f"NaN or infinite values; a model file holds finite numbers")
+            raise ModelFileError(
+                f"save: weight {name} of {_layer_at(model, name)} holds "
+                f"NaN or infinite values; a model file holds finite numbers"
+            )
     _check_parameter_budget(header, budget, f"save {path}")
     check_activations(model, header["input_shape"], budget, f"save {path}")
     json_bytes = json.dumps(header, indent=2, ensure_ascii=False, allow_nan=False).encode("utf-8")
-    with atomic_write(path, "save", error=ModelFileError) as handle, \
-            zipfile.ZipFile(handle, "w") as archive:
+    with (
+        atomic_write(path, "save", error=ModelFileError) as handle,
+        zipfile.ZipFile(handle, "w") as archive,
+    ):
         _zip_member(archive, MODEL_JSON, json_bytes)
         _zip_member(archive, WEIGHTS_NPZ, _npz_bytes(weights))
     return path
@@ -371,8 +417,8 @@ class Budget:
     line's ``--max-parameters``.
     """
 
-    max_weight_bytes: int = 1 << 30        # 1 GiB
-    max_parameters: int = 1 << 28          # 268 M numbers
+    max_weight_bytes: int = 1 << 30  # 1 GiB
+    max_parameters: int = 1 << 28  # 268 M numbers
     max_activation_numbers: int = 1 << 26  # 67 M numbers (256 MB in float32) per sample
 
     def __post_init__(self) -> None:
@@ -384,8 +430,22 @@ class Budget:
 
 _SMALL_LAYER = 1 << 16  # a layer listing no weights may still take small size arguments
 #: Constructor arguments that are not sizes of an array the layer allocates.
-_NOT_SIZES = frozenset({"stride", "padding", "dilation", "output_padding", "dim", "start_dim",
-                        "end_dim", "groups", "scale_factor", "size", "momentum", "eps"})
+_NOT_SIZES = frozenset(
+    {
+        "stride",
+        "padding",
+        "dilation",
+        "output_padding",
+        "dim",
+        "start_dim",
+        "end_dim",
+        "groups",
+        "scale_factor",
+        "size",
+        "momentum",
+        "eps",
+    }
+)
 MAX_DEPTH = 32  # containers nested deeper than this are not a model anyone trained
 
 
@@ -409,18 +469,25 @@ def _listed_numbers(entry: Any, name: str, where: str) -> tuple[int, int]:
     if not isinstance(entry, dict):
         raise ModelFileError(f"{where}: {MODEL_JSON} is damaged: weights.{name} is not an object")
     shape, dtype = entry.get("shape"), entry.get("dtype")
-    if not (isinstance(shape, list) and len(shape) <= 8 and all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 40 for v in shape)):
-        raise ModelFileError(f"{where}: {MODEL_JSON} is damaged: weights.{name} has shape "
-                             f"{shape!r}, not a list of at most 8 sizes")
+    if not (
+        isinstance(shape, list)
+        and len(shape) <= 8
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 40 for v in shape)
+    ):
+        raise ModelFileError(
+            f"{where}: {MODEL_JSON} is damaged: weights.{name} has shape "
+            f"{shape!r}, not a list of at most 8 sizes"
+        )
     try:
         itemsize = np.dtype(dtype).itemsize if isinstance(dtype, str) else 0
         floating = np.dtype(dtype).kind == "f"
     except TypeError:
         itemsize, floating = 0, False
     if not floating:
-        raise ModelFileError(f"{where}: weight {name} has dtype {dtype!r}; model files hold "
-                             f"floating-point weights only")
+        raise ModelFileError(
+            f"{where}: weight {name} has dtype {dtype!r}; model files hold "
+            f"floating-point weights only"
+        )
     numbers = math.prod(shape)
     return numbers, numbers * itemsize
 
@@ -437,30 +504,38 @@ def _check_parameter_budget(header: dict[str, Any], budget: Budget, where: str) 
         prefix = name.rsplit(".", 1)[0] if "." in name else ""
         per_prefix[prefix] = per_prefix.get(prefix, 0) + numbers
     if total_bytes > budget.max_weight_bytes:
-        raise ModelFileError(f"{where}: the weights listed in {MODEL_JSON} take "
-                             f"{total_bytes:,} bytes, more than the budget's "
-                             f"{budget.max_weight_bytes:,} (raise max_weight_bytes to allow it)")
+        raise ModelFileError(
+            f"{where}: the weights listed in {MODEL_JSON} take "
+            f"{total_bytes:,} bytes, more than the budget's "
+            f"{budget.max_weight_bytes:,} (raise max_weight_bytes to allow it)"
+        )
     if total_numbers > budget.max_parameters:
-        raise ModelFileError(f"{where}: the model lists {total_numbers:,} parameters, more "
-                             f"than the budget's {budget.max_parameters:,} (raise "
-                             f"max_parameters to allow it)")
+        raise ModelFileError(
+            f"{where}: the model lists {total_numbers:,} parameters, more "
+            f"than the budget's {budget.max_parameters:,} (raise "
+            f"max_parameters to allow it)"
+        )
 
     def walk(spec: Any, prefix: str, label: str, depth: int) -> None:
         if depth > MAX_DEPTH:
-            raise ModelFileError(f"{where}: {MODEL_JSON} nests containers more than "
-                                 f"{MAX_DEPTH} deep ({label}); not a model")
+            raise ModelFileError(
+                f"{where}: {MODEL_JSON} nests containers more than "
+                f"{MAX_DEPTH} deep ({label}); not a model"
+            )
         if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-            raise ModelFileError(f"{where}: {MODEL_JSON} is damaged: {label} has no layer "
-                                 f"'type'")
+            raise ModelFileError(f"{where}: {MODEL_JSON} is damaged: {label} has no layer 'type'")
         config = spec.get("config", {})
         if not isinstance(config, dict):
-            raise ModelFileError(f"{where}: {MODEL_JSON} is damaged: {label} "
-                                 f"({spec['type']}) has a config that is not an object")
+            raise ModelFileError(
+                f"{where}: {MODEL_JSON} is damaged: {label} "
+                f"({spec['type']}) has a config that is not an object"
+            )
         children = spec.get("layers")
         if children is not None:
             if not isinstance(children, list):
-                raise ModelFileError(f"{where}: {MODEL_JSON} is damaged: {label}.layers is "
-                                     f"not a list")
+                raise ModelFileError(
+                    f"{where}: {MODEL_JSON} is damaged: {label}.layers is not a list"
+                )
             for i, child in enumerate(children):
                 walk(child, f"{prefix}{i}.", f"layer {prefix}{i}", depth + 1)
             return
@@ -470,13 +545,15 @@ def _check_parameter_budget(header: dict[str, Any], budget: Budget, where: str) 
             raise ModelFileError(
                 f"{where}: {label} ({spec['type']}) has size arguments that allocate up to "
                 f"{bound:,} numbers, but the file lists {own:,} weights for it; refused "
-                f"before building it")
+                f"before building it"
+            )
 
     walk(header["architecture"], "", "the model", 0)
 
 
-def check_activations(model: Layer, input_shape: Sequence[int] | None, budget: Budget,
-                             where: str) -> tuple[int, ...] | None:
+def check_activations(
+    model: Layer, input_shape: Sequence[int] | None, budget: Budget, where: str
+) -> tuple[int, ...] | None:
     """The output shape of one sample, layer by layer; refuse one too large or a layer that
     cannot take its input. Returns the model's output shape (``None`` without an input
     shape)."""
@@ -484,24 +561,31 @@ def check_activations(model: Layer, input_shape: Sequence[int] | None, budget: B
         return None
     shape = tuple(int(v) for v in input_shape)
     if math.prod(shape) > budget.max_activation_numbers:
-        raise ModelFileError(f"{where}: the input shape {shape} holds {math.prod(shape):,} "
-                             f"numbers, more than the budget's {budget.max_activation_numbers:,}")
+        raise ModelFileError(
+            f"{where}: the input shape {shape} holds {math.prod(shape):,} "
+            f"numbers, more than the budget's {budget.max_activation_numbers:,}"
+        )
     for prefix, layer in leaf_layers(model):
         label = f"layer {prefix.rstrip('.')}" if prefix else "the model"
         try:
             out = tuple(int(v) for v in layer.output_shape(shape))
         except (ValueError, TypeError, IndexError, ZeroDivisionError) as error:
-            raise ModelFileError(f"{where}: the input shape {tuple(input_shape)} does not fit "
-                                 f"the layers: {label} ({layer!r}) cannot take {shape}: "
-                                 f"{error}") from None
+            raise ModelFileError(
+                f"{where}: the input shape {tuple(input_shape)} does not fit "
+                f"the layers: {label} ({layer!r}) cannot take {shape}: "
+                f"{error}"
+            ) from None
         if not out or min(out) < 1:
-            raise ModelFileError(f"{where}: the input shape {tuple(input_shape)} does not fit "
-                                 f"the layers: {label} ({layer!r}) turns {shape} into {out}")
+            raise ModelFileError(
+                f"{where}: the input shape {tuple(input_shape)} does not fit "
+                f"the layers: {label} ({layer!r}) turns {shape} into {out}"
+            )
         if math.prod(out) > budget.max_activation_numbers:
             raise ModelFileError(
                 f"{where}: {label} ({layer!r}) turns one sample of {shape} into {out} = "
                 f"{math.prod(out):,} numbers, more than the budget's "
-                f"{budget.max_activation_numbers:,} (raise max_activation_numbers to allow it)")
+                f"{budget.max_activation_numbers:,} (raise max_activation_numbers to allow it)"
+            )
         shape = out
     return shape
 
@@ -525,31 +609,49 @@ def _check_members(archive: zipfile.ZipFile, path: Path, what: str) -> None:
     names = archive.namelist()
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise _fail(path, f"{what} holds the member(s) {duplicates} more than once (tools "
-                          f"disagree on which copy counts); refused")
+        raise _fail(
+            path,
+            f"{what} holds the member(s) {duplicates} more than once (tools "
+            f"disagree on which copy counts); refused",
+        )
     for info in archive.infolist():
         if info.flag_bits & 0x1:
             raise _fail(path, f"{what}: member {info.filename} is encrypted; model files are not")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise _fail(path, f"{what}: member {info.filename} uses compression method "
-                              f"{info.compress_type}; model files use 0 (stored) or 8 "
-                              f"(deflate)")
+            raise _fail(
+                path,
+                f"{what}: member {info.filename} uses compression method "
+                f"{info.compress_type}; model files use 0 (stored) or 8 "
+                f"(deflate)",
+            )
 
 
 def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes:
     try:
         info = archive.getinfo(name)
     except KeyError:
-        raise _fail(path, f"not an edu-cnn model file: it has no {name} "
-                          f"(members: {', '.join(archive.namelist()) or 'none'})") from None
+        raise _fail(
+            path,
+            f"not an edu-cnn model file: it has no {name} "
+            f"(members: {', '.join(archive.namelist()) or 'none'})",
+        ) from None
     if info.file_size > limit:
-        raise _fail(path, f"{name} claims {info.file_size:,} bytes, more than the {limit:,} "
-                          f"this model may hold")
+        raise _fail(
+            path,
+            f"{name} claims {info.file_size:,} bytes, more than the {limit:,} this model may hold",
+        )
     try:
         with archive.open(info) as member:
             data = member.read(limit + 1)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError,
-            RuntimeError, zlib.error) as error:
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        OSError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+        zlib.error,
+    ) as error:
         raise _fail(path, f"the file is corrupted: {name} cannot be read ({error})") from None
     if len(data) > limit:
         raise _fail(path, f"{name} is larger than the {limit:,} bytes this model may hold")
@@ -567,8 +669,9 @@ def _refuse_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _open_archive(path: Path, budget: Budget, sha256: str | None = None
-                  ) -> tuple[dict[str, Any], bytes]:
+def _open_archive(
+    path: Path, budget: Budget, sha256: str | None = None
+) -> tuple[dict[str, Any], bytes]:
     """The parsed (unchecked) JSON and the raw weights.npz bytes."""
     limit = budget.max_weight_bytes + MAX_JSON_BYTES + (1 << 20)
     try:
@@ -582,24 +685,30 @@ def _open_archive(path: Path, budget: Budget, sha256: str | None = None
     if sha256 is not None:
         expected = str(sha256).strip().lower()
         if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected):
-            raise ModelFileError(f"{path}: the expected SHA-256 must be 64 hex digits, got "
-                                 f"{sha256!r}")
+            raise ModelFileError(
+                f"{path}: the expected SHA-256 must be 64 hex digits, got {sha256!r}"
+            )
         actual = hashlib.sha256(data).hexdigest()
         if actual != expected:
-            raise ModelFileError(f"{path}: SHA-256 mismatch – expected {expected}, the file "
-                                 f"has {actual}; it is not the file that was published")
+            raise ModelFileError(
+                f"{path}: SHA-256 mismatch – expected {expected}, the file "
+                f"has {actual}; it is not the file that was published"
+            )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _check_members(archive, path, "the file")
             json_bytes = _read_member(archive, MODEL_JSON, MAX_JSON_BYTES, path)
-            npz_bytes = _read_member(archive, WEIGHTS_NPZ,
-                                     budget.max_weight_bytes + (1 << 20), path)
+            npz_bytes = _read_member(
+                archive, WEIGHTS_NPZ, budget.max_weight_bytes + (1 << 20), path
+            )
     except zipfile.BadZipFile:
-        raise _fail(path, "not an edu-cnn model file, or a truncated one: it is not a "
-                          "complete zip archive") from None
+        raise _fail(
+            path, "not an edu-cnn model file, or a truncated one: it is not a complete zip archive"
+        ) from None
     try:
-        header = json.loads(json_bytes.decode("utf-8"), parse_float=_strict_float,
-                            parse_constant=_refuse_constant)
+        header = json.loads(
+            json_bytes.decode("utf-8"), parse_float=_strict_float, parse_constant=_refuse_constant
+        )
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
         raise _fail(path, f"{MODEL_JSON} is not valid JSON ({error})") from None
     except RecursionError:
@@ -610,21 +719,29 @@ def _open_archive(path: Path, budget: Budget, sha256: str | None = None
 def _check_header(header: Any, path: Path) -> dict[str, Any]:
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         found = header.get("format") if isinstance(header, dict) else type(header).__name__
-        raise _fail(path, f"not an edu-cnn model file: format is {found!r}, "
-                          f"expected {FORMAT_NAME!r}")
+        raise _fail(
+            path, f"not an edu-cnn model file: format is {found!r}, expected {FORMAT_NAME!r}"
+        )
     version = header.get("format_version")
     if version != FORMAT_VERSION:
-        raise _fail(path, f"unsupported format version {version!r}: this edu_cnn reads "
-                          f"version {FORMAT_VERSION} (saved by a different edu_cnn?)")
+        raise _fail(
+            path,
+            f"unsupported format version {version!r}: this edu_cnn reads "
+            f"version {FORMAT_VERSION} (saved by a different edu_cnn?)",
+        )
     for key, kind in (("architecture", dict), ("weights", dict), ("metadata", dict)):
         if not isinstance(header.get(key), kind):
-            raise _fail(path, f"{MODEL_JSON} is damaged: '{key}' should be a "
-                              f"{kind.__name__}, got {type(header.get(key)).__name__}")
+            raise _fail(
+                path,
+                f"{MODEL_JSON} is damaged: '{key}' should be a "
+                f"{kind.__name__}, got {type(header.get(key)).__name__}",
+            )
     return header
 
 
-def read_header(path: str | os.PathLike[str], *, sha256: str | None = None,
-                budget: Budget | None = None) -> dict[str, Any]:
+def read_header(
+    path: str | os.PathLike[str], *, sha256: str | None = None, budget: Budget | None = None
+) -> dict[str, Any]:
     """The model description stored in a file, checked for format and version.
 
     Reads ``model.json`` only; the weights are not checked (use :func:`load`).
@@ -640,26 +757,42 @@ def _build(spec: Any, where: str, known: dict[str, type[Layer]], path: Path) -> 
     kind = spec["type"]
     cls = known.get(kind)
     if cls is None:
-        raise _fail(path, f"unknown layer type {kind!r} at {where}; this edu_cnn knows "
-                          f"{', '.join(sorted(known))}")
-    config = {k: tuple(v) if isinstance(v, list) else v
-              for k, v in spec.get("config", {}).items()}
+        raise _fail(
+            path,
+            f"unknown layer type {kind!r} at {where}; this edu_cnn knows "
+            f"{', '.join(sorted(known))}",
+        )
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.get("config", {}).items()}
     if "rng" in config:
-        raise _fail(path, f"{MODEL_JSON} is damaged: {where} ({kind}) sets 'rng', which is "
-                          f"never stored")
+        raise _fail(
+            path, f"{MODEL_JSON} is damaged: {where} ({kind}) sets 'rng', which is never stored"
+        )
     args: list[Layer] = []
     if "layers" in spec:
-        args = [_build(child, f"layer {i}" if where == "the model" else f"{where}.{i}",
-                       known, path) for i, child in enumerate(spec["layers"])]
+        args = [
+            _build(child, f"layer {i}" if where == "the model" else f"{where}.{i}", known, path)
+            for i, child in enumerate(spec["layers"])
+        ]
     try:
         if "rng" in inspect.signature(cls).parameters:
             # initial weights are overwritten at once: don't consume edu_cnn's generator
             config["rng"] = np.random.default_rng(0)
         return cls(*args, **config)
-    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError,
-            MemoryError, RecursionError) as error:  # what a constructor says about bad arguments
-        raise _fail(path, f"{where} ({kind}) cannot be built from its stored arguments "
-                          f"{spec.get('config')!r}: {error}") from None
+    except (
+        TypeError,
+        ValueError,
+        AttributeError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        MemoryError,
+        RecursionError,
+    ) as error:  # what a constructor says about bad arguments
+        raise _fail(
+            path,
+            f"{where} ({kind}) cannot be built from its stored arguments "
+            f"{spec.get('config')!r}: {error}",
+        ) from None
 
 
 def leaf_layers(layer: Layer, prefix: str = "") -> Iterator[tuple[str, Layer]]:
@@ -684,13 +817,24 @@ def _npy_header(member: BinaryIO, name: str, path: Path) -> tuple[Any, bool, np.
             shape, fortran, dtype = fmt.read_array_header_2_0(member)
         else:
             raise ValueError(f"unknown .npy format version {version}")
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError, zlib.error,
-            zipfile.BadZipFile) as error:
-        raise _fail(path, f"{WEIGHTS_NPZ} is corrupted: the header of {name} cannot be read "
-                          f"({error})") from None
+    except (
+        ValueError,
+        OSError,
+        EOFError,
+        SyntaxError,
+        TypeError,
+        zlib.error,
+        zipfile.BadZipFile,
+    ) as error:
+        raise _fail(
+            path, f"{WEIGHTS_NPZ} is corrupted: the header of {name} cannot be read ({error})"
+        ) from None
     if dtype.hasobject:
-        raise _fail(path, "the weights contain a pickled Python object; model files hold "
-                          "plain numbers only, so it was refused")
+        raise _fail(
+            path,
+            "the weights contain a pickled Python object; model files hold "
+            "plain numbers only, so it was refused",
+        )
     return shape, fortran, dtype
 
 
@@ -699,22 +843,27 @@ def _read_npy(member: BinaryIO, name: str, entry: dict[str, Any], path: Path) ->
     are read (a header claiming 10¹² numbers costs nothing)."""
     shape, fortran, dtype = _npy_header(member, name, path)
     if dtype.kind != "f":
-        raise _fail(path, f"weight {name} holds dtype {dtype}; model files hold plain "
-                          f"floating-point numbers only, so it was refused")
+        raise _fail(
+            path,
+            f"weight {name} holds dtype {dtype}; model files hold plain "
+            f"floating-point numbers only, so it was refused",
+        )
     if list(shape) != entry["shape"]:
-        raise _fail(path, f"weight {name} has shape {tuple(shape)} but {MODEL_JSON} says "
-                          f"{tuple(entry['shape'])}")
+        raise _fail(
+            path,
+            f"weight {name} has shape {tuple(shape)} but {MODEL_JSON} says {tuple(entry['shape'])}",
+        )
     if dtype.str.lstrip("<>=|") != str(entry["dtype"]).lstrip("<>=|"):
-        raise _fail(path, f"weight {name} has dtype {dtype} but {MODEL_JSON} says "
-                          f"{entry['dtype']}")
+        raise _fail(path, f"weight {name} has dtype {dtype} but {MODEL_JSON} says {entry['dtype']}")
     nbytes = math.prod(shape) * dtype.itemsize
     try:
         raw = member.read(nbytes)
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
         raise _fail(path, f"{WEIGHTS_NPZ} is corrupted: {name} cannot be read ({error})") from None
     if len(raw) != nbytes:
-        raise _fail(path, f"{WEIGHTS_NPZ} is truncated: {name} has {len(raw):,} of its "
-                          f"{nbytes:,} bytes")
+        raise _fail(
+            path, f"{WEIGHTS_NPZ} is truncated: {name} has {len(raw):,} of its {nbytes:,} bytes"
+        )
     array = np.frombuffer(raw, dtype=dtype).reshape(shape, order="F" if fortran else "C")
     return np.ascontiguousarray(array, dtype=dtype.newbyteorder("="))
 
@@ -731,9 +880,16 @@ def _read_weights(npz_bytes: bytes, header: dict[str, Any], path: Path) -> dict[
             missing = sorted(set(listed) - set(members))
             extra = sorted(set(members) - set(listed))
             if missing or extra:
-                raise _fail(path, f"the weights do not match {MODEL_JSON}: "
-                                  + "; ".join(filter(None, [missing and f"missing {missing}",
-                                                            extra and f"unexpected {extra}"])))
+                raise _fail(
+                    path,
+                    f"the weights do not match {MODEL_JSON}: "
+                    + "; ".join(
+                        filter(
+                            None,
+                            [missing and f"missing {missing}", extra and f"unexpected {extra}"],
+                        )
+                    ),
+                )
             arrays = {}
             for name, info in members.items():
                 with npz.open(info) as member:
@@ -744,13 +900,17 @@ def _read_weights(npz_bytes: bytes, header: dict[str, Any], path: Path) -> dict[
         raise _fail(path, f"{WEIGHTS_NPZ} cannot be read ({error})") from None
     for name, array in arrays.items():
         if _array_digest(array) != listed[name].get("sha256"):
-            raise _fail(path, f"checksum mismatch for weight {name}: the file was modified "
-                              f"or corrupted after it was saved")
+            raise _fail(
+                path,
+                f"checksum mismatch for weight {name}: the file was modified "
+                f"or corrupted after it was saved",
+            )
     return arrays
 
 
-def load(path: str | os.PathLike[str], *, sha256: str | None = None,
-         budget: Budget | None = None) -> Layer:
+def load(
+    path: str | os.PathLike[str], *, sha256: str | None = None, budget: Budget | None = None
+) -> Layer:
     """Load a model saved by :func:`save`, checking everything before building it.
 
     Parameters
@@ -789,16 +949,22 @@ def load(path: str | os.PathLike[str], *, sha256: str | None = None,
         input_shape = _shape_tuple(header.get("input_shape"), f"{path}: {MODEL_JSON} is damaged")
         pre = header.get("preprocessing")
         if pre is not None and not (isinstance(pre, dict) and "mean" in pre and "std" in pre):
-            raise ModelFileError(f"{path}: {MODEL_JSON} is damaged: preprocessing should be "
-                                 f"{{'mean': …, 'std': …}}, got {pre!r}")
+            raise ModelFileError(
+                f"{path}: {MODEL_JSON} is damaged: preprocessing should be "
+                f"{{'mean': …, 'std': …}}, got {pre!r}"
+            )
         preprocessing = Preprocessing.from_values(pre["mean"], pre["std"]) if pre else None
     except ModelFileError as error:
         message = str(error)
-        raise ModelFileError(message if message.startswith(str(path))
-                             else f"{path}: {MODEL_JSON} is damaged: {message}") from None
+        raise ModelFileError(
+            message
+            if message.startswith(str(path))
+            else f"{path}: {MODEL_JSON} is damaged: {message}"
+        ) from None
     class_names = header.get("class_names")
-    if class_names is not None and not (isinstance(class_names, list)
-                                        and all(isinstance(c, str) for c in class_names)):
+    if class_names is not None and not (
+        isinstance(class_names, list) and all(isinstance(c, str) for c in class_names)
+    ):
         raise _fail(path, f"{MODEL_JSON} is damaged: class_names is not a list of strings")
 
     model = _build(header["architecture"], "the model", layer_types(), path)
@@ -809,8 +975,10 @@ def load(path: str | os.PathLike[str], *, sha256: str | None = None,
     expected: set[str] = set()
     for prefix, layer in leaf_layers(model):
         own = layer.named_parameters()
-        shapes = {**{k: p.shape for k, p in own.items()},
-                  **{k: np.shape(b) for k, b in layer.named_buffers().items()}}  # running stats
+        shapes = {
+            **{k: p.shape for k, p in own.items()},
+            **{k: np.shape(b) for k, b in layer.named_buffers().items()},
+        }  # running stats
         if not shapes:
             continue
         state = {}
@@ -820,13 +988,17 @@ def load(path: str | os.PathLike[str], *, sha256: str | None = None,
             if key not in arrays:
                 raise _fail(path, f"weight {key} of {layer!r} is missing from the file")
             if arrays[key].shape != shape:
-                raise _fail(path, f"weight {key} has shape {arrays[key].shape} but "
-                                  f"{layer!r} needs {shape}")
+                raise _fail(
+                    path, f"weight {key} has shape {arrays[key].shape} but {layer!r} needs {shape}"
+                )
             if not np.isfinite(arrays[key]).all():
                 bad = int(np.size(arrays[key]) - np.isfinite(arrays[key]).sum())
-                raise _fail(path, f"weight {key} of layer {prefix.rstrip('.') or '0'} "
-                                  f"({layer!r}) holds {bad:,} NaN or infinite value(s); "
-                                  f"refused")
+                raise _fail(
+                    path,
+                    f"weight {key} of layer {prefix.rstrip('.') or '0'} "
+                    f"({layer!r}) holds {bad:,} NaN or infinite value(s); "
+                    f"refused",
+                )
             state[name] = arrays[key]
         layer.load_state_dict(state)
         for name, parameter in own.items():  # keep float64 weights float64

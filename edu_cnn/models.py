@@ -14,8 +14,9 @@ from .pooling import MaxPool2d
 from .sequential import Sequential
 
 
-def lenet5(num_classes: int = 10, in_channels: int = 1, activation: str = "relu",
-           batch_norm: bool = False) -> Sequential:
+def lenet5(
+    num_classes: int = 10, in_channels: int = 1, activation: str = "relu", batch_norm: bool = False
+) -> Sequential:
     """LeNet-5 for 28×28 images, as in chapter 7 (61,706 parameters with the defaults).
 
     conv 6@5×5, padding 2 → act → max-pool 2 → conv 16@5×5 → act → max-pool 2 →
@@ -27,24 +28,34 @@ def lenet5(num_classes: int = 10, in_channels: int = 1, activation: str = "relu"
     after the two hidden fully connected layers, before the activation (chapter 7's
     modernised LeNet-5: 452 more parameters, 62,158 in all).
     """
+
     def norm(kind: type, n: int) -> list:
         return [kind(n)] if batch_norm else []
 
     return Sequential(
-        Conv2d(in_channels, 6, kernel_size=5, padding=2), *norm(BatchNorm2d, 6),
-        activation_layer(activation), MaxPool2d(2),
-        Conv2d(6, 16, kernel_size=5), *norm(BatchNorm2d, 16), activation_layer(activation),
+        Conv2d(in_channels, 6, kernel_size=5, padding=2),
+        *norm(BatchNorm2d, 6),
+        activation_layer(activation),
+        MaxPool2d(2),
+        Conv2d(6, 16, kernel_size=5),
+        *norm(BatchNorm2d, 16),
+        activation_layer(activation),
         MaxPool2d(2),
         Flatten(),
-        Linear(16 * 5 * 5, 120), *norm(BatchNorm1d, 120), activation_layer(activation),
-        Linear(120, 84), *norm(BatchNorm1d, 84), activation_layer(activation),
+        Linear(16 * 5 * 5, 120),
+        *norm(BatchNorm1d, 120),
+        activation_layer(activation),
+        Linear(120, 84),
+        *norm(BatchNorm1d, 84),
+        activation_layer(activation),
         Linear(84, num_classes),
         input_shape=(in_channels, 28, 28),
     )
 
 
-def mlp(sizes: Sequence[int], activation: str = "relu", dropout: float = 0.0,
-        flatten: bool = False) -> Sequential:
+def mlp(
+    sizes: Sequence[int], activation: str = "relu", dropout: float = 0.0, flatten: bool = False
+) -> Sequential:
     """A multilayer perceptron: ``sizes = (inputs, hidden…, outputs)``.
 
     An activation follows every layer but the last (which gives logits); ``dropout > 0``

@@ -73,12 +73,14 @@ class _Graph:
 
     def constant(self, name: str, array: np.ndarray) -> str:
         onnx = _onnx()
-        self.initializers.append(onnx.numpy_helper.from_array(
-            np.ascontiguousarray(array, dtype=np.float32), name))
+        self.initializers.append(
+            onnx.numpy_helper.from_array(np.ascontiguousarray(array, dtype=np.float32), name)
+        )
         return name
 
-    def node(self, op: str, inputs: list[str], output: str, name: str, doc: str = "",
-             **attributes: Any) -> str:
+    def node(
+        self, op: str, inputs: list[str], output: str, name: str, doc: str = "", **attributes: Any
+    ) -> str:
         onnx = _onnx()
         node = onnx.helper.make_node(op, inputs, [output], name=name, **attributes)
         if doc:
@@ -92,8 +94,11 @@ Exporter = Callable[[Layer, _Graph, str, str], str]
 
 
 def _params(layer: Layer, graph: _Graph, prefix: str) -> list[str]:
-    return [graph.constant(prefix + name, p.data) for name, p in layer.named_parameters().items()
-            if p is not None]
+    return [
+        graph.constant(prefix + name, p.data)
+        for name, p in layer.named_parameters().items()
+        if p is not None
+    ]
 
 
 def _pads(layer: Layer, kernel: tuple[int, int], where: str) -> list[int]:
@@ -111,8 +116,14 @@ def _pads(layer: Layer, kernel: tuple[int, int], where: str) -> list[int]:
 
 
 def _linear(layer: Layer, graph: _Graph, x: str, prefix: str) -> str:
-    return graph.node("Gemm", [x, *_params(layer, graph, prefix)], f"{prefix}output",
-                      f"{prefix}Linear", "y = x Wᵀ + b", transB=1)
+    return graph.node(
+        "Gemm",
+        [x, *_params(layer, graph, prefix)],
+        f"{prefix}output",
+        f"{prefix}Linear",
+        "y = x Wᵀ + b",
+        transB=1,
+    )
 
 
 def _flatten(layer: Layer, graph: _Graph, x: str, prefix: str) -> str:
@@ -122,10 +133,15 @@ def _flatten(layer: Layer, graph: _Graph, x: str, prefix: str) -> str:
 def _conv(layer: Layer, graph: _Graph, x: str, prefix: str) -> str:
     config = layer.config()
     kernel = pair(config["kernel_size"], "kernel_size", "Conv2d")
-    return graph.node("Conv", [x, *_params(layer, graph, prefix)], f"{prefix}output",
-                      f"{prefix}Conv2d", kernel_shape=list(kernel),
-                      strides=list(pair(config.get("stride", 1), "stride", "Conv2d")),
-                      pads=_pads(layer, kernel, "Conv2d"))
+    return graph.node(
+        "Conv",
+        [x, *_params(layer, graph, prefix)],
+        f"{prefix}output",
+        f"{prefix}Conv2d",
+        kernel_shape=list(kernel),
+        strides=list(pair(config.get("stride", 1), "stride", "Conv2d")),
+        pads=_pads(layer, kernel, "Conv2d"),
+    )
 
 
 def _conv_transpose(layer: Layer, graph: _Graph, x: str, prefix: str) -> str:
@@ -139,8 +155,13 @@ def _conv_transpose(layer: Layer, graph: _Graph, x: str, prefix: str) -> str:
     output_padding = pair(config.get("output_padding", 0), "output_padding", "ConvTranspose2d")
     if any(output_padding):
         attributes["output_padding"] = list(output_padding)
-    return graph.node("ConvTranspose", [x, *_params(layer, graph, prefix)], f"{prefix}output",
-                      f"{prefix}ConvTranspose2d", **attributes)
+    return graph.node(
+        "ConvTranspose",
+        [x, *_params(layer, graph, prefix)],
+        f"{prefix}output",
+        f"{prefix}ConvTranspose2d",
+        **attributes,
+    )
 
 
 def _pool(op: str) -> Exporter:
@@ -155,8 +176,10 @@ def _pool(op: str) -> Exporter:
             "pads": _pads(layer, kernel, kind),
         }
         if config.get("return_indices"):
-            raise ValueError("export_onnx: MaxPool2d(return_indices=True) gives two outputs "
-                             "(values and indices), which a chain of layers does not carry")
+            raise ValueError(
+                "export_onnx: MaxPool2d(return_indices=True) gives two outputs "
+                "(values and indices), which a chain of layers does not carry"
+            )
         if op == "AveragePool":  # PyTorch's default counts the zero padding in the mean
             attributes["count_include_pad"] = int(config.get("count_include_pad", True))
         return graph.node(op, [x], f"{prefix}output", f"{prefix}{kind}", **attributes)
@@ -172,11 +195,15 @@ def _upsample(layer: Layer, graph: _Graph, x: str, prefix: str) -> str:
     if mode != "nearest":
         raise ValueError(f"export_onnx: Upsample mode {mode!r} has no ONNX translation here")
     # output pixel i copies input pixel ⌊i / s⌋: 'asymmetric' maps i to i / s, 'floor' rounds
-    attributes = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
-                  "nearest_mode": "floor"}
+    attributes = {
+        "mode": "nearest",
+        "coordinate_transformation_mode": "asymmetric",
+        "nearest_mode": "floor",
+    }
     # Resize's inputs are X, roi, scales[, sizes]; an empty name leaves roi out
-    return graph.node("Resize", [x, "", scales], f"{prefix}output", f"{prefix}Upsample",
-                      **attributes)
+    return graph.node(
+        "Resize", [x, "", scales], f"{prefix}output", f"{prefix}Upsample", **attributes
+    )
 
 
 def _elementwise(op: str, **fixed: Any) -> Exporter:
@@ -186,8 +213,9 @@ def _elementwise(op: str, **fixed: Any) -> Exporter:
             attributes["alpha"] = float(layer.config().get("negative_slope", 0.01))
         if op == "Softmax":
             attributes["axis"] = int(layer.config().get("dim", 1))
-        return graph.node(op, [x], f"{prefix}output", f"{prefix}{type(layer).__name__}",
-                          **attributes)
+        return graph.node(
+            op, [x], f"{prefix}output", f"{prefix}{type(layer).__name__}", **attributes
+        )
 
     return export
 
@@ -206,19 +234,29 @@ def _not_exportable(reason: str) -> Exporter:
 def _batch_norm(layer: Layer, graph: _Graph, x: str, prefix: str) -> str:
     # an exported model is for inference: the running statistics are used, whatever the mode
     if not layer.track_running_stats:
-        raise ValueError(f"export_onnx: {type(layer).__name__}(track_running_stats=False) "
-                         "normalises with each batch's own statistics, which ONNX's "
-                         "BatchNormalization (inference) does not do")
+        raise ValueError(
+            f"export_onnx: {type(layer).__name__}(track_running_stats=False) "
+            "normalises with each batch's own statistics, which ONNX's "
+            "BatchNormalization (inference) does not do"
+        )
     c = layer.num_features
     weight = layer.weight.data if layer.weight is not None else np.ones(c, np.float32)
     bias = layer.bias.data if layer.bias is not None else np.zeros(c, np.float32)
-    inputs = [x, graph.constant(f"{prefix}weight", weight), graph.constant(f"{prefix}bias", bias),
-              graph.constant(f"{prefix}running_mean", layer.running_mean),
-              graph.constant(f"{prefix}running_var", layer.running_var)]
-    return graph.node("BatchNormalization", inputs, f"{prefix}output",
-                      f"{prefix}{type(layer).__name__}",
-                      "y = γ (x − running_mean)/√(running_var + ε) + β (evaluation mode)",
-                      epsilon=float(layer.eps))
+    inputs = [
+        x,
+        graph.constant(f"{prefix}weight", weight),
+        graph.constant(f"{prefix}bias", bias),
+        graph.constant(f"{prefix}running_mean", layer.running_mean),
+        graph.constant(f"{prefix}running_var", layer.running_var),
+    ]
+    return graph.node(
+        "BatchNormalization",
+        inputs,
+        f"{prefix}output",
+        f"{prefix}{type(layer).__name__}",
+        "y = γ (x − running_mean)/√(running_var + ε) + β (evaluation mode)",
+        epsilon=float(layer.eps),
+    )
 
 
 # Keyed by class; a subclass is exported as the nearest class listed here (its MRO).
@@ -240,7 +278,8 @@ EXPORTERS: dict[type[Layer], Exporter] = {
     Dropout: _identity,
     MaxUnpool2d: _not_exportable(
         "it needs the arg-max indices recorded by a MaxPool2d as a second input, which a "
-        "chain of layers does not carry; use Upsample (Resize) or ConvTranspose2d instead"),
+        "chain of layers does not carry; use Upsample (Resize) or ConvTranspose2d instead"
+    ),
 }
 
 
@@ -257,8 +296,9 @@ def _exportable_names() -> str:
     return ", ".join(sorted(cls.__name__ for cls in EXPORTERS if cls is not MaxUnpool2d))
 
 
-def _export_layer(layer: Layer, graph: _Graph, x: str, prefix: str,
-                  shape: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
+def _export_layer(
+    layer: Layer, graph: _Graph, x: str, prefix: str, shape: tuple[int, ...]
+) -> tuple[str, tuple[int, ...]]:
     where = f"layer {prefix.rstrip('.')}" if prefix else "the model"
     kind = type(layer).__name__
     children = layer.children()
@@ -269,21 +309,29 @@ def _export_layer(layer: Layer, graph: _Graph, x: str, prefix: str,
     try:
         out_shape = tuple(layer.output_shape(shape))
     except ValueError as error:
-        raise ValueError(f"export_onnx: {where} ({kind}) does not accept the input shape "
-                         f"(N, {', '.join(map(str, shape))}): {error}") from None
+        raise ValueError(
+            f"export_onnx: {where} ({kind}) does not accept the input shape "
+            f"(N, {', '.join(map(str, shape))}): {error}"
+        ) from None
     exporter = exporter_for(type(layer))
     if exporter is None:
-        raise ValueError(f"export_onnx: {where} ({kind}) cannot be exported to ONNX: there "
-                         f"is no ONNX translation for {kind}; exportable layers are "
-                         f"{_exportable_names()}")
+        raise ValueError(
+            f"export_onnx: {where} ({kind}) cannot be exported to ONNX: there "
+            f"is no ONNX translation for {kind}; exportable layers are "
+            f"{_exportable_names()}"
+        )
     try:
         return exporter(layer, graph, x, prefix), out_shape
     except ValueError as error:
         raise ValueError(f"{error} ({where})") from None
 
 
-def to_onnx(model: Layer, input_shape: Sequence[int] | None = None,
-            opset: int = DEFAULT_OPSET, name: str = "edu_cnn_model"):
+def to_onnx(
+    model: Layer,
+    input_shape: Sequence[int] | None = None,
+    opset: int = DEFAULT_OPSET,
+    name: str = "edu_cnn_model",
+):
     """Build the ONNX ``ModelProto`` of ``model`` (not written, not yet checked).
 
     Parameters
@@ -300,13 +348,16 @@ def to_onnx(model: Layer, input_shape: Sequence[int] | None = None,
     onnx = _onnx()
     helper = onnx.helper
     if not isinstance(model, Layer):
-        raise ValueError(f"export_onnx: expected an edu_cnn Layer or Sequential, got "
-                         f"{type(model).__name__}")
+        raise ValueError(
+            f"export_onnx: expected an edu_cnn Layer or Sequential, got {type(model).__name__}"
+        )
     if input_shape is None:
         input_shape = getattr(model, "input_shape", None)
     if input_shape is None:
-        raise ValueError("export_onnx: give the shape of one sample, e.g. input_shape=(1, 28, 28) "
-                         "(the model has no input_shape of its own)")
+        raise ValueError(
+            "export_onnx: give the shape of one sample, e.g. input_shape=(1, 28, 28) "
+            "(the model has no input_shape of its own)"
+        )
     shape = tuple(int(s) for s in input_shape)
     if not isinstance(opset, int) or opset < 13:
         raise ValueError(f"export_onnx: opset must be an int ≥ 13, got {opset!r}")
@@ -321,7 +372,8 @@ def to_onnx(model: Layer, input_shape: Sequence[int] | None = None,
 
     float32 = onnx.TensorProto.FLOAT
     proto_graph = helper.make_graph(
-        graph.nodes, name,
+        graph.nodes,
+        name,
         [helper.make_tensor_value_info(INPUT_NAME, float32, ["N", *shape])],
         [helper.make_tensor_value_info(OUTPUT_NAME, float32, ["N", *out_shape])],
         initializer=graph.initializers,
@@ -349,8 +401,12 @@ def to_onnx(model: Layer, input_shape: Sequence[int] | None = None,
     return proto
 
 
-def export_onnx(model: Layer, path: str | os.PathLike[str], input_shape: Sequence[int] | None = None,
-                opset: int = DEFAULT_OPSET):
+def export_onnx(
+    model: Layer,
+    path: str | os.PathLike[str],
+    input_shape: Sequence[int] | None = None,
+    opset: int = DEFAULT_OPSET,
+):
     """Write ``model`` as an ONNX file that passes ``onnx.checker.check_model``.
 
     The pre-processing contract of a loaded model goes into the file's metadata
@@ -392,8 +448,9 @@ def onnx_session(model: Any, providers: Sequence[str] | None = None, threads: in
     if threads is not None:
         options.intra_op_num_threads = int(threads)
         options.inter_op_num_threads = 1
-    return ort.InferenceSession(model, sess_options=options,
-                                providers=list(providers or ["CPUExecutionProvider"]))
+    return ort.InferenceSession(
+        model, sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
+    )
 
 
 def run_onnx(session: Any, x: np.ndarray) -> np.ndarray:
@@ -404,8 +461,9 @@ def run_onnx(session: Any, x: np.ndarray) -> np.ndarray:
     return session.run(None, {name: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
 
-def measure_latency(function: Callable[[np.ndarray], Any], x: np.ndarray, repeats: int = 20,
-                    warmup: int = 2) -> float:
+def measure_latency(
+    function: Callable[[np.ndarray], Any], x: np.ndarray, repeats: int = 20, warmup: int = 2
+) -> float:
     """The median time of ``function(x)`` in seconds, after ``warmup`` untimed calls.
 
     The median, not the mean: one call slowed down by another program should not count.
@@ -413,8 +471,9 @@ def measure_latency(function: Callable[[np.ndarray], Any], x: np.ndarray, repeat
     import time
 
     if repeats < 1 or warmup < 0:
-        raise ValueError(f"measure_latency: repeats must be ≥ 1 and warmup ≥ 0, got "
-                         f"{repeats} and {warmup}")
+        raise ValueError(
+            f"measure_latency: repeats must be ≥ 1 and warmup ≥ 0, got {repeats} and {warmup}"
+        )
     for _ in range(warmup):
         function(x)
     times = []
@@ -430,9 +489,15 @@ def graph_table(proto: Any) -> list[dict[str, str]]:
     """One row per node: its name, operator, inputs and outputs (how nodes are joined)."""
     if isinstance(proto, (str, os.PathLike)):
         proto = _onnx().load(str(proto))
-    return [{"node": n.name, "op": n.op_type,
-             "inputs": ", ".join(i for i in n.input if i),
-             "outputs": ", ".join(n.output)} for n in proto.graph.node]
+    return [
+        {
+            "node": n.name,
+            "op": n.op_type,
+            "inputs": ", ".join(i for i in n.input if i),
+            "outputs": ", ".join(n.output),
+        }
+        for n in proto.graph.node
+    ]
 
 
 def format_graph_table(proto: Any) -> str:
@@ -440,8 +505,10 @@ def format_graph_table(proto: Any) -> str:
     rows = graph_table(proto)
     heads = ["node", "op", "inputs", "outputs"]
     widths = [max(len(h), *(len(r[h]) for r in rows)) for h in heads]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths)),
-             "  ".join("-" * w for w in widths)]
+    lines = [
+        "  ".join(h.ljust(w) for h, w in zip(heads, widths)),
+        "  ".join("-" * w for w in widths),
+    ]
     lines += ["  ".join(r[h].ljust(w) for h, w in zip(heads, widths)) for r in rows]
     return "\n".join(line.rstrip() for line in lines)
 
@@ -489,9 +556,16 @@ def draw_graph(proto: Any, columns: int = 5, ax: Any = None):
     for i, (kind, label, inputs, outputs) in enumerate(items):
         x, y = position(i)
         colour = {"input": "#d9ead3", "output": "#fce5cd", "node": "#dae8fc"}[kind]
-        ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                                    boxstyle="round,pad=0.02,rounding_size=0.12",
-                                    facecolor=colour, edgecolor="#333333"))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - width / 2, y - height / 2),
+                width,
+                height,
+                boxstyle="round,pad=0.02,rounding_size=0.12",
+                facecolor=colour,
+                edgecolor="#333333",
+            )
+        )
         consts = [f"{n} {shapes.get(n, ())}" for n in inputs if n in weights]
         if kind == "node":
             name = graph.node[i - 1].name
@@ -510,19 +584,41 @@ def draw_graph(proto: Any, columns: int = 5, ax: Any = None):
                 scale = max(abs(dx) / (width / 2 + 0.05), abs(dy) / (height / 2 + 0.05), 1e-9)
                 start = (x0 + dx / scale, y0 + dy / scale)
                 end = (x1 - dx / scale, y1 - dy / scale)
-                ax.annotate("", xy=end, xytext=start,
-                            arrowprops={"arrowstyle": "->", "color": "#333333"})
+                ax.annotate(
+                    "", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "#333333"}
+                )
                 if name != graph.output[0].name and producer[name] != 0:
                     dims = "×".join(map(str, shapes.get(name, ())))
                     mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
                     if abs(dx) > abs(dy):  # name above the arrow, shape below
-                        ax.text(mx, my + 0.08, name, ha="center", va="bottom", fontsize=6,
-                                color="#1f4e79")
-                        ax.text(mx, my - 0.08, dims, ha="center", va="top", fontsize=5.5,
-                                color="#555555")
+                        ax.text(
+                            mx,
+                            my + 0.08,
+                            name,
+                            ha="center",
+                            va="bottom",
+                            fontsize=6,
+                            color="#1f4e79",
+                        )
+                        ax.text(
+                            mx,
+                            my - 0.08,
+                            dims,
+                            ha="center",
+                            va="top",
+                            fontsize=5.5,
+                            color="#555555",
+                        )
                     else:
-                        ax.text(mx + 0.1, my, f"{name}\n{dims}", ha="left", va="center",
-                                fontsize=6, color="#1f4e79")
+                        ax.text(
+                            mx + 0.1,
+                            my,
+                            f"{name}\n{dims}",
+                            ha="left",
+                            va="center",
+                            fontsize=6,
+                            color="#1f4e79",
+                        )
     xs = [position(i)[0] for i in range(len(items))]
     ys = [position(i)[1] for i in range(len(items))]
     ax.set_xlim(min(xs) - 1.2, max(xs) + 1.2)

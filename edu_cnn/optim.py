@@ -46,10 +46,18 @@ def _decayed(theta: np.ndarray, g: np.ndarray, weight_decay: float) -> np.ndarra
     return g + weight_decay * theta if weight_decay else g
 
 
-def sgd_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, *,
-                  lr: float, weight_decay: float = 0.0, momentum: float = 0.0,
-                  dampening: float = 0.0, nesterov: bool = False
-                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def sgd_reference(
+    theta: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, np.ndarray],
+    t: int,
+    *,
+    lr: float,
+    weight_decay: float = 0.0,
+    momentum: float = 0.0,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """SGD: b_t = g (t = 1) or μ b_{t−1} + (1 − τ) g; θ ← θ − γ·(g, b_t or g + μ b_t)."""
     g = _decayed(theta, g, weight_decay)
     if momentum == 0.0:
@@ -59,19 +67,35 @@ def sgd_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]
     return theta - lr * step, {"velocity": b}
 
 
-def adagrad_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, *,
-                      lr: float, weight_decay: float = 0.0, lr_decay: float = 0.0,
-                      eps: float = 1e-10, initial_accumulator_value: float = 0.0
-                      ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def adagrad_reference(
+    theta: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, np.ndarray],
+    t: int,
+    *,
+    lr: float,
+    weight_decay: float = 0.0,
+    lr_decay: float = 0.0,
+    eps: float = 1e-10,
+    initial_accumulator_value: float = 0.0,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """AdaGrad: s_t = s_{t−1} + g²; θ ← θ − γ/(1 + (t − 1)η) · g/(√s_t + ε)."""
     g = _decayed(theta, g, weight_decay)
     s = state.get("sum", np.full_like(theta, initial_accumulator_value)) + g * g
     return theta - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps), {"sum": s}
 
 
-def adadelta_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, *,
-                       lr: float, weight_decay: float = 0.0, rho: float = 0.9, eps: float = 1e-6
-                       ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def adadelta_reference(
+    theta: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, np.ndarray],
+    t: int,
+    *,
+    lr: float,
+    weight_decay: float = 0.0,
+    rho: float = 0.9,
+    eps: float = 1e-6,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """AdaDelta: v_t = ρv + (1 − ρ)g²; Δ = √(u + ε)/√(v_t + ε)·g; u_t = ρu + (1 − ρ)Δ²; θ ← θ − γΔ."""
     g = _decayed(theta, g, weight_decay)
     v = rho * state.get("square_avg", np.zeros_like(theta)) + (1 - rho) * g * g
@@ -81,10 +105,19 @@ def adadelta_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.nda
     return theta - lr * delta, {"square_avg": v, "acc_delta": u}
 
 
-def rmsprop_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, *,
-                      lr: float, weight_decay: float = 0.0, alpha: float = 0.99,
-                      eps: float = 1e-8, momentum: float = 0.0, centered: bool = False
-                      ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def rmsprop_reference(
+    theta: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, np.ndarray],
+    t: int,
+    *,
+    lr: float,
+    weight_decay: float = 0.0,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    momentum: float = 0.0,
+    centered: bool = False,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """RMSProp: v_t = αv + (1 − α)g²; θ ← θ − γ g/(√v_t + ε) (centred: √(v_t − ḡ_t²))."""
     g = _decayed(theta, g, weight_decay)
     v = alpha * state.get("square_avg", np.zeros_like(theta)) + (1 - alpha) * g * g
@@ -102,17 +135,24 @@ def rmsprop_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndar
     return theta - lr * scaled, new_state
 
 
-def adam_reference(theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], t: int, *,
-                   lr: float, weight_decay: float = 0.0,
-                   betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
-                   ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def adam_reference(
+    theta: np.ndarray,
+    g: np.ndarray,
+    state: dict[str, np.ndarray],
+    t: int,
+    *,
+    lr: float,
+    weight_decay: float = 0.0,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Adam: m_t, v_t decaying averages of g and g²; θ ← θ − γ m̂_t/(√v̂_t + ε), bias-corrected."""
     beta1, beta2 = betas
     g = _decayed(theta, g, weight_decay)
     m = beta1 * state.get("exp_avg", np.zeros_like(theta)) + (1 - beta1) * g
     v = beta2 * state.get("exp_avg_sq", np.zeros_like(theta)) + (1 - beta2) * g * g
-    m_hat = m / (1 - beta1 ** t)
-    v_hat = v / (1 - beta2 ** t)
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
     return theta - lr * m_hat / (np.sqrt(v_hat) + eps), {"exp_avg": m, "exp_avg_sq": v}
 
 
@@ -159,8 +199,9 @@ class Optimizer:
     def name(self) -> str:
         return type(self).__name__
 
-    def _nonneg(self, what: str, value: Any, upper: float | None = None,
-                upper_included: bool = False) -> float:
+    def _nonneg(
+        self, what: str, value: Any, upper: float | None = None, upper_included: bool = False
+    ) -> float:
         """``value`` as a float ≥ 0 (and < ``upper``, or ≤ with ``upper_included``)."""
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
             raise ValueError(f"{self.name}: {what} must be a number, got {value!r}")
@@ -202,8 +243,9 @@ class Optimizer:
     def _update(self, theta: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def _buffer(self, state: dict[str, np.ndarray], key: str, like: np.ndarray,
-                fill: float = 0.0) -> np.ndarray:
+    def _buffer(
+        self, state: dict[str, np.ndarray], key: str, like: np.ndarray, fill: float = 0.0
+    ) -> np.ndarray:
         if key not in state:
             state[key] = np.full_like(like, fill)
         return state[key]
@@ -213,8 +255,10 @@ class Optimizer:
         return {
             "hyper": self._hyper(),
             "steps": self.steps,
-            "state": [{k: v.copy() for k, v in s.items() if k not in ("scratch", "decayed")}
-                      for s in self.state],
+            "state": [
+                {k: v.copy() for k, v in s.items() if k not in ("scratch", "decayed")}
+                for s in self.state
+            ],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -227,8 +271,10 @@ class Optimizer:
         for key, value in state["hyper"].items():
             setattr(self, key, value)
         self.steps = int(state["steps"])
-        self.state = [{k: np.array(v, dtype=p.data.dtype) for k, v in s.items()}
-                      for s, p in zip(state["state"], self.params)]
+        self.state = [
+            {k: np.array(v, dtype=p.data.dtype) for k, v in s.items()}
+            for s, p in zip(state["state"], self.params)
+        ]
 
     def _hyper(self) -> dict[str, Any]:
         return {"lr": self.lr, "weight_decay": self.weight_decay}
@@ -267,8 +313,15 @@ class SGD(Optimizer):
     #: the same step written as its formula (tested equal to ``_update``)
     reference = staticmethod(sgd_reference)
 
-    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
         super().__init__(params, lr, weight_decay)
         self.momentum = self._nonneg("momentum", momentum, upper=1.0)
         self.dampening = self._nonneg("dampening", dampening, upper=1.0, upper_included=True)
@@ -304,8 +357,12 @@ class SGD(Optimizer):
         theta -= tmp
 
     def _hyper(self) -> dict[str, Any]:
-        return {**super()._hyper(), "momentum": self.momentum, "dampening": self.dampening,
-                "nesterov": self.nesterov}
+        return {
+            **super()._hyper(),
+            "momentum": self.momentum,
+            "dampening": self.dampening,
+            "nesterov": self.nesterov,
+        }
 
 
 class Adagrad(Optimizer):
@@ -324,13 +381,20 @@ class Adagrad(Optimizer):
     #: the same step written as its formula (tested equal to ``_update``)
     reference = staticmethod(adagrad_reference)
 
-    def __init__(self, params: Iterable[Parameter], lr: float = 1e-2, lr_decay: float = 0.0,
-                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10) -> None:
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
         super().__init__(params, lr, weight_decay)
         self.lr_decay = self._nonneg("lr_decay", lr_decay)
         self.initial_accumulator_value = self._nonneg(
-            "initial_accumulator_value", initial_accumulator_value)
+            "initial_accumulator_value", initial_accumulator_value
+        )
         self.eps = self._nonneg("eps", eps)
 
     def _update(self, theta, g, state) -> None:
@@ -345,8 +409,12 @@ class Adagrad(Optimizer):
         theta -= tmp
 
     def _hyper(self) -> dict[str, Any]:
-        return {**super()._hyper(), "lr_decay": self.lr_decay, "eps": self.eps,
-                "initial_accumulator_value": self.initial_accumulator_value}
+        return {
+            **super()._hyper(),
+            "lr_decay": self.lr_decay,
+            "eps": self.eps,
+            "initial_accumulator_value": self.initial_accumulator_value,
+        }
 
 
 class Adadelta(Optimizer):
@@ -365,8 +433,14 @@ class Adadelta(Optimizer):
     #: the same step written as its formula (tested equal to ``_update``)
     reference = staticmethod(adadelta_reference)
 
-    def __init__(self, params: Iterable[Parameter], lr: float = 1.0, rho: float = 0.9,
-                 eps: float = 1e-6, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(params, lr, weight_decay)
         self.rho = self._nonneg("rho", rho, upper=1.0, upper_included=True)
         self.eps = self._nonneg("eps", eps)
@@ -413,9 +487,16 @@ class RMSprop(Optimizer):
     #: the same step written as its formula (tested equal to ``_update``)
     reference = staticmethod(rmsprop_reference)
 
-    def __init__(self, params: Iterable[Parameter], lr: float = 1e-2, alpha: float = 0.99,
-                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
         super().__init__(params, lr, weight_decay)
         self.alpha = self._nonneg("alpha", alpha, upper=1.0, upper_included=True)
         self.eps = self._nonneg("eps", eps)
@@ -451,8 +532,13 @@ class RMSprop(Optimizer):
         theta -= tmp
 
     def _hyper(self) -> dict[str, Any]:
-        return {**super()._hyper(), "alpha": self.alpha, "eps": self.eps,
-                "momentum": self.momentum, "centered": self.centered}
+        return {
+            **super()._hyper(),
+            "alpha": self.alpha,
+            "eps": self.eps,
+            "momentum": self.momentum,
+            "centered": self.centered,
+        }
 
 
 class Adam(Optimizer):
@@ -473,14 +559,21 @@ class Adam(Optimizer):
     #: the same step written as its formula (tested equal to ``_update``)
     reference = staticmethod(adam_reference)
 
-    def __init__(self, params: Iterable[Parameter], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         super().__init__(params, lr, weight_decay)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair (β1, β2), got {betas!r}")
-        self.betas = (self._nonneg("beta1", betas[0], upper=1.0),
-                      self._nonneg("beta2", betas[1], upper=1.0))
+        self.betas = (
+            self._nonneg("beta1", betas[0], upper=1.0),
+            self._nonneg("beta2", betas[1], upper=1.0),
+        )
         self.eps = self._nonneg("eps", eps)
 
     def _update(self, theta, g, state) -> None:
@@ -498,10 +591,10 @@ class Adam(Optimizer):
         t = self.steps
         # γ m̂ / (√v̂ + ε) = (γ / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
         np.sqrt(v, out=tmp)
-        tmp *= 1.0 / math.sqrt(1.0 - beta2 ** t)
+        tmp *= 1.0 / math.sqrt(1.0 - beta2**t)
         tmp += self.eps
         np.divide(m, tmp, out=tmp)
-        tmp *= self.lr / (1.0 - beta1 ** t)
+        tmp *= self.lr / (1.0 - beta1**t)
         theta -= tmp
 
     def _hyper(self) -> dict[str, Any]:
@@ -518,7 +611,9 @@ class StepLR:
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise ValueError(f"StepLR: expected an edu_cnn optimiser, got {type(optimizer).__name__}")
+            raise ValueError(
+                f"StepLR: expected an edu_cnn optimiser, got {type(optimizer).__name__}"
+            )
         positive_int(step_size, "step_size", "StepLR")
         if not isinstance(gamma, (int, float)) or not 0 < gamma:
             raise ValueError(f"StepLR: gamma must be a positive number, got {gamma!r}")

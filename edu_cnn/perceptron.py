@@ -117,7 +117,9 @@ def train_perceptron(
     w = np.zeros(X.shape[1]) if w is None else np.asarray(w, dtype=np.float64).copy()
     X, w = _check_xw(X, w, "train_perceptron")
     if t.shape != (X.shape[0],):
-        raise ValueError(f"train_perceptron: expected targets t of shape ({X.shape[0]},), got {t.shape}")
+        raise ValueError(
+            f"train_perceptron: expected targets t of shape ({X.shape[0]},), got {t.shape}"
+        )
     run = PerceptronRun(path=[(w.copy(), float(b))])
     for _ in range(max_epochs):
         mistakes = 0

@@ -47,7 +47,7 @@ def cell_lines(ax: Any, rows: int, cols: int, color: str = "0.6", linewidth: flo
     The one place the course's grid styling lives: every figure that shows an array as
     coloured cells (a kernel, a padded input, a pooling window) calls this.
     """
-    ax.set_xticks([])                  # no major ticks: minor ones at their places are dropped
+    ax.set_xticks([])  # no major ticks: minor ones at their places are dropped
     ax.set_yticks([])
     ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
     ax.set_yticks(np.arange(-0.5, rows, 1), minor=True)
@@ -55,9 +55,17 @@ def cell_lines(ax: Any, rows: int, cols: int, color: str = "0.6", linewidth: flo
     ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
 
 
-def value_grid(ax: Any, values: np.ndarray, title: str, cmap: str = "Blues", fmt: str = "{:g}",
-               mask: np.ndarray | None = None, vmin: float | None = None, vmax: float | None = None,
-               grey: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
+def value_grid(
+    ax: Any,
+    values: np.ndarray,
+    title: str,
+    cmap: str = "Blues",
+    fmt: str = "{:g}",
+    mask: np.ndarray | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    grey: np.ndarray | None = None,
+) -> tuple[Any, np.ndarray]:
     """Draw a small matrix as coloured cells with its numbers written in them.
 
     Parameters
@@ -84,8 +92,16 @@ def value_grid(ax: Any, values: np.ndarray, title: str, cmap: str = "Blues", fmt
     texts = np.empty(values.shape, dtype=object)
     for (i, j), v in np.ndenumerate(values):
         colour = "0.45" if grey is not None and grey[i, j] else "black"
-        texts[i, j] = ax.text(j, i, fmt.format(round(float(v), 2) + 0.0), ha="center", va="center",
-                              fontsize=9, color=colour, visible=mask is None or bool(mask[i, j]))
+        texts[i, j] = ax.text(
+            j,
+            i,
+            fmt.format(round(float(v), 2) + 0.0),
+            ha="center",
+            va="center",
+            fontsize=9,
+            color=colour,
+            visible=mask is None or bool(mask[i, j]),
+        )
     cell_lines(ax, h, w)
     ax.set_xlim(-0.5, w - 0.5)
     ax.set_ylim(h - 0.5, -0.5)
@@ -123,10 +139,21 @@ def plot_confusion_matrix(
             if value == 0:
                 continue
             text = f"{value:.2f}" if normalize else f"{int(value)}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7 if n > 6 else 9,
-                    color="white" if value > 0.6 * top else "black")
-    ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0,
-                  ha="right" if max(map(len, names)) > 2 else "center")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7 if n > 6 else 9,
+                color="white" if value > 0.6 * top else "black",
+            )
+    ax.set_xticks(
+        range(n),
+        names,
+        rotation=45 if max(map(len, names)) > 2 else 0,
+        ha="right" if max(map(len, names)) > 2 else "center",
+    )
     ax.set_yticks(range(n), names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
@@ -160,7 +187,9 @@ def plot_image_grid(
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
     if x.ndim != 3:
-        raise ValueError(f"plot_image_grid: expected images (N, H, W) or (N, 1, H, W), got {np.shape(images)}")
+        raise ValueError(
+            f"plot_image_grid: expected images (N, H, W) or (N, 1, H, W), got {np.shape(images)}"
+        )
     n = len(x)
 
     def name(c: int) -> str:
@@ -168,7 +197,9 @@ def plot_image_grid(
 
     ncols = max(1, min(ncols, n))
     nrows = max(1, -(-n // ncols))
-    text_lines = (labels is not None) + (predictions is not None) + (k if probabilities is not None else 0)
+    text_lines = (
+        (labels is not None) + (predictions is not None) + (k if probabilities is not None else 0)
+    )
     fig = new_figure(size * ncols, (size + 0.17 * text_lines) * nrows + (0.4 if title else 0))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     if probabilities is not None:
@@ -188,8 +219,9 @@ def plot_image_grid(
         if probabilities is not None:
             lines += [f"{name(int(c))}: {100 * p:.0f}%" for c, p in zip(classes[i], probs[i])]
         if lines:
-            ax.set_title("\n".join(lines), fontsize=7, color="crimson" if wrong else "black",
-                         loc="center")
+            ax.set_title(
+                "\n".join(lines), fontsize=7, color="crimson" if wrong else "black", loc="center"
+            )
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -249,22 +281,31 @@ class HistoryFigure:
         The planned number of epochs; fixes the x range.
     """
 
-    def __init__(self, batches_per_epoch: int | None = None, epochs: int | None = None,
-                 title: str | None = None, width: float = 8.0, height: float = 3.0) -> None:
+    def __init__(
+        self,
+        batches_per_epoch: int | None = None,
+        epochs: int | None = None,
+        title: str | None = None,
+        width: float = 8.0,
+        height: float = 3.0,
+    ) -> None:
         self.batches_per_epoch = batches_per_epoch
         self.epochs = epochs
         self.fig = new_figure(width, height, dpi=72)
         self.ax_loss, self.ax_acc = self.fig.subplots(1, 2)
         style = {"markersize": 4}
         self.lines = {
-            "batch_loss": self.ax_loss.plot([], [], color="tab:blue", alpha=0.25, lw=0.8,
-                                            label="batch loss")[0],
+            "batch_loss": self.ax_loss.plot(
+                [], [], color="tab:blue", alpha=0.25, lw=0.8, label="batch loss"
+            )[0],
             "loss": self.ax_loss.plot([], [], "o-", color="tab:blue", label="train", **style)[0],
-            "val_loss": self.ax_loss.plot([], [], "s-", color="tab:orange", label="validation",
-                                          **style)[0],
+            "val_loss": self.ax_loss.plot(
+                [], [], "s-", color="tab:orange", label="validation", **style
+            )[0],
             "accuracy": self.ax_acc.plot([], [], "o-", color="tab:blue", label="train", **style)[0],
-            "val_accuracy": self.ax_acc.plot([], [], "s-", color="tab:orange",
-                                             label="validation", **style)[0],
+            "val_accuracy": self.ax_acc.plot(
+                [], [], "s-", color="tab:orange", label="validation", **style
+            )[0],
         }
         for ax, name in ((self.ax_loss, "loss"), (self.ax_acc, "accuracy")):
             ax.set_xlabel("epoch")
@@ -292,7 +333,8 @@ class HistoryFigure:
             if len(x):
                 right = max(right, float(x[-1]))
             (acc_values if "accuracy" in key else loss_values).extend(
-                v for v in values if np.isfinite(v))
+                v for v in values if np.isfinite(v)
+            )
         for ax in (self.ax_loss, self.ax_acc):
             ax.set_xlim(0, right + 0.2)
         if loss_values:
@@ -312,8 +354,9 @@ class HistoryFigure:
         self.fig.canvas.draw()
         rgba = np.asarray(self.fig.canvas.buffer_rgba())
         buffer = io.BytesIO()
-        Image.fromarray(np.ascontiguousarray(rgba[..., :3])).save(buffer, format="png",
-                                                                  compress_level=1)
+        Image.fromarray(np.ascontiguousarray(rgba[..., :3])).save(
+            buffer, format="png", compress_level=1
+        )
         return buffer.getvalue()
 
 

@@ -41,14 +41,17 @@ from .shapes import (
 # ---------------------------------------------------------------------------------------
 # Arguments and small tools
 # ---------------------------------------------------------------------------------------
-def _pool_args(kernel_size: IntOrPair, stride: IntOrPair, padding: IntOrPair, where: str
-               ) -> tuple[IntPair, IntPair, IntPair]:
+def _pool_args(
+    kernel_size: IntOrPair, stride: IntOrPair, padding: IntOrPair, where: str
+) -> tuple[IntPair, IntPair, IntPair]:
     k = pair_at_least(kernel_size, "kernel_size", where, 1)
     s = k if stride is None else pair_at_least(stride, "stride", where, 1)
     p = pair_at_least(padding, "padding", where, 0)
     if 2 * p[0] > k[0] or 2 * p[1] > k[1]:
-        raise ValueError(f"{where}: padding must be at most half the kernel size (p ≤ k/2), "
-                         f"got padding {padding!r} for kernel {kernel_size!r}")
+        raise ValueError(
+            f"{where}: padding must be at most half the kernel size (p ≤ k/2), "
+            f"got padding {padding!r} for kernel {kernel_size!r}"
+        )
     return k, s, p
 
 
@@ -57,8 +60,9 @@ def _check_input(x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, where: str) 
     return output_hw(x.shape[2], x.shape[3], k, s, p, where)
 
 
-def _empty_like_layout(x: np.ndarray, shape: tuple[int, ...], fill: float | None = None,
-                       dtype: Any = None) -> np.ndarray:
+def _empty_like_layout(
+    x: np.ndarray, shape: tuple[int, ...], fill: float | None = None, dtype: Any = None
+) -> np.ndarray:
     """A new array of ``shape`` whose axes lie in memory in the same order as ``x``'s.
 
     numpy's element-wise functions do this by themselves (``order='K'``); for a new shape
@@ -67,7 +71,9 @@ def _empty_like_layout(x: np.ndarray, shape: tuple[int, ...], fill: float | None
     order = sorted(range(x.ndim), key=lambda axis: -abs(x.strides[axis]))  # outermost first
     shape_in_memory = [shape[axis] for axis in order]
     dtype = x.dtype if dtype is None else dtype
-    base = np.empty(shape_in_memory, dtype) if fill is None else np.full(shape_in_memory, fill, dtype)
+    base = (
+        np.empty(shape_in_memory, dtype) if fill is None else np.full(shape_in_memory, fill, dtype)
+    )
     return base.transpose(np.argsort(order))
 
 
@@ -91,21 +97,31 @@ def _padded(x: np.ndarray, p: IntPair, value: float) -> np.ndarray:
         return x
     n, c, h, w = x.shape
     xp = _empty_like_layout(x, (n, c, h + 2 * p[0], w + 2 * p[1]), fill=value)
-    xp[:, :, p[0]:p[0] + h, p[1]:p[1] + w] = x
+    xp[:, :, p[0] : p[0] + h, p[1] : p[1] + w] = x
     return xp
 
 
 def _window_slice(u: int, v: int, s: IntPair, out_hw: IntPair) -> tuple[slice, ...]:
     """Where offset (u, v) of every window sits: rows u, u + s, …, columns v, v + s, …"""
-    return (slice(None), slice(None), slice(u, u + s[0] * (out_hw[0] - 1) + 1, s[0]),
-            slice(v, v + s[1] * (out_hw[1] - 1) + 1, s[1]))
+    return (
+        slice(None),
+        slice(None),
+        slice(u, u + s[0] * (out_hw[0] - 1) + 1, s[0]),
+        slice(v, v + s[1] * (out_hw[1] - 1) + 1, s[1]),
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # Max pooling
 # ---------------------------------------------------------------------------------------
-def max_pool2d_forward_reference(x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None,
-                                 padding: IntOrPair = 0, *, return_indices: bool = False) -> Any:
+def max_pool2d_forward_reference(
+    x: np.ndarray,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+    *,
+    return_indices: bool = False,
+) -> Any:
     """y[n, c, r, q] = max of the window, with loops; the first maximum wins ties.
 
     With ``return_indices`` also the position of each maximum as a flat index ``h·W + w``
@@ -130,8 +146,13 @@ def max_pool2d_forward_reference(x: np.ndarray, kernel_size: IntOrPair, stride: 
     return (y, indices) if return_indices else y
 
 
-def max_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size: IntOrPair,
-                                  stride: IntOrPair | None = None, padding: IntOrPair = 0) -> np.ndarray:
+def max_pool2d_backward_reference(
+    grad_y: np.ndarray,
+    x: np.ndarray,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+) -> np.ndarray:
     """dx: each δ goes to the arg-max of its window (found again with the same loops)."""
     _, indices = max_pool2d_forward_reference(x, kernel_size, stride, padding, return_indices=True)
     grad_y = check_same_shape(grad_y, indices.shape, "max_pool2d_backward_reference")
@@ -147,7 +168,9 @@ def max_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size
     return dx
 
 
-def _max_pool_fast(x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, out_hw: IntPair) -> np.ndarray:
+def _max_pool_fast(
+    x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, out_hw: IntPair
+) -> np.ndarray:
     xp = _padded(x, p, -np.inf)
     windows = [xp[_window_slice(u, v, s, out_hw)] for u in range(k[0]) for v in range(k[1])]
     if len(windows) == 1:
@@ -159,9 +182,16 @@ def _max_pool_fast(x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, out_hw: In
     return y
 
 
-def _max_pool_backward_fast(grad_y: np.ndarray, x: np.ndarray, y: np.ndarray, k: IntPair,
-                            s: IntPair, p: IntPair, want_grad: bool = True,
-                            want_indices: bool = False) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _max_pool_backward_fast(
+    grad_y: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    k: IntPair,
+    s: IntPair,
+    p: IntPair,
+    want_grad: bool = True,
+    want_indices: bool = False,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """dx (and/or the arg-max indices) from the input and the pooled output.
 
     Going through the offsets in reading order, an offset "wins" a window where its value
@@ -176,12 +206,16 @@ def _max_pool_backward_fast(grad_y: np.ndarray, x: np.ndarray, y: np.ndarray, k:
     # of dx is written exactly once and may be assigned instead of added to; if they also
     # tile the padded input exactly, every pixel is written and dx needs no zeros first
     disjoint = s[0] >= k[0] and s[1] >= k[1]
-    tiled = disjoint and s == k and all((n_in - k_) % s_ == 0 for n_in, k_, s_ in
-                                        zip(xp.shape[2:], k, s))
+    tiled = (
+        disjoint
+        and s == k
+        and all((n_in - k_) % s_ == 0 for n_in, k_, s_ in zip(xp.shape[2:], k, s))
+    )
     dxp = None
     if want_grad:
-        dxp = _empty_like_layout(xp, xp.shape, fill=None if tiled else 0.0,
-                                 dtype=np.result_type(x, grad_y))
+        dxp = _empty_like_layout(
+            xp, xp.shape, fill=None if tiled else 0.0, dtype=np.result_type(x, grad_y)
+        )
     indices = np.zeros(y.shape, np.int64) if want_indices else None
     open_ = None
     offsets = [(u, v) for u in range(k[0]) for v in range(k[1])]
@@ -203,12 +237,18 @@ def _max_pool_backward_fast(grad_y: np.ndarray, x: np.ndarray, y: np.ndarray, k:
             rows = np.arange(out_hw[0])[:, None] * s[0] + u - p[0]
             cols = np.arange(out_hw[1])[None, :] * s[1] + v - p[1]
             np.copyto(indices, rows * w + cols, where=won)
-    dx = None if dxp is None else dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
+    dx = None if dxp is None else dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + w]
     return dx, indices
 
 
-def max_pool2d_forward(x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0,
-                       *, return_indices: bool = False) -> Any:
+def max_pool2d_forward(
+    x: np.ndarray,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+    *,
+    return_indices: bool = False,
+) -> Any:
     """Fast max pooling; same result as :func:`max_pool2d_forward_reference`."""
     x = as_float_array(x, "max_pool2d_forward")
     k, s, p = _pool_args(kernel_size, stride, padding, "max_pool2d_forward")
@@ -219,8 +259,13 @@ def max_pool2d_forward(x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair 
     return y, _max_pool_backward_fast(y, x, y, k, s, p, want_grad=False, want_indices=True)[1]
 
 
-def max_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None,
-                        padding: IntOrPair = 0) -> np.ndarray:
+def max_pool2d_backward(
+    grad_y: np.ndarray,
+    x: np.ndarray,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+) -> np.ndarray:
     """Fast dx of max pooling; same result as :func:`max_pool2d_backward_reference`."""
     x = as_float_array(x, "max_pool2d_backward")
     k, s, p = _pool_args(kernel_size, stride, padding, "max_pool2d_backward")
@@ -233,8 +278,9 @@ def max_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size: IntOrPai
 # ---------------------------------------------------------------------------------------
 # Mean (average) pooling
 # ---------------------------------------------------------------------------------------
-def avg_pool2d_forward_reference(x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None,
-                                 padding: IntOrPair = 0) -> np.ndarray:
+def avg_pool2d_forward_reference(
+    x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0
+) -> np.ndarray:
     """y[n, c, r, q] = (sum of the zero-padded window) / (kh·kw), with loops."""
     k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_forward_reference")
     ho, wo = _check_input(x, k, s, p, "avg_pool2d_forward_reference")
@@ -252,8 +298,13 @@ def avg_pool2d_forward_reference(x: np.ndarray, kernel_size: IntOrPair, stride: 
     return y
 
 
-def avg_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size: IntOrPair,
-                                  stride: IntOrPair | None = None, padding: IntOrPair = 0) -> np.ndarray:
+def avg_pool2d_backward_reference(
+    grad_y: np.ndarray,
+    x: np.ndarray,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+) -> np.ndarray:
     """dx: every position of a window receives δ/(kh·kw), with loops."""
     k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_backward_reference")
     out_hw = _check_input(x, k, s, p, "avg_pool2d_backward_reference")
@@ -267,11 +318,15 @@ def avg_pool2d_backward_reference(grad_y: np.ndarray, x: np.ndarray, kernel_size
                 for q in range(wo):
                     for u in range(k[0]):
                         for v in range(k[1]):
-                            dxp[n, c, r * s[0] + u, q * s[1] + v] += grad_y[n, c, r, q] / (k[0] * k[1])
-    return dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
+                            dxp[n, c, r * s[0] + u, q * s[1] + v] += grad_y[n, c, r, q] / (
+                                k[0] * k[1]
+                            )
+    return dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + w]
 
 
-def _avg_pool_fast(x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, out_hw: IntPair) -> np.ndarray:
+def _avg_pool_fast(
+    x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, out_hw: IntPair
+) -> np.ndarray:
     xp = _padded(x, p, 0.0)
     y = xp[_window_slice(0, 0, s, out_hw)].copy(order="K")
     for u in range(k[0]):
@@ -282,27 +337,37 @@ def _avg_pool_fast(x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, out_hw: In
     return y
 
 
-def _avg_pool_backward_fast(grad_y: np.ndarray, x: np.ndarray, k: IntPair, s: IntPair,
-                            p: IntPair) -> np.ndarray:
+def _avg_pool_backward_fast(
+    grad_y: np.ndarray, x: np.ndarray, k: IntPair, s: IntPair, p: IntPair
+) -> np.ndarray:
     n, c, h, w = x.shape
-    share = _in_layout_of(grad_y, x[:, :, :grad_y.shape[2], :grad_y.shape[3]]) / (k[0] * k[1])  # every pixel of a window gets the same part of δ
+    share = _in_layout_of(grad_y, x[:, :, : grad_y.shape[2], : grad_y.shape[3]]) / (
+        k[0] * k[1]
+    )  # every pixel of a window gets the same part of δ
     dxp = _empty_like_layout(x, (n, c, h + 2 * p[0], w + 2 * p[1]), fill=0.0, dtype=share.dtype)
     for u in range(k[0]):
         for v in range(k[1]):
             # within one offset no two windows hit the same pixel, so += never repeats an index
             dxp[_window_slice(u, v, s, grad_y.shape[2:])] += share
-    return dxp[:, :, p[0]:p[0] + h, p[1]:p[1] + w]
+    return dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + w]
 
 
-def avg_pool2d_forward(x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0) -> np.ndarray:
+def avg_pool2d_forward(
+    x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0
+) -> np.ndarray:
     """Fast mean pooling; same result as :func:`avg_pool2d_forward_reference`."""
     x = as_float_array(x, "avg_pool2d_forward")
     k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_forward")
     return _avg_pool_fast(x, k, s, p, _check_input(x, k, s, p, "avg_pool2d_forward"))
 
 
-def avg_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair | None = None,
-                        padding: IntOrPair = 0) -> np.ndarray:
+def avg_pool2d_backward(
+    grad_y: np.ndarray,
+    x: np.ndarray,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+) -> np.ndarray:
     """Fast dx of mean pooling; same result as :func:`avg_pool2d_backward_reference`."""
     x = as_float_array(x, "avg_pool2d_backward")
     k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_backward")
@@ -314,8 +379,9 @@ def avg_pool2d_backward(grad_y: np.ndarray, x: np.ndarray, kernel_size: IntOrPai
 # ---------------------------------------------------------------------------------------
 # Max-unpooling and nearest up-sampling
 # ---------------------------------------------------------------------------------------
-def _unpool_size(x_shape: tuple[int, ...], k: IntPair, s: IntPair, output_size: Any,
-                 where: str) -> IntPair:
+def _unpool_size(
+    x_shape: tuple[int, ...], k: IntPair, s: IntPair, output_size: Any, where: str
+) -> IntPair:
     default = ((x_shape[2] - 1) * s[0] + k[0], (x_shape[3] - 1) * s[1] + k[1])
     if output_size is None:
         return default
@@ -325,8 +391,10 @@ def _unpool_size(x_shape: tuple[int, ...], k: IntPair, s: IntPair, output_size: 
     for axis in range(2):
         low, high = default[axis] - s[axis], default[axis] + s[axis]
         if not low < size[axis] < high:
-            raise ValueError(f"{where}: output_size {size} is not reachable from input "
-                             f"{tuple(x_shape)}: expected each size between {low + 1} and {high - 1}")
+            raise ValueError(
+                f"{where}: output_size {size} is not reachable from input "
+                f"{tuple(x_shape)}: expected each size between {low + 1} and {high - 1}"
+            )
     return size[0], size[1]
 
 
@@ -334,16 +402,22 @@ def _check_unpool(x: np.ndarray, indices: np.ndarray, out_hw: IntPair, where: st
     check_ndim(x, 4, where, "(N, C, H, W)")
     indices = np.asarray(indices)
     if indices.shape != x.shape or not np.issubdtype(indices.dtype, np.integer):
-        raise ValueError(f"{where}: expected integer indices of the input's shape {tuple(x.shape)}, "
-                         f"got {indices.dtype} {tuple(indices.shape)}")
+        raise ValueError(
+            f"{where}: expected integer indices of the input's shape {tuple(x.shape)}, "
+            f"got {indices.dtype} {tuple(indices.shape)}"
+        )
     limit = out_hw[0] * out_hw[1]
     if indices.size and (indices.min() < 0 or indices.max() >= limit):
-        raise ValueError(f"{where}: indices must lie in [0, {limit}) for an output of "
-                         f"{out_hw[0]}×{out_hw[1]}, got values from {indices.min()} to {indices.max()}")
+        raise ValueError(
+            f"{where}: indices must lie in [0, {limit}) for an output of "
+            f"{out_hw[0]}×{out_hw[1]}, got values from {indices.min()} to {indices.max()}"
+        )
     return indices
 
 
-def max_unpool2d_forward_reference(x: np.ndarray, indices: np.ndarray, out_hw: IntPair) -> np.ndarray:
+def max_unpool2d_forward_reference(
+    x: np.ndarray, indices: np.ndarray, out_hw: IntPair
+) -> np.ndarray:
     """y[n, c] is zero except y[n, c].flat[indices[n, c, r, q]] = x[n, c, r, q], with loops."""
     indices = _check_unpool(np.asarray(x), indices, out_hw, "max_unpool2d_forward_reference")
     n_samples, channels, h, w = x.shape
@@ -385,8 +459,10 @@ def max_unpool2d_backward(grad_y: np.ndarray, indices: np.ndarray) -> np.ndarray
     indices = np.asarray(indices)
     check_ndim(np.asarray(grad_y), 4, "max_unpool2d_backward", "(N, C, H_out, W_out)")
     if grad_y.shape[:2] != indices.shape[:2]:
-        raise ValueError(f"max_unpool2d_backward: gradient {tuple(grad_y.shape)} and indices "
-                         f"{tuple(indices.shape)} differ in (N, C)")
+        raise ValueError(
+            f"max_unpool2d_backward: gradient {tuple(grad_y.shape)} and indices "
+            f"{tuple(indices.shape)} differ in (N, C)"
+        )
     n, c = indices.shape[:2]
     flat = np.asarray(grad_y).reshape(n * c, -1)
     return np.take_along_axis(flat, indices.reshape(n * c, -1), axis=1).reshape(indices.shape)
@@ -412,8 +488,9 @@ def _upsample_grad_blocks(grad_y: np.ndarray, scale: IntOrPair, where: str) -> t
     check_ndim(np.asarray(grad_y), 4, where, "(N, C, H·s, W·s)")
     hs, ws = np.shape(grad_y)[2:]
     if hs % sh or ws % sw:
-        raise ValueError(f"{where}: gradient {tuple(np.shape(grad_y))} is not a whole number "
-                         f"of {sh}×{sw} blocks")
+        raise ValueError(
+            f"{where}: gradient {tuple(np.shape(grad_y))} is not a whole number of {sh}×{sw} blocks"
+        )
     return sh, sw
 
 
@@ -456,11 +533,14 @@ class _Pool2d(Layer):
 
     kind = "Pool2d"
 
-    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
-                 padding: IntOrPair = 0) -> None:
+    def __init__(
+        self, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0
+    ) -> None:
         super().__init__()
         self._stride_arg = stride
-        self.kernel_size, self.stride, self.padding = _pool_args(kernel_size, stride, padding, self.kind)
+        self.kernel_size, self.stride, self.padding = _pool_args(
+            kernel_size, stride, padding, self.kind
+        )
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
 
     def _name(self) -> str:
@@ -468,13 +548,18 @@ class _Pool2d(Layer):
 
     def _out_hw(self, shape: tuple[int, ...]) -> IntPair:
         if len(shape) != 4:
-            raise ValueError(f"{self._name()}: expected input (N, C, H, W) with 4 axes, "
-                             f"got shape {tuple(shape)}")
-        return output_hw(shape[2], shape[3], self.kernel_size, self.stride, self.padding, self._name())
+            raise ValueError(
+                f"{self._name()}: expected input (N, C, H, W) with 4 axes, got shape {tuple(shape)}"
+            )
+        return output_hw(
+            shape[2], shape[3], self.kernel_size, self.stride, self.padding, self._name()
+        )
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 3:
-            raise ValueError(f"{self._name()}: expected an input shape (C, H, W), got {tuple(input_shape)}")
+            raise ValueError(
+                f"{self._name()}: expected an input shape (C, H, W), got {tuple(input_shape)}"
+            )
         return (input_shape[0], *self._out_hw((1, *input_shape)))
 
     def config(self) -> dict[str, Any]:
@@ -499,8 +584,14 @@ class MaxPool2d(_Pool2d):
 
     kind = "MaxPool2d"
 
-    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
-                 padding: IntOrPair = 0, *, return_indices: bool = False) -> None:
+    def __init__(
+        self,
+        kernel_size: IntOrPair,
+        stride: IntOrPair | None = None,
+        padding: IntOrPair = 0,
+        *,
+        return_indices: bool = False,
+    ) -> None:
         super().__init__(kernel_size, stride, padding)
         self.return_indices = bool(return_indices)
 
@@ -508,10 +599,21 @@ class MaxPool2d(_Pool2d):
         x = as_float_array(x, self._name())
         out_hw = self._out_hw(x.shape)
         y = _max_pool_fast(x, self.kernel_size, self.stride, self.padding, out_hw)
-        self._cache = (x, y)  # backward finds the arg-max again from x and y (cheaper than storing it)
+        self._cache = (
+            x,
+            y,
+        )  # backward finds the arg-max again from x and y (cheaper than storing it)
         if self.return_indices:
-            indices = _max_pool_backward_fast(y, x, y, self.kernel_size, self.stride, self.padding,
-                                              want_grad=False, want_indices=True)[1]
+            indices = _max_pool_backward_fast(
+                y,
+                x,
+                y,
+                self.kernel_size,
+                self.stride,
+                self.padding,
+                want_grad=False,
+                want_indices=True,
+            )[1]
             return y, indices
         return y
 
@@ -562,11 +664,17 @@ class MaxUnpool2d(Layer):
     def _name(self) -> str:
         return f"MaxUnpool2d(k={kernel_text(self.kernel_size)}, s={kernel_text(self.stride)})"
 
-    def forward(self, x: np.ndarray, indices: np.ndarray | None = None,  # type: ignore[override]
-                output_size: Any = None) -> np.ndarray:
+    def forward(
+        self,
+        x: np.ndarray,
+        indices: np.ndarray | None = None,  # type: ignore[override]
+        output_size: Any = None,
+    ) -> np.ndarray:
         if indices is None:
-            raise ValueError(f"{self._name()}: forward(x, indices) needs the indices from "
-                             f"MaxPool2d(..., return_indices=True)")
+            raise ValueError(
+                f"{self._name()}: forward(x, indices) needs the indices from "
+                f"MaxPool2d(..., return_indices=True)"
+            )
         x = as_float_array(x, self._name())
         check_ndim(x, 4, self._name(), "(N, C, H, W)")
         out_hw = _unpool_size(x.shape, self.kernel_size, self.stride, output_size, self._name())
@@ -574,8 +682,12 @@ class MaxUnpool2d(Layer):
         self._indices, self._out_hw_seen = indices, out_hw
         return max_unpool2d_forward(x, indices, out_hw)
 
-    def __call__(self, x: np.ndarray, indices: np.ndarray | None = None,  # type: ignore[override]
-                 output_size: Any = None) -> np.ndarray:
+    def __call__(
+        self,
+        x: np.ndarray,
+        indices: np.ndarray | None = None,  # type: ignore[override]
+        output_size: Any = None,
+    ) -> np.ndarray:
         return self.forward(x, indices, output_size)
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
@@ -593,6 +705,7 @@ class MaxUnpool2d(Layer):
 
 def _scale_factor(value: Any) -> IntPair:
     """A positive integer scale (``2`` or ``2.0``) or a pair of them, as ints."""
+
     def whole(v: Any) -> Any:
         return int(v) if isinstance(v, float) and v.is_integer() else v
 
@@ -617,13 +730,15 @@ class Upsample(Layer):
         Only ``'nearest'``.
     """
 
-    def __init__(self, size: IntOrPair | None = None, scale_factor: Any = None,
-                 mode: str = "nearest") -> None:
+    def __init__(
+        self, size: IntOrPair | None = None, scale_factor: Any = None, mode: str = "nearest"
+    ) -> None:
         super().__init__()
         if size is not None:
             raise ValueError(
                 f"Upsample: size={size!r} (a fixed output size, PyTorch's first argument) is not "
-                f"implemented; for a scale factor write Upsample(scale_factor={size!r})")
+                f"implemented; for a scale factor write Upsample(scale_factor={size!r})"
+            )
         if scale_factor is None:
             raise ValueError("Upsample: give scale_factor, e.g. Upsample(scale_factor=2)")
         if mode != "nearest":

@@ -54,22 +54,26 @@ __all__ = [
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
-_BOX = 20    # MNIST's size-normalisation box
-_SIZE = 28   # the final image
+_BOX = 20  # MNIST's size-normalisation box
+_SIZE = 28  # the final image
 
 #: The pre-processing contract of an MNIST-style digit model, as data (the ONNX export
 #: stores it as ``edu_cnn.preprocess``, so a runtime in another language can follow it).
 DIGIT_CONTRACT: dict[str, Any] = {
     "polarity": "bright digit (1.0) on a dark background (0.0); dark ink on light paper "
-                "is inverted",
+    "is inverted",
     "gray": "ITU-R BT.601 luminance 0.299 R + 0.587 G + 0.114 B; a varying alpha channel is "
-            "the ink",
+    "the ink",
     "clean": "background (median) and its noise (5 robust standard deviations) set to 0, "
-             "ink stretched to [0, 1]",
+    "ink stretched to [0, 1]",
     "crop": "bounding box of pixels above 0.1",
     "scale": {"longer_side": _BOX, "keep_aspect_ratio": True, "filter": "lanczos"},
-    "center": {"size": [_SIZE, _SIZE], "by": "center of mass", "at": [_SIZE // 2, _SIZE // 2],
-               "shift": "whole pixels"},
+    "center": {
+        "size": [_SIZE, _SIZE],
+        "by": "center of mass",
+        "at": [_SIZE // 2, _SIZE // 2],
+        "shift": "whole pixels",
+    },
     "then": "(x - mean) / std with the stored preprocessing",
     "reference": "edu_cnn.preprocess.preprocess_digit",
 }
@@ -142,8 +146,9 @@ def load_image(source: str | Path | bytes, *, max_pixels: int = MAX_IMAGE_PIXELS
         if not path.exists():
             raise ValueError(f"load_image: no such file {what}")
         if not path.is_file():
-            raise ValueError(f"load_image: {what} is not a regular file (a folder, a device "
-                             f"or a pipe?)")
+            raise ValueError(
+                f"load_image: {what} is not a regular file (a folder, a device or a pipe?)"
+            )
         stream = path
     try:
         with warnings.catch_warnings():
@@ -154,14 +159,17 @@ def load_image(source: str | Path | bytes, *, max_pixels: int = MAX_IMAGE_PIXELS
     except _ImageRefused:
         raise
     except Image.DecompressionBombError:  # raised by Image.open above 2 × 89 M pixels
-        raise ValueError(f"load_image: {what} has more than {2 * Image.MAX_IMAGE_PIXELS:,} "
-                         f"pixels, more than the {max_pixels:,} a digit image may have; "
-                         f"make it smaller") from None
+        raise ValueError(
+            f"load_image: {what} has more than {2 * Image.MAX_IMAGE_PIXELS:,} "
+            f"pixels, more than the {max_pixels:,} a digit image may have; "
+            f"make it smaller"
+        ) from None
     except MemoryError:
         raise ValueError(f"load_image: {what}: not enough memory to decode it") from None
     except Exception as error:  # noqa: BLE001 - PIL decoders raise OSError, SyntaxError, struct.error …
-        raise ValueError(f"load_image: {what} is not an image PIL can read "
-                         f"({type(error).__name__}: {error})") from None
+        raise ValueError(
+            f"load_image: {what} is not an image PIL can read ({type(error).__name__}: {error})"
+        ) from None
 
 
 def _decode(image: Any, what: str, max_pixels: int) -> np.ndarray:
@@ -172,7 +180,8 @@ def _decode(image: Any, what: str, max_pixels: int) -> np.ndarray:
     if width * height > max_pixels:
         raise _ImageRefused(
             f"load_image: {what} is {width}×{height} = {width * height:,} pixels, more than "
-            f"the {max_pixels:,} a digit image may have; make it smaller")
+            f"the {max_pixels:,} a digit image may have; make it smaller"
+        )
     if width * height > WORK_PIXELS and image.format == "JPEG":
         k = math.sqrt(WORK_PIXELS / (width * height))  # decode at 1/2, 1/4 or 1/8 scale
         image.draft(image.mode, (max(1, int(width * k)), max(1, int(height * k))))
@@ -185,7 +194,7 @@ def _decode(image: Any, what: str, max_pixels: int) -> np.ndarray:
         return np.asarray(image).astype(np.float32) / np.float32(65535)
     if mode == "I":  # 32-bit integers; a 16-bit PNG opens in this mode too
         a = np.asarray(image).astype(np.float64)
-        top = 65535.0 if a.min() >= 0 and a.max() <= 65535 else 2.0 ** 31 - 1
+        top = 65535.0 if a.min() >= 0 and a.max() <= 65535 else 2.0**31 - 1
         return (np.clip(a, 0, None) / top).astype(np.float32)
     if mode == "F":
         a = np.asarray(image, dtype=np.float32)
@@ -237,7 +246,7 @@ def to_gray(image: Any) -> np.ndarray:
         return np.clip(a, 0.0, 1.0)
     if a.shape[2] == 4:
         alpha = a[..., 3]
-        if alpha.max() - alpha.min() > 1e-6:   # transparent background: alpha is the ink
+        if alpha.max() - alpha.min() > 1e-6:  # transparent background: alpha is the ink
             return np.clip(alpha, 0.0, 1.0)
     return np.clip(a[..., :3] @ np.array([0.299, 0.587, 0.114]), 0.0, 1.0)
 
@@ -329,8 +338,8 @@ def preprocess_steps(
     big = np.zeros((_SIZE + 2 * margin, _SIZE + 2 * margin))
     top_left_r = margin + int(np.floor(_SIZE // 2 - com_r + 0.5))
     top_left_c = margin + int(np.floor(_SIZE // 2 - com_c + 0.5))
-    big[top_left_r:top_left_r + new_h, top_left_c:top_left_c + new_w] = scaled
-    final = big[margin:margin + _SIZE, margin:margin + _SIZE].astype(np.float32)
+    big[top_left_r : top_left_r + new_h, top_left_c : top_left_c + new_w] = scaled
+    final = big[margin : margin + _SIZE, margin : margin + _SIZE].astype(np.float32)
     return DigitSteps(
         gray=gray,
         inverted=inverted,

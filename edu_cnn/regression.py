@@ -37,8 +37,10 @@ def _check_xy(X: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.
     if X.ndim != 2:
         raise ValueError(f"{where}: expected inputs X of shape (N, D), got {X.shape}")
     if y.shape != (X.shape[0],):
-        raise ValueError(f"{where}: expected targets y of shape ({X.shape[0]},) to match X {X.shape}, "
-                         f"got {y.shape}")
+        raise ValueError(
+            f"{where}: expected targets y of shape ({X.shape[0]},) to match X {X.shape}, "
+            f"got {y.shape}"
+        )
     return X, y
 
 
@@ -54,14 +56,14 @@ def mse(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> float:
     """Mean squared error of the predictions ``X @ w + b``."""
     X, y = _check_xy(X, y, "mse")
     residual = X @ np.asarray(w, dtype=np.float64).reshape(-1) + b - y
-    return float(np.mean(residual ** 2))
+    return float(np.mean(residual**2))
 
 
 def mse_gradient(X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, float]:
     """The gradient ``(dL/dw, dL/db)`` of the mean squared error at ``(w, b)``."""
     X, y = _check_xy(X, y, "mse_gradient")
     w = np.asarray(w, dtype=np.float64).reshape(-1)
-    residual = X @ w + b - y              # ŷ − y, shape (N,)
+    residual = X @ w + b - y  # ŷ − y, shape (N,)
     n = len(y)
     return 2.0 / n * (X.T @ residual), float(2.0 / n * residual.sum())
 
@@ -73,7 +75,9 @@ def loss_surface(x: np.ndarray, y: np.ndarray, ws: np.ndarray, bs: np.ndarray) -
     """
     X, y = _check_xy(x, y, "loss_surface")
     if X.shape[1] != 1:
-        raise ValueError(f"loss_surface: expected one feature, x of shape (N,) or (N, 1), got {X.shape}")
+        raise ValueError(
+            f"loss_surface: expected one feature, x of shape (N,) or (N, 1), got {X.shape}"
+        )
     w = np.asarray(ws, dtype=np.float64)[None, :, None]
     b = np.asarray(bs, dtype=np.float64)[:, None, None]
     return np.mean((w * X[:, 0] + b - y) ** 2, axis=-1)
@@ -127,10 +131,14 @@ def gradient_descent(
     """
     X, y = _check_xy(X, y, "gradient_descent")
     if lr <= 0 or steps < 0:
-        raise ValueError(f"gradient_descent: expected lr > 0 and steps ≥ 0, got lr={lr}, steps={steps}")
+        raise ValueError(
+            f"gradient_descent: expected lr > 0 and steps ≥ 0, got lr={lr}, steps={steps}"
+        )
     n, d = X.shape
     if batch_size is not None and not 1 <= batch_size <= n:
-        raise ValueError(f"gradient_descent: batch_size must be in [1, {n}] or None, got {batch_size}")
+        raise ValueError(
+            f"gradient_descent: batch_size must be in [1, {n}] or None, got {batch_size}"
+        )
     rng = np.random.default_rng(seed)
     w = np.broadcast_to(np.asarray(w0, dtype=np.float64), (d,)).copy()
     b = float(b0)
@@ -142,7 +150,7 @@ def gradient_descent(
                 batches = [slice(None)]
             else:
                 order = rng.permutation(n)
-                batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+                batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
             for batch in batches:
                 dw, db = mse_gradient(X[batch], y[batch], w, b)
                 w, b = w - lr * dw, b - lr * db

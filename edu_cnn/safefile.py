@@ -53,15 +53,18 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(folder: str | os.PathLike[str], name: str,
-                             suffix: str = ".tmp") -> list[Path]:
+def remove_stale_temporaries(
+    folder: str | os.PathLike[str], name: str, suffix: str = ".tmp"
+) -> list[Path]:
     """Remove the leftovers of killed writes of ``folder/name``; return what was removed.
 
     Only names of this module's own pattern (``.NAME.PID.RANDOM.SUFFIX``, or the older
     ``.NAME.RANDOM.SUFFIX``) are considered; a file whose writer is still running is kept.
     """
-    pattern = re.compile(rf"^\.{re.escape(name)}\.(?:(\d+)\.)?[A-Za-z0-9_]{{6,16}}"
-                         rf"{re.escape(suffix)}$")
+    pattern = re.compile(
+        rf"^\.{re.escape(name)}\.(?:(\d+)\.)?[A-Za-z0-9_]{{6,16}}"
+        rf"{re.escape(suffix)}$"
+    )
     removed = []
     try:
         entries = list(os.scandir(folder))
@@ -102,8 +105,13 @@ def _fsync_folder(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], where: str = "atomic_write", *,
-                 suffix: str = ".tmp", error: type[Exception] = ValueError) -> Iterator[BinaryIO]:
+def atomic_write(
+    path: str | os.PathLike[str],
+    where: str = "atomic_write",
+    *,
+    suffix: str = ".tmp",
+    error: type[Exception] = ValueError,
+) -> Iterator[BinaryIO]:
     """Write ``path`` all at once or not at all.
 
     Yields a binary file in the same folder; when the ``with`` block ends without an
@@ -164,14 +172,21 @@ def read_regular_file(path: str | os.PathLike[str], limit: int, what: str = "fil
         os.close(fd)
         if stat.S_ISDIR(info.st_mode):
             raise ValueError(f"{path}: is a folder, not a {what}")
-        kind = ("a pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else
-                "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
-                else "a socket" if stat.S_ISSOCK(info.st_mode) else "not a regular file")
+        kind = (
+            "a pipe (FIFO)"
+            if stat.S_ISFIFO(info.st_mode)
+            else "a device"
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(info.st_mode)
+            else "not a regular file"
+        )
         raise ValueError(f"{path}: is {kind}, not a {what}; only regular files are read")
     with os.fdopen(fd, "rb") as handle:
         if info.st_size > limit:
-            raise ValueError(f"{path}: is {info.st_size:,} bytes, more than the {limit:,} a "
-                             f"{what} may have")
+            raise ValueError(
+                f"{path}: is {info.st_size:,} bytes, more than the {limit:,} a {what} may have"
+            )
         data = handle.read(limit + 1)
     if len(data) > limit:  # the file grew while we read it
         raise ValueError(f"{path}: is more than the {limit:,} bytes a {what} may have")

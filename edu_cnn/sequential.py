@@ -68,7 +68,9 @@ class Sequential(Layer):
             try:
                 x = layer.forward(x)
             except ValueError as error:
-                raise ValueError(f"Sequential layer {i} ({type(layer).__name__}): {error}") from None
+                raise ValueError(
+                    f"Sequential layer {i} ({type(layer).__name__}): {error}"
+                ) from None
         return x
 
     def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
@@ -101,14 +103,18 @@ class Sequential(Layer):
 
     # -- parameters (PyTorch's names: "0.weight", "0.bias", "3.weight", …) -------------
     def named_parameters(self) -> dict[str, Parameter]:
-        return {f"{i}.{name}": p
-                for i, layer in enumerate(self.layers)
-                for name, p in layer.named_parameters().items()}
+        return {
+            f"{i}.{name}": p
+            for i, layer in enumerate(self.layers)
+            for name, p in layer.named_parameters().items()
+        }
 
     def named_buffers(self) -> dict[str, np.ndarray]:
-        return {f"{i}.{name}": b
-                for i, layer in enumerate(self.layers)
-                for name, b in layer.named_buffers().items()}
+        return {
+            f"{i}.{name}": b
+            for i, layer in enumerate(self.layers)
+            for name, b in layer.named_buffers().items()
+        }
 
     def children(self) -> list[Layer]:
         """The layers in order."""
@@ -118,10 +124,14 @@ class Sequential(Layer):
         own = {**self.named_parameters(), **self.named_buffers()}
         missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         if missing or unexpected:
-            raise ValueError(f"Sequential.load_state_dict: missing {missing}, unexpected {unexpected}")
+            raise ValueError(
+                f"Sequential.load_state_dict: missing {missing}, unexpected {unexpected}"
+            )
         for i, layer in enumerate(self.layers):
             prefix = f"{i}."
-            layer.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+            layer.load_state_dict(
+                {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+            )
 
     def astype(self, dtype: Any) -> Sequential:
         for layer in self.layers:
@@ -165,7 +175,9 @@ class Sequential(Layer):
             try:
                 shape = layer.output_shape(shape)
             except ValueError as error:
-                raise ValueError(f"Sequential layer {i} ({type(layer).__name__}): {error}") from None
+                raise ValueError(
+                    f"Sequential layer {i} ({type(layer).__name__}): {error}"
+                ) from None
             shapes.append(shape)
         return shapes
 
@@ -173,8 +185,10 @@ class Sequential(Layer):
         if input_shape is None:
             input_shape = self.input_shape
         if input_shape is None:
-            raise ValueError("Sequential.summary: give the shape of one sample, e.g. "
-                             "summary((1, 28, 28)), or build the model with input_shape=…")
+            raise ValueError(
+                "Sequential.summary: give the shape of one sample, e.g. "
+                "summary((1, 28, 28)), or build the model with input_shape=…"
+            )
         return tuple(int(s) for s in input_shape)
 
     def summary(self, input_shape: tuple[int, ...] | None = None, show: bool = True) -> str:
@@ -185,8 +199,13 @@ class Sequential(Layer):
         shapes = self.layer_shapes(input_shape)
         rows = [("Layer", "Output shape", "Parameters")]
         for i, (layer, shape) in enumerate(zip(self.layers, shapes)):
-            rows.append((f"{i}: {layer!r}", "(N, " + ", ".join(map(str, shape)) + ")",
-                         f"{layer.num_parameters():,}"))
+            rows.append(
+                (
+                    f"{i}: {layer!r}",
+                    "(N, " + ", ".join(map(str, shape)) + ")",
+                    f"{layer.num_parameters():,}",
+                )
+            )
         widths = [max(len(r[c]) for r in rows) for c in range(3)]
         line = "-" * (sum(widths) + 4)
 
@@ -195,9 +214,17 @@ class Sequential(Layer):
 
         input_text = "(N, " + ", ".join(map(str, self._input_shape(input_shape))) + ")"
         total = self.num_parameters()
-        text = "\n".join([f"Input: {input_text}", line, fmt(rows[0]), line,
-                          *map(fmt, rows[1:]), line,
-                          f"Total parameters: {total:,} ({total * 4 / 1024:.1f} KiB as float32)"])
+        text = "\n".join(
+            [
+                f"Input: {input_text}",
+                line,
+                fmt(rows[0]),
+                line,
+                *map(fmt, rows[1:]),
+                line,
+                f"Total parameters: {total:,} ({total * 4 / 1024:.1f} KiB as float32)",
+            ]
+        )
         if show:
             print(text)
         return text

@@ -90,7 +90,7 @@ class _Writer(io.BufferedIOBase):
 class _Handler(BaseHTTPRequestHandler):
     server: InferenceServer
     server_version = "edu-cnn"
-    protocol_version = "HTTP/1.0"     # one request per connection: nothing idles in between
+    protocol_version = "HTTP/1.0"  # one request per connection: nothing idles in between
 
     def setup(self) -> None:
         self.connection = self.request
@@ -122,17 +122,21 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             method = getattr(self, "do_" + self.command, None)
             if method is None:
-                self.send_error(HTTPStatus.NOT_IMPLEMENTED,
-                                f"unsupported method {escape_controls(self.command)!r}; "
-                                f"use GET / or POST /predict")
+                self.send_error(
+                    HTTPStatus.NOT_IMPLEMENTED,
+                    f"unsupported method {escape_controls(self.command)!r}; "
+                    f"use GET / or POST /predict",
+                )
                 return
             method()
             self.wfile.flush()
         except TimeoutError:
-            self._try_error(HTTPStatus.REQUEST_TIMEOUT,
-                            f"the request did not arrive within "
-                            f"{self.server.request_timeout:g} s (or a read waited more than "
-                            f"{self.server.read_timeout:g} s)")
+            self._try_error(
+                HTTPStatus.REQUEST_TIMEOUT,
+                f"the request did not arrive within "
+                f"{self.server.request_timeout:g} s (or a read waited more than "
+                f"{self.server.read_timeout:g} s)",
+            )
             self.close_connection = True
         except OSError:  # the client went away
             self.close_connection = True
@@ -145,8 +149,9 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     # -- every answer is JSON ----------------------------------------------------------------
-    def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-               ) -> None:
+    def _reply(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
         if getattr(self, "request_version", "HTTP/1.0") == "HTTP/0.9":
             self.request_version = "HTTP/1.0"  # answer with a status line and headers anyway
@@ -161,8 +166,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         self.close_connection = True
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None
-                   ) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's errors (400 bad request line, 414, 431, 501, 505) as JSON."""
         text = message or HTTPStatus(code).phrase
         if explain:
@@ -179,12 +183,24 @@ class _Handler(BaseHTTPRequestHandler):
         if route == "/":
             self._reply(200, self.server.description)
         elif route == "/predict":
-            self._reply(405, {"error": "POST the bytes of a PNG or JPEG to /predict (GET "
-                                       "/ describes the model)", "status": 405},
-                        {"Allow": "POST"})
+            self._reply(
+                405,
+                {
+                    "error": "POST the bytes of a PNG or JPEG to /predict (GET "
+                    "/ describes the model)",
+                    "status": 405,
+                },
+                {"Allow": "POST"},
+            )
         else:
-            self._reply(404, {"error": f"no such page {escape_controls(self.path)!r}; try "
-                                       f"GET / or POST /predict", "status": 404})
+            self._reply(
+                404,
+                {
+                    "error": f"no such page {escape_controls(self.path)!r}; try "
+                    f"GET / or POST /predict",
+                    "status": 404,
+                },
+            )
 
     def do_HEAD(self) -> None:
         self.do_GET()
@@ -192,16 +208,22 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         route = self._route()
         if route == "/":
-            self._reply(405, {"error": "GET / describes the model; POST images to /predict",
-                              "status": 405}, {"Allow": "GET, HEAD"})
+            self._reply(
+                405,
+                {"error": "GET / describes the model; POST images to /predict", "status": 405},
+                {"Allow": "GET, HEAD"},
+            )
             return
         if route != "/predict":
-            self._reply(404, {"error": f"POST to /predict, not {escape_controls(self.path)!r}",
-                              "status": 404})
+            self._reply(
+                404,
+                {"error": f"POST to /predict, not {escape_controls(self.path)!r}", "status": 404},
+            )
             return
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            self._reply(411, {"error": "send the image with a Content-Length, not chunked",
-                              "status": 411})
+            self._reply(
+                411, {"error": "send the image with a Content-Length, not chunked", "status": 411}
+            )
             return
         text = self.headers.get("Content-Length")
         limit = self.server.max_bytes
@@ -209,22 +231,40 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(411, {"error": "a Content-Length header is required", "status": 411})
             return
         if not text.strip().isdigit():
-            self._reply(400, {"error": f"Content-Length must be a number of bytes, got "
-                                       f"{escape_controls(text)[:40]!r}", "status": 400})
+            self._reply(
+                400,
+                {
+                    "error": f"Content-Length must be a number of bytes, got "
+                    f"{escape_controls(text)[:40]!r}",
+                    "status": 400,
+                },
+            )
             return
         length = int(text)
         if length == 0:
-            self._reply(400, {"error": "send the image as the request body (it is empty)",
-                              "status": 400})
+            self._reply(
+                400, {"error": "send the image as the request body (it is empty)", "status": 400}
+            )
             return
         if length > limit:
-            self._reply(413, {"error": f"the body is {length:,} bytes; at most {limit:,} are "
-                                       f"accepted", "status": 413})
+            self._reply(
+                413,
+                {
+                    "error": f"the body is {length:,} bytes; at most {limit:,} are accepted",
+                    "status": 413,
+                },
+            )
             return
         body = self.rfile.read(length)
         if len(body) < length:
-            self._reply(400, {"error": f"the body ended after {len(body):,} of the "
-                                       f"{length:,} bytes announced", "status": 400})
+            self._reply(
+                400,
+                {
+                    "error": f"the body ended after {len(body):,} of the "
+                    f"{length:,} bytes announced",
+                    "status": 400,
+                },
+            )
             return
         with self.server.work:  # at most `workers` images decoded and predicted at once
             try:
@@ -237,8 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:
-            sys.stderr.write(f"{PROG}: {self.address_string()} "
-                             f"{escape_controls(format % args)}\n")
+            sys.stderr.write(f"{PROG}: {self.address_string()} {escape_controls(format % args)}\n")
 
 
 class InferenceServer(ThreadingHTTPServer):
@@ -247,11 +286,20 @@ class InferenceServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], classifier: Classifier, *,
-                 quiet: bool = False, read_timeout: float = 5.0, request_timeout: float = 10.0,
-                 max_bytes: int = MAX_REQUEST_BYTES, max_connections: int = 256,
-                 backlog: int = 512, workers: int = 4) -> None:
-        self.request_queue_size = int(backlog)   # read by server_activate's listen()
+    def __init__(
+        self,
+        address: tuple[str, int],
+        classifier: Classifier,
+        *,
+        quiet: bool = False,
+        read_timeout: float = 5.0,
+        request_timeout: float = 10.0,
+        max_bytes: int = MAX_REQUEST_BYTES,
+        max_connections: int = 256,
+        backlog: int = 512,
+        workers: int = 4,
+    ) -> None:
+        self.request_queue_size = int(backlog)  # read by server_activate's listen()
         self.classifier = classifier
         self.quiet = quiet
         self.read_timeout = float(read_timeout)
@@ -287,9 +335,11 @@ class InferenceServer(ThreadingHTTPServer):
 
     def _refuse_busy(self, request: socket.socket) -> None:
         body = json.dumps({"error": "too many connections at once; try again", "status": 503})
-        data = (f"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-                f"{body}").encode()
+        data = (
+            f"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+            f"{body}"
+        ).encode()
         try:
             request.settimeout(1.0)
             request.sendall(data)
@@ -298,10 +348,18 @@ class InferenceServer(ThreadingHTTPServer):
         self.shutdown_request(request)
 
 
-def make_server(model: Layer, host: str = "127.0.0.1", port: int = 8000, quiet: bool = False,
-                *, onnx: bool = False, max_pixels: int = MAX_PIXELS,
-                max_bytes: int = MAX_REQUEST_BYTES, budget: Budget | None = None,
-                **limits: Any) -> InferenceServer:
+def make_server(
+    model: Layer,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    quiet: bool = False,
+    *,
+    onnx: bool = False,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_REQUEST_BYTES,
+    budget: Budget | None = None,
+    **limits: Any,
+) -> InferenceServer:
     """The inference service around ``model``; call ``serve_forever()`` to run it.
 
     ``port=0`` picks a free port (``server.server_address`` says which); ``quiet=True``

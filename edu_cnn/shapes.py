@@ -23,8 +23,10 @@ def as_float_array(x: Any, where: str) -> np.ndarray:
     try:
         array = np.asarray(x)
     except ValueError as error:  # ragged nested lists
-        raise ValueError(f"{where}: expected an array of real numbers with one shape, got a "
-                         f"ragged nested list ({error})") from None
+        raise ValueError(
+            f"{where}: expected an array of real numbers with one shape, got a "
+            f"ragged nested list ({error})"
+        ) from None
     if array.dtype == np.float32 or array.dtype == np.float64:
         return array
     if np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
@@ -104,8 +106,9 @@ def pair(value: Any, name: str, where: str) -> IntPair:
     raise ValueError(f"{where}: {name} must be an int or a pair of ints, got {value!r}")
 
 
-def conv_output_size(n: int, k: int, p: int = 0, s: int = 1, where: str = "conv_output_size",
-                     axis: str | None = None) -> int:
+def conv_output_size(
+    n: int, k: int, p: int = 0, s: int = 1, where: str = "conv_output_size", axis: str | None = None
+) -> int:
     r"""Output length of a convolution or pooling window: :math:`\lfloor (n + 2p - k)/s \rfloor + 1`.
 
     Parameters
@@ -128,12 +131,20 @@ def conv_output_size(n: int, k: int, p: int = 0, s: int = 1, where: str = "conv_
     ValueError
         If an argument is out of range or the window does not fit into the padded input.
     """
-    for name, value, low in (("input size n", n, 1), ("kernel size k", k, 1),
-                             ("padding p", p, 0), ("stride s", s, 1)):
+    for name, value, low in (
+        ("input size n", n, 1),
+        ("kernel size k", k, 1),
+        ("padding p", p, 0),
+        ("stride s", s, 1),
+    ):
         check_int(value, name, where, low)
     if n + 2 * p < k:
-        formula = (f"output {axis} ⌊(n + 2p − k)/s⌋ + 1 = ⌊({n} + 2·{p} − {k})/{s}⌋ + 1 = "
-                   f"{(n + 2 * p - k) // s + 1}: " if axis else "")
+        formula = (
+            f"output {axis} ⌊(n + 2p − k)/s⌋ + 1 = ⌊({n} + 2·{p} − {k})/{s}⌋ + 1 = "
+            f"{(n + 2 * p - k) // s + 1}: "
+            if axis
+            else ""
+        )
         raise ValueError(
             f"{where}: {formula}the {k}-wide window does not fit into the input of size {n} "
             f"padded to {n + 2 * p} (n + 2p = {n} + 2·{p}); it gives no output"
@@ -141,12 +152,15 @@ def conv_output_size(n: int, k: int, p: int = 0, s: int = 1, where: str = "conv_
     return (n + 2 * p - k) // s + 1
 
 
-def output_hw(h: int, w: int, kernel: IntPair, stride: IntPair, padding: IntPair,
-              where: str) -> IntPair:
+def output_hw(
+    h: int, w: int, kernel: IntPair, stride: IntPair, padding: IntPair, where: str
+) -> IntPair:
     r"""(H_out, W_out) of a sliding window: :math:`\lfloor (n + 2p - k)/s \rfloor + 1` per axis.
 
     Raises ``ValueError`` naming ``where`` with the formula evaluated when the window
     gives no output (the padded input is smaller than the window).
     """
-    return (conv_output_size(h, kernel[0], padding[0], stride[0], where, "height"),
-            conv_output_size(w, kernel[1], padding[1], stride[1], where, "width"))
+    return (
+        conv_output_size(h, kernel[0], padding[0], stride[0], where, "height"),
+        conv_output_size(w, kernel[1], padding[1], stride[1], where, "width"),
+    )

@@ -77,7 +77,7 @@ def torch_state_dict(model: Layer) -> OrderedDict[str, Any]:
     state: OrderedDict[str, Any] = OrderedDict()
     for key, array in _arrays(model).items():
         state[key] = torch.from_numpy(np.array(array, copy=True))
-        if key.endswith("running_var"):   # PyTorch counts the batches it has averaged
+        if key.endswith("running_var"):  # PyTorch counts the batches it has averaged
             state[key[: -len("running_var")] + "num_batches_tracked"] = torch.tensor(0)
     return state
 
@@ -102,11 +102,13 @@ def load_torch_state_dict(model: Layer, state_dict: dict[str, Any]) -> None:
             value = value.detach().cpu().numpy()
         value = np.asarray(value)
         if value.shape != target.shape:
-            raise ValueError(f"load_torch_state_dict: {key!r} has shape {value.shape} in the "
-                             f"state_dict but {target.shape} in the edu_cnn model")
+            raise ValueError(
+                f"load_torch_state_dict: {key!r} has shape {value.shape} in the "
+                f"state_dict but {target.shape} in the edu_cnn model"
+            )
         if not np.isfinite(value).all():
             raise ValueError(f"load_torch_state_dict: {key!r} holds NaN or infinite values")
-        target[...] = value.astype(target.dtype, copy=False)   # in place: Parameter keeps its array
+        target[...] = value.astype(target.dtype, copy=False)  # in place: Parameter keeps its array
 
 
 def _pair_or_int(value: Any) -> Any:
@@ -120,32 +122,51 @@ def _torch_layer(layer: Layer) -> Any:
     if isinstance(layer, Sequential):
         return nn.Sequential(*(_torch_layer(child) for child in _children(layer)))
     if name == "Conv2d":
-        return nn.Conv2d(c["in_channels"], c["out_channels"], _pair_or_int(c["kernel_size"]),
-                         stride=_pair_or_int(c["stride"]), padding=_pair_or_int(c["padding"]),
-                         bias=c["bias"])
+        return nn.Conv2d(
+            c["in_channels"],
+            c["out_channels"],
+            _pair_or_int(c["kernel_size"]),
+            stride=_pair_or_int(c["stride"]),
+            padding=_pair_or_int(c["padding"]),
+            bias=c["bias"],
+        )
     if name == "ConvTranspose2d":
-        return nn.ConvTranspose2d(c["in_channels"], c["out_channels"],
-                                  _pair_or_int(c["kernel_size"]), stride=_pair_or_int(c["stride"]),
-                                  padding=_pair_or_int(c["padding"]),
-                                  output_padding=_pair_or_int(c.get("output_padding", 0)),
-                                  bias=c["bias"])
+        return nn.ConvTranspose2d(
+            c["in_channels"],
+            c["out_channels"],
+            _pair_or_int(c["kernel_size"]),
+            stride=_pair_or_int(c["stride"]),
+            padding=_pair_or_int(c["padding"]),
+            output_padding=_pair_or_int(c.get("output_padding", 0)),
+            bias=c["bias"],
+        )
     if name == "Linear":
         return nn.Linear(c["in_features"], c["out_features"], bias=c["bias"])
     if name in ("BatchNorm1d", "BatchNorm2d"):
-        return getattr(nn, name)(c["num_features"], eps=c.get("eps", 1e-5),
-                                 momentum=c.get("momentum", 0.1))
+        return getattr(nn, name)(
+            c["num_features"], eps=c.get("eps", 1e-5), momentum=c.get("momentum", 0.1)
+        )
     if name == "MaxPool2d":
         if c.get("return_indices"):
-            raise ValueError("to_torch: MaxPool2d(return_indices=True) returns two arrays; "
-                             "torch.nn.Sequential cannot pass them on – build that part by hand")
-        return nn.MaxPool2d(_pair_or_int(c["kernel_size"]), stride=_pair_or_int(c["stride"]),
-                            padding=_pair_or_int(c.get("padding", 0)))
+            raise ValueError(
+                "to_torch: MaxPool2d(return_indices=True) returns two arrays; "
+                "torch.nn.Sequential cannot pass them on – build that part by hand"
+            )
+        return nn.MaxPool2d(
+            _pair_or_int(c["kernel_size"]),
+            stride=_pair_or_int(c["stride"]),
+            padding=_pair_or_int(c.get("padding", 0)),
+        )
     if name == "AvgPool2d":
-        return nn.AvgPool2d(_pair_or_int(c["kernel_size"]), stride=_pair_or_int(c["stride"]),
-                            padding=_pair_or_int(c.get("padding", 0)))
+        return nn.AvgPool2d(
+            _pair_or_int(c["kernel_size"]),
+            stride=_pair_or_int(c["stride"]),
+            padding=_pair_or_int(c.get("padding", 0)),
+        )
     if name == "Upsample":
-        return nn.Upsample(size=c.get("size"), scale_factor=c.get("scale_factor"),
-                           mode=c.get("mode", "nearest"))
+        return nn.Upsample(
+            size=c.get("size"), scale_factor=c.get("scale_factor"), mode=c.get("mode", "nearest")
+        )
     simple = {"ReLU": nn.ReLU, "Sigmoid": nn.Sigmoid, "Tanh": nn.Tanh, "Flatten": nn.Flatten}
     if name in simple:
         return simple[name]()

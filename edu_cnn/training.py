@@ -131,8 +131,14 @@ class EarlyStopping(Callback):
     say what happened.
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0,
-                 restore_best_weights: bool = True, mode: str = "auto") -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 3,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+        mode: str = "auto",
+    ) -> None:
         check_int(patience, "patience", "EarlyStopping", 0)
         if min_delta < 0:
             raise ValueError(f"EarlyStopping: min_delta must be ≥ 0, got {min_delta!r}")
@@ -166,8 +172,8 @@ class EarlyStopping(Callback):
         if self.monitor not in logs:
             raise ValueError(
                 f"EarlyStopping: monitor={self.monitor!r} is not among the epoch logs "
-                f"{sorted(logs)}" + (" – pass validation_data to fit()"
-                                      if self.monitor.startswith("val_") else "")
+                f"{sorted(logs)}"
+                + (" – pass validation_data to fit()" if self.monitor.startswith("val_") else "")
             )
         value = float(logs[self.monitor])
         if self._improved(value):
@@ -224,16 +230,21 @@ class SaveBestModel(Callback):
         from . import modelfile
 
         if self.monitor not in logs:
-            raise ValueError(f"SaveBestModel: monitor={self.monitor!r} is not among the epoch "
-                             f"logs {sorted(logs)}")
+            raise ValueError(
+                f"SaveBestModel: monitor={self.monitor!r} is not among the epoch "
+                f"logs {sorted(logs)}"
+            )
         value = float(logs[self.monitor])
         better = self.best is None or (value > self.best if self.maximize else value < self.best)
         if better:
             self.best, self.best_epoch = value, epoch
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            modelfile.save(trainer.model, self.path,
-                           metadata={**self.metadata, "epoch": epoch + 1, self.monitor: value},
-                           **self.save_kwargs)
+            modelfile.save(
+                trainer.model,
+                self.path,
+                metadata={**self.metadata, "epoch": epoch + 1, self.monitor: value},
+                **self.save_kwargs,
+            )
             self.saves += 1
 
 
@@ -245,8 +256,15 @@ class Trainer:
     and ``history`` and set ``stop_training = True``.
     """
 
-    def __init__(self, model: Any, loss_fn: Loss, optimizer: Any, epochs: int,
-                 batches_per_epoch: int, history: History) -> None:
+    def __init__(
+        self,
+        model: Any,
+        loss_fn: Loss,
+        optimizer: Any,
+        epochs: int,
+        batches_per_epoch: int,
+        history: History,
+    ) -> None:
         self.model = model
         self.loss_fn = loss_fn
         self.optimizer = optimizer
@@ -290,7 +308,9 @@ def _call(callbacks: Iterable[Any], hook: str, *args: Any) -> None:
 
 def _batches(n: int, batch_size: int, order: np.ndarray | None) -> Iterable[np.ndarray | slice]:
     for start in range(0, n, batch_size):
-        yield slice(start, start + batch_size) if order is None else order[start:start + batch_size]
+        yield (
+            slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+        )
 
 
 def _run_batches(model: Any, x: np.ndarray, batch_size: int) -> np.ndarray:
@@ -320,8 +340,14 @@ def predict(model: Any, x: Any, batch_size: int = 256) -> np.ndarray:
     return _run_batches(model, x, batch_size)
 
 
-def evaluate(model: Any, loss_fn: Loss, x: Any, y: Any, batch_size: int = 256,
-             metrics: Sequence[str] = ("accuracy",)) -> dict[str, float]:
+def evaluate(
+    model: Any,
+    loss_fn: Loss,
+    x: Any,
+    y: Any,
+    batch_size: int = 256,
+    metrics: Sequence[str] = ("accuracy",),
+) -> dict[str, float]:
     """Loss (and accuracy) of the model on ``(x, y)`` in evaluation mode.
 
     Returns ``{"loss": …, "accuracy": …}``; the loss is the sample-weighted mean of the
@@ -353,9 +379,14 @@ class _ProgressBar:
         if self._bar is None:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self.batches, desc=f"Epoch {epoch + 1}/{self.epochs}",
-                             unit="batch", leave=True, mininterval=0.1,
-                             file=self.file if self.file is not None else sys.stdout)
+            self._bar = tqdm(
+                total=self.batches,
+                desc=f"Epoch {epoch + 1}/{self.epochs}",
+                unit="batch",
+                leave=True,
+                mininterval=0.1,
+                file=self.file if self.file is not None else sys.stdout,
+            )
         return self._bar
 
     def update(self, epoch: int, batch: int, logs: dict[str, float]) -> None:
@@ -368,17 +399,29 @@ class _ProgressBar:
         numbers = "  ".join(
             f"{k} {v:.4f}" for k, v in logs.items() if k not in ("time", "images_per_second")
         )
-        bar.set_postfix_str(f"{numbers}  {logs['time']:.1f}s  "
-                            f"{logs['images_per_second']:.0f} img/s", refresh=False)
+        bar.set_postfix_str(
+            f"{numbers}  {logs['time']:.1f}s  {logs['images_per_second']:.0f} img/s", refresh=False
+        )
         bar.close()  # draws the final state
         self._bar = None
 
 
-def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int = 1,
-        batch_size: int = 32, validation_data: tuple[Any, Any] | None = None,
-        callbacks: Iterable[Any] = (), shuffle: bool = True, seed: int | None = 0,
-        verbose: bool = True, metrics: Sequence[str] = ("accuracy",),
-        augment: Callable[[np.ndarray], np.ndarray] | None = None) -> History:
+def fit(
+    model: Any,
+    loss_fn: Loss,
+    optimizer: Any,
+    x: Any,
+    y: Any,
+    epochs: int = 1,
+    batch_size: int = 32,
+    validation_data: tuple[Any, Any] | None = None,
+    callbacks: Iterable[Any] = (),
+    shuffle: bool = True,
+    seed: int | None = 0,
+    verbose: bool = True,
+    metrics: Sequence[str] = ("accuracy",),
+    augment: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> History:
     """Train ``model`` on ``(x, y)`` with mini-batches and return the :class:`History`.
 
     Parameters
@@ -436,19 +479,46 @@ def fit(model: Any, loss_fn: Loss, optimizer: Any, x: Any, y: Any, epochs: int =
     bar = _ProgressBar(epochs, batches) if verbose else None
 
     _call(callbacks, "on_train_begin", trainer)
-    _train_epochs(model, loss_fn, optimizer, x, y, epochs, batch_size, shuffle, rng,
-                  (xv, yv) if validation_data is not None else None, callbacks, metrics,
-                  threshold, trainer, bar, augment)
+    _train_epochs(
+        model,
+        loss_fn,
+        optimizer,
+        x,
+        y,
+        epochs,
+        batch_size,
+        shuffle,
+        rng,
+        (xv, yv) if validation_data is not None else None,
+        callbacks,
+        metrics,
+        threshold,
+        trainer,
+        bar,
+        augment,
+    )
     _call(callbacks, "on_train_end", trainer)
     return history
 
 
-def _train_epochs(model: Any, loss_fn: Loss, optimizer: Any, x: np.ndarray, y: np.ndarray,
-                  epochs: int, batch_size: int, shuffle: bool, rng: np.random.Generator,
-                  validation: tuple[np.ndarray, np.ndarray] | None, callbacks: Sequence[Any],
-                  metrics: Sequence[str], threshold: float, trainer: Trainer,
-                  bar: _ProgressBar | None,
-                  augment: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+def _train_epochs(
+    model: Any,
+    loss_fn: Loss,
+    optimizer: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    shuffle: bool,
+    rng: np.random.Generator,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    callbacks: Sequence[Any],
+    metrics: Sequence[str],
+    threshold: float,
+    trainer: Trainer,
+    bar: _ProgressBar | None,
+    augment: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> None:
     """The epochs of :func:`fit` (see there)."""
     history = trainer.history
     with_accuracy = "accuracy" in metrics
@@ -497,9 +567,18 @@ def _train_epochs(model: Any, loss_fn: Loss, optimizer: Any, x: np.ndarray, y: n
         if with_accuracy:
             logs["accuracy"] = correct / seen
         if validation is not None:
-            logs.update({f"val_{k}": v for k, v in
-                         evaluate(model, loss_fn, *validation, batch_size=max(batch_size, 256),
-                                  metrics=metrics).items()})
+            logs.update(
+                {
+                    f"val_{k}": v
+                    for k, v in evaluate(
+                        model,
+                        loss_fn,
+                        *validation,
+                        batch_size=max(batch_size, 256),
+                        metrics=metrics,
+                    ).items()
+                }
+            )
         logs["time"] = time.perf_counter() - start
         logs["images_per_second"] = seen / train_time if train_time > 0 else float("inf")
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):

@@ -38,11 +38,11 @@ HEADING = re.compile(r"^(#{1,4})\s+(.+?)\s*$", re.MULTILINE)
 
 @dataclass
 class Term:
-    english: str                # as the first chapter writes it
-    chinese: tuple[str, ...]    # the Chinese names given in the brackets
-    chapter: str                # "04"
-    heading: str                # the section it is taught in
-    seen: list[str] = field(default_factory=list)   # "04 › Padding" for every use
+    english: str  # as the first chapter writes it
+    chinese: tuple[str, ...]  # the Chinese names given in the brackets
+    chapter: str  # "04"
+    heading: str  # the section it is taught in
+    seen: list[str] = field(default_factory=list)  # "04 › Padding" for every use
 
 
 def chinese_names(bracket: str) -> tuple[str, ...]:
@@ -71,14 +71,16 @@ def collect(notebooks: list[Path]) -> tuple[dict[str, Term], list[str]]:
                 continue
             source = "".join(cell["source"])
             # walk the cell in order, so a term belongs to the heading above it
-            events = sorted([(m.start(), "h", m) for m in HEADING.finditer(source)]
-                            + [(m.start(), "t", m) for m in TERM.finditer(source)],
-                            key=lambda e: e[0])
+            events = sorted(
+                [(m.start(), "h", m) for m in HEADING.finditer(source)]
+                + [(m.start(), "t", m) for m in TERM.finditer(source)],
+                key=lambda e: e[0],
+            )
             for _, kind, match in events:
                 if kind == "h":
                     heading = re.sub(r"[*_`$]", "", match.group(2))
                     continue
-                english = " ".join(match.group(1).split())    # bold text may wrap a line
+                english = " ".join(match.group(1).split())  # bold text may wrap a line
                 bracket = " ".join(match.group(2).split())
                 names = chinese_names(bracket)
                 where = f"{chapter} › {heading}"
@@ -91,7 +93,8 @@ def collect(notebooks: list[Path]) -> tuple[dict[str, Term], list[str]]:
                     problems.append(
                         f"'{english}' is {'/'.join(names)} in chapter {chapter} ({heading}) but "
                         f"{'/'.join(found.chinese)} in chapter {found.chapter} ({found.heading}): "
-                        f"give one Chinese name")
+                        f"give one Chinese name"
+                    )
     return terms, problems
 
 
@@ -104,8 +107,10 @@ def read_definitions(path: Path = DEFINITIONS) -> tuple[dict[str, tuple[str, str
             continue
         columns = line.split("\t")
         if len(columns) != 3 or not columns[0].strip() or not columns[2].strip():
-            problems.append(f"{path.name} line {number}: expected 3 tab-separated columns "
-                            f"(term, other spellings, definition), got {len(columns)}")
+            problems.append(
+                f"{path.name} line {number}: expected 3 tab-separated columns "
+                f"(term, other spellings, definition), got {len(columns)}"
+            )
             continue
         term, aliases, definition = (c.strip() for c in columns)
         for spelling in [term, *filter(None, (a.strip() for a in aliases.split("|")))]:
@@ -124,8 +129,9 @@ class Entry:
     heading: str
 
 
-def entries(terms: dict[str, Term], definitions: dict[str, tuple[str, str]]
-            ) -> tuple[list[Entry], list[str]]:
+def entries(
+    terms: dict[str, Term], definitions: dict[str, tuple[str, str]]
+) -> tuple[list[Entry], list[str]]:
     """One entry per glossary term (spellings merged), and the terms without a definition.
 
     ``terms`` is in the order the chapters introduce them, so an entry keeps the place
@@ -134,8 +140,10 @@ def entries(terms: dict[str, Term], definitions: dict[str, tuple[str, str]]
     problems: list[str] = []
     for k, t in terms.items():
         if k not in definitions:
-            problems.append(f"chapter {t.chapter} ({t.heading}) introduces '{t.english}' "
-                            f"({'/'.join(t.chinese)}), which docs/glossary.tsv lacks: add a line")
+            problems.append(
+                f"chapter {t.chapter} ({t.heading}) introduces '{t.english}' "
+                f"({'/'.join(t.chinese)}), which docs/glossary.tsv lacks: add a line"
+            )
             continue
         term, definition = definitions[k]
         entry = merged.get(term)
@@ -143,41 +151,68 @@ def entries(terms: dict[str, Term], definitions: dict[str, tuple[str, str]]
             merged[term] = Entry(term, t.chinese, definition, t.chapter, t.heading)
             continue
         if set(entry.chinese) != set(t.chinese):
-            problems.append(f"'{t.english}' ({'/'.join(t.chinese)}, chapter {t.chapter}) and "
-                            f"'{entry.term}' ({'/'.join(entry.chinese)}, chapter {entry.chapter}) "
-                            f"are one glossary term with two Chinese names")
+            problems.append(
+                f"'{t.english}' ({'/'.join(t.chinese)}, chapter {t.chapter}) and "
+                f"'{entry.term}' ({'/'.join(entry.chinese)}, chapter {entry.chapter}) "
+                f"are one glossary term with two Chinese names"
+            )
     return sorted(merged.values(), key=lambda e: e.term.lower()), problems
 
 
 def notebook(glossary: list[Entry]) -> dict:
     """The glossary notebook: an introduction, then one table per initial letter."""
+
     def markdown(text: str, slide: str | None = None) -> dict:
         metadata = {"slideshow": {"slide_type": slide}} if slide else {}
-        return {"cell_type": "markdown", "metadata": metadata,
-                "source": text.splitlines(keepends=True)}
+        return {
+            "cell_type": "markdown",
+            "metadata": metadata,
+            "source": text.splitlines(keepends=True),
+        }
 
     chapters = sorted({e.chapter for e in glossary})
-    cells = [markdown(
-        "# Appendix A2 – Glossary (English / 中文)\n\n"
-        f"Every key term of the course – {len(glossary)} of them – with its Chinese name, a "
-        "one-line definition and where it is first taught (chapter › section). The list is "
-        "collected from the chapters themselves: each chapter marks a new term as "
-        "**term** (中文), and `scripts/build_glossary.py` gathers them, so this page and the "
-        f"chapters cannot disagree. Chapters {', '.join(str(int(c)) for c in chapters)} "
-        "contribute terms.\n", "slide")]
+    cells = [
+        markdown(
+            "# Appendix A2 – Glossary (English / 中文)\n\n"
+            f"Every key term of the course – {len(glossary)} of them – with its Chinese name, a "
+            "one-line definition and where it is first taught (chapter › section). The list is "
+            "collected from the chapters themselves: each chapter marks a new term as "
+            "**term** (中文), and `scripts/build_glossary.py` gathers them, so this page and the "
+            f"chapters cannot disagree. Chapters {', '.join(str(int(c)) for c in chapters)} "
+            "contribute terms.\n",
+            "slide",
+        )
+    ]
     by_letter: dict[str, list[Entry]] = {}
     for e in glossary:
         by_letter.setdefault(e.term[0].upper() if e.term[0].isalpha() else "#", []).append(e)
     for letter, group in by_letter.items():
-        rows = [f"| **{e.term}** | {'，'.join(e.chinese)} | {e.definition} | "
-                f"{int(e.chapter)} › {e.heading} |" for e in group]
-        cells.append(markdown(
-            f"## {letter}\n\n| term | 中文 | meaning | taught in |\n| --- | --- | --- | --- |\n"
-            + "\n".join(rows) + "\n", "subslide"))
-    return {"cells": cells, "metadata": {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                       "name": "python3"},
-        "language_info": {"name": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+        rows = [
+            f"| **{e.term}** | {'，'.join(e.chinese)} | {e.definition} | "
+            f"{int(e.chapter)} › {e.heading} |"
+            for e in group
+        ]
+        cells.append(
+            markdown(
+                f"## {letter}\n\n| term | 中文 | meaning | taught in |\n| --- | --- | --- | --- |\n"
+                + "\n".join(rows)
+                + "\n",
+                "subslide",
+            )
+        )
+    return {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+                "name": "python3",
+            },
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
 
 
 def render(glossary: list[Entry]) -> str:
@@ -185,7 +220,7 @@ def render(glossary: list[Entry]) -> str:
     import nbformat
 
     nb = notebook(glossary)
-    for i, cell in enumerate(nb["cells"]):   # stable ids: no churn on a rebuild
+    for i, cell in enumerate(nb["cells"]):  # stable ids: no churn on a rebuild
         cell["id"] = f"glossary-{i:02d}"
     return nbformat.writes(nbformat.from_dict(nb)) + "\n"
 
@@ -197,16 +232,19 @@ def build() -> tuple[str, list[str]]:
     glossary, missing = entries(terms, definitions)
     unused = sorted({t for k, (t, _) in definitions.items()} - {e.term for e in glossary})
     problems += more + missing
-    problems += [f"docs/glossary.tsv defines '{t}', which no chapter introduces as "
-                 f"**{t}** (中文): remove the line or mark the term in its chapter"
-                 for t in unused]
+    problems += [
+        f"docs/glossary.tsv defines '{t}', which no chapter introduces as "
+        f"**{t}** (中文): remove the line or mark the term in its chapter"
+        for t in unused
+    ]
     return render(glossary), problems
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if the glossary is not current")
+    parser.add_argument(
+        "--check", action="store_true", help="do not write; exit 1 if the glossary is not current"
+    )
     args = parser.parse_args(argv)
     text, problems = build()
     for problem in problems:
@@ -214,8 +252,11 @@ def main(argv: list[str]) -> int:
     if args.check:
         current = GLOSSARY.exists() and GLOSSARY.read_text(encoding="utf-8") == text
         if not current:
-            print("glossary: notebooks/A2_glossary.ipynb is not what the chapters and "
-                  "docs/glossary.tsv give: run python scripts/build_glossary.py", file=sys.stderr)
+            print(
+                "glossary: notebooks/A2_glossary.ipynb is not what the chapters and "
+                "docs/glossary.tsv give: run python scripts/build_glossary.py",
+                file=sys.stderr,
+            )
         return 1 if problems or not current else 0
     if problems:
         return 1

@@ -67,8 +67,8 @@ JPEG_QUALITY = 85
 #: PALETTE_MAX_RATIO of their size and changes no pixel visibly (see palette_png).
 PALETTE_MIN_BYTES = 30_000
 PALETTE_MAX_RATIO = 0.75
-PALETTE_MEAN_ERROR = 1.0        # mean of the largest channel difference, in 0..255
-PALETTE_P999_ERROR = 32         # 99.9th percentile of it (anti-aliased edges)
+PALETTE_MEAN_ERROR = 1.0  # mean of the largest channel difference, in 0..255
+PALETTE_P999_ERROR = 32  # 99.9th percentile of it (anti-aliased edges)
 
 #: Namespace of the renumbered widget model ids (uuid5 of "<n>"); any fixed UUID works.
 _ID_NAMESPACE = uuid.UUID("6b1f3c8e-6f0e-4c59-9d1e-ed0c0c11e5a1")
@@ -83,8 +83,8 @@ def _references(value: Any, known: dict[str, Any]) -> Iterator[str]:
     Only ids present in ``known`` count.
     """
     if isinstance(value, str):
-        if value.startswith(MODEL_PREFIX) and value[len(MODEL_PREFIX):] in known:
-            yield value[len(MODEL_PREFIX):]
+        if value.startswith(MODEL_PREFIX) and value[len(MODEL_PREFIX) :] in known:
+            yield value[len(MODEL_PREFIX) :]
     elif isinstance(value, dict):
         view = value.get(WIDGET_VIEW)
         if isinstance(view, dict) and view.get("model_id") in known:
@@ -100,8 +100,8 @@ def _references(value: Any, known: dict[str, Any]) -> Iterator[str]:
 def _rename(value: Any, new_ids: dict[str, str]) -> Any:
     """A copy of ``value`` with every model reference mapped through ``new_ids``."""
     if isinstance(value, str):
-        if value.startswith(MODEL_PREFIX) and value[len(MODEL_PREFIX):] in new_ids:
-            return MODEL_PREFIX + new_ids[value[len(MODEL_PREFIX):]]
+        if value.startswith(MODEL_PREFIX) and value[len(MODEL_PREFIX) :] in new_ids:
+            return MODEL_PREFIX + new_ids[value[len(MODEL_PREFIX) :]]
         return value
     if isinstance(value, dict):
         out = {}
@@ -228,7 +228,7 @@ def photo_as_jpeg(png: bytes) -> bytes | None:
         if image.mode in ("RGBA", "LA") or "transparency" in image.info:
             alpha = image.convert("RGBA").getchannel("A")
             if alpha.getextrema()[0] < 255:
-                return None                      # transparent parts: JPEG would fill them
+                return None  # transparent parts: JPEG would fill them
         rgb = image.convert("L" if image.mode in ("L", "LA", "1") else "RGB")
         buffer = io.BytesIO()
         rgb.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
@@ -257,10 +257,10 @@ def palette_png(png: bytes) -> bytes | None:
         if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema()[0] < 255:
             return None
         rgb = image.convert("RGB")
-    quantised = rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT,
-                             dither=Image.Dither.NONE)
-    error = np.abs(np.asarray(quantised.convert("RGB"), dtype=np.int16)
-                   - np.asarray(rgb, dtype=np.int16)).max(axis=-1)
+    quantised = rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    error = np.abs(
+        np.asarray(quantised.convert("RGB"), dtype=np.int16) - np.asarray(rgb, dtype=np.int16)
+    ).max(axis=-1)
     if error.mean() > PALETTE_MEAN_ERROR or np.percentile(error, 99.9) > PALETTE_P999_ERROR:
         return None
     buffer = io.BytesIO()
@@ -335,8 +335,12 @@ def coalesce_streams(outputs: list[Any]) -> list[Any]:
     merged: list[Any] = []
     for output in outputs:
         last = merged[-1] if merged else None
-        if (last is not None and output.get("output_type") == "stream"
-                and last.get("output_type") == "stream" and last.get("name") == output.get("name")):
+        if (
+            last is not None
+            and output.get("output_type") == "stream"
+            and last.get("output_type") == "stream"
+            and last.get("name") == output.get("name")
+        ):
             last["text"] = _text(last["text"]) + _text(output["text"])
         else:
             merged.append(output)
@@ -381,8 +385,11 @@ def keep_measured_outputs(executed: Any, stored: Any) -> int:
         if KEEP_TAG not in new.get("metadata", {}).get("tags", []) or new.get("outputs") is None:
             continue
         fingerprint = source_hash(new.source)
-        if (old.get("metadata", {}).get("measured_source") == fingerprint and old.get("outputs")
-                and not displayed_model_ids([old])):
+        if (
+            old.get("metadata", {}).get("measured_source") == fingerprint
+            and old.get("outputs")
+            and not displayed_model_ids([old])
+        ):
             new["outputs"] = copy.deepcopy(old["outputs"])
             kept += 1
         new.metadata["measured_source"] = fingerprint
@@ -403,8 +410,7 @@ def normalise(nb: Any) -> dict[str, int]:
     coalesce_all_streams(nb)
     kept, dropped = prune_and_renumber_widgets(nb)
     saved = shrink_figures(nb)
-    return {"widget_models_kept": kept, "widget_models_dropped": dropped,
-            "jpeg_bytes_saved": saved}
+    return {"widget_models_kept": kept, "widget_models_dropped": dropped, "jpeg_bytes_saved": saved}
 
 
 # --------------------------------------------------------------------------- running
@@ -441,9 +447,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="write the executed notebooks into this folder instead of "
-                             "in place (the kernel still runs in the notebook's folder)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write the executed notebooks into this folder instead of "
+        "in place (the kernel still runs in the notebook's folder)",
+    )
     args = parser.parse_args(argv)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)

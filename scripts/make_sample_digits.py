@@ -28,14 +28,18 @@ CHOICES = (("three.png", 3, 0), ("seven.jpg", 7, 0))
 def photo_of(digit: np.ndarray, seed: int, grain: float) -> Image.Image:
     """A 28×28 uint8 MNIST digit (bright on black) as a 160×160 RGB 'photo' of ink on paper."""
     rng = np.random.default_rng(seed)
-    big = np.asarray(Image.fromarray(digit).resize((140, 140), Image.Resampling.LANCZOS),
-                     dtype=np.float64) / 255.0
+    big = (
+        np.asarray(
+            Image.fromarray(digit).resize((140, 140), Image.Resampling.LANCZOS), dtype=np.float64
+        )
+        / 255.0
+    )
     canvas = np.zeros((160, 160))
-    canvas[8:148, 14:154] = np.clip(big, 0.0, 1.0)       # a little off-centre
-    paper = np.array([0.94, 0.91, 0.84])                 # warm paper
-    ink = np.array([0.12, 0.12, 0.22])                   # blue-black ink
+    canvas[8:148, 14:154] = np.clip(big, 0.0, 1.0)  # a little off-centre
+    paper = np.array([0.94, 0.91, 0.84])  # warm paper
+    ink = np.array([0.12, 0.12, 0.22])  # blue-black ink
     rgb = paper + canvas[..., None] * (ink - paper)
-    rgb += rng.normal(0.0, grain, rgb.shape)             # faint grain (JPEG only: PNG stays small)
+    rgb += rng.normal(0.0, grain, rgb.shape)  # faint grain (JPEG only: PNG stays small)
     return Image.fromarray((255 * np.clip(rgb, 0.0, 1.0)).round().astype(np.uint8), "RGB")
 
 
@@ -52,8 +56,10 @@ def main() -> None:
             image.save(path, quality=85, optimize=True)
         else:
             image.save(path, optimize=True)
-        print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size:,} bytes): test digit "
-              f"#{index} of the shipped sample, a {label}")
+        print(
+            f"wrote {path.relative_to(ROOT)} ({path.stat().st_size:,} bytes): test digit "
+            f"#{index} of the shipped sample, a {label}"
+        )
 
 
 if __name__ == "__main__":

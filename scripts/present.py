@@ -48,8 +48,8 @@ DEFAULT_WORK = ROOT / "build" / "present"
 
 HIDE_CELL_TAG = build_slides.HIDE_CELL_TAG
 HIDE_INPUT_TAG = build_slides.HIDE_INPUT_TAG
-STATIC_TWIN_TAG = "static-twin"       # hidden in live slides (the widget is there instead)
-LIVE_HIDE_TAG = "educnn-live-hide"    # set by prepare_for_live; the template hides it
+STATIC_TWIN_TAG = "static-twin"  # hidden in live slides (the widget is there instead)
+LIVE_HIDE_TAG = "educnn-live-hide"  # set by prepare_for_live; the template hides it
 WIDGET_VIEW = build_slides.WIDGET_VIEW
 
 
@@ -166,12 +166,20 @@ def voila_command(notebook: Path, port: int) -> list[str]:
     """The Voilà call that serves ``notebook`` as live slides on 127.0.0.1:``port``."""
     static = f"/voila/templates/{LIVE_TEMPLATE}/static"
     resources = {
-        "reveal": {"url_prefix": f"{static}/{build_slides.REVEAL_PREFIX}", "theme": "white",
-                   "transition": "none", "number": "c/t", "scroll": True},
+        "reveal": {
+            "url_prefix": f"{static}/{build_slides.REVEAL_PREFIX}",
+            "theme": "white",
+            "transition": "none",
+            "number": "c/t",
+            "scroll": True,
+        },
         "edu_cnn_static": static,
     }
     return [
-        sys.executable, "-m", "voila", str(notebook),
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
         "--no-browser",
         f"--template={LIVE_TEMPLATE}",
         "--theme=light",
@@ -187,12 +195,15 @@ def voila_command(notebook: Path, port: int) -> list[str]:
 
 def probe_url(port: int) -> str:
     """A small file Voilà serves once it is up (the template's local jQuery)."""
-    return (f"http://127.0.0.1:{port}/voila/templates/{LIVE_TEMPLATE}/static/"
-            "assets/jquery/jquery.min.js")
+    return (
+        f"http://127.0.0.1:{port}/voila/templates/{LIVE_TEMPLATE}/static/"
+        "assets/jquery/jquery.min.js"
+    )
 
 
-def prepare(chapter: Path, work: Path = DEFAULT_WORK, install_npm: bool = True
-            ) -> tuple[Path, Path, dict[str, int]]:
+def prepare(
+    chapter: Path, work: Path = DEFAULT_WORK, install_npm: bool = True
+) -> tuple[Path, Path, dict[str, int]]:
     """Template and prepared copy of ``chapter`` in ``work``; (notebook, JUPYTER_PATH, counts)."""
     jupyter_path = install_template(work, install_npm)
     nb = nbformat.read(chapter, as_version=4)
@@ -226,11 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     deck, jupyter_path, counts = prepare(chapter, install_npm=not args.no_install)
     port = args.port or free_port()
     url = f"http://127.0.0.1:{port}/"
-    print(f"present: {chapter.name} as live slides at {url} "
-          f"({counts['live_widgets']} live widgets, {counts['twins_hidden']} static twins "
-          "hidden); Ctrl+C stops")
-    process = subprocess.Popen(voila_command(deck, port), env=environment(jupyter_path),
-                               cwd=deck.parent)
+    print(
+        f"present: {chapter.name} as live slides at {url} "
+        f"({counts['live_widgets']} live widgets, {counts['twins_hidden']} static twins "
+        "hidden); Ctrl+C stops"
+    )
+    process = subprocess.Popen(
+        voila_command(deck, port), env=environment(jupyter_path), cwd=deck.parent
+    )
     try:
         if not args.no_browser:
             deadline = time.monotonic() + 60

@@ -30,8 +30,9 @@ from edu_cnn.training import fit
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", nargs="?", default="lenet5.educnn", type=Path)
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="training epochs (default 4; EDU_CNN_FAST=1: 1)")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="training epochs (default 4; EDU_CNN_FAST=1: 1)"
+    )
     args = parser.parse_args(argv)
     fast = settings.fast_mode()
     epochs = args.epochs or (1 if fast else 4)
@@ -45,19 +46,38 @@ def main(argv: list[str] | None = None) -> int:
     x_test = normalize(data.x_test, mean, std)
     init.manual_seed(0)
     model = lenet5()
-    fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=2e-3), x_train, data.y_train,
-        epochs=epochs, batch_size=32, seed=0, verbose=False)
+    fit(
+        model,
+        CrossEntropyLoss(),
+        Adam(model.parameters(), lr=2e-3),
+        x_train,
+        data.y_train,
+        epochs=epochs,
+        batch_size=32,
+        seed=0,
+        verbose=False,
+    )
     model.eval()
     accuracy = float((model(x_test).argmax(axis=1) == data.y_test).mean())
-    modelfile.save(model, args.output, input_shape=(1, 28, 28), mean=round(mean, 4),
-                   std=round(std, 4), class_names=[str(d) for d in range(10)],
-                   metadata={"trained_on": f"the MNIST sample shipped with edu-cnn "
-                                           f"({len(data.y_train):,} digits)",
-                             "epochs": epochs, "test_accuracy": round(accuracy, 4)})
+    modelfile.save(
+        model,
+        args.output,
+        input_shape=(1, 28, 28),
+        mean=round(mean, 4),
+        std=round(std, 4),
+        class_names=[str(d) for d in range(10)],
+        metadata={
+            "trained_on": f"the MNIST sample shipped with edu-cnn ({len(data.y_train):,} digits)",
+            "epochs": epochs,
+            "test_accuracy": round(accuracy, 4),
+        },
+    )
     digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
-    print(f"wrote {args.output}: LeNet-5, {epochs} epoch{'s' if epochs > 1 else ''} on "
-          f"{len(data.y_train):,} sample digits, test accuracy {accuracy:.1%} on "
-          f"{len(data.y_test):,}; SHA-256 {digest}")
+    print(
+        f"wrote {args.output}: LeNet-5, {epochs} epoch{'s' if epochs > 1 else ''} on "
+        f"{len(data.y_train):,} sample digits, test accuracy {accuracy:.1%} on "
+        f"{len(data.y_test):,}; SHA-256 {digest}"
+    )
     return 0
 
 

@@ -21,7 +21,9 @@ def test_shift_image_moves_down_and_right_and_repeats_the_edge():
     assert np.array_equal(shift_image(image, 0, 0), image)
 
 
-@pytest.mark.parametrize("shape, max_shift", [((50, 1, 28, 28), 2), ((7, 3, 9, 12), 3), ((20, 10, 10), 1)])
+@pytest.mark.parametrize(
+    "shape, max_shift", [((50, 1, 28, 28), 2), ((7, 3, 9, 12), 3), ((20, 10, 10), 1)]
+)
 def test_fast_version_equals_the_reference(shape, max_shift):
     x = np.random.default_rng(1).random(shape).astype(np.float32)
     fast = random_shift(x, max_shift, np.random.default_rng(5))
@@ -32,22 +34,25 @@ def test_fast_version_equals_the_reference(shape, max_shift):
 
 def test_every_offset_occurs_and_pixels_are_only_moved():
     x = np.zeros((2000, 1, 9, 9), np.float32)
-    x[:, 0, 4, 4] = 1.0                                    # one bright pixel in the middle
+    x[:, 0, 4, 4] = 1.0  # one bright pixel in the middle
     out = random_shift(x, 2, np.random.default_rng(0))
     rows, cols = np.nonzero(out[:, 0].sum(axis=0))
-    assert set(rows) == set(range(2, 7)) and set(cols) == set(range(2, 7))   # all 25 offsets
+    assert set(rows) == set(range(2, 7)) and set(cols) == set(range(2, 7))  # all 25 offsets
     assert np.array_equal(out.reshape(2000, -1).sum(axis=1), np.ones(2000))  # nothing lost
     assert x[:, 0, 4, 4].all(), "the input must not change"
 
 
 def test_channels_move_together_and_standardised_background_stays_background():
     rng = np.random.default_rng(2)
-    x = np.full((30, 3, 12, 12), -0.42, np.float32)        # background of a standardised image
+    x = np.full((30, 3, 12, 12), -0.42, np.float32)  # background of a standardised image
     x[:, :, 4:8, 4:8] = rng.random((30, 3, 4, 4))
     out = random_shift(x, 2, np.random.default_rng(3))
     for img_in, img_out in zip(x, out):
-        moves = {tuple(np.argwhere(img_out[c] != -0.42).min(axis=0) - 4) for c in range(3)
-                 if (img_out[c] != -0.42).any()}
+        moves = {
+            tuple(np.argwhere(img_out[c] != -0.42).min(axis=0) - 4)
+            for c in range(3)
+            if (img_out[c] != -0.42).any()
+        }
         assert len(moves) == 1
     assert out.min() == pytest.approx(-0.42)
 
@@ -58,15 +63,24 @@ def test_zero_shift_and_empty_batch():
     assert random_shift(x[:0], 2).shape == (0, 1, 5, 5)
 
 
-@pytest.mark.parametrize("bad, message", [(-1, "non-negative integer"), (1.5, "non-negative integer"),
-                                          (True, "non-negative integer"), (5, "smaller than the image")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (-1, "non-negative integer"),
+        (1.5, "non-negative integer"),
+        (True, "non-negative integer"),
+        (5, "smaller than the image"),
+    ],
+)
 def test_bad_shift_is_a_clear_error(bad, message):
     with pytest.raises(ValueError, match=message):
         random_shift(np.zeros((2, 1, 5, 5)), bad)
 
 
 def test_bad_images_are_a_clear_error():
-    with pytest.raises(ValueError, match=r"random_shift: expected images \(N, H, W\) or \(N, C, H, W\)"):
+    with pytest.raises(
+        ValueError, match=r"random_shift: expected images \(N, H, W\) or \(N, C, H, W\)"
+    ):
         random_shift(np.zeros((5, 5)), 1)
     with pytest.raises(ValueError, match="RandomShift: max_shift"):
         RandomShift(-2)
@@ -95,9 +109,19 @@ def test_fit_applies_augment_to_training_batches_only():
 
     manual_seed(0)
     model = lenet5()
-    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.01), x, y, epochs=2, batch_size=16,
-        validation_data=(x[:8], y[:8]), verbose=False, augment=spy)
-    assert seen == [(16, 1, 28, 28)] * 8                  # 4 batches × 2 epochs, never validation
+    fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.01),
+        x,
+        y,
+        epochs=2,
+        batch_size=16,
+        validation_data=(x[:8], y[:8]),
+        verbose=False,
+        augment=spy,
+    )
+    assert seen == [(16, 1, 28, 28)] * 8  # 4 batches × 2 epochs, never validation
 
 
 def test_fit_with_augment_trains_on_the_augmented_batches():
@@ -106,12 +130,21 @@ def test_fit_with_augment_trains_on_the_augmented_batches():
     def run(augment):
         manual_seed(0)
         model = lenet5()
-        history = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.01), x, y, epochs=1,
-                      batch_size=16, verbose=False, augment=augment)
+        history = fit(
+            model,
+            CrossEntropyLoss(),
+            SGD(model.parameters(), lr=0.01),
+            x,
+            y,
+            epochs=1,
+            batch_size=16,
+            verbose=False,
+            augment=augment,
+        )
         return history.batch_loss
 
     plain = run(None)
-    assert run(lambda b: b) == plain                       # the identity changes nothing
+    assert run(lambda b: b) == plain  # the identity changes nothing
     shifted = run(RandomShift(2, seed=0))
     assert shifted[0] != plain[0] and shifted == run(RandomShift(2, seed=0))
 

@@ -40,8 +40,9 @@ def test_fast_equals_reference(shape, affine):
     np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(mean, mean_ref, rtol=1e-12)
     np.testing.assert_allclose(var, var_ref, rtol=1e-12)
-    for fast, ref in zip(batch_norm_backward(g, x_hat, var, gamma),
-                         batch_norm_backward_reference(g, x, gamma)):
+    for fast, ref in zip(
+        batch_norm_backward(g, x_hat, var, gamma), batch_norm_backward_reference(g, x, gamma)
+    ):
         np.testing.assert_allclose(fast, ref, rtol=1e-9, atol=1e-10)
 
 
@@ -52,10 +53,15 @@ def test_normalises_each_channel_over_batch_and_pixels():
     np.testing.assert_allclose(y.var(axis=(0, 2, 3)), 1, rtol=1e-4)  # var/(var + ε)
 
 
-@pytest.mark.parametrize("layer, shape", [
-    (BatchNorm1d(3), (5, 3)), (BatchNorm1d(3), (4, 3, 3)), (BatchNorm2d(2), (3, 2, 3, 4)),
-    (BatchNorm2d(2, affine=False), (3, 2, 3, 3)),
-])
+@pytest.mark.parametrize(
+    "layer, shape",
+    [
+        (BatchNorm1d(3), (5, 3)),
+        (BatchNorm1d(3), (4, 3, 3)),
+        (BatchNorm2d(2), (3, 2, 3, 4)),
+        (BatchNorm2d(2, affine=False), (3, 2, 3, 3)),
+    ],
+)
 def test_gradcheck_in_training_mode(layer, shape):
     rng = np.random.default_rng(2)
     if layer.weight is not None:  # not the trivial γ = 1, β = 0
@@ -117,21 +123,30 @@ def test_names_arguments_and_repr_are_pytorchs():
     assert list(layer.state_dict()) == ["weight", "bias", "running_mean", "running_var"]
     assert (layer.eps, layer.momentum) == (1e-5, 0.1)
     assert repr(layer) == "BatchNorm2d(16)"
-    assert repr(BatchNorm1d(4, momentum=0.2, affine=False)) == \
-        "BatchNorm1d(4, momentum=0.2, affine=False)"
+    assert (
+        repr(BatchNorm1d(4, momentum=0.2, affine=False))
+        == "BatchNorm1d(4, momentum=0.2, affine=False)"
+    )
     assert layer.num_parameters() == 32
     assert BatchNorm1d(3, track_running_stats=False).state_dict().keys() == {"weight", "bias"}
 
 
 def test_bad_input_is_refused_clearly():
-    with pytest.raises(ValueError, match=r"BatchNorm2d\(3\): expected input \(N, C, H, W\) with "
-                                         r"C = 3, got shape \(2, 4, 5, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm2d\(3\): expected input \(N, C, H, W\) with "
+        r"C = 3, got shape \(2, 4, 5, 5\)",
+    ):
         BatchNorm2d(3)(np.zeros((2, 4, 5, 5)))
-    with pytest.raises(ValueError, match=r"BatchNorm1d\(3\): expected input \(N, C\) or \(N, C, L\)"):
+    with pytest.raises(
+        ValueError, match=r"BatchNorm1d\(3\): expected input \(N, C\) or \(N, C, L\)"
+    ):
         BatchNorm1d(3)(np.zeros((2, 3, 4, 4)))
     with pytest.raises(ValueError, match=r"training mode needs more than 1 value per channel"):
         BatchNorm1d(3)(np.zeros((1, 3)))
-    with pytest.raises(ValueError, match=r"BatchNorm1d: num_features must be a positive integer, got 0"):
+    with pytest.raises(
+        ValueError, match=r"BatchNorm1d: num_features must be a positive integer, got 0"
+    ):
         BatchNorm1d(0)
     with pytest.raises(ValueError, match=r"momentum=None .* not supported"):
         BatchNorm1d(2, momentum=None)
@@ -140,8 +155,14 @@ def test_bad_input_is_refused_clearly():
 
 
 def test_model_file_keeps_running_statistics(tmp_path):
-    model = Sequential(Conv2d(1, 2, 3), BatchNorm2d(2), Flatten(), Linear(8, 3), BatchNorm1d(3),
-                       input_shape=(1, 4, 4))
+    model = Sequential(
+        Conv2d(1, 2, 3),
+        BatchNorm2d(2),
+        Flatten(),
+        Linear(8, 3),
+        BatchNorm1d(3),
+        input_shape=(1, 4, 4),
+    )
     rng = np.random.default_rng(6)
     for _ in range(3):
         model(rng.normal(size=(5, 1, 4, 4)))
@@ -159,21 +180,35 @@ def test_onnx_export_matches_onnxruntime_in_eval_mode(tmp_path):
     pytest.importorskip("onnxruntime")
     from edu_cnn.onnx_export import export_onnx, onnx_session, run_onnx
 
-    model = Sequential(Conv2d(2, 3, 3), BatchNorm2d(3), Flatten(), Linear(12, 4), BatchNorm1d(4),
-                       input_shape=(2, 4, 4))
+    model = Sequential(
+        Conv2d(2, 3, 3),
+        BatchNorm2d(3),
+        Flatten(),
+        Linear(12, 4),
+        BatchNorm1d(4),
+        input_shape=(2, 4, 4),
+    )
     rng = np.random.default_rng(7)
     for _ in range(3):
         model(rng.normal(1.0, 2.0, size=(6, 2, 4, 4)))
     model.eval()
     proto = export_onnx(model, tmp_path / "bn.onnx")
     assert [n.op_type for n in proto.graph.node] == [
-        "Conv", "BatchNormalization", "Flatten", "Gemm", "BatchNormalization"]
+        "Conv",
+        "BatchNormalization",
+        "Flatten",
+        "Gemm",
+        "BatchNormalization",
+    ]
     x = rng.normal(size=(3, 2, 4, 4)).astype(np.float32)
-    np.testing.assert_allclose(run_onnx(onnx_session(tmp_path / "bn.onnx"), x), model(x),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        run_onnx(onnx_session(tmp_path / "bn.onnx"), x), model(x), rtol=1e-5, atol=1e-5
+    )
     with pytest.raises(ValueError, match=r"track_running_stats=False"):
-        export_onnx(Sequential(BatchNorm1d(2, track_running_stats=False), input_shape=(2,)),
-                    tmp_path / "no.onnx")
+        export_onnx(
+            Sequential(BatchNorm1d(2, track_running_stats=False), input_shape=(2,)),
+            tmp_path / "no.onnx",
+        )
 
 
 def test_same_numbers_as_pytorch():

@@ -10,8 +10,11 @@ from edu_cnn.exercises.checker import REGISTRY, check, compare, exercise, soluti
 
 @pytest.fixture(autouse=True)
 def demo_exercise():
-    @exercise("test_double", cases=lambda rng: [(rng.normal(size=(3, 2)),), (np.arange(4.0),)],
-              hint="multiply by two")
+    @exercise(
+        "test_double",
+        cases=lambda rng: [(rng.normal(size=(3, 2)),), (np.arange(4.0),)],
+        hint="multiply by two",
+    )
     def test_double(a):
         return 2 * a
 
@@ -25,16 +28,19 @@ def test_right_answer_passes(capsys):
     assert "✅ test_double: correct on all 2 hidden cases." in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("answer, message", [
-    (lambda a: -2 * a, "opposite sign everywhere"),
-    (lambda a: a, "off by a constant factor: yours = 0.5 × expected"),
-    (lambda a: (2 * a).T, "has shape (2, 3) but should have shape (3, 2) – transposed?"),
-    (lambda a: (2 * a).reshape(-1), "has shape (6,) but should have shape (3, 2)"),
-    (lambda a: None, "is None – did you forget to `return` it?"),
-    (lambda a: 2 * a + (a > 1), "is wrong at index"),
-    (lambda a: np.sqrt(-1 - a * a), "contains NaN"),
-    (lambda a: np.log(a - a), "contains ±inf"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (lambda a: -2 * a, "opposite sign everywhere"),
+        (lambda a: a, "off by a constant factor: yours = 0.5 × expected"),
+        (lambda a: (2 * a).T, "has shape (2, 3) but should have shape (3, 2) – transposed?"),
+        (lambda a: (2 * a).reshape(-1), "has shape (6,) but should have shape (3, 2)"),
+        (lambda a: None, "is None – did you forget to `return` it?"),
+        (lambda a: 2 * a + (a > 1), "is wrong at index"),
+        (lambda a: np.sqrt(-1 - a * a), "contains NaN"),
+        (lambda a: np.log(a - a), "contains ±inf"),
+    ],
+)
 def test_each_mistake_is_named(answer, message, capsys):
     with np.errstate(all="ignore"):
         result = check("test_double", answer)
@@ -60,8 +66,9 @@ def test_first_wrong_value_is_reported():
     expected = np.array([[1.0, 2.0], [3.0, 4.0]])
     got = expected.copy()
     got[1, 0] = 3.5
-    assert compare(expected, got) == ("the result is wrong at index (1, 0): expected 3, got 3.5 "
-                                      "(1 of 4 values differ)")
+    assert compare(expected, got) == (
+        "the result is wrong at index (1, 0): expected 3, got 3.5 (1 of 4 values differ)"
+    )
     assert compare((1.0, expected), (1.0, expected)) is None
     assert "tuple of 2 values" in compare((1.0, expected), expected)
 
@@ -86,20 +93,39 @@ def test_every_registered_exercise_accepts_its_own_reference():
 
 
 # -- the single diagnoses ------------------------------------------------------------------------
-@pytest.mark.parametrize("expected, got, words", [
-    (3, 2, "expected 3, got 2"),
-    (np.array([1.0, 2.0]), np.zeros(2), "all zeros"),
-    (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 3.0], [2.0, 4.0]]), "transposed"),
-    (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[4.0, 3.0], [2.0, 1.0]]), "rotated by 180°"),
-    (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[3.0, 4.0], [1.0, 2.0]]), "flipped upside down"),
-    (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[2.0, 1.0], [4.0, 3.0]]), "flipped left–right"),
-    (np.array([1.0, 2.0, 0.0]), np.array([3.0, 6.0, 0.0]), "yours = 3 × expected"),
-    (np.array([1.0, 0.0, 0.0]), np.array([-1.0, 0.0, 0.0]), "is wrong at index (0,): expected 1, got -1"),
-    (np.array([2.0, 4.0]), np.array([2.0, 4.0, 0.0]), "has shape (3,) but should have shape (2,)"),
-    (np.array(2.0), np.array([2.0, 2.0]), "should be one number"),
-    (["a", "b", "c"], ["a", "c", "b"], "wrong order: position 1 should be 'b'"),
-    (["a", "b"], ["a"], "'b' is missing"),
-])
+@pytest.mark.parametrize(
+    "expected, got, words",
+    [
+        (3, 2, "expected 3, got 2"),
+        (np.array([1.0, 2.0]), np.zeros(2), "all zeros"),
+        (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 3.0], [2.0, 4.0]]), "transposed"),
+        (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[4.0, 3.0], [2.0, 1.0]]), "rotated by 180°"),
+        (
+            np.array([[1.0, 2.0], [3.0, 4.0]]),
+            np.array([[3.0, 4.0], [1.0, 2.0]]),
+            "flipped upside down",
+        ),
+        (
+            np.array([[1.0, 2.0], [3.0, 4.0]]),
+            np.array([[2.0, 1.0], [4.0, 3.0]]),
+            "flipped left–right",
+        ),
+        (np.array([1.0, 2.0, 0.0]), np.array([3.0, 6.0, 0.0]), "yours = 3 × expected"),
+        (
+            np.array([1.0, 0.0, 0.0]),
+            np.array([-1.0, 0.0, 0.0]),
+            "is wrong at index (0,): expected 1, got -1",
+        ),
+        (
+            np.array([2.0, 4.0]),
+            np.array([2.0, 4.0, 0.0]),
+            "has shape (3,) but should have shape (2,)",
+        ),
+        (np.array(2.0), np.array([2.0, 2.0]), "should be one number"),
+        (["a", "b", "c"], ["a", "c", "b"], "wrong order: position 1 should be 'b'"),
+        (["a", "b"], ["a"], "'b' is missing"),
+    ],
+)
 def test_compare_names_what_is_wrong(expected, got, words):
     assert words in compare(expected, got)
 
@@ -127,7 +153,10 @@ def test_a_factor_is_named_only_when_it_holds_over_every_case():
     try:
         doubled = check("test_scalar", lambda a: 6 * a, verbose=False)
         assert "expected 3, got 6" in doubled.message
-        assert "in every case your answer is off by a constant factor: yours = 2 × expected" in doubled.message
+        assert (
+            "in every case your answer is off by a constant factor: yours = 2 × expected"
+            in doubled.message
+        )
         once = check("test_scalar", lambda a: 3 * a if a > 1 else 6.0, verbose=False)
         assert "expected 3, got 6" in once.message and "factor" not in once.message
     finally:
@@ -149,9 +178,13 @@ def test_values_in_the_wrong_order():
 def test_known_mistake_is_named_and_the_hint_is_staged(capsys):
     from edu_cnn.exercises import Mistake, show_hint
 
-    @exercise("test_mean", cases=lambda rng: [(np.array([1.0, 2.0, 6.0]),), (np.array([4.0, 0.0]),)],
-              hint="first hint", hints=["second hint", "third hint"],
-              mistakes=[Mistake("sum", lambda a: np.sum(a), "That is the sum: divide by N (1/N).")])
+    @exercise(
+        "test_mean",
+        cases=lambda rng: [(np.array([1.0, 2.0, 6.0]),), (np.array([4.0, 0.0]),)],
+        hint="first hint",
+        hints=["second hint", "third hint"],
+        mistakes=[Mistake("sum", lambda a: np.sum(a), "That is the sum: divide by N (1/N).")],
+    )
     def test_mean(a):
         return np.mean(a)
 
@@ -287,15 +320,21 @@ def test_time_limit_inside_a_real_jupyter_kernel():
     try:
         execute("from edu_cnn.exercises import check")
         started = time.monotonic()
-        out = execute("def accuracy(predictions, labels):\n"
-                      "    print('looking', len(labels))\n"
-                      "    while True:\n"
-                      "        pass\n"
-                      "r = check('accuracy', accuracy, time_limit=1.5)")
+        out = execute(
+            "def accuracy(predictions, labels):\n"
+            "    print('looking', len(labels))\n"
+            "    while True:\n"
+            "        pass\n"
+            "r = check('accuracy', accuracy, time_limit=1.5)"
+        )
         assert time.monotonic() - started < 5
-        assert "looking 4" in out and "⏱ accuracy: case 1 of" in out and "ran longer than 1.5 s" in out
-        out = execute("import numpy as np\n"
-                      "check('accuracy', lambda predictions, labels: np.mean(predictions == labels))")
+        assert (
+            "looking 4" in out and "⏱ accuracy: case 1 of" in out and "ran longer than 1.5 s" in out
+        )
+        out = execute(
+            "import numpy as np\n"
+            "check('accuracy', lambda predictions, labels: np.mean(predictions == labels))"
+        )
         assert "✅ accuracy" in out
     finally:
         kc.stop_channels()

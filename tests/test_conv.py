@@ -70,8 +70,9 @@ def test_fast_forward_and_backward_equal_the_loops(case):
     assert y.shape == y_ref.shape
     np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
     g = np.random.default_rng(1).standard_normal(y.shape)
-    for fast, ref, name in zip(conv2d_backward(g, x, w, s, p), conv2d_backward_reference(g, x, w, s, p),
-                               ("dx", "dW", "db")):
+    for fast, ref, name in zip(
+        conv2d_backward(g, x, w, s, p), conv2d_backward_reference(g, x, w, s, p), ("dx", "dW", "db")
+    ):
         np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-5, err_msg=name)
 
 
@@ -80,8 +81,12 @@ def test_input_gradient_as_full_convolution_with_rotated_kernel(case):
     x, w, b, s, p = _data(case)
     g = np.random.default_rng(2).standard_normal(conv2d_forward(x, w, b, s, p).shape)
     dx_ref = conv2d_backward_reference(g, x, w, s, p)[0]
-    np.testing.assert_allclose(conv2d_input_grad_by_full_convolution(g, w, x.shape[2:], s, p), dx_ref,
-                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        conv2d_input_grad_by_full_convolution(g, w, x.shape[2:], s, p),
+        dx_ref,
+        rtol=1e-10,
+        atol=1e-10,
+    )
 
 
 def test_float32_layer_matches_float64_reference():
@@ -90,13 +95,20 @@ def test_float32_layer_matches_float64_reference():
     layer.load_state_dict({"weight": w, "bias": b})
     y = layer(x)
     assert y.dtype == np.float32
-    np.testing.assert_allclose(y, conv2d_forward_reference(x.astype(np.float64), w.astype(np.float64),
-                                                           b.astype(np.float64), s, p), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        y,
+        conv2d_forward_reference(
+            x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), s, p
+        ),
+        rtol=1e-5,
+        atol=1e-5,
+    )
     g = np.ones_like(y)
     dx = layer.backward(g)
     assert dx.dtype == np.float32 and layer.weight.grad.dtype == np.float32
-    dx_ref, dw_ref, db_ref = conv2d_backward_reference(g.astype(np.float64), x.astype(np.float64),
-                                                       w.astype(np.float64), s, p)
+    dx_ref, dw_ref, db_ref = conv2d_backward_reference(
+        g.astype(np.float64), x.astype(np.float64), w.astype(np.float64), s, p
+    )
     np.testing.assert_allclose(dx, dx_ref, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(layer.weight.grad, dw_ref, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(layer.bias.grad, db_ref, rtol=1e-5, atol=1e-4)
@@ -124,7 +136,9 @@ def test_conv2d_valid_padding_is_zero_padding():
     assert layer.output_shape((1, 6, 5)) == (2, 4, 3)
     assert repr(layer) == "Conv2d(1, 2, 3, padding='valid')"
     assert Conv2d(**layer.config()).config() == layer.config()
-    with pytest.raises(ValueError, match=r"padding must be an int, a pair, 'valid' or 'same', got 'full'"):
+    with pytest.raises(
+        ValueError, match=r"padding must be an int, a pair, 'valid' or 'same', got 'full'"
+    ):
         Conv2d(1, 2, 3, padding="full")
 
 
@@ -155,7 +169,9 @@ def test_a_wrong_backward_fails_the_gradcheck():
             return dx
 
     layer = Broken(2, 2, 3, rng=np.random.default_rng(0))
-    assert gradcheck(layer, np.random.default_rng(1).standard_normal((2, 2, 5, 5))).max_rel_error > 0.1
+    assert (
+        gradcheck(layer, np.random.default_rng(1).standard_normal((2, 2, 5, 5))).max_rel_error > 0.1
+    )
 
 
 # -- transposed convolution: three ways agree -------------------------------------------
@@ -171,12 +187,20 @@ def test_transposed_convolution_scatter_equals_zero_insertion_equals_fast(case):
     sh, sw = _pair(s)
     ph, pw = _pair(p)
     assert y_scatter.shape == (n, co, (h - 1) * sh - 2 * ph + kh, (w - 1) * sw - 2 * pw + kw)
-    np.testing.assert_allclose(conv_transpose2d_forward_by_zero_insertion(x, weight, b, s, p), y_scatter,
-                               rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(conv_transpose2d_forward(x, weight, b, s, p), y_scatter, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        conv_transpose2d_forward_by_zero_insertion(x, weight, b, s, p),
+        y_scatter,
+        rtol=1e-10,
+        atol=1e-10,
+    )
+    np.testing.assert_allclose(
+        conv_transpose2d_forward(x, weight, b, s, p), y_scatter, rtol=1e-10, atol=1e-10
+    )
     g = rng.standard_normal(y_scatter.shape)
-    for fast, ref in zip(conv_transpose2d_backward(g, x, weight, s, p),
-                         conv_transpose2d_backward_reference(g, x, weight, s, p)):
+    for fast, ref in zip(
+        conv_transpose2d_backward(g, x, weight, s, p),
+        conv_transpose2d_backward_reference(g, x, weight, s, p),
+    ):
         np.testing.assert_allclose(fast, ref, rtol=1e-10, atol=1e-10)
 
 
@@ -197,17 +221,30 @@ def test_output_padding_three_ways_agree_and_gradcheck(case):
     weight = rng.standard_normal((c, co, kh, kw))
     b = rng.standard_normal(co)
     y_scatter = conv_transpose2d_forward_reference(x, weight, b, s, p, op)
-    assert y_scatter.shape == (n, co, (h - 1) * sh - 2 * ph + kh + oh, (w - 1) * sw - 2 * pw + kw + ow)
-    np.testing.assert_allclose(conv_transpose2d_forward_by_zero_insertion(x, weight, b, s, p, op),
-                               y_scatter, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(conv_transpose2d_forward(x, weight, b, s, p, op), y_scatter,
-                               rtol=1e-10, atol=1e-10)
+    assert y_scatter.shape == (
+        n,
+        co,
+        (h - 1) * sh - 2 * ph + kh + oh,
+        (w - 1) * sw - 2 * pw + kw + ow,
+    )
+    np.testing.assert_allclose(
+        conv_transpose2d_forward_by_zero_insertion(x, weight, b, s, p, op),
+        y_scatter,
+        rtol=1e-10,
+        atol=1e-10,
+    )
+    np.testing.assert_allclose(
+        conv_transpose2d_forward(x, weight, b, s, p, op), y_scatter, rtol=1e-10, atol=1e-10
+    )
     g = rng.standard_normal(y_scatter.shape)
-    for fast, ref in zip(conv_transpose2d_backward(g, x, weight, s, p, op),
-                         conv_transpose2d_backward_reference(g, x, weight, s, p, op)):
+    for fast, ref in zip(
+        conv_transpose2d_backward(g, x, weight, s, p, op),
+        conv_transpose2d_backward_reference(g, x, weight, s, p, op),
+    ):
         np.testing.assert_allclose(fast, ref, rtol=1e-10, atol=1e-10)
-    layer = ConvTranspose2d(c, co, k, stride=s, padding=p, output_padding=op,
-                            rng=np.random.default_rng(5))
+    layer = ConvTranspose2d(
+        c, co, k, stride=s, padding=p, output_padding=op, rng=np.random.default_rng(5)
+    )
     assert layer.output_shape((c, h, w)) == y_scatter.shape[1:]
     result = gradcheck(layer, x)
     assert result.max_rel_error < 1e-6, str(result)
@@ -225,12 +262,17 @@ def test_output_padding_undoes_a_strided_conv_size():
 
 
 def test_output_padding_must_be_smaller_than_the_stride():
-    with pytest.raises(ValueError, match=r"ConvTranspose2d\(1→1, k=3\): output_padding must be smaller "
-                                         r"than the stride .* got output_padding=2 with stride \(2, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"ConvTranspose2d\(1→1, k=3\): output_padding must be smaller "
+        r"than the stride .* got output_padding=2 with stride \(2, 2\)",
+    ):
         ConvTranspose2d(1, 1, 3, stride=2, output_padding=2)
     with pytest.raises(ValueError, match=r"output_padding must be ≥ 0, got -1"):
         ConvTranspose2d(1, 1, 3, stride=2, output_padding=-1)
-    with pytest.raises(ValueError, match=r"conv_transpose2d_forward: output_padding must be smaller"):
+    with pytest.raises(
+        ValueError, match=r"conv_transpose2d_forward: output_padding must be smaller"
+    ):
         conv_transpose2d_forward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)), None, 1, 0, 1)
 
 
@@ -261,11 +303,19 @@ def test_single_channel_conv2d_equals_scipy_correlate2d():
 def test_convolve2d_equals_scipy_and_flips_the_kernel():
     rng = np.random.default_rng(10)
     image, kernel = rng.standard_normal((8, 10)), rng.standard_normal((3, 3))
-    np.testing.assert_allclose(convolve2d(image, kernel), scipy.signal.convolve2d(image, kernel, "valid"),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        convolve2d(image, kernel),
+        scipy.signal.convolve2d(image, kernel, "valid"),
+        rtol=1e-12,
+        atol=1e-12,
+    )
     # padding k − 1 gives scipy's 'full' convolution
-    np.testing.assert_allclose(convolve2d(image, kernel, padding=2), scipy.signal.convolve2d(image, kernel, "full"),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        convolve2d(image, kernel, padding=2),
+        scipy.signal.convolve2d(image, kernel, "full"),
+        rtol=1e-12,
+        atol=1e-12,
+    )
     assert not np.allclose(convolve2d(image, kernel), correlate2d(image, kernel))
     np.testing.assert_allclose(convolve2d(image, kernel), correlate2d(image, kernel[::-1, ::-1]))
 
@@ -275,8 +325,12 @@ def test_one_dimensional_correlation_and_convolution_equal_numpy():
     kernel = np.array([1.0, 0, -2])
     np.testing.assert_allclose(correlate1d(signal, kernel), np.correlate(signal, kernel, "valid"))
     np.testing.assert_allclose(convolve1d(signal, kernel), np.convolve(signal, kernel, "valid"))
-    np.testing.assert_allclose(convolve1d(signal, kernel, padding=2), np.convolve(signal, kernel, "full"))
-    np.testing.assert_allclose(correlate1d(signal, kernel, stride=2), np.correlate(signal, kernel, "valid")[::2])
+    np.testing.assert_allclose(
+        convolve1d(signal, kernel, padding=2), np.convolve(signal, kernel, "full")
+    )
+    np.testing.assert_allclose(
+        correlate1d(signal, kernel, stride=2), np.correlate(signal, kernel, "valid")[::2]
+    )
 
 
 # -- im2col -----------------------------------------------------------------------------
@@ -292,8 +346,14 @@ def test_im2col_columns_are_the_receptive_fields():
 def test_convolution_is_one_matrix_product_of_im2col():
     x, w, b, s, p = _data(CASES[1])
     cols = im2col(x, 3, 3, s, p)
-    y = (w.reshape(w.shape[0], -1) @ cols).reshape(w.shape[0], 4, 5, x.shape[0]).transpose(3, 0, 1, 2)
-    np.testing.assert_allclose(y + b[None, :, None, None], conv2d_forward_reference(x, w, b, s, p), atol=1e-12)
+    y = (
+        (w.reshape(w.shape[0], -1) @ cols)
+        .reshape(w.shape[0], 4, 5, x.shape[0])
+        .transpose(3, 0, 1, 2)
+    )
+    np.testing.assert_allclose(
+        y + b[None, :, None, None], conv2d_forward_reference(x, w, b, s, p), atol=1e-12
+    )
 
 
 def test_col2im_is_the_adjoint_of_im2col():
@@ -306,8 +366,14 @@ def test_col2im_is_the_adjoint_of_im2col():
 
 # -- shapes -----------------------------------------------------------------------------
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(1, 12), k=st.integers(1, 6), p=st.integers(0, 3), s=st.integers(1, 4),
-       c_in=st.integers(1, 3), c_out=st.integers(1, 3))
+@given(
+    n=st.integers(1, 12),
+    k=st.integers(1, 6),
+    p=st.integers(0, 3),
+    s=st.integers(1, 4),
+    c_in=st.integers(1, 3),
+    c_out=st.integers(1, 3),
+)
 def test_output_size_formula(n, k, p, s, c_in, c_out):
     if n + 2 * p < k:
         return
@@ -364,7 +430,10 @@ def test_backward_refers_to_the_last_forward_batch():
 
 def test_without_input_gradient_the_parameter_gradients_are_the_same():
     x = np.random.default_rng(0).standard_normal((3, 1, 8, 8)).astype(np.float32)
-    a, b = Conv2d(1, 4, 3, rng=np.random.default_rng(1)), Conv2d(1, 4, 3, rng=np.random.default_rng(1))
+    a, b = (
+        Conv2d(1, 4, 3, rng=np.random.default_rng(1)),
+        Conv2d(1, 4, 3, rng=np.random.default_rng(1)),
+    )
     b.needs_input_grad = False
     g = np.ones((3, 4, 6, 6), np.float32)
     a(x), b(x)
@@ -375,26 +444,41 @@ def test_without_input_gradient_the_parameter_gradients_are_the_same():
 
 # -- bad input: one test per kind of mistake, asserting the message -----------------------
 def test_wrong_number_of_channels():
-    with pytest.raises(ValueError, match=r"Conv2d\(3→16, k=5\): expected input \(N, 3, H, W\) with "
-                                         r"H, W ≥ 5, got \(8, 1, 28, 28\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv2d\(3→16, k=5\): expected input \(N, 3, H, W\) with "
+        r"H, W ≥ 5, got \(8, 1, 28, 28\)",
+    ):
         Conv2d(3, 16, 5)(np.zeros((8, 1, 28, 28)))
-    with pytest.raises(ValueError, match=r"Conv2d\(3→16, k=5\): expected input \(N, 3, H, W\) with "
-                                         r"H, W ≥ 5, got \(N, 1, 28, 28\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv2d\(3→16, k=5\): expected input \(N, 3, H, W\) with "
+        r"H, W ≥ 5, got \(N, 1, 28, 28\)",
+    ):
         Conv2d(3, 16, 5).output_shape((1, 28, 28))
 
 
 def test_image_smaller_than_the_kernel():
-    with pytest.raises(ValueError, match=r"Conv2d\(1→6, k=5\): expected input \(N, 1, H, W\) with "
-                                         r"H, W ≥ 5, got \(2, 1, 4, 28\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv2d\(1→6, k=5\): expected input \(N, 1, H, W\) with "
+        r"H, W ≥ 5, got \(2, 1, 4, 28\)",
+    ):
         Conv2d(1, 6, 5)(np.zeros((2, 1, 4, 28)))
-    with pytest.raises(ValueError, match=r"conv2d_forward: expected input \(N, C, H, W\) with 4 axes, "
-                                         r"got shape \(1, 28, 28\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"conv2d_forward: expected input \(N, C, H, W\) with 4 axes, "
+        r"got shape \(1, 28, 28\)",
+    ):
         conv2d_forward(np.zeros((1, 28, 28)), np.zeros((6, 1, 5, 5)), None)
 
 
 def test_stride_or_padding_that_gives_no_output():
-    with pytest.raises(ValueError, match=r"conv2d_forward: output height ⌊\(n \+ 2p − k\)/s⌋ \+ 1 = "
-                                         r"⌊\(3 \+ 2·0 − 5\)/2⌋ \+ 1 = 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"conv2d_forward: output height ⌊\(n \+ 2p − k\)/s⌋ \+ 1 = "
+        r"⌊\(3 \+ 2·0 − 5\)/2⌋ \+ 1 = 0",
+    ):
         conv2d_forward(np.zeros((1, 1, 3, 9)), np.zeros((1, 1, 5, 5)), None, stride=2)
     with pytest.raises(ValueError, match=r"Conv2d.*stride must be ≥ 1, got 0"):
         Conv2d(1, 1, 3, stride=0)
@@ -402,8 +486,11 @@ def test_stride_or_padding_that_gives_no_output():
         Conv2d(1, 1, 3, padding=-1)
     with pytest.raises(ValueError, match=r"padding='same' needs stride 1 and an odd kernel"):
         Conv2d(1, 1, 4, padding="same")
-    with pytest.raises(ValueError, match=r"ConvTranspose2d\(1→1, k=2\): output size \(n − 1\)·s − 2p \+ k "
-                                         r"= \(1 − 1\)·1 − 2·1 \+ 2 = 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"ConvTranspose2d\(1→1, k=2\): output size \(n − 1\)·s − 2p \+ k "
+        r"= \(1 − 1\)·1 − 2·1 \+ 2 = 0",
+    ):
         ConvTranspose2d(1, 1, 2, padding=1)(np.zeros((1, 1, 1, 1)))
 
 
@@ -416,19 +503,28 @@ def test_backward_before_forward():
 def test_wrong_gradient_shape():
     layer = Conv2d(1, 2, 3)
     layer(np.zeros((4, 1, 8, 8)))
-    with pytest.raises(ValueError, match=r"Conv2d\(1→2, k=3\): backward\(\) expected a gradient of shape "
-                                         r"\(4, 2, 6, 6\) \(the shape of the forward output\), got \(4, 2, 8, 8\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Conv2d\(1→2, k=3\): backward\(\) expected a gradient of shape "
+        r"\(4, 2, 6, 6\) \(the shape of the forward output\), got \(4, 2, 8, 8\)",
+    ):
         layer.backward(np.zeros((4, 2, 8, 8)))
     t = ConvTranspose2d(2, 1, 3)
     t(np.zeros((1, 2, 4, 4)))
-    with pytest.raises(ValueError, match=r"ConvTranspose2d\(2→1, k=3\): backward\(\) expected a gradient "
-                                         r"of shape \(1, 1, 6, 6\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"ConvTranspose2d\(2→1, k=3\): backward\(\) expected a gradient "
+        r"of shape \(1, 1, 6, 6\)",
+    ):
         t.backward(np.zeros((1, 1, 4, 4)))
 
 
 def test_transposed_convolution_checks_channels():
-    with pytest.raises(ValueError, match=r"ConvTranspose2d\(3→2, k=3\): expected input \(N, 3, H, W\), "
-                                         r"got \(1, 2, 4, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"ConvTranspose2d\(3→2, k=3\): expected input \(N, 3, H, W\), "
+        r"got \(1, 2, 4, 4\)",
+    ):
         ConvTranspose2d(3, 2, 3)(np.zeros((1, 2, 4, 4)))
 
 
@@ -447,16 +543,28 @@ def test_same_numbers_as_pytorch():
     with torch.no_grad():
         tconv.load_state_dict({"weight": tref.weight.numpy(), "bias": tref.bias.numpy()})
     np.testing.assert_allclose(tconv(x), tref(torch.from_numpy(x)).detach().numpy(), atol=1e-12)
-    pconv = ConvTranspose2d(3, 2, 3, stride=(2, 3), padding=1, output_padding=(1, 2)).astype(np.float64)
-    pref = torch.nn.ConvTranspose2d(3, 2, 3, stride=(2, 3), padding=1, output_padding=(1, 2)).double()
+    pconv = ConvTranspose2d(3, 2, 3, stride=(2, 3), padding=1, output_padding=(1, 2)).astype(
+        np.float64
+    )
+    pref = torch.nn.ConvTranspose2d(
+        3, 2, 3, stride=(2, 3), padding=1, output_padding=(1, 2)
+    ).double()
     with torch.no_grad():
         pconv.load_state_dict({"weight": pref.weight.numpy(), "bias": pref.bias.numpy()})
     np.testing.assert_allclose(pconv(x), pref(torch.from_numpy(x)).detach().numpy(), atol=1e-12)
 
 
 def test_functions_check_their_arguments_too():
-    with pytest.raises(ValueError, match=r"conv2d_backward_reference: backward\(\) expected a gradient of shape "
-                                         r"\(1, 2, 3, 3\)"):
-        conv2d_backward_reference(np.zeros((1, 2, 5, 5)), np.zeros((1, 1, 5, 5)), np.zeros((2, 1, 3, 3)))
-    with pytest.raises(ValueError, match=r"correlate2d: output width ⌊\(n \+ 2p − k\)/s⌋ \+ 1 = ⌊\(2 \+ 2·0 − 3\)/1⌋"):
+    with pytest.raises(
+        ValueError,
+        match=r"conv2d_backward_reference: backward\(\) expected a gradient of shape "
+        r"\(1, 2, 3, 3\)",
+    ):
+        conv2d_backward_reference(
+            np.zeros((1, 2, 5, 5)), np.zeros((1, 1, 5, 5)), np.zeros((2, 1, 3, 3))
+        )
+    with pytest.raises(
+        ValueError,
+        match=r"correlate2d: output width ⌊\(n \+ 2p − k\)/s⌋ \+ 1 = ⌊\(2 \+ 2·0 − 3\)/1⌋",
+    ):
         correlate2d(np.zeros((5, 2)), np.zeros((3, 3)))

@@ -398,16 +398,20 @@ def test_an_endless_body_stops_at_the_expected_size(hostile, tmp_path):
     with pytest.raises(DownloadError, match=r"sent more than the 10,240 bytes expected; stopped"):
         fetch_file(_remote(), [hostile + "/endless"], tmp_path, progress=False, timeout=5)
     assert _leftovers(tmp_path) == []
-    with pytest.raises(DownloadError, match=r"announces 1,000,000,000 bytes, more than the "
-                                            r"10,240 expected"):
+    with pytest.raises(
+        DownloadError,
+        match=r"announces 1,000,000,000 bytes, more than the "
+        r"10,240 expected",
+    ):
         fetch_file(_remote(), [hostile + "/huge"], tmp_path, progress=False, timeout=5)
 
 
 def test_a_trickling_mirror_meets_the_overall_deadline(hostile, tmp_path):
     start = time.monotonic()
     with pytest.raises(DownloadError, match=r"too slow – \d+ bytes in 1 s"):
-        fetch_file(_remote(), [hostile + "/trickle"], tmp_path, progress=False, timeout=5,
-                   deadline=1.0)
+        fetch_file(
+            _remote(), [hostile + "/trickle"], tmp_path, progress=False, timeout=5, deadline=1.0
+        )
     assert time.monotonic() - start < 3  # each read timeout (5 s) is never reached
     assert _leftovers(tmp_path) == []
 
@@ -417,10 +421,10 @@ def test_leftovers_of_a_killed_download_are_removed_and_nothing_else(server, tmp
 
     base, routes, _ = server
     routes["/file.bin"] = (200, PAYLOAD, "ok")
-    dead = tmp_path / ".file.bin.999999999.0a1b2c3d.part"   # our naming, its process gone
-    old_style = tmp_path / ".file.bin.k2j4h5g6.part"        # older edu_cnn, a day old
+    dead = tmp_path / ".file.bin.999999999.0a1b2c3d.part"  # our naming, its process gone
+    old_style = tmp_path / ".file.bin.k2j4h5g6.part"  # older edu_cnn, a day old
     alive = tmp_path / f".file.bin.{os.getpid()}.deadbeef.part"  # a download in progress
-    mine = tmp_path / ".file.bin.notes"                        # not our naming
+    mine = tmp_path / ".file.bin.notes"  # not our naming
     for path in (dead, old_style, alive, mine):
         path.write_bytes(b"x" * 100)
     os.utime(old_style, (time.time() - 86400, time.time() - 86400))

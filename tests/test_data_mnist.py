@@ -308,16 +308,30 @@ def _published(tmp_path):
     import gzip as gz
 
     rng = np.random.default_rng(2)
-    arrays = [rng.integers(0, 256, (6, 28, 28), dtype=np.uint8), np.arange(6, dtype=np.uint8),
-              rng.integers(0, 256, (2, 28, 28), dtype=np.uint8), np.array([9, 0], np.uint8)]
+    arrays = [
+        rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+        np.arange(6, dtype=np.uint8),
+        rng.integers(0, 256, (2, 28, 28), dtype=np.uint8),
+        np.array([9, 0], np.uint8),
+    ]
     from edu_cnn.data.idx import encode_idx
 
     raws = [encode_idx(a) for a in arrays]
-    files = [dataclasses.replace(remote, sha256=hashlib.sha256(gz.compress(raw, mtime=0)).hexdigest(),
-                                 md5=None, size=None)
-             for remote, raw in zip(MNIST.files, raws)]
-    spec = dataclasses.replace(MNIST, files=tuple(files), mirrors=(),
-                               raw_sha256=tuple(hashlib.sha256(r).hexdigest() for r in raws))
+    files = [
+        dataclasses.replace(
+            remote,
+            sha256=hashlib.sha256(gz.compress(raw, mtime=0)).hexdigest(),
+            md5=None,
+            size=None,
+        )
+        for remote, raw in zip(MNIST.files, raws)
+    ]
+    spec = dataclasses.replace(
+        MNIST,
+        files=tuple(files),
+        mirrors=(),
+        raw_sha256=tuple(hashlib.sha256(r).hexdigest() for r in raws),
+    )
     folder = tmp_path / "mine" / "mnist"
     folder.mkdir(parents=True)
     return spec, raws, folder
@@ -349,12 +363,19 @@ def test_a_damaged_file_is_moved_aside_never_deleted(tmp_path):
         (folder / remote.name).write_bytes(gzip.compress(raw, mtime=0))
     damaged = folder / spec.files[1].name
     damaged.write_bytes(b"my own notes, not MNIST")
-    with pytest.warns(RuntimeWarning, match=r"Moved aside to train-labels-idx1-ubyte\.gz\."
-                                            r"damaged \(nothing is deleted\)"), \
-            pytest.warns(SampleDataWarning):
+    with (
+        pytest.warns(
+            RuntimeWarning,
+            match=r"Moved aside to train-labels-idx1-ubyte\.gz\."
+            r"damaged \(nothing is deleted\)",
+        ),
+        pytest.warns(SampleDataWarning),
+    ):
         loaded = load_dataset(spec, data_dir=tmp_path / "mine", sample=False)
     assert loaded.source == "sample"
-    assert (folder / "train-labels-idx1-ubyte.gz.damaged").read_bytes() == b"my own notes, not MNIST"
+    assert (
+        folder / "train-labels-idx1-ubyte.gz.damaged"
+    ).read_bytes() == b"my own notes, not MNIST"
 
 
 def test_a_read_only_cache_with_a_damaged_file_falls_back_offline(tmp_path, monkeypatch):
@@ -364,13 +385,16 @@ def test_a_read_only_cache_with_a_damaged_file_falls_back_offline(tmp_path, monk
     (folder / spec.files[0].name).write_bytes(b"damaged")
     folder.chmod(0o555)
     if os.geteuid() == 0:  # root writes anywhere: make the rename fail as on a read-only disk
+
         def read_only(self, target):
             raise OSError(30, "Read-only file system")
 
         monkeypatch.setattr(Path, "rename", read_only)
     try:
-        with pytest.warns(RuntimeWarning, match="could not be moved aside"), \
-                pytest.warns(SampleDataWarning):
+        with (
+            pytest.warns(RuntimeWarning, match="could not be moved aside"),
+            pytest.warns(SampleDataWarning),
+        ):
             loaded = load_dataset(spec, data_dir=tmp_path / "mine", sample=False)
     finally:
         folder.chmod(0o755)

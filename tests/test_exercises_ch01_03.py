@@ -19,9 +19,19 @@ from edu_cnn.perceptron import perceptron_output, perceptron_update
 from edu_cnn.regression import mse, mse_gradient
 from edu_cnn.sequential import Sequential
 
-NAMES = ["perceptron_output", "perceptron_update", "perceptron_epoch", "mse_loss", "mse_gradient",
-         "gradient_descent_step", "zscore_with_train_stats", "sigmoid_derivative", "one_hot",
-         "softmax_ce_gradient", "mlp_backward"]
+NAMES = [
+    "perceptron_output",
+    "perceptron_update",
+    "perceptron_epoch",
+    "mse_loss",
+    "mse_gradient",
+    "gradient_descent_step",
+    "zscore_with_train_stats",
+    "sigmoid_derivative",
+    "one_hot",
+    "softmax_ce_gradient",
+    "mlp_backward",
+]
 
 
 def message(name, func, capsys):
@@ -52,9 +62,14 @@ def test_stub_is_reported_as_not_done(name, capsys):
 
 
 # -- the references agree with the library ---------------------------------------------------
-@pytest.mark.parametrize("name, library", [("perceptron_output", perceptron_output),
-                                           ("perceptron_update", perceptron_update),
-                                           ("mse_gradient", mse_gradient)])
+@pytest.mark.parametrize(
+    "name, library",
+    [
+        ("perceptron_output", perceptron_output),
+        ("perceptron_update", perceptron_update),
+        ("mse_gradient", mse_gradient),
+    ],
+)
 def test_library_functions_pass_the_checker(name, library, capsys):
     assert message(name, library, capsys)
 
@@ -76,14 +91,18 @@ def test_sigmoid_derivative_matches_sigmoid_layer():
     z = np.linspace(-6, 6, 13)
     layer = Sigmoid()
     layer(z)
-    np.testing.assert_allclose(ch03.sigmoid_derivative(z), layer.backward(np.ones_like(z)), rtol=1e-6)
+    np.testing.assert_allclose(
+        ch03.sigmoid_derivative(z), layer.backward(np.ones_like(z)), rtol=1e-6
+    )
 
 
 def test_softmax_ce_gradient_matches_cross_entropy_loss():
     for (z, labels), _ in get_exercise("softmax_ce_gradient").hidden_cases():
         loss = CrossEntropyLoss()
         loss(z, labels)
-        np.testing.assert_allclose(ch03.softmax_ce_gradient(z, labels), loss.backward(), rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(
+            ch03.softmax_ce_gradient(z, labels), loss.backward(), rtol=1e-6, atol=1e-12
+        )
 
 
 def test_mlp_backward_matches_sequential():
@@ -113,6 +132,7 @@ def test_mse_gradient_wrong_sign(capsys):
     def wrong(X, y, w, b):
         dw, db = ch02.mse_gradient(X, y, w, b)
         return -dw, -db
+
     result = message("mse_gradient", wrong, capsys)
     assert not result and "opposite sign" in result.message and "Hint:" in result.message
 
@@ -121,6 +141,7 @@ def test_mse_gradient_missing_one_over_n(capsys):
     def wrong(X, y, w, b):
         residual = X @ w + b - y
         return 2 * X.T @ residual, 2 * residual.sum()
+
     result = message("mse_gradient", wrong, capsys)
     assert not result and "1/N is missing" in result.message and result.mistake == "no 1/N"
 
@@ -129,6 +150,7 @@ def test_mse_gradient_wrong_shape(capsys):
     def wrong(X, y, w, b):
         dw, db = ch02.mse_gradient(X, y, w, b)
         return dw[:, None], db
+
     result = message("mse_gradient", wrong, capsys)
     assert not result and "shape" in result.message and "should have shape" in result.message
 
@@ -142,13 +164,22 @@ def test_gradient_step_uphill(capsys):
     def wrong(X, y, w, b, lr):
         dw, db = ch02.mse_gradient(X, y, w, b)
         return w + lr * dw, b + lr * db
+
     result = message("gradient_descent_step", wrong, capsys)
-    assert not result and "value 1 of the result is wrong" in result.message and "uphill" in result.message
+    assert (
+        not result
+        and "value 1 of the result is wrong" in result.message
+        and "uphill" in result.message
+    )
 
 
 def test_zscore_with_test_statistics_is_wrong(capsys):
     def leaky(X_train, X_test):
-        return ((X_train - X_train.mean(0)) / X_train.std(0), (X_test - X_test.mean(0)) / X_test.std(0))
+        return (
+            (X_train - X_train.mean(0)) / X_train.std(0),
+            (X_test - X_test.mean(0)) / X_test.std(0),
+        )
+
     result = message("zscore_with_train_stats", leaky, capsys)
     assert not result and "value 2 of the result" in result.message and "training" in result.message
 
@@ -157,6 +188,7 @@ def test_perceptron_update_wrong_sign(capsys):
     def wrong(w, b, x, t, lr):
         y = 1 if np.dot(w, x) + b >= 0 else 0
         return w - lr * (t - y) * x, b - lr * (t - y)
+
     result = message("perceptron_update", wrong, capsys)
     assert not result and "opposite sign" in result.message and "case 2" in result.message
 
@@ -173,8 +205,13 @@ def test_softmax_gradient_true_class_only(capsys):
         y /= y.sum(1, keepdims=True)
         grad[np.arange(len(z)), labels] = (y[np.arange(len(z)), labels] - 1) / len(z)
         return grad
+
     result = message("softmax_ce_gradient", seed_note_004, capsys)
-    assert not result and "wrong at index" in result.message and "all classes get one" in result.message
+    assert (
+        not result
+        and "wrong at index" in result.message
+        and "all classes get one" in result.message
+    )
 
 
 def test_softmax_gradient_overflow_gives_nan_message(capsys):
@@ -182,6 +219,7 @@ def test_softmax_gradient_overflow_gives_nan_message(capsys):
         y = np.exp(z) / np.exp(z).sum(1, keepdims=True)
         t = np.eye(z.shape[1])[labels]
         return (y - t) / len(z)
+
     with np.errstate(over="ignore", invalid="ignore"):
         result = message("softmax_ce_gradient", naive, capsys)
     assert not result and "NaN" in result.message
@@ -191,6 +229,7 @@ def test_mlp_backward_transposed_weight_gradient(capsys):
     def wrong(x, labels, W1, b1, W2, b2):
         dW1, db1, dW2, db2 = ch03.mlp_backward(x, labels, W1, b1, W2, b2)
         return dW1.T, db1, dW2, db2
+
     result = message("mlp_backward", wrong, capsys)
     assert not result and "transposed" in result.message
 

@@ -66,6 +66,7 @@ def grad_factory(scale=2.0, per_n=True, bias=True, sign=1.0):
         r = sign * (X @ w + (b if bias else 0) - y)
         k = scale / len(y) if per_n else scale
         return k * X.T @ r, k * r.sum()
+
     return gradient
 
 
@@ -92,6 +93,7 @@ def mlp_factory(derivative="prime", mean=True, order=False):
         d1 = (d2 @ W2) * {"prime": a1 * (1 - a1), "sigma": a1}[derivative]
         grads = (d1.T @ x, d1.sum(0), d2.T @ a1, d2.sum(0))
         return (grads[2], grads[3], grads[0], grads[1]) if order else grads
+
     return backward
 
 
@@ -111,6 +113,7 @@ def pool_factory(reduce, step=None):
         for i, j, win in windows(x, size, stride):
             out[i, j] = reduce(x[win])
         return out
+
     return pool
 
 
@@ -163,6 +166,7 @@ def numgrad_factory(kind="central", restore=True, fixed=None):
                 x[i] = old
             g[i] = (up - down) / (2 * eps if kind == "central" else eps)
         return g
+
     return numerical_gradient
 
 
@@ -180,6 +184,7 @@ def conv_multi_factory(bias=True, flip=False, channels=None):
                 out[o] += correlate2d(x[c], k, mode="valid")
             out[o] += b[o] if bias else 0
         return out
+
     return lambda x, weight, bias: conv2d_multichannel(x, weight, bias)
 
 
@@ -190,6 +195,7 @@ def resize_factory(rounding):
         rows = np.minimum(rounding(np.arange(int(h * scale_h)) / scale_h).astype(int), h - 1)
         cols = np.minimum(rounding(np.arange(int(w * scale_w)) / scale_w).astype(int), w - 1)
         return x[:, :, rows][:, :, :, cols]
+
     return resize
 
 
@@ -208,7 +214,11 @@ WRONG = [
     ("accuracy", lambda predictions, labels: 1 - np.mean(predictions == labels), "error rate"),
     ("accuracy", lambda predictions, labels: np.mean(predictions == labels) * 100, "percentage"),
     # chapter 1
-    ("perceptron_output", lambda X, w, b: (X @ w + b > 0).astype(int), "z = 0 exactly should give 1"),
+    (
+        "perceptron_output",
+        lambda X, w, b: (X @ w + b > 0).astype(int),
+        "z = 0 exactly should give 1",
+    ),
     ("perceptron_output", lambda X, w, b: X @ w + b >= 0, "booleans"),
     ("perceptron_output", lambda X, w, b: (X @ w >= 0).astype(int), "bias b is missing"),
     ("perceptron_output", lambda X, w, b: np.sign(X @ w + b).astype(int), "expected 0, got -1"),
@@ -232,17 +242,35 @@ WRONG = [
     ("gradient_descent_step", step_uphill, "uphill"),
     ("gradient_descent_step", step_returns_gradient, "the gradient (dw, db) itself"),
     ("gradient_descent_step", step_no_lr, "learning rate is missing"),
-    ("zscore_with_train_stats", lambda X_train, X_test: ((X_train - X_train.mean(0)) / X_train.std(0),
-                                                         (X_test - X_test.mean(0)) / X_test.std(0)),
-     "value 2 of the result"),
-    ("zscore_with_train_stats", lambda X_train, X_test: ((X_train - X_train.mean()) / X_train.std(),
-                                                         (X_test - X_train.mean()) / X_train.std()),
-     "each feature (column, axis=0)"),
-    ("zscore_with_train_stats", lambda X_train, X_test: ((X_train - X_train.mean(0)) / X_train.std(0, ddof=1),
-                                                         (X_test - X_train.mean(0)) / X_train.std(0, ddof=1)),
-     "ddof=1"),
-    ("zscore_with_train_stats", lambda X_train, X_test: (X_train - X_train.mean(0), X_test - X_train.mean(0)),
-     "Only the mean was subtracted"),
+    (
+        "zscore_with_train_stats",
+        lambda X_train, X_test: (
+            (X_train - X_train.mean(0)) / X_train.std(0),
+            (X_test - X_test.mean(0)) / X_test.std(0),
+        ),
+        "value 2 of the result",
+    ),
+    (
+        "zscore_with_train_stats",
+        lambda X_train, X_test: (
+            (X_train - X_train.mean()) / X_train.std(),
+            (X_test - X_train.mean()) / X_train.std(),
+        ),
+        "each feature (column, axis=0)",
+    ),
+    (
+        "zscore_with_train_stats",
+        lambda X_train, X_test: (
+            (X_train - X_train.mean(0)) / X_train.std(0, ddof=1),
+            (X_test - X_train.mean(0)) / X_train.std(0, ddof=1),
+        ),
+        "ddof=1",
+    ),
+    (
+        "zscore_with_train_stats",
+        lambda X_train, X_test: (X_train - X_train.mean(0), X_test - X_train.mean(0)),
+        "Only the mean was subtracted",
+    ),
     # chapter 3
     ("sigmoid_derivative", lambda z: 1 / (1 + np.exp(-z)), "σ(z) itself"),
     ("sigmoid_derivative", lambda z: z * (1 - z), "applied to z"),
@@ -250,16 +278,38 @@ WRONG = [
     ("one_hot", lambda labels, num_classes: np.eye(num_classes)[labels].T, "swapped"),
     ("one_hot", lambda labels, num_classes: np.eye(max(labels) + 1)[labels], "labels.max() + 1"),
     ("one_hot", lambda labels, num_classes: np.eye(num_classes)[labels - 1], "one column too far"),
-    ("softmax_ce_gradient", lambda z, labels: softmax(z) - np.eye(z.shape[1])[labels], "1/N is missing"),
-    ("softmax_ce_gradient", lambda z, labels: (np.eye(z.shape[1])[labels] - softmax(z)) / len(z), "sign"),
-    ("softmax_ce_gradient", lambda z, labels: (np.exp(z) / np.exp(z).sum(1, keepdims=True)
-                                               - np.eye(z.shape[1])[labels]) / len(z), "NaN"),
-    ("softmax_ce_gradient", lambda z, labels: (softmax(z) - np.eye(z.shape[1])[labels]) / len(z)
-     * np.eye(z.shape[1])[labels], "Only the true class got a gradient"),
+    (
+        "softmax_ce_gradient",
+        lambda z, labels: softmax(z) - np.eye(z.shape[1])[labels],
+        "1/N is missing",
+    ),
+    (
+        "softmax_ce_gradient",
+        lambda z, labels: (np.eye(z.shape[1])[labels] - softmax(z)) / len(z),
+        "sign",
+    ),
+    (
+        "softmax_ce_gradient",
+        lambda z, labels: (
+            (np.exp(z) / np.exp(z).sum(1, keepdims=True) - np.eye(z.shape[1])[labels]) / len(z)
+        ),
+        "NaN",
+    ),
+    (
+        "softmax_ce_gradient",
+        lambda z, labels: (
+            (softmax(z) - np.eye(z.shape[1])[labels]) / len(z) * np.eye(z.shape[1])[labels]
+        ),
+        "Only the true class got a gradient",
+    ),
     ("mlp_backward", mlp_factory(derivative="sigma"), "instead of σ′"),
     ("mlp_backward", mlp_factory(mean=False), "1/N is missing"),
     ("mlp_backward", mlp_factory(order=True), "in the wrong order"),
-    ("mlp_backward", lambda *a: tuple(g.T if g.ndim == 2 else g for g in mlp_factory()(*a)), "transposed"),
+    (
+        "mlp_backward",
+        lambda *a: tuple(g.T if g.ndim == 2 else g for g in mlp_factory()(*a)),
+        "transposed",
+    ),
     # chapter 4
     ("conv_output_size", lambda n, k, p=0, s=1: (n + 2 * p - k) // s, "expected 3, got 2"),
     ("conv_output_size", lambda n, k, p=0, s=1: (n + 2 * p - k) // s, "+ 1 is missing"),
@@ -267,10 +317,21 @@ WRONG = [
     ("conv_output_size", lambda n, k, p=0, s=1: (n + p - k) // s + 1, "n + 2p"),
     ("conv_output_size", lambda n, k, p=0, s=1: n + 2 * p - k + 1, "stride is missing"),
     ("cross_correlate2d", lambda image, kernel: convolve2d(image, kernel, mode="valid"), "180°"),
-    ("cross_correlate2d", lambda image, kernel: correlate2d(image, kernel[::-1], mode="valid"), "one axis"),
-    ("cross_correlate2d", lambda image, kernel: correlate2d(image, kernel, mode="same"), "should have shape"),
-    ("cross_correlate2d", lambda image, kernel: correlate2d(image, kernel, mode="valid")[:-1, :-1],
-     "One row and one column short"),
+    (
+        "cross_correlate2d",
+        lambda image, kernel: correlate2d(image, kernel[::-1], mode="valid"),
+        "one axis",
+    ),
+    (
+        "cross_correlate2d",
+        lambda image, kernel: correlate2d(image, kernel, mode="same"),
+        "should have shape",
+    ),
+    (
+        "cross_correlate2d",
+        lambda image, kernel: correlate2d(image, kernel, mode="valid")[:-1, :-1],
+        "One row and one column short",
+    ),
     ("conv2d_multichannel", conv_multi_factory(bias=False), "bias is missing"),
     ("conv2d_multichannel", conv_multi_factory(flip=True), "180°"),
     ("conv2d_multichannel", conv_multi_factory(channels=1), "Only input channel 0"),
@@ -285,84 +346,198 @@ WRONG = [
     ("avgpool_forward", pool_factory(np.sum), "sum of each window"),
     ("avgpool_forward", pool_factory(np.max), "That is max pooling"),
     ("avgpool_forward", pool_factory(np.mean, step=1), "moved by 1"),
-    ("avgpool_forward", lambda x, size, stride: pool_factory(np.sum)(x, size, stride) / size,
-     "a window holds size × size values"),
-    ("transposed_conv_output_size", lambda n, k, s=1, p=0, output_padding=0: (n + 2 * p - k) // s + 1,
-     "That is a convolution's output size"),
-    ("transposed_conv_output_size", lambda n, k, s=1, p=0, output_padding=0: (n - 1) * s - 2 * p + k,
-     "output_padding is missing"),
-    ("transposed_conv_output_size", lambda n, k, s=1, p=0, output_padding=0: (n - 1) * s + 2 * p + k
-     + output_padding, "− 2p, not + 2p"),
-    ("transposed_conv_output_size", lambda n, k, s=1, p=0, output_padding=0: n * s - 2 * p + k
-     + output_padding, "(n − 1)·s, not n·s"),
-    ("transposed_conv_output_size", lambda n, k, s=1, p=0, output_padding=0: float((n - 1) * s - 2 * p + k
-                                                                                  + output_padding),
-     "not an integer"),
+    (
+        "avgpool_forward",
+        lambda x, size, stride: pool_factory(np.sum)(x, size, stride) / size,
+        "a window holds size × size values",
+    ),
+    (
+        "transposed_conv_output_size",
+        lambda n, k, s=1, p=0, output_padding=0: (n + 2 * p - k) // s + 1,
+        "That is a convolution's output size",
+    ),
+    (
+        "transposed_conv_output_size",
+        lambda n, k, s=1, p=0, output_padding=0: (n - 1) * s - 2 * p + k,
+        "output_padding is missing",
+    ),
+    (
+        "transposed_conv_output_size",
+        lambda n, k, s=1, p=0, output_padding=0: (n - 1) * s + 2 * p + k + output_padding,
+        "− 2p, not + 2p",
+    ),
+    (
+        "transposed_conv_output_size",
+        lambda n, k, s=1, p=0, output_padding=0: n * s - 2 * p + k + output_padding,
+        "(n − 1)·s, not n·s",
+    ),
+    (
+        "transposed_conv_output_size",
+        lambda n, k, s=1, p=0, output_padding=0: float((n - 1) * s - 2 * p + k + output_padding),
+        "not an integer",
+    ),
     # chapter 6
     ("conv_dW", lambda a_prev, delta: convolve2d(a_prev, delta, mode="valid"), "180°"),
     ("conv_dW", lambda a_prev, delta: -correlate2d(a_prev, delta, mode="valid"), "opposite sign"),
     ("conv_dW", lambda a_prev, delta: correlate2d(a_prev, delta, mode="valid").T, "transposed"),
-    ("conv_delta", lambda delta, kernel: correlate2d(delta, kernel, mode="full"), "not rotated by 180°"),
-    ("conv_delta", lambda delta, kernel: convolve2d(delta, kernel[::-1], mode="full"), "one axis only"),
+    (
+        "conv_delta",
+        lambda delta, kernel: correlate2d(delta, kernel, mode="full"),
+        "not rotated by 180°",
+    ),
+    (
+        "conv_delta",
+        lambda delta, kernel: convolve2d(delta, kernel[::-1], mode="full"),
+        "one axis only",
+    ),
     ("conv_delta", lambda delta, kernel: -convolve2d(delta, kernel, mode="full"), "opposite sign"),
-    ("conv_delta", lambda delta, kernel: convolve2d(delta, kernel, mode="same"), "should have shape"),
+    (
+        "conv_delta",
+        lambda delta, kernel: convolve2d(delta, kernel, mode="same"),
+        "should have shape",
+    ),
     ("numerical_gradient", numgrad_factory(kind="forward"), "forward difference"),
     ("numerical_gradient", numgrad_factory(kind="one eps"), "divide by 2·eps"),
     ("numerical_gradient", numgrad_factory(restore=False), "changed its input x"),
     ("numerical_gradient", numgrad_all_at_once, "one element at a time"),
     ("numerical_gradient", numgrad_factory(fixed=1e-5), "use the parameter eps"),
     # chapter 7
-    ("conv2d_parameters", lambda in_channels, out_channels, kernel_size: in_channels * out_channels
-     * kernel_size**2, "expected 156, got 150"),
-    ("conv2d_parameters", lambda in_channels, out_channels, kernel_size: in_channels * out_channels
-     * kernel_size**2, "ONE bias"),
-    ("conv2d_parameters", lambda in_channels, out_channels, kernel_size: out_channels
-     * (in_channels * kernel_size + 1), "square it"),
-    ("conv2d_parameters", lambda in_channels, out_channels, kernel_size: out_channels * in_channels
-     * (kernel_size**2 + 1), "not one per input channel"),
+    (
+        "conv2d_parameters",
+        lambda in_channels, out_channels, kernel_size: in_channels * out_channels * kernel_size**2,
+        "expected 156, got 150",
+    ),
+    (
+        "conv2d_parameters",
+        lambda in_channels, out_channels, kernel_size: in_channels * out_channels * kernel_size**2,
+        "ONE bias",
+    ),
+    (
+        "conv2d_parameters",
+        lambda in_channels, out_channels, kernel_size: (
+            out_channels * (in_channels * kernel_size + 1)
+        ),
+        "square it",
+    ),
+    (
+        "conv2d_parameters",
+        lambda in_channels, out_channels, kernel_size: (
+            out_channels * in_channels * (kernel_size**2 + 1)
+        ),
+        "not one per input channel",
+    ),
     ("lenet_flat_features", lambda height, width: 400, "right for 28 × 28 only"),
-    ("lenet_flat_features", lambda height, width: 16 * (((height - 4) // 2 - 4) // 2)
-     * (((width - 4) // 2 - 4) // 2), "padding 2"),
-    ("lenet_flat_features", lambda height, width: ((height // 2 - 4) // 2) * ((width // 2 - 4) // 2),
-     "all 16 of them"),
-    ("per_class_accuracy", lambda c: np.diag(c) / np.asarray(c).sum(axis=0), "row i (not column i)"),
+    (
+        "lenet_flat_features",
+        lambda height, width: 16 * (((height - 4) // 2 - 4) // 2) * (((width - 4) // 2 - 4) // 2),
+        "padding 2",
+    ),
+    (
+        "lenet_flat_features",
+        lambda height, width: ((height // 2 - 4) // 2) * ((width // 2 - 4) // 2),
+        "all 16 of them",
+    ),
+    (
+        "per_class_accuracy",
+        lambda c: np.diag(c) / np.asarray(c).sum(axis=0),
+        "row i (not column i)",
+    ),
     ("per_class_accuracy", lambda c: np.diag(c) / np.sum(c), "divided by all samples"),
     ("per_class_accuracy", lambda c: np.full(len(c), np.trace(c) / np.sum(c)), "overall accuracy"),
-    ("standardize_with_training_stats", lambda x_train, x_test: ((x_train - x_train.mean()) / x_train.std(),
-                                                                 (x_test - x_test.mean()) / x_test.std()),
-     "never the test set's own statistics"),
-    ("standardize_with_training_stats", lambda x_train, x_test: (x_train - x_train.mean(), x_test - x_train.mean()),
-     "divide by the training std"),
-    ("standardize_with_training_stats", lambda x_train, x_test: ((x_train - x_train.mean(0)) / x_train.std(0),
-                                                                 (x_test - x_train.mean(0)) / x_train.std(0)),
-     "per pixel position"),
+    (
+        "standardize_with_training_stats",
+        lambda x_train, x_test: (
+            (x_train - x_train.mean()) / x_train.std(),
+            (x_test - x_test.mean()) / x_test.std(),
+        ),
+        "never the test set's own statistics",
+    ),
+    (
+        "standardize_with_training_stats",
+        lambda x_train, x_test: (x_train - x_train.mean(), x_test - x_train.mean()),
+        "divide by the training std",
+    ),
+    (
+        "standardize_with_training_stats",
+        lambda x_train, x_test: (
+            (x_train - x_train.mean(0)) / x_train.std(0),
+            (x_test - x_train.mean(0)) / x_train.std(0),
+        ),
+        "per pixel position",
+    ),
     # chapter 8
-    ("gemm", lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0:
-     (A.T if transA else A) @ (B.T if transB else B) + beta * C, "alpha is missing"),
-    ("gemm", lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0:
-     alpha * (A.T if transA else A) @ (B.T if transB else B) + C, "beta is missing"),
-    ("gemm", lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0:
-     alpha * ((A.T if transA else A) @ (B.T if transB else B) + beta * C), "alpha scaled C too"),
-    ("gemm", lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0: alpha * (A @ B) + beta * C,
-     "raised ValueError"),
-    ("execution_order", lambda nodes, available: [n["name"] for n in nodes], "the order of the list"),
+    (
+        "gemm",
+        lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0: (
+            (A.T if transA else A) @ (B.T if transB else B) + beta * C
+        ),
+        "alpha is missing",
+    ),
+    (
+        "gemm",
+        lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0: (
+            alpha * (A.T if transA else A) @ (B.T if transB else B) + C
+        ),
+        "beta is missing",
+    ),
+    (
+        "gemm",
+        lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0: (
+            alpha * ((A.T if transA else A) @ (B.T if transB else B) + beta * C)
+        ),
+        "alpha scaled C too",
+    ),
+    (
+        "gemm",
+        lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0: alpha * (A @ B) + beta * C,
+        "raised ValueError",
+    ),
+    (
+        "execution_order",
+        lambda nodes, available: [n["name"] for n in nodes],
+        "the order of the list",
+    ),
     ("execution_order", order_one_pass, "Only one pass"),
-    ("execution_order", lambda nodes, available: [n["name"] for n in nodes][::-1], "the list reversed"),
+    (
+        "execution_order",
+        lambda nodes, available: [n["name"] for n in nodes][::-1],
+        "the list reversed",
+    ),
     ("resize_nearest", resize_factory(np.round), "rounded to nearest"),
     ("resize_nearest", resize_factory(np.ceil), "⌈i / scale⌉"),
-    ("resize_nearest", lambda x, scale_h, scale_w: resize_factory(np.floor)(x, scale_w, scale_h), "swapped"),
-    ("prepare_request", lambda image, mean, std: ((image / 255 - mean) / std).reshape(1, 1, 28, 28), "float32"),
-    ("prepare_request", lambda image, mean, std: ((image.astype(np.float32) - mean) / std)
-     .reshape(1, 1, 28, 28).astype(np.float32), "divide by 255"),
-    ("prepare_request", lambda image, mean, std: ((image / 255 - mean) / std).astype(np.float32)
-     .reshape(28, 28), "should have shape (1, 1, 28, 28)"),
-    ("prepare_request", lambda image, mean, std: (image / 255).astype(np.float32).reshape(1, 1, 28, 28),
-     "not normalised"),
+    (
+        "resize_nearest",
+        lambda x, scale_h, scale_w: resize_factory(np.floor)(x, scale_w, scale_h),
+        "swapped",
+    ),
+    (
+        "prepare_request",
+        lambda image, mean, std: ((image / 255 - mean) / std).reshape(1, 1, 28, 28),
+        "float32",
+    ),
+    (
+        "prepare_request",
+        lambda image, mean, std: (
+            ((image.astype(np.float32) - mean) / std).reshape(1, 1, 28, 28).astype(np.float32)
+        ),
+        "divide by 255",
+    ),
+    (
+        "prepare_request",
+        lambda image, mean, std: ((image / 255 - mean) / std).astype(np.float32).reshape(28, 28),
+        "should have shape (1, 1, 28, 28)",
+    ),
+    (
+        "prepare_request",
+        lambda image, mean, std: (image / 255).astype(np.float32).reshape(1, 1, 28, 28),
+        "not normalised",
+    ),
 ]
 
 
-@pytest.mark.parametrize("name, wrong, words", WRONG,
-                         ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(WRONG)])
+@pytest.mark.parametrize(
+    "name, wrong, words", WRONG, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(WRONG)]
+)
 def test_a_typical_wrong_answer_gets_its_diagnosis(name, wrong, words):
     with np.errstate(all="ignore"):
         result = check(name, wrong, verbose=False)
@@ -409,12 +584,18 @@ def test_chapters_one_to_eight_have_three_exercises_each():
     assert all(chapters.get(f"ch0{n}", 0) >= 3 for n in range(1, 9)), chapters
 
 
-@pytest.mark.parametrize("name, signature", [
-    ("conv2d_multichannel", "def conv2d_multichannel(x, weight, bias):"),
-    ("avgpool_forward", "def avgpool_forward(x, size, stride):"),
-    ("transposed_conv_output_size", "def transposed_conv_output_size(n, k, s=1, p=0, output_padding=0):"),
-    ("numerical_gradient", "def numerical_gradient(f, x, eps=1e-05):"),
-])
+@pytest.mark.parametrize(
+    "name, signature",
+    [
+        ("conv2d_multichannel", "def conv2d_multichannel(x, weight, bias):"),
+        ("avgpool_forward", "def avgpool_forward(x, size, stride):"),
+        (
+            "transposed_conv_output_size",
+            "def transposed_conv_output_size(n, k, s=1, p=0, output_padding=0):",
+        ),
+        ("numerical_gradient", "def numerical_gradient(f, x, eps=1e-05):"),
+    ],
+)
 def test_new_exercises_have_the_agreed_signatures(name, signature):
     assert get_exercise(name).stub() == signature
 
@@ -428,12 +609,16 @@ def test_new_exercise_references_agree_with_the_library():
         c_out, c_in, kh, kw = case["weight"].shape
         layer = Conv2d(c_in, c_out, (kh, kw)).astype(np.float64)
         layer.load_state_dict({"weight": case["weight"], "bias": case["bias"]})
-        np.testing.assert_allclose(ex.reference(**case), layer(case["x"][None])[0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            ex.reference(**case), layer(case["x"][None])[0], rtol=1e-10, atol=1e-12
+        )
 
     ex = get_exercise("avgpool_forward")
     for _, case in ex.hidden_cases():
         layer = AvgPool2d(case["size"], case["stride"]).astype(np.float64)
-        np.testing.assert_allclose(ex.reference(**case), layer(case["x"][None, None])[0, 0], rtol=1e-12)
+        np.testing.assert_allclose(
+            ex.reference(**case), layer(case["x"][None, None])[0, 0], rtol=1e-12
+        )
 
     ex = get_exercise("numerical_gradient")
     exact = {"Σ x³": lambda x: 3 * x**2, "Σ exp(x)": np.exp}
@@ -441,10 +626,12 @@ def test_new_exercise_references_agree_with_the_library():
     for _, case in ex.hidden_cases():
         x = case["x"].copy()
         got = ex.reference(**{**case, "x": x})
-        assert np.array_equal(x, case["x"])          # left unchanged
-        if case["f"].formula in exact:               # central differences: error O(ε²)
+        assert np.array_equal(x, case["x"])  # left unchanged
+        if case["f"].formula in exact:  # central differences: error O(ε²)
             eps = case.get("eps", 1e-5)
-            np.testing.assert_allclose(got, exact[case["f"].formula](x), rtol=10 * eps**2 * np.exp(3), atol=1e-8)
+            np.testing.assert_allclose(
+                got, exact[case["f"].formula](x), rtol=10 * eps**2 * np.exp(3), atol=1e-8
+            )
             checked += 1
     assert checked >= 3
 
@@ -461,7 +648,7 @@ def test_transposed_conv_output_size_agrees_with_the_layer():
         extra = {"output_padding": case["output_padding"]} if case["output_padding"] else {}
         try:
             layer = ConvTranspose2d(1, 1, case["k"], stride=case["s"], padding=case["p"], **extra)
-        except TypeError:       # a ConvTranspose2d without output_padding: only the cases without it
+        except TypeError:  # a ConvTranspose2d without output_padding: only the cases without it
             continue
         expected = ex.reference(**case)
         if expected < 1:

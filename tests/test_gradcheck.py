@@ -6,8 +6,10 @@ import pytest
 from edu_cnn.gradcheck import GOOD, KINK, WRONG, GradcheckResult, relative_error
 
 
-@pytest.mark.parametrize("error, verdict", [(1e-9, "correct"), (5e-6, "suspicious"),
-                                            (1e-3, "probably wrong"), (0.5, "wrong")])
+@pytest.mark.parametrize(
+    "error, verdict",
+    [(1e-9, "correct"), (5e-6, "suspicious"), (1e-3, "probably wrong"), (0.5, "wrong")],
+)
 def test_verdict_bands(error, verdict):
     assert GradcheckResult(error, "input[0]").verdict == verdict
 

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.slow
 IMPORTS = "import numpy as np\nfrom edu_cnn.exercises import check, show_solution"
 SIZE_RIGHT = "def conv_output_size(n, k, p=0, s=1):\n    return (n - k + 2 * p) // s + 1"
 SIZE_WRONG = "def conv_output_size(n, k, p=0, s=1):\n    return (n - k + 2 * p) // s   # no + 1"
-SIZE_STUB = "def conv_output_size(n, k, p=0, s=1):\n    raise NotImplementedError   # your code here"
+SIZE_STUB = (
+    "def conv_output_size(n, k, p=0, s=1):\n    raise NotImplementedError   # your code here"
+)
 SIZE_LOOP = "def conv_output_size(n, k, p=0, s=1):\n    while True:\n        n += 1"
 CORR_RIGHT = """def cross_correlate2d(image, kernel):
     kh, kw = kernel.shape
@@ -38,16 +40,21 @@ CORR_FLIPPED = """def cross_correlate2d(image, kernel):
     return np.array([[(image[i:i + kh, j:j + kw] * kernel).sum() for j in range(w)]
                      for i in range(h)])"""
 CORR_STUB = "def cross_correlate2d(image, kernel):\n    raise NotImplementedError"
-CHECKS = ['check("conv_output_size", conv_output_size)',
-          'check("cross_correlate2d", cross_correlate2d)']
+CHECKS = [
+    'check("conv_output_size", conv_output_size)',
+    'check("cross_correlate2d", cross_correlate2d)',
+]
 
 
 def _notebook(path: Path, *cells: str) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Chapter 4 – my answers")]
     nb.cells += [nbformat.v4.new_code_cell(source) for source in cells]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     return path
 
@@ -60,13 +67,16 @@ def submissions(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _notebook(folder / "stubs.ipynb", IMPORTS, SIZE_STUB, CHECKS[0], CORR_STUB, CHECKS[1])
     _notebook(folder / "loops.ipynb", IMPORTS, "while True:\n    pass", SIZE_LOOP, CORR_RIGHT)
     _notebook(folder / "raises.ipynb", IMPORTS, SIZE_RIGHT, "1 / 0", CORR_RIGHT, CHECKS[1])
-    _notebook(folder / "copied.ipynb", IMPORTS,
-              "from edu_cnn.exercises.checker import get_exercise\n"
-              'conv_output_size = get_exercise("conv_output_size").reference',
-              'show_solution("cross_correlate2d")',
-              "# pasted from show_solution, comments and all\n"
-              + solution_source("cross_correlate2d").replace("    out = ", "    out  =  "),
-              CHECKS[1])
+    _notebook(
+        folder / "copied.ipynb",
+        IMPORTS,
+        "from edu_cnn.exercises.checker import get_exercise\n"
+        'conv_output_size = get_exercise("conv_output_size").reference',
+        'show_solution("cross_correlate2d")',
+        "# pasted from show_solution, comments and all\n"
+        + solution_source("cross_correlate2d").replace("    out = ", "    out  =  "),
+        CHECKS[1],
+    )
     (folder / "broken.ipynb").write_text('{"cells": [ this is not JSON', encoding="utf-8")
     nested = folder / "zoe" / "chapter4"
     nested.mkdir(parents=True)
@@ -99,13 +109,15 @@ def test_one_row_per_student_a_column_per_exercise(graded) -> None:
 
 def test_statuses(graded) -> None:
     _, rows, _, _ = graded
-    status = {s: (r["conv_output_size"], r["cross_correlate2d"], r["passed"]) for s, r in rows.items()}
+    status = {
+        s: (r["conv_output_size"], r["cross_correlate2d"], r["passed"]) for s, r in rows.items()
+    }
     assert status["right"] == ("pass", "pass", "2")
-    assert status["zoe"] == ("pass", "pass", "2")          # student folder, no check() calls
+    assert status["zoe"] == ("pass", "pass", "2")  # student folder, no check() calls
     assert status["partly"] == ("pass", "fail", "1")
     assert status["stubs"] == ("not done", "not done", "0")
     assert status["loops"] == ("timeout", "pass", "1")
-    assert status["raises"] == ("pass", "pass", "2")       # a failing cell stops nothing
+    assert status["raises"] == ("pass", "pass", "2")  # a failing cell stops nothing
     assert status["broken"] == ("not run", "not run", "0")
     for student in ("right", "partly", "stubs", "loops", "raises", "zoe"):
         assert rows[student]["flags"] == "", student
@@ -134,10 +146,12 @@ def test_feedback_files_hold_the_checkers_messages_and_the_errors(graded) -> Non
     assert "ZeroDivisionError" in raises and "## Cells that failed" in raises
     assert "ZeroDivisionError" in rows["raises"]["errors"]
     loops = (feedback / "loops.md").read_text(encoding="utf-8")
-    assert "interrupted after 6 s" in loops                    # the endless cell
+    assert "interrupted after 6 s" in loops  # the endless cell
     # the endless exercise: the checker stops the case (3 s), or the grader's backstop (4 s)
-    assert ("⏱ conv_output_size: case 1 of 16 ran longer than 3 s" in loops
-            or "conv_output_size: stopped after 4 s" in loops), loops
+    assert (
+        "⏱ conv_output_size: case 1 of 16 ran longer than 3 s" in loops
+        or "conv_output_size: stopped after 4 s" in loops
+    ), loops
     broken = (feedback / "broken.md").read_text(encoding="utf-8")
     assert "not a readable notebook" in broken
     assert "not a readable notebook" in rows["broken"]["errors"]
@@ -167,8 +181,20 @@ def test_private_references_are_used_and_said(submissions: Path, tmp_path: Path)
     (refs / "ch04.py").write_text(PRIVATE, encoding="utf-8")
     out = tmp_path / "grades.csv"
     # no --chapter: the columns come from the check(...) calls of the notebooks
-    code = cli.main(["grade", str(folder), "--out", str(out), "--references", str(refs),
-                     "--cell-timeout", "6", "--exercise-timeout", "4"])
+    code = cli.main(
+        [
+            "grade",
+            str(folder),
+            "--out",
+            str(out),
+            "--references",
+            str(refs),
+            "--cell-timeout",
+            "6",
+            "--exercise-timeout",
+            "4",
+        ]
+    )
     assert code == 0
     with out.open(encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}

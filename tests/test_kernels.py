@@ -6,8 +6,18 @@ from scipy.ndimage import correlate
 
 from edu_cnn.kernels import KERNELS, describe_kernel, get_kernel, kernel_names
 
-NAMES = ["identity", "sharpen", "box blur", "gaussian blur", "vertical edge",
-         "horizontal edge", "sobel-x", "sobel-y", "surround", "emboss"]
+NAMES = [
+    "identity",
+    "sharpen",
+    "box blur",
+    "gaussian blur",
+    "vertical edge",
+    "horizontal edge",
+    "sobel-x",
+    "sobel-y",
+    "surround",
+    "emboss",
+]
 
 
 def apply(name, image):
@@ -32,7 +42,9 @@ def test_identity_keeps_the_image():
     np.testing.assert_allclose(apply("identity", image), image)
 
 
-@pytest.mark.parametrize("name", ["box blur", "gaussian blur", "surround", "sharpen", "identity", "emboss"])
+@pytest.mark.parametrize(
+    "name", ["box blur", "gaussian blur", "surround", "sharpen", "identity", "emboss"]
+)
 def test_brightness_keeping_kernels_sum_to_one(name):
     assert get_kernel(name).sum() == pytest.approx(1.0)
 
@@ -45,9 +57,9 @@ def test_edge_kernels_ignore_flat_regions(name):
 
 def test_sobel_x_finds_a_dark_to_bright_step_from_left_to_right():
     response = apply("sobel-x", step_image(axis=1))
-    assert response[:, 3:5].min() > 0          # the step, as a positive answer
+    assert response[:, 3:5].min() > 0  # the step, as a positive answer
     assert np.allclose(response[:, :2], 0) and np.allclose(response[:, 6:], 0)
-    assert np.allclose(apply("sobel-x", step_image(axis=0)), 0)   # blind to horizontal edges
+    assert np.allclose(apply("sobel-x", step_image(axis=0)), 0)  # blind to horizontal edges
 
 
 def test_sobel_y_finds_a_step_from_top_to_bottom():

@@ -53,8 +53,11 @@ def test_linear_without_bias_gradcheck():
     assert gradcheck(layer, rng().normal(size=(2, 4))).passed(THRESHOLD)
 
 
-@pytest.mark.parametrize("layer", [ReLU(), LeakyReLU(0.2), Sigmoid(), Tanh(), Softmax(dim=1)],
-                         ids=lambda layer: type(layer).__name__)
+@pytest.mark.parametrize(
+    "layer",
+    [ReLU(), LeakyReLU(0.2), Sigmoid(), Tanh(), Softmax(dim=1)],
+    ids=lambda layer: type(layer).__name__,
+)
 @pytest.mark.parametrize("shape", [(3, 5), (2, 3, 4, 4)])
 def test_activation_gradcheck(layer, shape):
     # Keep inputs away from the kink of (leaky) ReLU at 0, where the derivative jumps.
@@ -72,8 +75,15 @@ def test_sequential_gradcheck_through_every_layer():
     # of the input becomes small and rounding in L shows, so the chain gets 1e-5
     # (CS231n: "the deeper the network, the higher the relative errors will be").
     assert result.passed(1e-5), str(result)
-    assert set(result.errors) == {"input", "0.weight", "0.bias", "2.weight", "2.bias",
-                                  "4.weight", "4.bias"}
+    assert set(result.errors) == {
+        "input",
+        "0.weight",
+        "0.bias",
+        "2.weight",
+        "2.bias",
+        "4.weight",
+        "4.bias",
+    }
 
 
 class _FixedMaskDropout(Dropout):
@@ -89,9 +99,9 @@ def test_dropout_gradcheck_and_scaling():
     assert gradcheck(layer, rng().normal(size=(3, 10))).passed(THRESHOLD)
     y = Dropout(0.25, rng=rng(5))(np.ones((400, 100), np.float32))
     kept = y[y != 0]
-    assert np.allclose(kept, 1 / 0.75)                          # inverted dropout scale
-    assert abs((y == 0).mean() - 0.25) < 0.01                   # drops about p of them
-    assert abs(y.mean() - 1.0) < 0.02                           # expectation unchanged
+    assert np.allclose(kept, 1 / 0.75)  # inverted dropout scale
+    assert abs((y == 0).mean() - 0.25) < 0.01  # drops about p of them
+    assert abs(y.mean() - 1.0) < 0.02  # expectation unchanged
 
 
 def test_dropout_eval_is_identity():
@@ -132,13 +142,17 @@ def test_linear_fast_equals_reference():
         assert np.allclose(fast, ref, atol=1e-10)
 
 
-@pytest.mark.parametrize("name, layer", [("ReLU", ReLU()), ("LeakyReLU", LeakyReLU(0.01)),
-                                         ("Sigmoid", Sigmoid()), ("Tanh", Tanh())])
+@pytest.mark.parametrize(
+    "name, layer",
+    [("ReLU", ReLU()), ("LeakyReLU", LeakyReLU(0.01)), ("Sigmoid", Sigmoid()), ("Tanh", Tanh())],
+)
 def test_activation_fast_equals_reference(name, layer):
     z = rng().normal(size=(3, 4, 5)) * 5
     assert np.allclose(layer(z), activation_forward_reference(name, z, 0.01), atol=1e-12)
     g = rng(1).normal(size=z.shape)
-    assert np.allclose(layer.backward(g), activation_backward_reference(name, g, z, 0.01), atol=1e-12)
+    assert np.allclose(
+        layer.backward(g), activation_backward_reference(name, g, z, 0.01), atol=1e-12
+    )
 
 
 def test_softmax_fast_equals_reference_and_is_stable():
@@ -200,12 +214,17 @@ def test_linear_wrong_number_of_features():
 
 
 def test_linear_image_input_suggests_flatten():
-    with pytest.raises(ValueError, match=r"Linear\(4→2\).*\(N, 4\) with 2 axes, got shape \(3, 1, 2, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"Linear\(4→2\).*\(N, 4\) with 2 axes, got shape \(3, 1, 2, 2\)"
+    ):
         Linear(4, 2)(np.ones((3, 1, 2, 2)))
 
 
-@pytest.mark.parametrize("layer", [Linear(2, 2), ReLU(), Sigmoid(), Tanh(), Softmax(), Flatten(), Dropout(0.5)],
-                         ids=lambda layer: type(layer).__name__)
+@pytest.mark.parametrize(
+    "layer",
+    [Linear(2, 2), ReLU(), Sigmoid(), Tanh(), Softmax(), Flatten(), Dropout(0.5)],
+    ids=lambda layer: type(layer).__name__,
+)
 def test_backward_before_forward(layer):
     with pytest.raises(ValueError, match=r"backward\(\) called before forward\(\)"):
         layer.backward(np.ones((1, 2)))
@@ -220,7 +239,10 @@ def test_backward_with_wrong_gradient_shape():
 
 def test_sequential_names_the_failing_layer():
     model = Sequential(Linear(3, 4), ReLU(), Linear(5, 2))
-    with pytest.raises(ValueError, match=r"Sequential layer 2 \(Linear\): Linear\(5→2\): expected input \(N, 5\), got \(1, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Sequential layer 2 \(Linear\): Linear\(5→2\): expected input \(N, 5\), got \(1, 4\)",
+    ):
         model(np.ones((1, 3)))
 
 

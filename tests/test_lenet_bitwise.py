@@ -76,9 +76,17 @@ def fingerprint() -> dict[str, object]:
 
 def lenet(rng: np.random.Generator) -> Sequential:
     return Sequential(
-        Conv2d(1, 6, 5, padding=2, rng=rng), ReLU(), MaxPool2d(2),
-        Conv2d(6, 16, 5, rng=rng), ReLU(), MaxPool2d(2), Flatten(),
-        Linear(400, 120, rng=rng), ReLU(), Linear(120, 84, rng=rng), ReLU(),
+        Conv2d(1, 6, 5, padding=2, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
+        Conv2d(6, 16, 5, rng=rng),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Linear(400, 120, rng=rng),
+        ReLU(),
+        Linear(120, 84, rng=rng),
+        ReLU(),
         Linear(84, 10, rng=rng),
     )
 
@@ -122,19 +130,36 @@ def test_skipping_the_first_input_gradient_changes_no_weight_bit(batch: int, pat
 
 
 def test_weights_bitwise_as_before_the_speed_work() -> None:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True,
-                         timeout=300, check=True).stdout
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    out = subprocess.run(
+        [sys.executable, __file__], env=env, capture_output=True, text=True, timeout=300, check=True
+    ).stdout
     here = json.loads(out)
     recorded = RECORDED["fingerprint"]
-    differs = {k: (v, here["fingerprint"][k]) for k, v in recorded.items()
-               if v is not None and here["fingerprint"][k] != v}
+    differs = {
+        k: (v, here["fingerprint"][k])
+        for k, v in recorded.items()
+        if v is not None and here["fingerprint"][k] != v
+    }
     if differs:
-        pytest.skip(f"recorded on another machine/BLAS (recorded vs here: {differs}); "
-                    f"the hashes depend on the order OpenBLAS sums in")
+        pytest.skip(
+            f"recorded on another machine/BLAS (recorded vs here: {differs}); "
+            f"the hashes depend on the order OpenBLAS sums in"
+        )
     assert here["hashes"] == RECORDED["hashes"]
 
 
 if __name__ == "__main__":
-    print(json.dumps({"fingerprint": fingerprint(),
-                      "hashes": {str(b): weights_after_steps(b) for b in BATCHES}}))
+    print(
+        json.dumps(
+            {
+                "fingerprint": fingerprint(),
+                "hashes": {str(b): weights_after_steps(b) for b in BATCHES},
+            }
+        )
+    )

@@ -102,12 +102,15 @@ def test_extreme_logits_stay_finite():
     assert np.isfinite(clamp.backward()).all()
 
 
-@pytest.mark.parametrize("loss_fn, pred, target", [
-    (MSELoss(), np.ones((3, 2), np.float32), np.zeros((3, 2))),
-    (BCELoss(), np.full((3, 1), 0.3, np.float32), np.array([0, 1, 1])),
-    (BCEWithLogitsLoss(), np.zeros((3, 1), np.float32), np.array([0, 1, 1])),
-    (CrossEntropyLoss(), np.zeros((3, 4), np.float32), np.array([0, 1, 3])),
-])
+@pytest.mark.parametrize(
+    "loss_fn, pred, target",
+    [
+        (MSELoss(), np.ones((3, 2), np.float32), np.zeros((3, 2))),
+        (BCELoss(), np.full((3, 1), 0.3, np.float32), np.array([0, 1, 1])),
+        (BCEWithLogitsLoss(), np.zeros((3, 1), np.float32), np.array([0, 1, 1])),
+        (CrossEntropyLoss(), np.zeros((3, 4), np.float32), np.array([0, 1, 3])),
+    ],
+)
 def test_gradient_keeps_float32(loss_fn, pred, target):
     loss_fn(pred, target)
     grad = loss_fn.backward()
@@ -120,73 +123,111 @@ ALL_LOSSES = [MSELoss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss]
 
 @pytest.mark.parametrize("cls", ALL_LOSSES)
 def test_backward_before_forward(cls):
-    with pytest.raises(ValueError, match=rf"{cls.__name__}: backward\(\) called before forward\(\)"):
+    with pytest.raises(
+        ValueError, match=rf"{cls.__name__}: backward\(\) called before forward\(\)"
+    ):
         cls().backward()
 
 
 def test_batch_size_mismatch():
-    with pytest.raises(ValueError, match=r"CrossEntropyLoss: the logits have batch size 5 but "
-                                         r"the targets have 4"):
+    with pytest.raises(
+        ValueError,
+        match=r"CrossEntropyLoss: the logits have batch size 5 but "
+        r"the targets have 4",
+    ):
         CrossEntropyLoss()(LOGITS, LABELS[:4])
 
 
 def test_label_outside_class_range():
-    with pytest.raises(ValueError, match=r"CrossEntropyLoss: label 4 at index 2 is outside "
-                                         r"the class range \[0, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"CrossEntropyLoss: label 4 at index 2 is outside "
+        r"the class range \[0, 4\)",
+    ):
         CrossEntropyLoss()(LOGITS, [0, 1, 4, 2, 3])
-    with pytest.raises(ValueError, match=r"label -1 at index 0 is outside the class range \[0, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"label -1 at index 0 is outside the class range \[0, 4\)"
+    ):
         CrossEntropyLoss()(LOGITS, [-1, 1, 2, 2, 3])
 
 
 def test_non_integer_labels():
-    with pytest.raises(ValueError, match=r"CrossEntropyLoss: class labels must be integers, "
-                                         r"got 1.5 at index 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"CrossEntropyLoss: class labels must be integers, "
+        r"got 1.5 at index 1",
+    ):
         CrossEntropyLoss()(LOGITS, [0.0, 1.5, 2.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match=r"CrossEntropyLoss: class labels must be integers, got dtype <U1"):
+    with pytest.raises(
+        ValueError, match=r"CrossEntropyLoss: class labels must be integers, got dtype <U1"
+    ):
         CrossEntropyLoss()(LOGITS, np.array(list("abcde")))
 
 
-@pytest.mark.parametrize("cls, pred, target, what", [
-    (CrossEntropyLoss, np.where(np.eye(5, 4) == 1, np.nan, 0.0), [0] * 5, "logits contain nan"),
-    (BCEWithLogitsLoss, np.array([[0.0], [np.inf]]), [0, 1], "logits contain inf"),
-    (MSELoss, np.zeros((2, 1)), np.array([[0.0], [-np.inf]]), "targets contain -inf"),
-    (BCELoss, np.array([[np.nan], [0.5]]), [0, 1], "probabilities contain nan"),
-])
+@pytest.mark.parametrize(
+    "cls, pred, target, what",
+    [
+        (CrossEntropyLoss, np.where(np.eye(5, 4) == 1, np.nan, 0.0), [0] * 5, "logits contain nan"),
+        (BCEWithLogitsLoss, np.array([[0.0], [np.inf]]), [0, 1], "logits contain inf"),
+        (MSELoss, np.zeros((2, 1)), np.array([[0.0], [-np.inf]]), "targets contain -inf"),
+        (BCELoss, np.array([[np.nan], [0.5]]), [0, 1], "probabilities contain nan"),
+    ],
+)
 def test_nan_or_inf_input(cls, pred, target, what):
     with pytest.raises(ValueError, match=rf"{cls.__name__}: the {what} at index"):
         cls()(pred, target)
 
 
 def test_bce_probabilities_outside_unit_interval():
-    with pytest.raises(ValueError, match=r"BCELoss: probabilities must lie in \[0, 1\], got 1.5 "
-                                         r"at index \(1, 0\) – did you forget the Sigmoid"):
+    with pytest.raises(
+        ValueError,
+        match=r"BCELoss: probabilities must lie in \[0, 1\], got 1.5 "
+        r"at index \(1, 0\) – did you forget the Sigmoid",
+    ):
         BCELoss()(np.array([[0.2], [1.5]]), [0, 1])
     with pytest.raises(ValueError, match=r"BCELoss: targets must lie in \[0, 1\], got 2.0"):
         BCELoss()(np.array([[0.2], [0.5]]), [0, 2])
-    with pytest.raises(ValueError, match=r"BCEWithLogitsLoss: targets must lie in \[0, 1\], got -1.0"):
+    with pytest.raises(
+        ValueError, match=r"BCEWithLogitsLoss: targets must lie in \[0, 1\], got -1.0"
+    ):
         BCEWithLogitsLoss()(np.zeros((2, 1)), [-1, 1])
 
 
 def test_wrong_shapes():
-    with pytest.raises(ValueError, match=r"MSELoss: expected targets of the prediction's shape "
-                                         r"\(3, 2\), got \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"MSELoss: expected targets of the prediction's shape "
+        r"\(3, 2\), got \(3,\)",
+    ):
         MSELoss()(np.zeros((3, 2)), np.zeros(3))
     # PyTorch would broadcast (N, 1) against (N,) to N×N differences: refused, with the fix
-    with pytest.raises(ValueError, match=r"MSELoss: expected targets of the prediction's shape "
-                                         r"\(4, 1\), got \(4,\); PyTorch's MSELoss would "
-                                         r"broadcast these to 4×4 .* y.reshape\(-1, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"MSELoss: expected targets of the prediction's shape "
+        r"\(4, 1\), got \(4,\); PyTorch's MSELoss would "
+        r"broadcast these to 4×4 .* y.reshape\(-1, 1\)",
+    ):
         MSELoss()(np.zeros((4, 1)), np.zeros(4))
-    with pytest.raises(ValueError, match=r"CrossEntropyLoss: expected logits \(N, C\) with 2 axes, "
-                                         r"got shape \(4,\) – for one sample"):
+    with pytest.raises(
+        ValueError,
+        match=r"CrossEntropyLoss: expected logits \(N, C\) with 2 axes, "
+        r"got shape \(4,\) – for one sample",
+    ):
         CrossEntropyLoss()(np.zeros(4), [1])
-    with pytest.raises(ValueError, match=r"CrossEntropyLoss: expected targets as labels \(5,\) or "
-                                         r"one-hot rows \(5, 4\) for logits \(5, 4\), got \(5, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"CrossEntropyLoss: expected targets as labels \(5,\) or "
+        r"one-hot rows \(5, 4\) for logits \(5, 4\), got \(5, 3\)",
+    ):
         CrossEntropyLoss()(LOGITS, np.zeros((5, 3)))
     with pytest.raises(ValueError, match=r"got \(5, 1\) – flatten the labels with y.ravel\(\)"):
         CrossEntropyLoss()(LOGITS, LABELS.reshape(-1, 1))
-    with pytest.raises(ValueError, match=r"CrossEntropyLoss: expected logits \(N, C\) with C ≥ 2 "
-                                         r"classes, got \(5, 1\) – for one binary output use "
-                                         r"BCEWithLogitsLoss"):
+    with pytest.raises(
+        ValueError,
+        match=r"CrossEntropyLoss: expected logits \(N, C\) with C ≥ 2 "
+        r"classes, got \(5, 1\) – for one binary output use "
+        r"BCEWithLogitsLoss",
+    ):
         CrossEntropyLoss()(LOGITS[:, :1], np.zeros(5, int))
 
 
@@ -201,8 +242,12 @@ def test_against_pytorch():
     cases = [
         (CrossEntropyLoss(), LOGITS, LABELS, lambda z: F.cross_entropy(z, torch.tensor(LABELS))),
         (CrossEntropyLoss(), LOGITS, SOFT, lambda z: F.cross_entropy(z, torch.tensor(SOFT))),
-        (BCEWithLogitsLoss(), LOGITS, SOFT,
-         lambda z: F.binary_cross_entropy_with_logits(z, torch.tensor(SOFT))),
+        (
+            BCEWithLogitsLoss(),
+            LOGITS,
+            SOFT,
+            lambda z: F.binary_cross_entropy_with_logits(z, torch.tensor(SOFT)),
+        ),
         (BCELoss(), expit(LOGITS), SOFT, lambda p: F.binary_cross_entropy(p, torch.tensor(SOFT))),
         (MSELoss(), LOGITS, SOFT, lambda z: F.mse_loss(z, torch.tensor(SOFT))),
     ]
@@ -215,10 +260,15 @@ def test_against_pytorch():
 
 
 # -- hostile input (issue 17, defect 11) ---------------------------------------------------------
-@pytest.mark.parametrize("loss, target", [
-    ("MSELoss", np.zeros((0, 3))), ("BCELoss", np.zeros((0, 3))),
-    ("BCEWithLogitsLoss", np.zeros((0, 3))), ("CrossEntropyLoss", np.zeros(0, int)),
-])
+@pytest.mark.parametrize(
+    "loss, target",
+    [
+        ("MSELoss", np.zeros((0, 3))),
+        ("BCELoss", np.zeros((0, 3))),
+        ("BCEWithLogitsLoss", np.zeros((0, 3))),
+        ("CrossEntropyLoss", np.zeros(0, int)),
+    ],
+)
 def test_an_empty_batch_is_a_value_error_not_a_division_by_zero(loss, target):
     from edu_cnn import losses
 

@@ -22,8 +22,17 @@ from edu_cnn.sequential import Sequential
 
 def small_model() -> Sequential:
     init.manual_seed(3)
-    return Sequential(Flatten(), Linear(12, 5), LeakyReLU(0.2), Dropout(0.3), Linear(5, 4),
-                      Tanh(), Linear(4, 3), Softmax(dim=1), input_shape=(3, 2, 2))
+    return Sequential(
+        Flatten(),
+        Linear(12, 5),
+        LeakyReLU(0.2),
+        Dropout(0.3),
+        Linear(5, 4),
+        Tanh(),
+        Linear(4, 3),
+        Softmax(dim=1),
+        input_shape=(3, 2, 2),
+    )
 
 
 def batch(shape=(6, 3, 2, 2), seed=0) -> np.ndarray:
@@ -33,8 +42,14 @@ def batch(shape=(6, 3, 2, 2), seed=0) -> np.ndarray:
 @pytest.fixture
 def saved(tmp_path):
     model = small_model()
-    path = save(model, tmp_path / "small.educnn", mean=0.1307, std=0.3081,
-                class_names=["a", "b", "c"], metadata={"accuracy": 0.5, "epochs": 2})
+    path = save(
+        model,
+        tmp_path / "small.educnn",
+        mean=0.1307,
+        std=0.3081,
+        class_names=["a", "b", "c"],
+        metadata={"accuracy": 0.5, "epochs": 2},
+    )
     return model, path
 
 
@@ -67,8 +82,9 @@ def test_round_trip_is_bit_identical(saved):
     x = batch()
     assert np.array_equal(model(x), loaded(x))
     assert loaded.training is False
-    for (k1, p1), (k2, p2) in zip(model.named_parameters().items(),
-                                  loaded.named_parameters().items()):
+    for (k1, p1), (k2, p2) in zip(
+        model.named_parameters().items(), loaded.named_parameters().items()
+    ):
         assert k1 == k2 and p1.data.dtype == p2.data.dtype and np.array_equal(p1.data, p2.data)
 
 
@@ -80,7 +96,15 @@ def test_loaded_model_carries_the_contract(saved):
     assert loaded.class_names == ["a", "b", "c"]
     assert loaded.metadata == {"accuracy": 0.5, "epochs": 2}
     assert [type(layer).__name__ for layer in loaded.layers] == [
-        "Flatten", "Linear", "LeakyReLU", "Dropout", "Linear", "Tanh", "Linear", "Softmax"]
+        "Flatten",
+        "Linear",
+        "LeakyReLU",
+        "Dropout",
+        "Linear",
+        "Tanh",
+        "Linear",
+        "Softmax",
+    ]
     assert loaded.layers[2].negative_slope == pytest.approx(0.2)
     assert loaded.layers[3].p == pytest.approx(0.3)
 
@@ -239,8 +263,11 @@ def test_wrong_format_name(saved):
 def test_unknown_layer_type_is_refused(saved):
     _, path = saved
     rewrite(path, header=lambda h: h["architecture"]["layers"][0].update(type="os.system"))
-    with pytest.raises(ModelFileError, match=r"unknown layer type 'os.system' at layer 0; "
-                                             r"this edu_cnn knows .*Linear"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"unknown layer type 'os.system' at layer 0; "
+        r"this edu_cnn knows .*Linear",
+    ):
         load(path)
 
 
@@ -253,11 +280,18 @@ def test_bad_layer_arguments(saved):
 
 def test_a_file_cannot_ask_for_huge_layers(saved):
     _, path = saved
-    rewrite(path, header=lambda h: h["architecture"]["layers"][1]["config"].update(
-        in_features=10**6, out_features=10**6))
-    with pytest.raises(ModelFileError, match=r"layer 1 \(Linear\) has size arguments that "
-                                             r"allocate up to 1,000,000,000,000 numbers, but "
-                                             r"the file lists 65 weights for it"):
+    rewrite(
+        path,
+        header=lambda h: h["architecture"]["layers"][1]["config"].update(
+            in_features=10**6, out_features=10**6
+        ),
+    )
+    with pytest.raises(
+        ModelFileError,
+        match=r"layer 1 \(Linear\) has size arguments that "
+        r"allocate up to 1,000,000,000,000 numbers, but "
+        r"the file lists 65 weights for it",
+    ):
         load(path)
 
 
@@ -284,8 +318,11 @@ def test_weights_that_would_unpack_too_far_are_refused(saved):
         archive.writestr("model.json", json_bytes)
         archive.writestr("weights.npz", bytes(20 << 20))
     assert path.stat().st_size < 100_000
-    with pytest.raises(ModelFileError, match=r"weights.npz claims 20,971,520 bytes, more than "
-                                             r"the 2,097,152 this model may hold"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"weights.npz claims 20,971,520 bytes, more than "
+        r"the 2,097,152 this model may hold",
+    ):
         load(path, budget=modelfile.Budget(max_weight_bytes=1 << 20))
 
 
@@ -303,7 +340,9 @@ def test_checksum_mismatch(saved):
 def test_weights_of_the_wrong_shape(saved):
     _, path = saved
     rewrite(path, weights=lambda a: a.update({"1.bias": np.zeros(6, np.float32)}))
-    with pytest.raises(ModelFileError, match=r"weight 1.bias has shape \(6,\) but model.json says \(5,\)"):
+    with pytest.raises(
+        ModelFileError, match=r"weight 1.bias has shape \(6,\) but model.json says \(5,\)"
+    ):
         load(path)
 
 
@@ -313,11 +352,16 @@ def test_consistent_file_whose_weights_do_not_fit_the_layer(saved):
     wrong = np.zeros(6, np.float32)
 
     def header(h):
-        h["weights"]["1.bias"] = {"shape": [6], "dtype": wrong.dtype.str,
-                                  "sha256": modelfile._array_digest(wrong)}
+        h["weights"]["1.bias"] = {
+            "shape": [6],
+            "dtype": wrong.dtype.str,
+            "sha256": modelfile._array_digest(wrong),
+        }
 
     rewrite(path, header=header, weights=lambda a: a.update({"1.bias": wrong}))
-    with pytest.raises(ModelFileError, match=r"weight 1.bias has shape \(6,\) but Linear.*needs \(5,\)"):
+    with pytest.raises(
+        ModelFileError, match=r"weight 1.bias has shape \(6,\) but Linear.*needs \(5,\)"
+    ):
         load(path)
 
 
@@ -365,7 +409,9 @@ def test_saving_an_unregistered_layer_type(tmp_path):
     class Custom(Layer):
         pass
 
-    with pytest.raises(ModelFileError, match=r"save: layer 1 is a Custom, which model files cannot name"):
+    with pytest.raises(
+        ModelFileError, match=r"save: layer 1 is a Custom, which model files cannot name"
+    ):
         save(Sequential(Linear(2, 2), Custom()), tmp_path / "m.educnn")
     assert not (tmp_path / "m.educnn").exists()
 
@@ -415,10 +461,13 @@ def _peak_rss_mb_of(code: str, timeout: float = 60) -> tuple[float, str]:
 
     # VmHWM, the peak RSS of this process image: getrusage's ru_maxrss survives execve on
     # Linux, so it would report the (large) pytest process that forked the child.
-    probe = (code + "\nfor line in open('/proc/self/status'):\n"
-             "    if line.startswith('VmHWM:'):\n        print('RSS', int(line.split()[1]) / 1024)")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            timeout=timeout, check=False)
+    probe = (
+        code + "\nfor line in open('/proc/self/status'):\n"
+        "    if line.startswith('VmHWM:'):\n        print('RSS', int(line.split()[1]) / 1024)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert result.returncode == 0, result.stderr
     rss = float(result.stdout.strip().splitlines()[-1].split()[1])
     return rss, result.stdout
@@ -438,32 +487,47 @@ def _raw_file(path: pathlib.Path, header: dict, npz_bytes: bytes = b"") -> pathl
 
 def _huge_linear_header(listed_side: int) -> dict:
     side = 11585  # 3 × Linear(11585²): 402 M numbers, 4.65 GB before the fix
-    layers = [{"type": "Linear", "config": {"in_features": side, "out_features": side,
-                                           "bias": False}} for _ in range(3)]
-    weights = {f"{i}.weight": {"shape": [listed_side, listed_side], "dtype": "<f4",
-                               "sha256": "0" * 64} for i in range(3)}
-    return {"format": "edu-cnn-model", "format_version": 1,
-            "architecture": {"type": "Sequential", "config": {}, "layers": layers},
-            "input_shape": [side], "preprocessing": None, "class_names": None,
-            "metadata": {}, "weights": weights}
+    layers = [
+        {"type": "Linear", "config": {"in_features": side, "out_features": side, "bias": False}}
+        for _ in range(3)
+    ]
+    weights = {
+        f"{i}.weight": {"shape": [listed_side, listed_side], "dtype": "<f4", "sha256": "0" * 64}
+        for i in range(3)
+    }
+    return {
+        "format": "edu-cnn-model",
+        "format_version": 1,
+        "architecture": {"type": "Sequential", "config": {}, "layers": layers},
+        "input_shape": [side],
+        "preprocessing": None,
+        "class_names": None,
+        "metadata": {},
+        "weights": weights,
+    }
 
 
 @pytest.mark.parametrize("listed_side", [1, 11585])
 def test_a_500_byte_file_listing_huge_layers_is_refused_before_allocation(tmp_path, listed_side):
     path = _raw_file(tmp_path / "huge.educnn", _huge_linear_header(listed_side))
     assert path.stat().st_size < 1000
-    expected = ("has size arguments that allocate up to 134,212,225 numbers"
-                if listed_side == 1 else "the weights listed in model.json take 1,610,546,700 bytes, "
-                "more than the budget")
+    expected = (
+        "has size arguments that allocate up to 134,212,225 numbers"
+        if listed_side == 1
+        else "the weights listed in model.json take 1,610,546,700 bytes, more than the budget"
+    )
     with pytest.raises(ModelFileError, match=expected):
         load(path)
     rss, out = _peak_rss_mb_of(
         "from edu_cnn import modelfile\n"
         f"try:\n    modelfile.load({str(path)!r})\nexcept modelfile.ModelFileError:\n"
-        "    print('refused')")
+        "    print('refused')"
+    )
     assert "refused" in out
-    print(f"peak RSS loading a {path.stat().st_size}-byte file listing 3 × Linear(11585²): "
-          f"{rss:.0f} MB")
+    print(
+        f"peak RSS loading a {path.stat().st_size}-byte file listing 3 × Linear(11585²): "
+        f"{rss:.0f} MB"
+    )
     assert rss < 250  # the import of numpy & co is ~60 MB; 3 × 537 MB were allocated before
 
 
@@ -477,7 +541,8 @@ def test_a_zip_bomb_model_file_is_refused_with_bounded_memory(tmp_path):
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as npz:
         header = io.BytesIO()
         np.lib.format.write_array_header_1_0(
-            header, {"descr": "<f4", "fortran_order": False, "shape": (50_000_000,)})
+            header, {"descr": "<f4", "fortran_order": False, "shape": (50_000_000,)}
+        )
         npz.writestr("0.weight.npy", header.getvalue() + bytes(200_000_000))
     rewrite(path, raw_npz=bomb.getvalue())
     assert path.stat().st_size < 2_000_000
@@ -485,10 +550,12 @@ def test_a_zip_bomb_model_file_is_refused_with_bounded_memory(tmp_path):
     rss, out = _peak_rss_mb_of(
         "from edu_cnn import modelfile\n"
         f"try:\n    modelfile.load({str(path)!r})\nexcept modelfile.ModelFileError as e:\n"
-        "    print('refused', e)")
+        "    print('refused', e)"
+    )
     assert "has shape (50000000,) but model.json says (5, 12)" in out, out
-    print(f"peak RSS loading a {path.stat().st_size:,}-byte zip bomb (200 MB inflated): "
-          f"{rss:.0f} MB")
+    print(
+        f"peak RSS loading a {path.stat().st_size:,}-byte zip bomb (200 MB inflated): {rss:.0f} MB"
+    )
     assert rss < 150  # the header of the array is read, never its 200 MB
 
 
@@ -496,7 +563,8 @@ def test_an_npy_header_claiming_a_trillion_numbers(saved):
     _, path = saved
     evil = io.BytesIO()
     np.lib.format.write_array_header_1_0(
-        evil, {"descr": "<f4", "fortran_order": False, "shape": (10**12,)})
+        evil, {"descr": "<f4", "fortran_order": False, "shape": (10**12,)}
+    )
 
     def header(h):
         h["weights"]["1.bias"]["shape"] = [10**12]
@@ -510,35 +578,44 @@ def test_an_npy_header_claiming_a_trillion_numbers(saved):
         for name, data in members.items():
             out.writestr(name, data)
     rewrite(path, raw_npz=buffer.getvalue())
-    with pytest.raises(ModelFileError, match=r"weight 1.bias has shape "
-                                             r"\(1000000000000,\) but model.json says"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"weight 1.bias has shape "
+        r"\(1000000000000,\) but model.json says",
+    ):
         load(path)
     rewrite(path, header=header)
     with pytest.raises(ModelFileError, match="more than the budget"):
         load(path)
 
 
-def _patch_method(data: bytes, member: bytes, method: int | None = None,
-                  flags: int | None = None) -> bytes:
+def _patch_method(
+    data: bytes, member: bytes, method: int | None = None, flags: int | None = None
+) -> bytes:
     """Change a member's compression method / flag bits in both zip headers."""
     data = bytearray(data)
-    for signature, flag_at, method_at, name_at in ((b"PK\x03\x04", 6, 8, 30),
-                                                   (b"PK\x01\x02", 8, 10, 46)):
+    for signature, flag_at, method_at, name_at in (
+        (b"PK\x03\x04", 6, 8, 30),
+        (b"PK\x01\x02", 8, 10, 46),
+    ):
         start = 0
         while (start := data.find(signature, start)) >= 0:
-            if data[start + name_at:start + name_at + len(member)] == member:
+            if data[start + name_at : start + name_at + len(member)] == member:
                 if method is not None:
-                    data[start + method_at:start + method_at + 2] = method.to_bytes(2, "little")
+                    data[start + method_at : start + method_at + 2] = method.to_bytes(2, "little")
                 if flags is not None:
-                    data[start + flag_at:start + flag_at + 2] = flags.to_bytes(2, "little")
+                    data[start + flag_at : start + flag_at + 2] = flags.to_bytes(2, "little")
             start += 4
     return bytes(data)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"method": 93}, "uses compression method 93"),
-    ({"flags": 1}, "is encrypted"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"method": 93}, "uses compression method 93"),
+        ({"flags": 1}, "is encrypted"),
+    ],
+)
 def test_zip_method_93_and_encrypted_members(saved, change, message):
     _, path = saved
     path.write_bytes(_patch_method(path.read_bytes(), b"model.json", **change))
@@ -556,8 +633,11 @@ def test_duplicate_model_json_members_are_refused(saved):
         warnings.simplefilter("ignore")  # zipfile warns "Duplicate name"
         with zipfile.ZipFile(path, "a") as archive:
             archive.writestr("model.json", first.replace(b'"a"', b'"z"'))
-    with pytest.raises(ModelFileError, match=r"holds the member\(s\) \['model.json'\] more "
-                                             r"than once"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"holds the member\(s\) \['model.json'\] more "
+        r"than once",
+    ):
         load(path)
 
 
@@ -595,16 +675,18 @@ def test_nan_weights_and_slopes_are_refused_naming_the_layer(saved, tmp_path):
         _poisoned = {k: npz[k] for k in npz.files}
     poison(_poisoned)
     rewrite(path, header=fix_digest, weights=poison)  # the digest recomputed: only finiteness
-    with pytest.raises(ModelFileError, match=r"weight 4.bias of layer 4 \(Linear\(5\W+4\)\) "
-                                             r"holds 1 NaN or infinite value"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"weight 4.bias of layer 4 \(Linear\(5\W+4\)\) "
+        r"holds 1 NaN or infinite value",
+    ):
         load(path)
     for slope in ("NaN", "Infinity", "1e999"):
         text = json.dumps({"negative_slope": 12345.0}).replace("12345.0", slope)
         good = save(small_model(), tmp_path / "slope.educnn")
         rewrite(good, header=lambda h: h["architecture"]["layers"][2].update(config="@"))
         with zipfile.ZipFile(good) as archive:
-            raw = archive.read("model.json").decode().replace('"config": "@"',
-                                                               f'"config": {text}')
+            raw = archive.read("model.json").decode().replace('"config": "@"', f'"config": {text}')
             npz_bytes = archive.read("weights.npz")
         with zipfile.ZipFile(good, "w") as archive:
             archive.writestr("model.json", raw)
@@ -630,8 +712,11 @@ def test_an_input_shape_the_layers_cannot_take_is_refused_at_load(saved, tmp_pat
     path = save(models.lenet5(), tmp_path / "lenet.educnn", input_shape=(1, 28, 28))
     for shape in ([4, 14, 14], [784], [3, 28, 28]):
         rewrite(path, header=lambda h, s=shape: h.update(input_shape=s))
-        with pytest.raises(ModelFileError, match=rf"the input shape \({shape[0]},.*does not fit "
-                                                 rf"the layers: layer \d+"):
+        with pytest.raises(
+            ModelFileError,
+            match=rf"the input shape \({shape[0]},.*does not fit "
+            rf"the layers: layer \d+",
+        ):
             load(path)
     with pytest.raises(ModelFileError, match="save .*does not fit the layers"):
         save(models.lenet5(), tmp_path / "bad.educnn", input_shape=(3, 28, 28))
@@ -641,8 +726,11 @@ def test_an_upsample_that_would_cost_gigabytes_per_prediction(tmp_path):
     from edu_cnn.pooling import Upsample
 
     model = Sequential(Upsample(scale_factor=1000), input_shape=(1, 28, 28))
-    with pytest.raises(ModelFileError, match=r"turns one sample of \(1, 28, 28\) into "
-                                             r"\(1, 28000, 28000\) = 784,000,000 numbers"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"turns one sample of \(1, 28, 28\) into "
+        r"\(1, 28000, 28000\) = 784,000,000 numbers",
+    ):
         save(model, tmp_path / "up.educnn")
     budget = modelfile.Budget(max_activation_numbers=10**9)
     path = save(model, tmp_path / "up.educnn", budget=budget)
@@ -671,10 +759,12 @@ def test_a_killed_save_leaves_nothing_after_the_next_save(saved):
     import sys
 
     model, path = saved
-    code = ("import os, signal\nfrom edu_cnn import modelfile\n"
-            f"m = modelfile.load({str(path)!r})\n"
-            "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
-            f"modelfile.save(m, {str(path)!r})\n")
+    code = (
+        "import os, signal\nfrom edu_cnn import modelfile\n"
+        f"m = modelfile.load({str(path)!r})\n"
+        "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"modelfile.save(m, {str(path)!r})\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], timeout=60, check=False)
     assert result.returncode == -9
     leftovers = [p for p in path.parent.iterdir() if p != path]
@@ -711,12 +801,18 @@ def test_load_checks_a_sha256_published_elsewhere(saved):
     _tampered: dict = {}
     with zipfile.ZipFile(path) as archive, np.load(io.BytesIO(archive.read("weights.npz"))) as npz:
         tamper({k: npz[k] for k in npz.files})
-    rewrite(path, weights=lambda a: a.update(_tampered), header=lambda h: h["weights"]["6.bias"]
-            .update(sha256=modelfile._array_digest(_tampered["6.bias"])))
+    rewrite(
+        path,
+        weights=lambda a: a.update(_tampered),
+        header=lambda h: h["weights"]["6.bias"].update(
+            sha256=modelfile._array_digest(_tampered["6.bias"])
+        ),
+    )
     assert load(path).layers[6].bias.data[0] > 40
     actual = hashlib.sha256(path.read_bytes()).hexdigest()
-    with pytest.raises(ModelFileError, match=f"SHA-256 mismatch – expected {published}, the "
-                                             f"file has {actual}"):
+    with pytest.raises(
+        ModelFileError, match=f"SHA-256 mismatch – expected {published}, the file has {actual}"
+    ):
         load(path, sha256=published)
     with pytest.raises(ModelFileError, match="must be 64 hex digits"):
         load(path, sha256="abc")
@@ -725,8 +821,11 @@ def test_load_checks_a_sha256_published_elsewhere(saved):
 def test_load_messages_name_the_file_not_save(saved):
     _, path = saved
     rewrite(path, header=lambda h: h.update(preprocessing={"mean": 0.1}))
-    with pytest.raises(ModelFileError, match=r"small.educnn: model.json is damaged: "
-                                             r"preprocessing should be") as error:
+    with pytest.raises(
+        ModelFileError,
+        match=r"small.educnn: model.json is damaged: "
+        r"preprocessing should be",
+    ) as error:
         load(path)
     assert str(error.value) != "'std'"
     rewrite(path, header=lambda h: h.update(preprocessing=None, input_shape=[0, 2]))

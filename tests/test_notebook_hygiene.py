@@ -48,8 +48,11 @@ MAX_TOTAL_BYTES = 3_500_000
 DETERMINISM_SUBSET = ["00_welcome.ipynb", "06_backprop_cnn.ipynb"]
 
 NOTEBOOK_ENV = {
-    "EDU_CNN_OFFLINE": "1", "EDU_CNN_FAST": "1", "OPENBLAS_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "EDU_CNN_OFFLINE": "1",
+    "EDU_CNN_FAST": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
 }
 
@@ -120,8 +123,14 @@ def _pictures(nb) -> list[tuple[str, str, bytes, dict]]:
         for output in cell.get("outputs", []):
             for mime in ("image/png", "image/jpeg"):
                 if mime in output.get("data", {}):
-                    found.append((f"cell {index}", mime, base64.b64decode(output.data[mime]),
-                                  output.get("metadata", {}).get(mime, {})))
+                    found.append(
+                        (
+                            f"cell {index}",
+                            mime,
+                            base64.b64decode(output.data[mime]),
+                            output.get("metadata", {}).get(mime, {}),
+                        )
+                    )
     state = nb.metadata.get("widgets", {}).get(ex.WIDGET_STATE, {}).get("state", {})
     for model_id, model in state.items():
         inner = model.get("state", {})
@@ -129,15 +138,27 @@ def _pictures(nb) -> list[tuple[str, str, bytes, dict]]:
             for output in inner.get("outputs", []):
                 for mime in ("image/png", "image/jpeg"):
                     if mime in output.get("data", {}):
-                        found.append((f"Output widget {model_id}", mime,
-                                      base64.b64decode(output["data"][mime]), {}))
+                        found.append(
+                            (
+                                f"Output widget {model_id}",
+                                mime,
+                                base64.b64decode(output["data"][mime]),
+                                {},
+                            )
+                        )
         if model.get("model_name") == "ImageModel":
             for buffer in model.get("buffers", []):
                 if buffer.get("path") == ["value"]:
                     data = base64.b64decode(buffer["data"])
                     if data:
-                        found.append((f"Image widget {model_id}",
-                                      f"image/{inner.get('format', 'png')}", data, {}))
+                        found.append(
+                            (
+                                f"Image widget {model_id}",
+                                f"image/{inner.get('format', 'png')}",
+                                data,
+                                {},
+                            )
+                        )
     return found
 
 
@@ -167,8 +188,11 @@ def picture_problem(data: bytes, mime: str, metadata: dict | None = None) -> str
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_every_stored_figure_decodes_and_is_not_blank(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    problems = [f"{where} ({mime}) {problem}" for where, mime, data, meta in _pictures(nb)
-                if (problem := picture_problem(data, mime, meta))]
+    problems = [
+        f"{where} ({mime}) {problem}"
+        for where, mime, data, meta in _pictures(nb)
+        if (problem := picture_problem(data, mime, meta))
+    ]
     assert not problems, f"{path.name}: " + "; ".join(problems)
 
 
@@ -207,7 +231,7 @@ def test_photographic_png_becomes_jpeg_and_plots_stay_png() -> None:
     assert jpeg is not None and jpeg[:2] == b"\xff\xd8"
     assert len(jpeg) * ex.PHOTO_MIN_GAIN <= len(photo)
     plot = np.full((600, 900, 3), 255, np.uint8)
-    plot[::7, :] = (31, 119, 180)                       # flat colours, big but PNG-friendly
+    plot[::7, :] = (31, 119, 180)  # flat colours, big but PNG-friendly
     plot[:, ::11] = (255, 127, 14)
     assert ex.photo_as_jpeg(_png(plot)) is None
     transparent = np.dstack([_photo(), np.full((400, 400), 128, np.uint8)])
@@ -241,43 +265,68 @@ def test_large_plots_get_a_palette_that_looks_the_same() -> None:
     with Image.open(io.BytesIO(png)) as image:
         original = np.asarray(image.convert("RGB"), dtype=int)
     assert np.abs(again - original).max(axis=-1).mean() <= ex.PALETTE_MEAN_ERROR
-    assert ex.palette_png(smaller) is None               # already a palette: left alone
-    assert ex.palette_png(_png(np.full((50, 50, 3), 200, np.uint8))) is None   # small
+    assert ex.palette_png(smaller) is None  # already a palette: left alone
+    assert ex.palette_png(_png(np.full((50, 50, 3), 200, np.uint8))) is None  # small
 
 
 def _view(model_id: str) -> dict:
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"text/plain": "VBox()", ex.WIDGET_VIEW:
-                     {"model_id": model_id, "version_major": 2, "version_minor": 0}}}
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {
+            "text/plain": "VBox()",
+            ex.WIDGET_VIEW: {"model_id": model_id, "version_major": 2, "version_minor": 0},
+        },
+    }
 
 
 def test_pruning_keeps_what_views_reach_and_renumbers_consistently() -> None:
     def model(name: str, **state) -> dict:
-        return {"model_name": name, "model_module": "@jupyter-widgets/controls",
-                "model_module_version": "2.0.0", "state": {"_model_name": name, **state}}
+        return {
+            "model_name": name,
+            "model_module": "@jupyter-widgets/controls",
+            "model_module_version": "2.0.0",
+            "state": {"_model_name": name, **state},
+        }
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("box")
     cell.outputs = [nbformat.from_dict(_view("box"))]
     nb.cells = [cell]
-    nb.metadata["widgets"] = {ex.WIDGET_STATE: {"version_major": 2, "version_minor": 0, "state": {
-        "box": model("VBoxModel", children=["IPY_MODEL_slider", "IPY_MODEL_out"],
-                     layout="IPY_MODEL_lay"),
-        "lay": model("LayoutModel"),
-        "slider": model("IntSliderModel", layout="IPY_MODEL_lay2"),
-        "lay2": model("LayoutModel"),
-        "out": model("OutputModel", outputs=[_view("inner")]),
-        "inner": model("HTMLModel"),
-        "play": model("PlayModel"),
-        "link": model("LinkModel", source=["IPY_MODEL_slider", "value"],
-                      target=["IPY_MODEL_out", "msg_id"]),
-        "link2": model("LinkModel", source=["IPY_MODEL_out", "max"],
-                       target=["IPY_MODEL_slider", "max"]),
-        "copy": model("VBoxModel", children=["IPY_MODEL_copy_slider"]),   # never displayed
-        "copy_slider": model("IntSliderModel"),
-        "copy_link": model("LinkModel", source=["IPY_MODEL_copy_slider", "value"],
-                           target=["IPY_MODEL_slider", "value"]),
-    }}}
+    nb.metadata["widgets"] = {
+        ex.WIDGET_STATE: {
+            "version_major": 2,
+            "version_minor": 0,
+            "state": {
+                "box": model(
+                    "VBoxModel",
+                    children=["IPY_MODEL_slider", "IPY_MODEL_out"],
+                    layout="IPY_MODEL_lay",
+                ),
+                "lay": model("LayoutModel"),
+                "slider": model("IntSliderModel", layout="IPY_MODEL_lay2"),
+                "lay2": model("LayoutModel"),
+                "out": model("OutputModel", outputs=[_view("inner")]),
+                "inner": model("HTMLModel"),
+                "play": model("PlayModel"),
+                "link": model(
+                    "LinkModel",
+                    source=["IPY_MODEL_slider", "value"],
+                    target=["IPY_MODEL_out", "msg_id"],
+                ),
+                "link2": model(
+                    "LinkModel", source=["IPY_MODEL_out", "max"], target=["IPY_MODEL_slider", "max"]
+                ),
+                "copy": model("VBoxModel", children=["IPY_MODEL_copy_slider"]),  # never displayed
+                "copy_slider": model("IntSliderModel"),
+                "copy_link": model(
+                    "LinkModel",
+                    source=["IPY_MODEL_copy_slider", "value"],
+                    target=["IPY_MODEL_slider", "value"],
+                ),
+            },
+        }
+    }
     assert sorted(ex.orphaned_models(nb)) == ["copy", "copy_link", "copy_slider", "play"]
     kept, dropped = ex.prune_and_renumber_widgets(nb)
     assert (kept, dropped) == (8, 4)
@@ -287,22 +336,25 @@ def test_pruning_keeps_what_views_reach_and_renumbers_consistently() -> None:
     assert set(state) == {ex.stable_model_id(i) for i in range(8)}
     text = json.dumps(dict(state))
     for old in ("slider", "lay", "out", "inner", "copy"):
-        assert f"IPY_MODEL_{old}\"" not in text
+        assert f'IPY_MODEL_{old}"' not in text
     children = state[box_id]["state"]["children"]
-    assert all(c[len("IPY_MODEL_"):] in state for c in children)
-    inner_view = state[children[1][len("IPY_MODEL_"):]]["state"]["outputs"][0]
+    assert all(c[len("IPY_MODEL_") :] in state for c in children)
+    inner_view = state[children[1][len("IPY_MODEL_") :]]["state"]["outputs"][0]
     assert inner_view["data"][ex.WIDGET_VIEW]["model_id"] in state
     assert ex.orphaned_models(nb) == []
-    before = nbformat.writes(nb)                        # sorts the state by the new ids
+    before = nbformat.writes(nb)  # sorts the state by the new ids
     again = nbformat.reads(before, as_version=4)
-    ex.normalise(again)                                 # idempotent, links included
+    ex.normalise(again)  # idempotent, links included
     assert nbformat.writes(again) == before
 
 
 def test_measured_output_is_kept_while_the_source_is_unchanged() -> None:
     def notebook(source: str, text: str, tags: list[str], measured: str | None = None):
         nb = nbformat.v4.new_notebook()
-        metadata = {"tags": tags, **({"measured_source": ex.source_hash(measured)} if measured else {})}
+        metadata = {
+            "tags": tags,
+            **({"measured_source": ex.source_hash(measured)} if measured else {}),
+        }
         cell = nbformat.v4.new_code_cell(source, metadata=metadata)
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
         nb.cells = [cell]
@@ -320,7 +372,7 @@ def test_measured_output_is_kept_while_the_source_is_unchanged() -> None:
     assert ex.keep_measured_outputs(rerun, saved) == 0
     assert rerun.cells[0].outputs[0].text == "loops: 0.5 ms\n"
     edited = notebook("print(t * 1000)", "loops: 0.5 ms\n", [ex.KEEP_TAG])
-    assert ex.keep_measured_outputs(edited, stored) == 0          # new code: new output
+    assert ex.keep_measured_outputs(edited, stored) == 0  # new code: new output
     assert edited.cells[0].outputs[0].text == "loops: 0.5 ms\n"
     untagged = notebook("print(t)", "loops: 512 ms\n", [])
     assert ex.keep_measured_outputs(untagged, stored) == 0
@@ -332,25 +384,33 @@ def _execute_twice(source: Path, tmp_path: Path) -> tuple[bytes, bytes]:
     outputs = []
     for run in ("first", "second"):
         out = tmp_path / run
-        subprocess.run([sys.executable, str(SCRIPT), str(source), "--out", str(out),
-                        "--timeout", "300"], check=True, env=env, timeout=600,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, str(SCRIPT), str(source), "--out", str(out), "--timeout", "300"],
+            check=True,
+            env=env,
+            timeout=600,
+            capture_output=True,
+        )
         outputs.append((out / source.name).read_bytes())
     return outputs[0], outputs[1]
 
 
 SMALL_NOTEBOOK = [
     "import ipywidgets as widgets\nimport sys, numpy as np",
-    ("copy = widgets.IntSlider(3)            # a copy that drives nothing on screen\n"
-    "copy.value = 5"),
+    (
+        "copy = widgets.IntSlider(3)            # a copy that drives nothing on screen\n"
+        "copy.value = 5"
+    ),
     "shown = widgets.VBox([widgets.IntSlider(2), widgets.Output()])\nshown",
     "for i in range(3):\n    print(i)\n    sys.stdout.flush()",
-    ("import matplotlib.pyplot as plt\n"
-    "rng = np.random.default_rng(0)\n"
-    "y, x = np.mgrid[0:300, 0:400] / 300\n"
-    "photo = np.clip(0.5 + 0.3 * np.sin(6 * x) + rng.normal(0, 0.05, x.shape), 0, 1)\n"
-    "fig, ax = plt.subplots(figsize=(8, 6), dpi=100)\n"
-    "ax.imshow(photo, cmap='gray'); ax.set_axis_off(); plt.show()"),
+    (
+        "import matplotlib.pyplot as plt\n"
+        "rng = np.random.default_rng(0)\n"
+        "y, x = np.mgrid[0:300, 0:400] / 300\n"
+        "photo = np.clip(0.5 + 0.3 * np.sin(6 * x) + rng.normal(0, 0.05, x.shape), 0, 1)\n"
+        "fig, ax = plt.subplots(figsize=(8, 6), dpi=100)\n"
+        "ax.imshow(photo, cmap='gray'); ax.set_axis_off(); plt.show()"
+    ),
 ]
 
 
@@ -368,8 +428,8 @@ def test_small_widget_notebook_executes_to_the_same_bytes(tmp_path: Path) -> Non
     assert ex.orphaned_models(done) == []
     state = done.metadata.widgets[ex.WIDGET_STATE]["state"]
     assert ex.stable_model_id(0) in state
-    assert not any(m["state"].get("value") == 5 for m in state.values())   # the copy is gone
-    assert done.cells[3].outputs[0].text == "0\n1\n2\n"                        # one stream
+    assert not any(m["state"].get("value") == 5 for m in state.values())  # the copy is gone
+    assert done.cells[3].outputs[0].text == "0\n1\n2\n"  # one stream
     pictures = [o for o in done.cells[4].outputs if "image/jpeg" in o.get("data", {})]
     assert pictures, "the photographic figure was not stored as JPEG"
     assert all("execution" not in c.metadata for c in done.cells)
@@ -381,10 +441,15 @@ def test_course_notebook_executes_twice_to_the_same_bytes(name: str, tmp_path: P
     first, second = _execute_twice(ROOT / "notebooks" / name, tmp_path)
     if first != second:
         a, b = first.decode().splitlines(), second.decode().splitlines()
-        changed = [f"line {i + 1}: {x[:80]!r} / {y[:80]!r}"
-                   for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
-        pytest.fail(f"{name}: a second execution changed {len(changed)} lines "
-                    f"({len(a)} vs {len(b)} lines), e.g. {changed[:3]}")
+        changed = [
+            f"line {i + 1}: {x[:80]!r} / {y[:80]!r}"
+            for i, (x, y) in enumerate(zip(a, b, strict=False))
+            if x != y
+        ]
+        pytest.fail(
+            f"{name}: a second execution changed {len(changed)} lines "
+            f"({len(a)} vs {len(b)} lines), e.g. {changed[:3]}"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -392,8 +457,14 @@ def test_nbval_markers_stand_alone(path: Path) -> None:
     """nbval reads ``# NBVAL_IGNORE_OUTPUT`` only as a whole line: with a reason after it
     the cell is compared after all (and fails on the next machine). Reasons go below."""
     nb = nbformat.read(path, as_version=4)
-    bad = [(i, line.strip()) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-           for line in cell.source.splitlines()
-           if re.match(r"\s*#\s*(NBVAL|PYTEST_VALIDATE)_[A-Z_]+\s*\S", line)
-           and not re.fullmatch(r"\s*#\s*(NBVAL|PYTEST_VALIDATE)_[A-Z_]+\s*", line)]
-    assert not bad, f"{path.name}: nbval markers with text after them (put it on the next line): {bad}"
+    bad = [
+        (i, line.strip())
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if re.match(r"\s*#\s*(NBVAL|PYTEST_VALIDATE)_[A-Z_]+\s*\S", line)
+        and not re.fullmatch(r"\s*#\s*(NBVAL|PYTEST_VALIDATE)_[A-Z_]+\s*", line)
+    ]
+    assert not bad, (
+        f"{path.name}: nbval markers with text after them (put it on the next line): {bad}"
+    )

@@ -30,8 +30,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.full_setting]
 @pytest.fixture(scope="module")
 def course_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("full-setting")
-    shutil.copytree(REPO / "notebooks", root / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        REPO / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+    )
     if (REPO / "images").is_dir():
         shutil.copytree(REPO / "images", root / "images")
     return root / "notebooks"
@@ -40,8 +41,13 @@ def course_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def full_setting_env() -> dict[str, str]:
     """A student's kernel, offline: no EDU_CNN_FAST; one BLAS thread as in `make test`."""
     env = {k: v for k, v in os.environ.items() if k != "EDU_CNN_FAST"}
-    env.update(EDU_CNN_OFFLINE="1", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
+    env.update(
+        EDU_CNN_OFFLINE="1",
+        OPENBLAS_NUM_THREADS="1",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        MPLBACKEND="module://matplotlib_inline.backend_inline",
+    )
     return env
 
 
@@ -58,19 +64,33 @@ def test_notebook_runs_in_the_full_setting_offline(course_copy: Path, notebook: 
     nbclient = pytest.importorskip("nbclient")
     path = course_copy / notebook.name
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                                     allow_errors=True, record_timing=False,
-                                     resources={"metadata": {"path": str(path.parent)}})
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3",
+        allow_errors=True,
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     start = time.perf_counter()
     client.execute(env=full_setting_env())
     seconds = time.perf_counter() - start
     print(f"{notebook.name}: {seconds:.1f} s without EDU_CNN_FAST (offline, sample data)")
-    expected = {i for i, cell in enumerate(nb.cells)
-                if cell.cell_type == "code"
-                and ("raises-exception" in cell.metadata.get("tags", [])
-                     or cell.source.lstrip().startswith("# NBVAL_RAISES_EXCEPTION"))}
-    failures = [f"cell {i} ({cell.source.strip().splitlines()[0][:70]!r}): {_error_text(cell)}"
-                for i, cell in enumerate(nb.cells)
-                if cell.cell_type == "code" and i not in expected and _error_text(cell)]
-    assert not failures, (f"{notebook.name} fails in the full setting (offline, no "
-                          f"EDU_CNN_FAST) after {seconds:.0f} s:\n" + "\n".join(failures))
+    expected = {
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        and (
+            "raises-exception" in cell.metadata.get("tags", [])
+            or cell.source.lstrip().startswith("# NBVAL_RAISES_EXCEPTION")
+        )
+    }
+    failures = [
+        f"cell {i} ({cell.source.strip().splitlines()[0][:70]!r}): {_error_text(cell)}"
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and i not in expected and _error_text(cell)
+    ]
+    assert not failures, (
+        f"{notebook.name} fails in the full setting (offline, no "
+        f"EDU_CNN_FAST) after {seconds:.0f} s:\n" + "\n".join(failures)
+    )

@@ -38,18 +38,37 @@ CASES = [
     ("linear-no-bias", lambda: [Linear(6, 4, bias=False)], (6,), ["Gemm"]),
     ("flatten", lambda: [Flatten(), Linear(2 * 3 * 3, 5)], (2, 3, 3), ["Flatten", "Gemm"]),
     ("conv", lambda: [Conv2d(2, 3, 3)], (2, 7, 6), ["Conv"]),
-    ("conv-stride-pad-rect", lambda: [Conv2d(2, 3, (3, 5), stride=2, padding=(1, 2))], (2, 9, 8),
-     ["Conv"]),
+    (
+        "conv-stride-pad-rect",
+        lambda: [Conv2d(2, 3, (3, 5), stride=2, padding=(1, 2))],
+        (2, 9, 8),
+        ["Conv"],
+    ),
     ("conv-valid", lambda: [Conv2d(2, 3, 3, padding="valid")], (2, 6, 5), ["Conv"]),
-    ("conv-same-no-bias", lambda: [Conv2d(1, 4, 5, padding="same", bias=False)], (1, 8, 8),
-     ["Conv"]),
-    ("conv-transpose", lambda: [ConvTranspose2d(3, 2, 3, stride=2, padding=1)], (3, 4, 5),
-     ["ConvTranspose"]),
-    ("conv-transpose-output-padding",
-     lambda: [ConvTranspose2d(3, 2, 3, stride=(2, 3), padding=1, output_padding=(1, 2))], (3, 4, 5),
-     ["ConvTranspose"]),
-    ("conv-transpose-k2s2", lambda: [ConvTranspose2d(2, 2, 2, stride=2)], (2, 3, 3),
-     ["ConvTranspose"]),
+    (
+        "conv-same-no-bias",
+        lambda: [Conv2d(1, 4, 5, padding="same", bias=False)],
+        (1, 8, 8),
+        ["Conv"],
+    ),
+    (
+        "conv-transpose",
+        lambda: [ConvTranspose2d(3, 2, 3, stride=2, padding=1)],
+        (3, 4, 5),
+        ["ConvTranspose"],
+    ),
+    (
+        "conv-transpose-output-padding",
+        lambda: [ConvTranspose2d(3, 2, 3, stride=(2, 3), padding=1, output_padding=(1, 2))],
+        (3, 4, 5),
+        ["ConvTranspose"],
+    ),
+    (
+        "conv-transpose-k2s2",
+        lambda: [ConvTranspose2d(2, 2, 2, stride=2)],
+        (2, 3, 3),
+        ["ConvTranspose"],
+    ),
     ("maxpool", lambda: [MaxPool2d(2)], (2, 6, 7), ["MaxPool"]),
     ("maxpool-pad", lambda: [MaxPool2d(3, stride=2, padding=1)], (2, 7, 6), ["MaxPool"]),
     ("avgpool", lambda: [AvgPool2d(2)], (2, 6, 6), ["AveragePool"]),
@@ -63,8 +82,12 @@ CASES = [
     ("softmax", lambda: [Linear(4, 6), Softmax(dim=1)], (4,), ["Gemm", "Softmax"]),
     ("dropout-is-dropped", lambda: [Linear(4, 5), Dropout(0.5), ReLU()], (4,), ["Gemm", "Relu"]),
     ("dropout-only", lambda: [Dropout(0.5)], (4,), ["Identity"]),
-    ("nested", lambda: [Sequential(Conv2d(1, 2, 3), ReLU()), Flatten(), Linear(2 * 4 * 4, 3)],
-     (1, 6, 6), ["Conv", "Relu", "Flatten", "Gemm"]),
+    (
+        "nested",
+        lambda: [Sequential(Conv2d(1, 2, 3), ReLU()), Flatten(), Linear(2 * 4 * 4, 3)],
+        (1, 6, 6),
+        ["Conv", "Relu", "Flatten", "Gemm"],
+    ),
 ]
 
 
@@ -92,8 +115,19 @@ def test_lenet_matches_onnxruntime_at_batch_1_and_64(tmp_path):
     model = lenet5().eval()
     proto = export_onnx(model, tmp_path / "lenet.onnx")
     assert [n.op_type for n in proto.graph.node] == [
-        "Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Flatten",
-        "Gemm", "Relu", "Gemm", "Relu", "Gemm"]
+        "Conv",
+        "Relu",
+        "MaxPool",
+        "Conv",
+        "Relu",
+        "MaxPool",
+        "Flatten",
+        "Gemm",
+        "Relu",
+        "Gemm",
+        "Relu",
+        "Gemm",
+    ]
     dims = proto.graph.input[0].type.tensor_type.shape.dim
     assert dims[0].dim_param == "N" and [d.dim_value for d in dims[1:]] == [1, 28, 28]
     session = onnx_session(tmp_path / "lenet.onnx")
@@ -112,12 +146,18 @@ def test_names_join_the_nodes(tmp_path):
         inputs = row["inputs"].split(", ")
         assert all(name in produced or name in weights for name in inputs), row
         produced.update(row["outputs"].split(", "))
-    assert table[0] == {"node": "0.Conv2d", "op": "Conv", "inputs": "input, 0.weight, 0.bias",
-                        "outputs": "0.output"}
+    assert table[0] == {
+        "node": "0.Conv2d",
+        "op": "Conv",
+        "inputs": "input, 0.weight, 0.bias",
+        "outputs": "0.output",
+    }
     assert table[-1]["outputs"] == "output"
     text = format_graph_table(proto)
     assert text.splitlines()[0].split() == ["node", "op", "inputs", "outputs"]
-    assert re.search(r"^7\.Linear +Gemm +6\.output, 7\.weight, 7\.bias +7\.output$", text, re.MULTILINE)
+    assert re.search(
+        r"^7\.Linear +Gemm +6\.output, 7\.weight, 7\.bias +7\.output$", text, re.MULTILINE
+    )
 
 
 def test_conv_attributes_follow_onnx_conventions():
@@ -152,8 +192,11 @@ def test_float64_models_export_as_float32(tmp_path):
 # -- what cannot be exported ------------------------------------------------------------------------
 def test_max_unpool_is_refused_with_the_reason(tmp_path):
     model = Sequential(MaxUnpool2d(2), input_shape=(1, 3, 3))
-    with pytest.raises(ValueError, match=r"MaxUnpool2d cannot be exported: it needs the arg-max "
-                                         r"indices.*\(layer 0\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"MaxUnpool2d cannot be exported: it needs the arg-max "
+        r"indices.*\(layer 0\)",
+    ):
         export_onnx(model, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
 
@@ -167,15 +210,22 @@ def test_unknown_layer_is_refused_by_name():
     class Custom(Layer):
         pass
 
-    with pytest.raises(ValueError, match=r"layer 1 \(Custom\) cannot be exported to ONNX: there is "
-                                         r"no ONNX translation for Custom; exportable layers are .*Conv2d"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer 1 \(Custom\) cannot be exported to ONNX: there is "
+        r"no ONNX translation for Custom; exportable layers are .*Conv2d",
+    ):
         to_onnx(Sequential(Linear(2, 2), Custom()), input_shape=(2,))
 
 
 def test_input_shape_is_needed_and_checked():
-    with pytest.raises(ValueError, match=r"give the shape of one sample, e.g. input_shape=\(1, 28, 28\)"):
+    with pytest.raises(
+        ValueError, match=r"give the shape of one sample, e.g. input_shape=\(1, 28, 28\)"
+    ):
         to_onnx(Sequential(Linear(2, 2)))
-    with pytest.raises(ValueError, match=r"layer 0 \(Linear\) does not accept the input shape \(N, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"layer 0 \(Linear\) does not accept the input shape \(N, 5\)"
+    ):
         to_onnx(Sequential(Linear(2, 2)), input_shape=(5,))
     with pytest.raises(ValueError, match="opset must be an int ≥ 13"):
         to_onnx(Sequential(Linear(2, 2)), input_shape=(2,), opset=9)
@@ -200,17 +250,22 @@ def test_draw_graph_has_a_box_per_node():
 EXERCISES = ["gemm", "execution_order", "resize_nearest", "prepare_request"]
 
 
-def _single_node_session(op: str, node_inputs: list[str], inputs: dict, attributes: dict,
-                         constants: dict | None = None):
+def _single_node_session(
+    op: str, node_inputs: list[str], inputs: dict, attributes: dict, constants: dict | None = None
+):
     """An ONNX Runtime session for a graph of one node (the operator under test)."""
     helper = onnx.helper
     float32 = onnx.TensorProto.FLOAT
     graph = helper.make_graph(
-        [helper.make_node(op, node_inputs, ["y"], **attributes)], "one",
+        [helper.make_node(op, node_inputs, ["y"], **attributes)],
+        "one",
         [helper.make_tensor_value_info(k, float32, list(np.shape(v))) for k, v in inputs.items()],
         [helper.make_tensor_value_info("y", float32, None)],
-        initializer=[onnx.numpy_helper.from_array(np.asarray(v, np.float32), k)
-                     for k, v in (constants or {}).items()])
+        initializer=[
+            onnx.numpy_helper.from_array(np.asarray(v, np.float32), k)
+            for k, v in (constants or {}).items()
+        ],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return onnx_session(model)
@@ -233,7 +288,9 @@ def test_gemm_reference_is_onnxruntime_gemm():
         tensors = {k: kwargs.pop(k) for k in ("A", "B", "C")}
         session = _single_node_session("Gemm", ["A", "B", "C"], tensors, kwargs)
         got = session.run(None, {k: np.asarray(v, np.float32) for k, v in tensors.items()})[0]
-        np.testing.assert_allclose(exercise.reference(**tensors, **kwargs), got, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            exercise.reference(**tensors, **kwargs), got, rtol=1e-5, atol=1e-5
+        )
 
 
 def test_resize_reference_is_onnxruntime_resize():
@@ -241,17 +298,26 @@ def test_resize_reference_is_onnxruntime_resize():
     for _, case in exercise.hidden_cases():
         x = case["x"]
         session = _single_node_session(
-            "Resize", ["x", "", "scales"], {"x": x}, {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
-                                 "nearest_mode": "floor"},
-            {"scales": np.array([1, 1, case["scale_h"], case["scale_w"]], np.float32)})
+            "Resize",
+            ["x", "", "scales"],
+            {"x": x},
+            {
+                "mode": "nearest",
+                "coordinate_transformation_mode": "asymmetric",
+                "nearest_mode": "floor",
+            },
+            {"scales": np.array([1, 1, case["scale_h"], case["scale_w"]], np.float32)},
+        )
         got = session.run(None, {"x": x.astype(np.float32)})[0]
         np.testing.assert_allclose(exercise.reference(**case), got, rtol=1e-6)
 
 
 def test_execution_order_runs_the_real_lenet_graph():
     proto = to_onnx(lenet5())
-    nodes = [{"name": n.name, "inputs": list(n.input), "outputs": list(n.output)}
-             for n in reversed(proto.graph.node)]
+    nodes = [
+        {"name": n.name, "inputs": list(n.input), "outputs": list(n.output)}
+        for n in reversed(proto.graph.node)
+    ]
     available = ["input"] + [i.name for i in proto.graph.initializer]
     order = get_exercise("execution_order").reference(nodes, available)
     assert order == [n.name for n in proto.graph.node]
@@ -303,8 +369,9 @@ def test_a_digit_model_carries_its_whole_contract(tmp_path):
     from edu_cnn.models import lenet5
     from edu_cnn.preprocess import DIGIT_CONTRACT
 
-    path = modelfile.save(lenet5(), tmp_path / "lenet.educnn", input_shape=(1, 28, 28),
-                          mean=0.1307, std=0.3081)
+    path = modelfile.save(
+        lenet5(), tmp_path / "lenet.educnn", input_shape=(1, 28, 28), mean=0.1307, std=0.3081
+    )
     proto = to_onnx(modelfile.load(path), (1, 28, 28))
     props = {p.key: json.loads(p.value) for p in proto.metadata_props}
     assert props["edu_cnn.output"] == "logits"

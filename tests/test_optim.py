@@ -71,16 +71,23 @@ def test_adaptive_first_steps_by_hand():
     theta = 1.0 - 0.1 * g1 / (abs(g1) + 1e-8)
     m, v = 0.1 * g1 * 0.9 + 0.1 * g2, 0.001 * g1**2 * 0.999 + 0.001 * g2**2
     theta2 = theta - 0.1 * (m / (1 - 0.9**2)) / (math.sqrt(v / (1 - 0.999**2)) + 1e-8)
-    np.testing.assert_allclose(run(lambda p: Adam(p, lr=0.1), [1.0], [[g1], [g2]]),
-                               [[theta], [theta2]], rtol=1e-13)
+    np.testing.assert_allclose(
+        run(lambda p: Adam(p, lr=0.1), [1.0], [[g1], [g2]]), [[theta], [theta2]], rtol=1e-13
+    )
     # Adagrad: s1 = 16 → θ −= 0.5·4/(4 + ε); s2 = 17 → θ −= 0.5·(−1)/(√17 + ε)
     theta = 1 - 0.5 * 4 / (4 + 1e-10)
-    np.testing.assert_allclose(run(lambda p: Adagrad(p, lr=0.5), [1.0], [[g1], [g2]]),
-                               [[theta], [theta + 0.5 / (math.sqrt(17) + 1e-10)]], rtol=1e-13)
+    np.testing.assert_allclose(
+        run(lambda p: Adagrad(p, lr=0.5), [1.0], [[g1], [g2]]),
+        [[theta], [theta + 0.5 / (math.sqrt(17) + 1e-10)]],
+        rtol=1e-13,
+    )
     # RMSprop: v1 = 0.01·16 = 0.16 → θ −= 0.01·4/0.4 = 0.1
     v2 = 0.99 * 0.16 + 0.01
-    np.testing.assert_allclose(run(lambda p: RMSprop(p, lr=0.01), [1.0], [[g1], [g2]]),
-                               [[0.9], [0.9 + 0.01 / math.sqrt(v2)]], rtol=1e-7)
+    np.testing.assert_allclose(
+        run(lambda p: RMSprop(p, lr=0.01), [1.0], [[g1], [g2]]),
+        [[0.9], [0.9 + 0.01 / math.sqrt(v2)]],
+        rtol=1e-7,
+    )
     # Adadelta: v1 = 0.1·16, Δ1 = √ε/√(v1 + ε)·4, u1 = 0.1·Δ1²
     eps = 1e-6
     v1 = 1.6
@@ -88,8 +95,9 @@ def test_adaptive_first_steps_by_hand():
     u1 = 0.1 * d1**2
     v2 = 0.9 * v1 + 0.1 * g2**2
     d2 = math.sqrt(u1 + eps) / math.sqrt(v2 + eps) * g2
-    np.testing.assert_allclose(run(lambda p: Adadelta(p), [1.0], [[g1], [g2]]),
-                               [[1 - d1], [1 - d1 - d2]], rtol=1e-13)
+    np.testing.assert_allclose(
+        run(lambda p: Adadelta(p), [1.0], [[g1], [g2]]), [[1 - d1], [1 - d1 - d2]], rtol=1e-13
+    )
 
 
 def test_rmsprop_momentum_and_centered_by_hand():
@@ -99,25 +107,35 @@ def test_rmsprop_momentum_and_centered_by_hand():
     b2 = 9.0 + 4.0 / (math.sqrt(v2) + 1e-8)
     np.testing.assert_allclose(
         run(lambda p: RMSprop(p, lr=0.01, momentum=0.9), [1.0], [[4.0], [4.0]]),
-        [[0.9], [0.9 - 0.01 * b2]], rtol=1e-7)
+        [[0.9], [0.9 - 0.01 * b2]],
+        rtol=1e-7,
+    )
     # centered: v1 − ḡ1² = 0.16 − 0.04² = 0.1584
     np.testing.assert_allclose(
         run(lambda p: RMSprop(p, lr=0.01, centered=True), [1.0], [[4.0]]),
-        [[1 - 0.01 * 4 / (math.sqrt(0.1584) + 1e-8)]], rtol=1e-7)
+        [[1 - 0.01 * 4 / (math.sqrt(0.1584) + 1e-8)]],
+        rtol=1e-7,
+    )
 
 
 @pytest.mark.skipif(torch is None, reason="torch is not installed")
-@pytest.mark.parametrize("name, kwargs", [
-    ("SGD", {"lr": 0.1}),
-    ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}),
-    ("SGD", {"lr": 0.1, "momentum": 0.8, "dampening": 0.3}),
-    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
-    ("Adagrad", {"lr": 0.3, "weight_decay": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.2}),
-    ("Adadelta", {"lr": 1.0, "rho": 0.8, "weight_decay": 0.1}),
-    ("RMSprop", {"lr": 0.01, "weight_decay": 0.1}),
-    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True}),
-    ("Adam", {"lr": 0.05, "betas": (0.8, 0.99), "weight_decay": 0.1}),
-])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("SGD", {"lr": 0.1}),
+        ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}),
+        ("SGD", {"lr": 0.1, "momentum": 0.8, "dampening": 0.3}),
+        ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+        (
+            "Adagrad",
+            {"lr": 0.3, "weight_decay": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.2},
+        ),
+        ("Adadelta", {"lr": 1.0, "rho": 0.8, "weight_decay": 0.1}),
+        ("RMSprop", {"lr": 0.01, "weight_decay": 0.1}),
+        ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True}),
+        ("Adam", {"lr": 0.05, "betas": (0.8, 0.99), "weight_decay": 0.1}),
+    ],
+)
 def test_against_pytorch(name, kwargs):
     rng = np.random.default_rng(1)
     theta0 = rng.normal(size=(3, 2))
@@ -216,7 +234,9 @@ def test_bad_arguments():
     p = Parameter(np.zeros(2))
     with pytest.raises(ValueError, match=r"SGD: got an empty list of parameters"):
         SGD([], lr=0.1)
-    with pytest.raises(ValueError, match=r"Adam: expected edu_cnn Parameters .* got ndarray at position 0"):
+    with pytest.raises(
+        ValueError, match=r"Adam: expected edu_cnn Parameters .* got ndarray at position 0"
+    ):
         Adam([np.zeros(2)])
     with pytest.raises(ValueError, match=r"SGD: lr must be ≥ 0, got -0.1"):
         SGD([p], lr=-0.1)
@@ -230,8 +250,11 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=r"Adagrad: lr must be a number, got 'fast'"):
         opt.lr = "fast"
     p.grad = np.zeros(3)
-    with pytest.raises(ValueError, match=r"Adagrad: Parameter\(\?, shape=\(2,\), dtype=float64\) has "
-                                         r"a gradient of shape \(3,\), expected \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Adagrad: Parameter\(\?, shape=\(2,\), dtype=float64\) has "
+        r"a gradient of shape \(3,\), expected \(2,\)",
+    ):
         opt.step()
     with pytest.raises(ValueError, match=r"StepLR: step_size must be a positive integer, got 0"):
         StepLR(opt, step_size=0)
@@ -251,8 +274,11 @@ REFERENCE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("cls, hyper", REFERENCE_CASES,
-                         ids=[f"{c.__name__}-{i}" for i, (c, _) in enumerate(REFERENCE_CASES)])
+@pytest.mark.parametrize(
+    "cls, hyper",
+    REFERENCE_CASES,
+    ids=[f"{c.__name__}-{i}" for i, (c, _) in enumerate(REFERENCE_CASES)],
+)
 def test_fast_update_equals_reference(cls, hyper):
     rng = np.random.default_rng(3)
     p = Parameter(rng.normal(size=(3, 4)))

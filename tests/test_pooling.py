@@ -63,8 +63,12 @@ def test_max_pool_fast_equals_the_loops(case, ties):
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(idx, idx_ref)
     g = np.random.default_rng(1).standard_normal(y.shape)
-    np.testing.assert_allclose(max_pool2d_backward(g, x, k, s, p), max_pool2d_backward_reference(g, x, k, s, p),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        max_pool2d_backward(g, x, k, s, p),
+        max_pool2d_backward_reference(g, x, k, s, p),
+        rtol=1e-12,
+        atol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -74,8 +78,12 @@ def test_avg_pool_fast_equals_the_loops(case):
     y = avg_pool2d_forward(x, k, s, p)
     np.testing.assert_allclose(y, avg_pool2d_forward_reference(x, k, s, p), rtol=1e-12, atol=1e-12)
     g = np.random.default_rng(2).standard_normal(y.shape)
-    np.testing.assert_allclose(avg_pool2d_backward(g, x, k, s, p), avg_pool2d_backward_reference(g, x, k, s, p),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        avg_pool2d_backward(g, x, k, s, p),
+        avg_pool2d_backward_reference(g, x, k, s, p),
+        rtol=1e-12,
+        atol=1e-12,
+    )
 
 
 def test_float32_stays_float32_and_matches_within_1e_5():
@@ -84,27 +92,33 @@ def test_float32_stays_float32_and_matches_within_1e_5():
         y = layer(x)
         assert y.dtype == np.float32
         assert layer.backward(np.ones_like(y)).dtype == np.float32
-    np.testing.assert_allclose(AvgPool2d(3, 2, 1)(x), avg_pool2d_forward_reference(x.astype(np.float64), 3, 2, 1),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        AvgPool2d(3, 2, 1)(x),
+        avg_pool2d_forward_reference(x.astype(np.float64), 3, 2, 1),
+        rtol=1e-5,
+        atol=1e-5,
+    )
     np.testing.assert_array_equal(MaxPool2d(2)(x), max_pool2d_forward_reference(x, 2))
 
 
 # -- backward rules -----------------------------------------------------------------------
 def test_max_pool_sends_delta_to_the_first_maximum_only():
-    x = np.array([[[[0.0, 0.0, 1.0, 3.0],
-                    [0.0, 0.0, 3.0, 2.0]]]])  # left window all ties, right window a tie of 3s
+    x = np.array(
+        [[[[0.0, 0.0, 1.0, 3.0], [0.0, 0.0, 3.0, 2.0]]]]
+    )  # left window all ties, right window a tie of 3s
     layer = MaxPool2d(2)
     np.testing.assert_array_equal(layer(x), [[[[0.0, 3.0]]]])
     dx = layer.backward(np.array([[[[5.0, 7.0]]]]))
-    np.testing.assert_array_equal(dx, [[[[5.0, 0.0, 0.0, 7.0],
-                                         [0.0, 0.0, 0.0, 0.0]]]])
+    np.testing.assert_array_equal(dx, [[[[5.0, 0.0, 0.0, 7.0], [0.0, 0.0, 0.0, 0.0]]]])
 
 
 def test_mean_pool_spreads_delta_evenly():
     layer = AvgPool2d(2)
     layer(np.arange(16.0).reshape(1, 1, 4, 4))
     dx = layer.backward(np.array([[[[4.0, 8.0], [12.0, 16.0]]]]))
-    np.testing.assert_array_equal(dx[0, 0], [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]])
+    np.testing.assert_array_equal(
+        dx[0, 0], [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]
+    )
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -154,12 +168,18 @@ def test_unpool_and_upsample_fast_equal_the_loops():
     u = max_unpool2d_forward(y, idx, (8, 6))
     np.testing.assert_array_equal(u, max_unpool2d_forward_reference(y, idx, (8, 6)))
     g = np.random.default_rng(6).standard_normal(u.shape)
-    np.testing.assert_array_equal(max_unpool2d_backward(g, idx), max_unpool2d_backward_reference(g, idx))
+    np.testing.assert_array_equal(
+        max_unpool2d_backward(g, idx), max_unpool2d_backward_reference(g, idx)
+    )
     up = upsample_nearest_forward(y, (2, 3))
     np.testing.assert_array_equal(up, upsample_nearest_forward_reference(y, (2, 3)))
     g = np.random.default_rng(7).standard_normal(up.shape)
-    np.testing.assert_allclose(upsample_nearest_backward(g, (2, 3)), upsample_nearest_backward_reference(g, (2, 3)),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        upsample_nearest_backward(g, (2, 3)),
+        upsample_nearest_backward_reference(g, (2, 3)),
+        rtol=1e-12,
+        atol=1e-12,
+    )
 
 
 def test_unpool_puts_the_maxima_back_and_zeros_elsewhere():
@@ -171,7 +191,9 @@ def test_unpool_puts_the_maxima_back_and_zeros_elsewhere():
     np.testing.assert_array_equal(u[kept], x[kept])
     assert kept.sum() == y.size
     # up-sampling copies instead: every pixel of a block gets the pooled value
-    np.testing.assert_array_equal(Upsample(scale_factor=2)(y)[0, 0, :2, :2], np.full((2, 2), y[0, 0, 0, 0]))
+    np.testing.assert_array_equal(
+        Upsample(scale_factor=2)(y)[0, 0, :2, :2], np.full((2, 2), y[0, 0, 0, 0])
+    )
 
 
 def test_same_indices_as_pytorch():
@@ -182,8 +204,10 @@ def test_same_indices_as_pytorch():
         ty, tidx = torch.nn.functional.max_pool2d(torch.from_numpy(x), k, s, p, return_indices=True)
         np.testing.assert_array_equal(y, ty.numpy())
         np.testing.assert_array_equal(idx, tidx.numpy())
-    np.testing.assert_array_equal(avg_pool2d_forward(x, 3, 2, 1),
-                                  torch.nn.functional.avg_pool2d(torch.from_numpy(x), 3, 2, 1).numpy())
+    np.testing.assert_array_equal(
+        avg_pool2d_forward(x, 3, 2, 1),
+        torch.nn.functional.avg_pool2d(torch.from_numpy(x), 3, 2, 1).numpy(),
+    )
 
 
 # -- shapes -----------------------------------------------------------------------------
@@ -212,20 +236,29 @@ def test_stride_defaults_to_the_kernel_and_config():
 
 # -- bad input ----------------------------------------------------------------------------
 def test_window_bigger_than_the_input_gives_no_output():
-    with pytest.raises(ValueError, match=r"MaxPool2d\(k=5, s=2\): output height ⌊\(n \+ 2p − k\)/s⌋ \+ 1 = "
-                                         r"⌊\(3 \+ 2·0 − 5\)/2⌋ \+ 1 = 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"MaxPool2d\(k=5, s=2\): output height ⌊\(n \+ 2p − k\)/s⌋ \+ 1 = "
+        r"⌊\(3 \+ 2·0 − 5\)/2⌋ \+ 1 = 0",
+    ):
         MaxPool2d(5, 2)(np.zeros((1, 1, 3, 8)))
 
 
 def test_padding_more_than_half_the_kernel():
-    with pytest.raises(ValueError, match=r"AvgPool2d: padding must be at most half the kernel size \(p ≤ k/2\), "
-                                         r"got padding 2 for kernel 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"AvgPool2d: padding must be at most half the kernel size \(p ≤ k/2\), "
+        r"got padding 2 for kernel 2",
+    ):
         AvgPool2d(2, padding=2)
 
 
 def test_wrong_number_of_axes():
-    with pytest.raises(ValueError, match=r"MaxPool2d\(k=2, s=2\): expected input \(N, C, H, W\) with 4 axes, "
-                                         r"got shape \(28, 28\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"MaxPool2d\(k=2, s=2\): expected input \(N, C, H, W\) with 4 axes, "
+        r"got shape \(28, 28\)",
+    ):
         MaxPool2d(2)(np.zeros((28, 28)))
 
 
@@ -238,36 +271,55 @@ def test_backward_before_forward():
 def test_wrong_gradient_shape():
     layer = MaxPool2d(2)
     layer(np.zeros((4, 6, 28, 28)))
-    with pytest.raises(ValueError, match=r"MaxPool2d\(k=2, s=2\): backward\(\) expected a gradient of shape "
-                                         r"\(4, 6, 14, 14\) \(the shape of the forward output\), got \(4, 6, 28, 28\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"MaxPool2d\(k=2, s=2\): backward\(\) expected a gradient of shape "
+        r"\(4, 6, 14, 14\) \(the shape of the forward output\), got \(4, 6, 28, 28\)",
+    ):
         layer.backward(np.zeros((4, 6, 28, 28)))
     up = Upsample(scale_factor=2)
     up(np.zeros((1, 1, 3, 3)))
-    with pytest.raises(ValueError, match=r"Upsample\(scale_factor=2\): backward\(\) expected a gradient of shape "
-                                         r"\(1, 1, 6, 6\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Upsample\(scale_factor=2\): backward\(\) expected a gradient of shape "
+        r"\(1, 1, 6, 6\)",
+    ):
         up.backward(np.zeros((1, 1, 3, 3)))
 
 
 def test_unpool_checks_its_indices():
-    with pytest.raises(ValueError, match=r"MaxUnpool2d\(k=2, s=2\): indices must lie in \[0, 16\) for an output "
-                                         r"of 4×4, got values from 0 to 99"):
+    with pytest.raises(
+        ValueError,
+        match=r"MaxUnpool2d\(k=2, s=2\): indices must lie in \[0, 16\) for an output "
+        r"of 4×4, got values from 0 to 99",
+    ):
         MaxUnpool2d(2)(np.zeros((1, 1, 2, 2)), np.array([[[[0, 1], [2, 99]]]]))
-    with pytest.raises(ValueError, match=r"needs the indices from MaxPool2d\(..., return_indices=True\)"):
+    with pytest.raises(
+        ValueError, match=r"needs the indices from MaxPool2d\(..., return_indices=True\)"
+    ):
         MaxUnpool2d(2)(np.zeros((1, 1, 2, 2)))
 
 
 def test_upsample_only_nearest():
-    with pytest.raises(ValueError, match=r"Upsample: only mode='nearest' is implemented, got 'bilinear'"):
+    with pytest.raises(
+        ValueError, match=r"Upsample: only mode='nearest' is implemented, got 'bilinear'"
+    ):
         Upsample(scale_factor=2, mode="bilinear")
 
 
 def test_functions_check_their_gradients_too():
     x = np.zeros((1, 2, 4, 4))
-    with pytest.raises(ValueError, match=r"max_pool2d_backward_reference: backward\(\) expected a gradient of "
-                                         r"shape \(1, 2, 2, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"max_pool2d_backward_reference: backward\(\) expected a gradient of "
+        r"shape \(1, 2, 2, 2\)",
+    ):
         max_pool2d_backward_reference(np.zeros((1, 2, 4, 4)), x, 2)
-    with pytest.raises(ValueError, match=r"upsample_nearest_backward: gradient \(1, 2, 5, 4\) is not a whole "
-                                         r"number of 2×2 blocks"):
+    with pytest.raises(
+        ValueError,
+        match=r"upsample_nearest_backward: gradient \(1, 2, 5, 4\) is not a whole "
+        r"number of 2×2 blocks",
+    ):
         upsample_nearest_backward(np.zeros((1, 2, 5, 4)), 2)
 
 
@@ -280,11 +332,16 @@ def test_pytorch_argument_order_traps_are_closed():
     with pytest.raises(TypeError):
         Conv2d(1, 2, 3, 1, 0, False)  # PyTorch's 6th is dilation, not bias
     assert repr(Upsample(scale_factor=2)) == "Upsample(scale_factor=2.0, mode='nearest')"
-    assert repr(Upsample(scale_factor=(2, 3))) == "Upsample(scale_factor=(2.0, 3.0), mode='nearest')"
+    assert (
+        repr(Upsample(scale_factor=(2, 3))) == "Upsample(scale_factor=(2.0, 3.0), mode='nearest')"
+    )
     assert Upsample(scale_factor=2.0).scale_factor == (2, 2)
-    with pytest.raises(ValueError, match=r"Upsample: size=2 \(a fixed output size, PyTorch's first "
-                                         r"argument\) is not implemented; for a scale factor write "
-                                         r"Upsample\(scale_factor=2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Upsample: size=2 \(a fixed output size, PyTorch's first "
+        r"argument\) is not implemented; for a scale factor write "
+        r"Upsample\(scale_factor=2\)",
+    ):
         Upsample(2)
     with pytest.raises(ValueError, match=r"Upsample: give scale_factor"):
         Upsample()

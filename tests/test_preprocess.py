@@ -21,7 +21,7 @@ def ring(size: int = 280, center=(140, 140), radii=(70, 45), thickness: float = 
     """A bright anti-aliased ellipse outline (a hand-drawn 0) on black, float in [0, 1]."""
     rows, cols = np.indices((size, size), dtype=np.float64)
     r = np.hypot((rows - center[0]) / radii[0], (cols - center[1]) / radii[1])
-    distance = np.abs(r - 1.0) * min(radii)          # roughly in pixels
+    distance = np.abs(r - 1.0) * min(radii)  # roughly in pixels
     return np.clip(thickness / 2 - distance + 0.5, 0.0, 1.0)
 
 
@@ -30,10 +30,10 @@ def seven(size: int = 280, offset=(0, 0), scale: float = 1.0) -> np.ndarray:
     image = np.zeros((size, size))
     r0, c0 = 60 + offset[0], 80 + offset[1]
     w = round(16 * scale)
-    image[r0:r0 + w, c0:c0 + int(120 * scale)] = 1.0                     # the bar
-    for i in range(int(160 * scale)):                                    # the stem
+    image[r0 : r0 + w, c0 : c0 + int(120 * scale)] = 1.0  # the bar
+    for i in range(int(160 * scale)):  # the stem
         col = c0 + int(120 * scale) - int(i * 0.45)
-        image[r0 + i, max(col - w, 0):col] = 1.0
+        image[r0 + i, max(col - w, 0) : col] = 1.0
     return image
 
 
@@ -50,17 +50,17 @@ def test_final_image_has_mnist_format():
     cols = np.flatnonzero((final > 0.05).any(axis=0))
     # the longer side (the 140-px-tall ring) fills the 20-px box; the width keeps the ratio
     assert rows[-1] - rows[0] + 1 in (20, 21)
-    assert 12 <= cols[-1] - cols[0] + 1 <= 16          # 20 · 90/140 ≈ 13 (+ anti-aliasing)
+    assert 12 <= cols[-1] - cols[0] + 1 <= 16  # 20 · 90/140 ≈ 13 (+ anti-aliasing)
 
 
 def test_aspect_ratio_kept_and_longer_side_is_20():
     image = np.zeros((300, 300))
-    image[50:250, 100:200] = 1.0                      # 200 tall, 100 wide
+    image[50:250, 100:200] = 1.0  # 200 tall, 100 wide
     steps = preprocess_steps(image)
     assert steps.bbox == (50, 250, 100, 200)
     assert steps.scaled.shape == (20, 10)
     wide = np.zeros((300, 300))
-    wide[100:160, 30:270] = 1.0                       # 60 tall, 240 wide
+    wide[100:160, 30:270] = 1.0  # 60 tall, 240 wide
     assert preprocess_steps(wide).scaled.shape == (5, 20)
 
 
@@ -100,8 +100,9 @@ def test_real_mnist_digits_are_fixed_points():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         digits = load_mnist(as_float=True).x_train[:100, 0].astype(np.float64)
-    scores = [np.corrcoef(preprocess_digit(upscale(d, 10)).ravel(), d.ravel())[0, 1]
-              for d in digits]
+    scores = [
+        np.corrcoef(preprocess_digit(upscale(d, 10)).ravel(), d.ravel())[0, 1] for d in digits
+    ]
     assert np.median(scores) > 0.99
     assert np.mean(scores) > 0.98
 
@@ -109,7 +110,7 @@ def test_real_mnist_digits_are_fixed_points():
 # -- colours, inversion, photos -----------------------------------------------------------
 def test_dark_ink_on_paper_is_inverted_automatically():
     bright = ring()
-    steps = preprocess_steps((255 * (1 - bright)).astype(np.uint8))   # black ring on white
+    steps = preprocess_steps((255 * (1 - bright)).astype(np.uint8))  # black ring on white
     assert steps.inverted
     assert not preprocess_steps(bright).inverted
     np.testing.assert_allclose(steps.final, preprocess_digit(bright), atol=0.02)
@@ -117,8 +118,9 @@ def test_dark_ink_on_paper_is_inverted_automatically():
 
 def test_invert_can_be_forced():
     bright = ring()
-    np.testing.assert_allclose(preprocess_digit(1 - bright, invert=True),
-                               preprocess_digit(bright, invert=False), atol=1e-6)
+    np.testing.assert_allclose(
+        preprocess_digit(1 - bright, invert=True), preprocess_digit(bright, invert=False), atol=1e-6
+    )
 
 
 def test_transparent_canvas_reads_the_alpha_channel_whatever_the_stroke_colour():
@@ -142,20 +144,25 @@ def test_opaque_rgb_uses_luminance():
 def test_a_noisy_photo_of_a_digit_on_grey_paper():
     rng = np.random.default_rng(0)
     bright = ring()
-    photo = 0.8 - 0.55 * bright + rng.normal(0, 0.02, bright.shape)   # grey paper, dark-ish ink
+    photo = 0.8 - 0.55 * bright + rng.normal(0, 0.02, bright.shape)  # grey paper, dark-ish ink
     photo_u8 = (255 * np.clip(photo, 0, 1)).astype(np.uint8)
     got = preprocess_digit(np.dstack([photo_u8] * 3))
     clean = preprocess_digit(bright)
     # The ring's centre of mass lies exactly between two pixels, so the noise may tip the
     # whole-pixel centring shift either way: allow a shift of one pixel.
-    best = max(np.corrcoef(np.roll(got, (dr, dc), axis=(0, 1)).ravel(), clean.ravel())[0, 1]
-               for dr in (-1, 0, 1) for dc in (-1, 0, 1))
+    best = max(
+        np.corrcoef(np.roll(got, (dr, dc), axis=(0, 1)).ravel(), clean.ravel())[0, 1]
+        for dr in (-1, 0, 1)
+        for dc in (-1, 0, 1)
+    )
     assert best > 0.95
 
 
 # -- bad input ----------------------------------------------------------------------------
 def test_blank_image_is_refused():
-    with pytest.raises(ValueError, match=r"preprocess_digit: the image of shape \(280, 280\) is blank"):
+    with pytest.raises(
+        ValueError, match=r"preprocess_digit: the image of shape \(280, 280\) is blank"
+    ):
         preprocess_digit(np.zeros((280, 280)))
     with pytest.raises(ValueError, match="blank"):
         preprocess_digit(np.full((28, 28, 4), 255, np.uint8))
@@ -163,8 +170,11 @@ def test_blank_image_is_refused():
 
 @pytest.mark.parametrize("shape", [(28,), (2, 28, 28, 1, 1), (28, 28, 2), (28, 28, 5)])
 def test_wrong_shapes_are_refused(shape):
-    with pytest.raises(ValueError, match=r"to_gray: expected an image of shape \(H, W\), "
-                                         r"\(H, W, 3\) or \(H, W, 4\), got"):
+    with pytest.raises(
+        ValueError,
+        match=r"to_gray: expected an image of shape \(H, W\), "
+        r"\(H, W, 3\) or \(H, W, 4\), got",
+    ):
         preprocess_digit(np.ones(shape))
 
 

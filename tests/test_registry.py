@@ -19,8 +19,10 @@ EXAMPLES = {
     "Linear": (lambda: nn.Linear(6, 4), (6,)),
     "Flatten": (lambda: nn.Flatten(), (2, 3, 3)),
     "Conv2d": (lambda: nn.Conv2d(2, 3, (3, 2), stride=2, padding=1), (2, 7, 6)),
-    "ConvTranspose2d": (lambda: nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1,
-                                                   output_padding=1), (2, 4, 4)),
+    "ConvTranspose2d": (
+        lambda: nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1),
+        (2, 4, 4),
+    ),
     "MaxPool2d": (lambda: nn.MaxPool2d(2), (2, 6, 6)),
     "AvgPool2d": (lambda: nn.AvgPool2d(3, stride=2, padding=1), (2, 7, 6)),
     "MaxUnpool2d": (lambda: nn.MaxUnpool2d(2), (2, 3, 3)),
@@ -40,8 +42,13 @@ NOT_EXPORTABLE = {"MaxUnpool2d": r"MaxUnpool2d cannot be exported: it needs the 
 
 
 def test_every_public_layer_is_registered_and_has_an_example():
-    public = {name for name in dir(nn) if isinstance(getattr(nn, name), type)
-              and issubclass(getattr(nn, name), Layer) and getattr(nn, name) is not Layer}
+    public = {
+        name
+        for name in dir(nn)
+        if isinstance(getattr(nn, name), type)
+        and issubclass(getattr(nn, name), Layer)
+        and getattr(nn, name) is not Layer
+    }
     assert set(registered_layers()) == public
     assert set(EXAMPLES) == public, "add an example for each new layer here"
     for name in public:  # the top level and edu_cnn.nn give the same classes
@@ -74,8 +81,9 @@ def test_each_layer_exports_or_says_it_cannot(name, tmp_path):
         return
     export_onnx(model, tmp_path / "m.onnx")
     x = np.random.default_rng(0).normal(size=(2, *shape)).astype(np.float32)
-    np.testing.assert_allclose(run_onnx(onnx_session(tmp_path / "m.onnx"), x), model(x),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        run_onnx(onnx_session(tmp_path / "m.onnx"), x), model(x), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_a_subclass_exports_as_its_base_class(tmp_path):

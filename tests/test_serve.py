@@ -59,8 +59,13 @@ def model_path(tmp_path_factory):
         rows.append(x / np.linalg.norm(x))
     model = Sequential(Flatten(), Linear(784, 3), input_shape=(1, 28, 28))
     model.load_state_dict({"1.weight": 40 * np.stack(rows), "1.bias": np.zeros(3)})
-    return modelfile.save(model, tmp_path_factory.mktemp("serve") / "digits.educnn",
-                          mean=0.1307, std=0.3081, class_names=CLASSES)
+    return modelfile.save(
+        model,
+        tmp_path_factory.mktemp("serve") / "digits.educnn",
+        mean=0.1307,
+        std=0.3081,
+        class_names=CLASSES,
+    )
 
 
 @pytest.fixture
@@ -123,27 +128,37 @@ def test_serving_through_onnx_runtime_gives_the_same_answers(serve):
     for kind in CLASSES:
         a, b = post(numpy_port, digit(kind))[1], post(onnx_port, digit(kind))[1]
         assert a["class"] == b["class"] == kind
-        np.testing.assert_allclose(list(a["probabilities"].values()),
-                                   list(b["probabilities"].values()), atol=2e-4)
+        np.testing.assert_allclose(
+            list(a["probabilities"].values()), list(b["probabilities"].values()), atol=2e-4
+        )
 
 
-@pytest.mark.parametrize("request_bytes, status, message", [
-    (b"GET /predict HTTP/1.0\r\n\r\n", 405, "POST the bytes"),
-    (b"POST / HTTP/1.0\r\nContent-Length: 1\r\n\r\nx", 405, "GET / describes"),
-    (b"GET /nothing HTTP/1.0\r\n\r\n", 404, "no such page"),
-    (b"POST /predict HTTP/1.0\r\nContent-Length: abc\r\n\r\n", 400,
-     "Content-Length must be a number of bytes, got 'abc'"),
-    (b"POST /predict HTTP/1.0\r\n\r\n", 411, "Content-Length header is required"),
-    (b"POST /predict HTTP/1.0\r\nContent-Length: 0\r\n\r\n", 400, "it is empty"),
-    (b"POST /predict HTTP/1.0\r\nContent-Length: 99999999\r\n\r\n", 413, "at most 5,242,880"),
-    (b"POST /predict HTTP/1.0\r\nContent-Length: 12\r\n\r\nnot an image", 400,
-     "not an image PIL can read"),
-    (b"BREW /pot HTTP/1.0\r\n\r\n", 501, "unsupported method 'BREW'"),
-    (b"GARBAGE\r\n\r\n", 400, "Bad request"),
-    (b"GET /" + b"a" * 70_000 + b" HTTP/1.0\r\n\r\n", 414, "URI Too Long"),
-    (b"GET / HTTP/1.0\r\n" + b"X-A: b\r\n" * 120 + b"\r\n", 431, "Too many headers"),
-    (b"GET / HTTP/7.0\r\n\r\n", 505, "Invalid HTTP version"),
-])
+@pytest.mark.parametrize(
+    "request_bytes, status, message",
+    [
+        (b"GET /predict HTTP/1.0\r\n\r\n", 405, "POST the bytes"),
+        (b"POST / HTTP/1.0\r\nContent-Length: 1\r\n\r\nx", 405, "GET / describes"),
+        (b"GET /nothing HTTP/1.0\r\n\r\n", 404, "no such page"),
+        (
+            b"POST /predict HTTP/1.0\r\nContent-Length: abc\r\n\r\n",
+            400,
+            "Content-Length must be a number of bytes, got 'abc'",
+        ),
+        (b"POST /predict HTTP/1.0\r\n\r\n", 411, "Content-Length header is required"),
+        (b"POST /predict HTTP/1.0\r\nContent-Length: 0\r\n\r\n", 400, "it is empty"),
+        (b"POST /predict HTTP/1.0\r\nContent-Length: 99999999\r\n\r\n", 413, "at most 5,242,880"),
+        (
+            b"POST /predict HTTP/1.0\r\nContent-Length: 12\r\n\r\nnot an image",
+            400,
+            "not an image PIL can read",
+        ),
+        (b"BREW /pot HTTP/1.0\r\n\r\n", 501, "unsupported method 'BREW'"),
+        (b"GARBAGE\r\n\r\n", 400, "Bad request"),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.0\r\n\r\n", 414, "URI Too Long"),
+        (b"GET / HTTP/1.0\r\n" + b"X-A: b\r\n" * 120 + b"\r\n", 431, "Too many headers"),
+        (b"GET / HTTP/7.0\r\n\r\n", 505, "Invalid HTTP version"),
+    ],
+)
 def test_every_answer_is_json_with_the_right_status(serve, request_bytes, status, message):
     port = serve()
     got, body, head = raw(port, request_bytes)
@@ -167,9 +182,9 @@ def test_an_idle_and_a_slowloris_client_do_not_delay_another(serve):
     port = serve(request_timeout=30, read_timeout=30)
     idle = socket.create_connection(("127.0.0.1", port), timeout=10)
     slow = socket.create_connection(("127.0.0.1", port), timeout=10)
-    slow.sendall(b"POST /predict HTTP/1.0\r\nContent-Len")   # and never more
+    slow.sendall(b"POST /predict HTTP/1.0\r\nContent-Len")  # and never more
     zero09 = socket.create_connection(("127.0.0.1", port), timeout=10)
-    zero09.sendall(b"GET /")                                  # an HTTP/0.9 line, unfinished
+    zero09.sendall(b"GET /")  # an HTTP/0.9 line, unfinished
     try:
         body = digit("seven")
         post(port, body)  # warm up (imports, first forward pass)
@@ -233,15 +248,24 @@ def test_the_model_is_shared_safely_between_threads(serve):
 # -- hostile images and models ---------------------------------------------------------------
 def bomb_png(side: int = 10_000) -> bytes:
     """A real decompression bomb: a side×side gray PNG of zeros, ~100 KB for 100 M pixels."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     packer = zlib.compressobj(9)
     row = bytes(side + 1)
     idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_a_bomb_image_is_refused_with_bounded_memory(model_path, tmp_path):
@@ -255,9 +279,11 @@ def test_a_bomb_image_is_refused_with_bounded_memory(model_path, tmp_path):
         "threading.Thread(target=server.serve_forever, daemon=True).start()\n"
         "print(server.server_address[1], flush=True)\n"
         "sys.stdin.readline()\n"
-        "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0], flush=True)\n")
-    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+        "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0], flush=True)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         port = int(child.stdout.readline())
         start = time.monotonic()
@@ -270,22 +296,32 @@ def test_a_bomb_image_is_refused_with_bounded_memory(model_path, tmp_path):
     finally:
         child.kill()
         child.wait(timeout=10)
-    assert status == 400 and "is 10000×10000 = 100,000,000 pixels, more than the 4,000,000" \
-        in answer["error"], answer
+    assert (
+        status == 400
+        and "is 10000×10000 = 100,000,000 pixels, more than the 4,000,000" in answer["error"]
+    ), answer
     assert status2 == 200 and answer2["class"] == "zero"  # still serving
-    print(f"serve: {len(bomb):,}-byte PNG bomb (100 M pixels) refused in {elapsed:.2f} s, "
-          f"server peak RSS {peak_mb:.0f} MB")
-    assert elapsed < 5 and peak_mb < 300  # decoding it would have cost ≥ 100 MB more, 4.6 GB at 141 M
+    print(
+        f"serve: {len(bomb):,}-byte PNG bomb (100 M pixels) refused in {elapsed:.2f} s, "
+        f"server peak RSS {peak_mb:.0f} MB"
+    )
+    assert (
+        elapsed < 5 and peak_mb < 300
+    )  # decoding it would have cost ≥ 100 MB more, 4.6 GB at 141 M
 
 
 def test_non_finite_outputs_are_a_json_500_never_nan(serve, tmp_path):
     model = Sequential(Flatten(), Linear(784, 3), input_shape=(1, 28, 28))
-    model.load_state_dict({"1.weight": np.full((3, 784), 3e38, np.float32),
-                           "1.bias": np.zeros(3, np.float32)})
+    model.load_state_dict(
+        {"1.weight": np.full((3, 784), 3e38, np.float32), "1.bias": np.zeros(3, np.float32)}
+    )
     path = modelfile.save(model, tmp_path / "overflow.educnn", mean=0.1307, std=0.3081)
     port = serve(path)
-    got, body, _ = raw(port, b"POST /predict HTTP/1.0\r\nContent-Length: %d\r\n\r\n%s"
-                       % (len(digit("one")), digit("one")))
+    got, body, _ = raw(
+        port,
+        b"POST /predict HTTP/1.0\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(digit("one")), digit("one")),
+    )
     assert got == 500 and "layer 1 (Linear" in body["error"] and "not finite" in body["error"]
 
 

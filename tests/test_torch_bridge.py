@@ -17,7 +17,7 @@ from edu_cnn.torch_bridge import load_torch_state_dict, to_torch, torch_state_di
 
 
 def test_without_torch_the_message_says_how_to_get_it(monkeypatch):
-    monkeypatch.setitem(sys.modules, "torch", None)   # makes `import torch` fail
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` fail
     with pytest.raises(ImportError, match="pip install torch"):
         torch_state_dict(mlp([2, 3]))
 
@@ -38,15 +38,24 @@ def _digits(n: int = 8, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 def test_state_dict_has_pytorchs_keys_and_layouts():
     model = _lenet()
     reference = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-        torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
-        torch.nn.Linear(84, 10))
+        torch.nn.Conv2d(1, 6, 5, padding=2),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 16, 5),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(400, 120),
+        torch.nn.ReLU(),
+        torch.nn.Linear(120, 84),
+        torch.nn.ReLU(),
+        torch.nn.Linear(84, 10),
+    )
     ours = torch_state_dict(model)
     theirs = reference.state_dict()
     assert list(ours) == list(theirs)
     assert all(ours[k].shape == theirs[k].shape for k in ours)
-    reference.load_state_dict(ours)   # strict: would raise on any difference
+    reference.load_state_dict(ours)  # strict: would raise on any difference
 
 
 def test_state_dict_is_a_copy():
@@ -76,8 +85,9 @@ def test_same_gradients_as_autograd():
     loss = loss_fn(model.forward(x), labels)
     model.backward(loss_fn.backward())
 
-    torch_loss = torch.nn.functional.cross_entropy(net(torch.from_numpy(x)),
-                                                   torch.from_numpy(labels))
+    torch_loss = torch.nn.functional.cross_entropy(
+        net(torch.from_numpy(x)), torch.from_numpy(labels)
+    )
     torch_loss.backward()
     assert abs(loss - torch_loss.item()) < 1e-5
     grads = dict(net.named_parameters())
@@ -93,8 +103,9 @@ def test_a_model_trained_in_pytorch_loads_back():
     x, labels = _digits(32, seed=5)
     for _ in range(5):
         opt.zero_grad()
-        torch.nn.functional.cross_entropy(net(torch.from_numpy(x)),
-                                          torch.from_numpy(labels)).backward()
+        torch.nn.functional.cross_entropy(
+            net(torch.from_numpy(x)), torch.from_numpy(labels)
+        ).backward()
         opt.step()
     model = lenet5()
     load_torch_state_dict(model, net.state_dict())
@@ -108,8 +119,11 @@ def test_mismatched_architectures_are_named():
     net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 4))
     with pytest.raises(ValueError, match=r"missing from the state_dict: \['4.bias', '4.weight'\]"):
         load_torch_state_dict(mlp([2, 3, 5, 4]), net.state_dict())
-    with pytest.raises(ValueError, match=r"'2.weight' has shape \(4, 3\) in the state_dict but "
-                                         r"\(5, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'2.weight' has shape \(4, 3\) in the state_dict but "
+        r"\(5, 3\)",
+    ):
         load_torch_state_dict(mlp([2, 3, 5]), net.state_dict())
 
 

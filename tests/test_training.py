@@ -43,8 +43,16 @@ def small_net(out: int = 2, hidden: int = 8, activation=Tanh) -> Sequential:
 def test_learns_xor_with_cross_entropy():
     init.manual_seed(0)
     model = small_net()
-    history = fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=0.05), XOR_X, XOR_Y,
-                  epochs=300, batch_size=4, verbose=False)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        Adam(model.parameters(), lr=0.05),
+        XOR_X,
+        XOR_Y,
+        epochs=300,
+        batch_size=4,
+        verbose=False,
+    )
     assert history.loss[-1] < 0.05 < history.loss[0]
     assert evaluate(model, CrossEntropyLoss(), XOR_X, XOR_Y)["accuracy"] == 1.0
     np.testing.assert_array_equal(predict(model, XOR_X).argmax(axis=1), XOR_Y)
@@ -53,24 +61,44 @@ def test_learns_xor_with_cross_entropy():
 def test_learns_xor_with_bce_on_logits():
     init.manual_seed(1)
     model = small_net(out=1)
-    fit(model, BCEWithLogitsLoss(), Adam(model.parameters(), lr=0.05), XOR_X, XOR_Y,
-        epochs=300, batch_size=4, verbose=False)
+    fit(
+        model,
+        BCEWithLogitsLoss(),
+        Adam(model.parameters(), lr=0.05),
+        XOR_X,
+        XOR_Y,
+        epochs=300,
+        batch_size=4,
+        verbose=False,
+    )
     result = evaluate(model, BCEWithLogitsLoss(), XOR_X, XOR_Y)
     assert result["accuracy"] == 1.0 and result["loss"] < 0.05
 
 
-@pytest.mark.parametrize("activation, loss_fn, out", [
-    (Tanh, CrossEntropyLoss, 2),
-    (ReLU, BCEWithLogitsLoss, 1),
-])
+@pytest.mark.parametrize(
+    "activation, loss_fn, out",
+    [
+        (Tanh, CrossEntropyLoss, 2),
+        (ReLU, BCEWithLogitsLoss, 1),
+    ],
+)
 def test_learns_two_spirals(activation, loss_fn, out):
     x, y = two_spirals()
     init.manual_seed(0)
     width = 32 if activation is Tanh else 64
-    model = Sequential(Linear(2, width), activation(), Linear(width, width), activation(),
-                       Linear(width, out))
-    history = fit(model, loss_fn(), Adam(model.parameters(), lr=0.02 if out == 2 else 0.01),
-                  x, y, epochs=300, batch_size=50, verbose=False)
+    model = Sequential(
+        Linear(2, width), activation(), Linear(width, width), activation(), Linear(width, out)
+    )
+    history = fit(
+        model,
+        loss_fn(),
+        Adam(model.parameters(), lr=0.02 if out == 2 else 0.01),
+        x,
+        y,
+        epochs=300,
+        batch_size=50,
+        verbose=False,
+    )
     assert history.accuracy[0] < 0.8  # not separable by the first epoch's nearly linear model
     assert evaluate(model, loss_fn(), x, y)["accuracy"] >= 0.99
 
@@ -81,8 +109,16 @@ def test_history_lengths_and_types():
     xv, yv = blobs(10, seed=1)
     init.manual_seed(0)
     model = small_net()
-    history = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=3,
-                  validation_data=(xv, yv), verbose=False)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.1),
+        x,
+        y,
+        epochs=3,
+        validation_data=(xv, yv),
+        verbose=False,
+    )
     assert isinstance(history, History) and history.epochs == 3
     for key in ("loss", "accuracy", "val_loss", "val_accuracy", "epoch_time", "images_per_second"):
         assert len(history[key]) == 3, key
@@ -92,8 +128,9 @@ def test_history_lengths_and_types():
     b = history.batch_loss[:4]
     assert history.loss[0] == pytest.approx((32 * (b[0] + b[1] + b[2]) + 4 * b[3]) / 100)
     assert history.val_accuracy[-1] == evaluate(model, CrossEntropyLoss(), xv, yv)["accuracy"]
-    no_val = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), x, y,
-                 verbose=False, metrics=())
+    no_val = fit(
+        model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), x, y, verbose=False, metrics=()
+    )
     assert no_val.val_loss == [] and no_val.accuracy == [] and len(no_val.loss) == 1
 
 
@@ -103,8 +140,17 @@ def test_shuffling_is_seeded():
     def train(seed):
         init.manual_seed(0)
         model = small_net()
-        h = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=2,
-                batch_size=16, seed=seed, verbose=False)
+        h = fit(
+            model,
+            CrossEntropyLoss(),
+            SGD(model.parameters(), lr=0.1),
+            x,
+            y,
+            epochs=2,
+            batch_size=16,
+            seed=seed,
+            verbose=False,
+        )
         return h.batch_loss, model.state_dict()
 
     (loss_a, w_a), (loss_b, w_b), (loss_c, _) = train(0), train(0), train(1)
@@ -131,8 +177,17 @@ def test_train_mode_for_batches_eval_mode_for_validation():
     x, y = blobs(20)
     probe = ModeProbe()
     model = Sequential(Linear(2, 8), Dropout(0.2), probe, Tanh(), Linear(8, 2))
-    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=2,
-        batch_size=20, validation_data=(x, y), verbose=False)
+    fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.1),
+        x,
+        y,
+        epochs=2,
+        batch_size=20,
+        validation_data=(x, y),
+        verbose=False,
+    )
     # per epoch: two training batches, then one validation batch
     assert probe.modes == [True, True, False, True, True, False]
     model.eval()
@@ -162,8 +217,18 @@ def test_stop_flag_ends_after_the_current_batch():
     init.manual_seed(0)
     model = small_net()
     opt = SGD(model.parameters(), lr=0.1)
-    history = fit(model, CrossEntropyLoss(), opt, x, y, epochs=5, batch_size=10,
-                  validation_data=(x, y), callbacks=[StopButton()], verbose=False)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        opt,
+        x,
+        y,
+        epochs=5,
+        batch_size=10,
+        validation_data=(x, y),
+        callbacks=[StopButton()],
+        verbose=False,
+    )
     assert opt.steps == 13 and len(history.batch_loss) == 13
     assert calls[-3:] == [(1, 2), ("end", 1), "train end"]
     assert history.epochs == 2 and len(history.val_loss) == 2 and history.stopped_early
@@ -187,8 +252,17 @@ def test_callback_hooks_are_called_in_order():
 
     x, y = blobs(10)
     model = small_net()
-    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=2,
-        validation_data=(x, y), callbacks=[Recorder()], verbose=False)
+    fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.1),
+        x,
+        y,
+        epochs=2,
+        validation_data=(x, y),
+        callbacks=[Recorder()],
+        verbose=False,
+    )
     keys = "['accuracy', 'images_per_second', 'loss', 'time', 'val_accuracy', 'val_loss']"
     assert events == ["begin", "epoch 0", f"end 0: {keys}", "epoch 1", f"end 1: {keys}", "done"]
 
@@ -211,9 +285,18 @@ def test_early_stopping_stops_and_restores_the_best_weights():
     model = small_net()
     script = ScriptedValLoss([5.0, 4.0, 3.0, 3.5, 3.0, 3.2, 1.0, 1.0])
     stopper = EarlyStopping(patience=3)
-    history = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=8,
-                  batch_size=10, validation_data=(x, y), callbacks=[script, stopper],
-                  verbose=False)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.1),
+        x,
+        y,
+        epochs=8,
+        batch_size=10,
+        validation_data=(x, y),
+        callbacks=[script, stopper],
+        verbose=False,
+    )
     # best 3.0 at epoch 2; 3.5, 3.0 (not better), 3.2 → three epochs without improvement
     assert stopper.best == 3.0 and stopper.best_epoch == 2 and stopper.stopped_epoch == 5
     assert history.epochs == 6 and history.stopped_early and len(history.batch_loss) == 24
@@ -228,8 +311,17 @@ def test_early_stopping_min_delta_and_accuracy_mode():
     model = small_net()
     script = ScriptedValLoss([1.0, 0.95, 0.92, 0.91, 0.5])
     stopper = EarlyStopping(patience=2, min_delta=0.1)
-    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=5,
-        validation_data=(x, y), callbacks=[script, stopper], verbose=False)
+    fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.1),
+        x,
+        y,
+        epochs=5,
+        validation_data=(x, y),
+        callbacks=[script, stopper],
+        verbose=False,
+    )
     assert stopper.best_epoch == 0 and stopper.stopped_epoch == 2  # 0.95, 0.92: not by 0.1
     assert EarlyStopping(monitor="val_accuracy").maximize
     assert not EarlyStopping(monitor="loss").maximize
@@ -241,21 +333,39 @@ def test_early_stopping_on_real_training_keeps_the_best_epoch():
     init.manual_seed(0)
     model = Sequential(Linear(2, 64), ReLU(), Linear(64, 2))
     stopper = EarlyStopping(patience=5)
-    history = fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=0.05), x, y,
-                  epochs=300, batch_size=30, validation_data=(xv, yv), callbacks=[stopper],
-                  verbose=False)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        Adam(model.parameters(), lr=0.05),
+        x,
+        y,
+        epochs=300,
+        batch_size=30,
+        validation_data=(xv, yv),
+        callbacks=[stopper],
+        verbose=False,
+    )
     best = int(np.argmin(history.val_loss))
     assert stopper.best_epoch == best and history.epochs == best + 6 < 300
     assert evaluate(model, CrossEntropyLoss(), xv, yv)["loss"] == pytest.approx(
-        history.val_loss[best], rel=1e-5)
+        history.val_loss[best], rel=1e-5
+    )
 
 
 def test_step_lr_as_a_callback():
     x, y = blobs(10)
     model = small_net()
     opt = SGD(model.parameters(), lr=0.1)
-    history = fit(model, CrossEntropyLoss(), opt, x, y, epochs=4,
-                  callbacks=[StepLR(opt, 2, 0.5)], verbose=False)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        opt,
+        x,
+        y,
+        epochs=4,
+        callbacks=[StepLR(opt, 2, 0.5)],
+        verbose=False,
+    )
     assert history.lr == pytest.approx([0.1, 0.1, 0.05, 0.05])
     assert opt.lr == pytest.approx(0.025)
 
@@ -264,8 +374,16 @@ def test_step_lr_as_a_callback():
 def test_progress_line_per_epoch(capsys):
     x, y = blobs(10)
     model = small_net()
-    fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), x, y, epochs=2,
-        batch_size=5, validation_data=(x, y))
+    fit(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.1),
+        x,
+        y,
+        epochs=2,
+        batch_size=5,
+        validation_data=(x, y),
+    )
     out = capsys.readouterr().out
     lines = out.split("\n")
     assert len(lines) == 3 and lines[2] == ""  # one finished line per epoch (tqdm, text mode)
@@ -294,8 +412,16 @@ def test_binary_threshold_follows_the_loss():
     init.manual_seed(0)
     model = Sequential(Linear(2, 8), Tanh(), Linear(8, 1), Sigmoid())
     x, y = blobs(30)
-    history = fit(model, BCELoss(), Adam(model.parameters(), lr=0.05), x, y, epochs=30,
-                  batch_size=20, verbose=False)
+    history = fit(
+        model,
+        BCELoss(),
+        Adam(model.parameters(), lr=0.05),
+        x,
+        y,
+        epochs=30,
+        batch_size=20,
+        verbose=False,
+    )
     p = predict(model, x).ravel()
     assert history.accuracy[-1] > 0.9
     assert evaluate(model, BCELoss(), x, y)["accuracy"] == np.mean((p >= 0.5) == (y == 1))
@@ -308,25 +434,37 @@ def test_bad_input_messages():
     model = small_net()
     opt = SGD(model.parameters(), lr=0.1)
     loss_fn = CrossEntropyLoss()
-    with pytest.raises(ValueError, match=r"fit: x and y need one entry per sample, got 20 "
-                                         r"samples in \(20, 2\) and 19 in \(19,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"fit: x and y need one entry per sample, got 20 "
+        r"samples in \(20, 2\) and 19 in \(19,\)",
+    ):
         fit(model, loss_fn, opt, x, y[:-1], verbose=False)
     with pytest.raises(ValueError, match=r"fit: batch_size must be an integer ≥ 1, got 0"):
         fit(model, loss_fn, opt, x, y, batch_size=0, verbose=False)
     with pytest.raises(ValueError, match=r"fit: epochs must be an integer ≥ 1, got 1.5"):
         fit(model, loss_fn, opt, x, y, epochs=1.5, verbose=False)
-    with pytest.raises(ValueError, match=r"fit: validation x must have the training samples' "
-                                         r"shape: x is \(20, 2\) \(N, 2\) but x_val is \(20, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"fit: validation x must have the training samples' "
+        r"shape: x is \(20, 2\) \(N, 2\) but x_val is \(20, 3\)",
+    ):
         fit(model, loss_fn, opt, x, y, validation_data=(np.zeros((20, 3)), y), verbose=False)
-    with pytest.raises(ValueError, match=r"fit: validation_data \(x_val, y_val\) need one entry "
-                                         r"per sample, got 20 samples"):
+    with pytest.raises(
+        ValueError,
+        match=r"fit: validation_data \(x_val, y_val\) need one entry "
+        r"per sample, got 20 samples",
+    ):
         fit(model, loss_fn, opt, x, y, validation_data=(x, y[:5]), verbose=False)
     with pytest.raises(ValueError, match=r"fit: validation_data must be a pair"):
         fit(model, loss_fn, opt, x, y, validation_data=x, verbose=False)
     with pytest.raises(ValueError, match=r"fit: unknown metrics \['precision'\]"):
         fit(model, loss_fn, opt, x, y, metrics=("precision",), verbose=False)
-    with pytest.raises(ValueError, match=r"EarlyStopping: monitor='val_loss' is not among the "
-                                         r"epoch logs .* pass validation_data to fit\(\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"EarlyStopping: monitor='val_loss' is not among the "
+        r"epoch logs .* pass validation_data to fit\(\)",
+    ):
         fit(model, loss_fn, opt, x, y, callbacks=[EarlyStopping()], verbose=False)
     with pytest.raises(ValueError, match=r"predict: batch_size must be an integer ≥ 1, got -1"):
         predict(model, x, batch_size=-1)
@@ -334,5 +472,11 @@ def test_bad_input_messages():
         evaluate(model, loss_fn, x, y[:3])
     regression = Sequential(Linear(2, 1))
     with pytest.raises(ValueError, match=r"accuracy: one binary output .* pass metrics=\(\)"):
-        fit(regression, MSELoss(), SGD(regression.parameters(), lr=0.1), x,
-            x[:, :1] * 0.3, verbose=False)
+        fit(
+            regression,
+            MSELoss(),
+            SGD(regression.parameters(), lr=0.1),
+            x,
+            x[:, :1] * 0.3,
+            verbose=False,
+        )

@@ -39,11 +39,11 @@ def test_picture_takes_the_width_of_each_png_it_shows():
     image.value = array_to_png(np.zeros((10, 321)))
     assert image.layout.width == "321px"
     assert image.layout.max_width == "100%"
-    image.value = b""                                    # cleared: hidden, no broken icon
+    image.value = b""  # cleared: hidden, no broken icon
     assert image.layout.display == "none"
     image.value = array_to_png(np.zeros((10, 5)))
     assert image.layout.display is None and image.layout.width == "5px"
-    assert picture().layout.display == "none"            # nothing to show yet
+    assert picture().layout.display == "none"  # nothing to show yet
 
 
 def test_fitting_dpi_lowers_the_resolution_of_wide_figures_only():
@@ -60,9 +60,12 @@ def test_fitting_dpi_lowers_the_resolution_of_wide_figures_only():
 def test_every_explorer_image_is_found_and_sized():
     import ipywidgets as widgets
 
-    explorer = Explorer({"n": widgets.IntSlider(value=3, min=1, max=9)},
-                        compute=lambda n: np.ones((n, 2 * n)),
-                        render=lambda a: array_to_png(a, scale=10), css_class="educnn-x")
+    explorer = Explorer(
+        {"n": widgets.IntSlider(value=3, min=1, max=9)},
+        compute=lambda n: np.ones((n, 2 * n)),
+        render=lambda a: array_to_png(a, scale=10),
+        css_class="educnn-x",
+    )
     (image,) = images_in(explorer)
     assert image is explorer.image and image.layout.width == "60px"
     explorer.controls["n"].value = 7
@@ -85,7 +88,9 @@ def test_value_grid_writes_each_number_in_its_cell():
     ax = fig.add_subplot()
     values = np.array([[1.0, -2.5], [0.004, 3.0]])
     image, texts = value_grid(ax, values, "kernel", mask=np.array([[True, False], [True, True]]))
-    assert texts.shape == (2, 2) and texts[0, 0].get_text() == "1" and texts[0, 1].get_text() == "-2.5"
+    assert (
+        texts.shape == (2, 2) and texts[0, 0].get_text() == "1" and texts[0, 1].get_text() == "-2.5"
+    )
     assert texts[1, 0].get_text() == "0" and not texts[0, 1].get_visible()
     assert np.ma.getmaskarray(image.get_array())[0, 1] and ax.get_title() == "kernel"
     assert len(ax.get_xticks(minor=True)) == 3 and len(ax.get_xticks()) == 0

@@ -38,16 +38,16 @@ def test_xor_is_not_linearly_separable(gate):
     x, t = logic_gate(gate)
     run = train_perceptron(x, t, lr=0.5, max_epochs=100)
     assert not run.converged and min(run.errors_per_epoch) > 0
-    assert best_line_score(x, t) == 3          # no line on the grid gets all four rows right
+    assert best_line_score(x, t) == 3  # no line on the grid gets all four rows right
     assert best_line_score(*logic_gate("AND")) == 4
 
 
 def test_update_rule_by_hand():
     w, b = perceptron_update(np.array([0.0, 0.0]), 0.0, np.array([0.0, 1.0]), 0, lr=0.5)
-    np.testing.assert_allclose(w, [0.0, -0.5])   # output 1, target 0: move away from x
+    np.testing.assert_allclose(w, [0.0, -0.5])  # output 1, target 0: move away from x
     assert b == -0.5
     w2, b2 = perceptron_update(np.array([1.0, 1.0]), -1.5, np.array([1.0, 0.0]), 0, lr=0.5)
-    np.testing.assert_allclose(w2, [1.0, 1.0])   # already right: no change
+    np.testing.assert_allclose(w2, [1.0, 1.0])  # already right: no change
     assert b2 == -1.5
 
 
@@ -55,15 +55,19 @@ def test_decision_line_points_satisfy_the_equation():
     w, b = np.array([1.0, 2.0]), -1.5
     x1, x2 = decision_line(w, b)
     np.testing.assert_allclose(w[0] * x1 + w[1] * x2 + b, 0.0, atol=1e-12)
-    x1, x2 = decision_line(np.array([2.0, 0.0]), -1.0)        # vertical line x1 = 0.5
+    x1, x2 = decision_line(np.array([2.0, 0.0]), -1.0)  # vertical line x1 = 0.5
     np.testing.assert_allclose(x1, 0.5)
     assert decision_line(np.zeros(2), 1.0) is None
 
 
 def test_perceptron_bad_input_names_the_function():
-    with pytest.raises(ValueError, match=r"perceptron_output: expected inputs X of shape \(N, 2\).*got \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"perceptron_output: expected inputs X of shape \(N, 2\).*got \(4, 3\)"
+    ):
         perceptron_output(np.zeros((4, 3)), np.zeros(2), 0.0)
-    with pytest.raises(ValueError, match=r"train_perceptron: expected targets t of shape \(4,\), got \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"train_perceptron: expected targets t of shape \(4,\), got \(3,\)"
+    ):
         train_perceptron(np.zeros((4, 2)), np.zeros(3))
 
 
@@ -85,9 +89,13 @@ def test_mse_gradient_matches_numerical_gradient():
     x, y = _data()
     w, b, eps = np.array([0.3, 0.7]), -0.2, 1e-6
     dw, db = mse_gradient(x, y, w, b)
-    numeric = [(mse(x, y, w + eps * e, b) - mse(x, y, w - eps * e, b)) / (2 * eps) for e in np.eye(2)]
+    numeric = [
+        (mse(x, y, w + eps * e, b) - mse(x, y, w - eps * e, b)) / (2 * eps) for e in np.eye(2)
+    ]
     np.testing.assert_allclose(dw, numeric, rtol=1e-6)
-    assert db == pytest.approx((mse(x, y, w, b + eps) - mse(x, y, w, b - eps)) / (2 * eps), rel=1e-6)
+    assert db == pytest.approx(
+        (mse(x, y, w, b + eps) - mse(x, y, w, b - eps)) / (2 * eps), rel=1e-6
+    )
 
 
 def test_gradient_descent_reaches_least_squares():
@@ -97,7 +105,7 @@ def test_gradient_descent_reaches_least_squares():
     assert not run.diverged
     np.testing.assert_allclose(run.w[-1], w, atol=1e-4)
     assert run.b[-1] == pytest.approx(b, abs=1e-4)
-    assert np.all(np.diff(run.losses) <= 1e-12)           # a small step never goes uphill
+    assert np.all(np.diff(run.losses) <= 1e-12)  # a small step never goes uphill
 
 
 def test_gradient_descent_equals_linear_mse_sgd():
@@ -118,7 +126,7 @@ def test_gradient_descent_equals_linear_mse_sgd():
 def test_divergence_threshold_is_two_over_the_largest_eigenvalue():
     x, y = regression.lr_data()
     a = np.hstack([x, np.ones_like(x)])
-    critical = 2.0 / np.linalg.eigvalsh(2.0 / len(y) * a.T @ a).max()   # Hessian of the MSE
+    critical = 2.0 / np.linalg.eigvalsh(2.0 / len(y) * a.T @ a).max()  # Hessian of the MSE
     assert not gradient_descent(x, y, lr=0.97 * critical, steps=500).diverged
     assert gradient_descent(x, y, lr=1.03 * critical, steps=500).diverged
 
@@ -207,7 +215,10 @@ def test_surface_gradients_match_numerical(name):
     s = optimizers.SURFACES[name]
     eps = 1e-6
     for x, y in [(0.3, -0.7), (-1.2, 1.5)]:
-        numeric = [(s.f(x + eps, y) - s.f(x - eps, y)) / (2 * eps), (s.f(x, y + eps) - s.f(x, y - eps)) / (2 * eps)]
+        numeric = [
+            (s.f(x + eps, y) - s.f(x - eps, y)) / (2 * eps),
+            (s.f(x, y + eps) - s.f(x, y - eps)) / (2 * eps),
+        ]
         np.testing.assert_allclose(s.grad(x, y), numeric, rtol=1e-6)
 
 
@@ -226,9 +237,9 @@ def test_race_results():
     assert all(len(p) == 101 for p in state.paths.values())
     distance = state.final_distance()
     assert distance["Adam"] < 0.1 and distance["momentum"] < 0.1 and distance["SGD"] < 0.1
-    assert distance["AdaDelta"] > 1.0                     # AdaDelta starts slowly
+    assert distance["AdaDelta"] > 1.0  # AdaDelta starts slowly
     wild = optimizers.race("elongated bowl", steps=50, lr_scale=10.0)
-    assert np.isinf(wild.final_distance()["SGD"])          # lr 4 on curvature 4: diverges
+    assert np.isinf(wild.final_distance()["SGD"])  # lr 4 on curvature 4: diverges
     with pytest.raises(ValueError, match="race: unknown surface 'saddle'"):
         optimizers.race("saddle")
 
@@ -236,7 +247,7 @@ def test_race_results():
 # -- the widgets' wiring (no front end needed) ---------------------------------------------------------
 def test_perceptron_playground_wiring():
     playground = perceptron.perceptron_playground(gate="AND", w1=0.0, w2=0.0, b=0.0)
-    assert playground.state.n_correct == 1                  # step(0) = 1 on every row
+    assert playground.state.n_correct == 1  # step(0) = 1 on every row
     playground.controls["b"].value = -1.5
     playground.controls["w1"].value = 1.0
     playground.controls["w2"].value = 1.0
@@ -244,7 +255,9 @@ def test_perceptron_playground_wiring():
     playground.learn()
     assert playground.row == 1
     playground.controls["gate"].value = "XOR"
-    assert not playground.state.solved and playground.row == 0 and "row 1" in playground.caption.value
+    assert (
+        not playground.state.solved and playground.row == 0 and "row 1" in playground.caption.value
+    )
     playground.reset()
     playground.controls["gate"].value = "OR"
     for _ in range(16):
@@ -272,7 +285,7 @@ def test_decision_boundary_widget_trains_and_resets():
     widget.train()
     widget.train()
     assert widget.state.epochs == 100 and "epoch 100" in widget.caption.value
-    widget.controls["hidden"].value = 4                     # a new network
+    widget.controls["hidden"].value = 4  # a new network
     assert widget.state.epochs == 0 and widget.trainer.hidden == 4
     widget.train(10)
     widget.reset()
@@ -284,7 +297,9 @@ def test_static_twins_draw():
         perceptron.draw_perceptron(perceptron.perceptron_state(1, 1, -1.5, "AND")),
         regression.draw_learning_rate(regression.descent_state()),
         regression.draw_normalisation(regression.normalisation_state()),
-        classification.draw_boundary(classification.boundary_state(classification.BoundaryTrainer())),
+        classification.draw_boundary(
+            classification.boundary_state(classification.BoundaryTrainer())
+        ),
         optimizers.draw_race(optimizers.race()),
     ]
     assert all(len(fig.axes) >= 2 for fig in figures)
@@ -301,12 +316,19 @@ def test_blit_renderer_leaves_no_trace_of_the_previous_picture():
         return np.asarray(Image.open(BytesIO(png)))
 
     reused = regression.LearningRateFigure(fast=True)
-    reused.update(regression.descent_state(0.26, 50)).renderer.render()      # a diverging path
+    reused.update(regression.descent_state(0.26, 50)).renderer.render()  # a diverging path
     second = reused.update(regression.descent_state(0.05, 20)).renderer.render()
-    fresh = regression.LearningRateFigure(fast=True).update(regression.descent_state(0.05, 20)).renderer.render()
+    fresh = (
+        regression.LearningRateFigure(fast=True)
+        .update(regression.descent_state(0.05, 20))
+        .renderer.render()
+    )
     np.testing.assert_array_equal(pixels(second), pixels(fresh))
-    first = pixels(regression.LearningRateFigure(fast=True).update(regression.descent_state(0.26, 50))
-                   .renderer.render())
+    first = pixels(
+        regression.LearningRateFigure(fast=True)
+        .update(regression.descent_state(0.26, 50))
+        .renderer.render()
+    )
     assert not np.array_equal(first, pixels(fresh))
 
 
@@ -318,9 +340,13 @@ def test_welcome_figures_draw():
 
 
 @settings(max_examples=60, deadline=None)
-@given(w=arrays(np.float64, 3, elements=st.floats(-5, 5)), b=st.floats(-5, 5),
-       x=arrays(np.float64, 3, elements=st.floats(-3, 3)), t=st.integers(0, 1),
-       lr=st.floats(0.01, 2.0))
+@given(
+    w=arrays(np.float64, 3, elements=st.floats(-5, 5)),
+    b=st.floats(-5, 5),
+    x=arrays(np.float64, 3, elements=st.floats(-3, 3)),
+    t=st.integers(0, 1),
+    lr=st.floats(0.01, 2.0),
+)
 def test_update_moves_the_weighted_sum_towards_the_target(w, b, x, t, lr):
     """z_new = z + η(t − y)(‖x‖² + 1): the rule's derivation in chapter 1."""
     y = int(w @ x + b >= 0)
@@ -335,7 +361,7 @@ def test_learning_run_converges_row_by_row_on_separable_gates(gate):
     start = perceptron.perceptron_state(0.0, 0.0, 0.0, gate)
     frames = perceptron.learning_run(start, lr=0.5)
     assert frames[-1].converged and not frames[-1].gave_up
-    assert [f.row for f in frames] == [i % 4 for i in range(len(frames))]     # row by row
+    assert [f.row for f in frames] == [i % 4 for i in range(len(frames))]  # row by row
     assert len(frames) % 4 == 0 and "converged" in frames[-1].message
     # the last epoch changed nothing, and its weights solve the gate
     last = frames[-4:]
@@ -344,7 +370,9 @@ def test_learning_run_converges_row_by_row_on_separable_gates(gate):
     # each frame is one application of the rule to the state before it
     w, b = start.w, start.b
     for frame in frames:
-        expected_w, expected_b = perceptron_update(w, b, start.x[frame.row], start.t[frame.row], 0.5)
+        expected_w, expected_b = perceptron_update(
+            w, b, start.x[frame.row], start.t[frame.row], 0.5
+        )
         assert np.array_equal(frame.w, expected_w) and frame.b == expected_b
         w, b = frame.w, frame.b
 
@@ -361,11 +389,11 @@ def test_learning_run_gives_up_on_xor_after_the_epoch_budget(gate):
 def test_train_button_animates_the_rule_in_the_background_until_it_converges():
     playground = perceptron.perceptron_playground(gate="NAND", w1=0.0, w2=0.0, b=0.0)
     from_code = perceptron.perceptron_playground(gate="NAND", w1=0.0, w2=0.0, b=0.0)
-    from_code.train()                                    # all frames at once, from Python
+    from_code.train()  # all frames at once, from Python
     captions, pictures = [], []
     playground.caption.observe(lambda change: captions.append(change["new"]), names="value")
     playground.image.observe(lambda change: pictures.append(change["new"]), names="value")
-    playground.train_button.click()                      # what the student does
+    playground.train_button.click()  # what the student does
     assert playground.training and playground.train_button.description == "stop"
     assert playground.step_button.disabled
     assert playground.wait(60)
@@ -373,14 +401,14 @@ def test_train_button_animates_the_rule_in_the_background_until_it_converges():
     assert playground.state.solved and "converged" in playground.caption.value
     assert np.array_equal(playground.state.w, from_code.state.w)
     assert playground.state.b == from_code.state.b
-    assert len(captions) == len(playground.frames) > 4      # one frame per row: an animation
-    assert len(pictures) > 4                             # the line moved, picture by picture
+    assert len(captions) == len(playground.frames) > 4  # one frame per row: an animation
+    assert len(pictures) > 4  # the line moved, picture by picture
 
 
 def test_train_button_stops_when_pressed_again():
     playground = perceptron.perceptron_playground(gate="XOR")
     playground.train(max_epochs=50, fps=2.0)
-    playground.train_button.click()                      # "stop"
+    playground.train_button.click()  # "stop"
     assert playground.wait(10)
     assert len(playground.frames) == 200 and playground._loop.steps < 10
 
@@ -388,7 +416,7 @@ def test_train_button_stops_when_pressed_again():
 def test_moving_a_slider_stops_the_animation():
     playground = perceptron.perceptron_playground(gate="XOR")
     playground.train(max_epochs=50, fps=2.0)
-    playground.controls["w1"].value = 2.0                # the student takes over
+    playground.controls["w1"].value = 2.0  # the student takes over
     assert playground.wait(10) and playground._loop.steps < 10
 
 
@@ -409,17 +437,17 @@ def test_boundary_trainer_trains_live_and_ends_where_training_from_code_ends():
     assert live.training and live.train_button.description == "stop"
     assert live.wait(120) and live.train_button.description == "train"
     assert live.state.losses == once.state.losses and live.state.epochs == 60
-    assert len(regions) == len(losses) == live.FRAMES_PER_CLICK    # redrawn while it trained
+    assert len(regions) == len(losses) == live.FRAMES_PER_CLICK  # redrawn while it trained
     assert len(set(regions)) > 5 and len(set(losses)) > 5
 
 
 def test_boundary_trainer_stops_and_a_control_change_starts_afresh():
     widget = classification.decision_boundary_trainer(data="spirals", epochs_per_click=500)
     widget.train(fps=2.0)
-    widget.train_button.click()                          # "stop"
+    widget.train_button.click()  # "stop"
     assert widget.wait(30) and 0 < widget.state.epochs < 500
     widget.train(fps=50.0)
-    widget.controls["hidden"].value = 3                  # stops the running training first
+    widget.controls["hidden"].value = 3  # stops the running training first
     assert not widget.training and widget.state.epochs == 0 and widget.trainer.hidden == 3
     with pytest.raises(ValueError, match="DecisionBoundaryTrainer.train: no network"):
         widget.trainer = None
@@ -431,7 +459,7 @@ def test_the_seed_control_picks_the_initial_network():
     b = classification.decision_boundary_trainer(data="XOR", seed=1)
     a.train(30)
     b.train(30)
-    assert a.state.losses == b.state.losses               # same seed, same run
+    assert a.state.losses == b.state.losses  # same seed, same run
     b.controls["seed"].value = 2
     assert b.trainer.seed == 2 and b.state.epochs == 0
     b.train(30)
@@ -443,10 +471,10 @@ def test_loss_curve_follows_the_losses_and_rescales_when_outgrown():
     curve = classification.LossCurve()
     first = curve.render([1.0, 0.8, 0.5])
     assert curve._limits == (100.0, 1.2)
-    assert curve.render([1.0, 0.8, 0.5]) == first        # same losses, same picture
+    assert curve.render([1.0, 0.8, 0.5]) == first  # same losses, same picture
     curve.render([1.0] * 150)
     assert curve._limits[0] == 200.0
-    curve.render([5.0])                                   # a diverging run: the y axis grows
+    curve.render([5.0])  # a diverging run: the y axis grows
     assert curve._limits[1] == pytest.approx(6.0)
 
 
@@ -466,7 +494,7 @@ def test_ch01_playground_or_then_nand_by_the_learning_step():
     playground.controls["b"].value = -0.4
     assert playground.state.solved and playground.state.y.tolist() == [0, 1, 1, 1]
     playground.controls["gate"].value = "NAND"
-    assert playground.state.n_correct == 2                # OR and NAND agree on rows 2 and 3
+    assert playground.state.n_correct == 2  # OR and NAND agree on rows 2 and 3
     playground.reset()
     for _ in range(24):
         playground.learn()
@@ -493,8 +521,9 @@ def test_ch02_normalisation_explorer_raw_features_diverge_z_score_wins():
 
 
 def test_ch03_boundary_trainer_on_spirals_and_a_new_activation():
-    trainer_widget = classification.decision_boundary_trainer(data="spirals", hidden=16,
-                                                              activation="relu", lr=0.03)
+    trainer_widget = classification.decision_boundary_trainer(
+        data="spirals", hidden=16, activation="relu", lr=0.03
+    )
     trainer_widget.train(200)
     state = trainer_widget.state
     assert state.epochs == 200 and state.losses[-1] < state.losses[0]
@@ -517,7 +546,7 @@ def test_normalisation_state_shows_a_diverging_run_climbing():
     assert state.runs["raw"].diverged and set(state.climbs) == {"raw"}
     climb = state.climbs["raw"]
     assert len(climb) == CLIMB_EPOCHS + 1 and climb[0] == state.runs["raw"].losses[0]
-    assert np.all(np.diff(np.log10(climb)) > 5)          # ×10⁷ an epoch at η = 0.1
+    assert np.all(np.diff(np.log10(climb)) > 5)  # ×10⁷ an epoch at η = 0.1
     assert normalisation_state(lr=1e-5, epochs=20).climbs == {}
     fig = draw_normalisation(state)
     assert "epoch 1:" in fig.axes[0].texts[0].get_text() and fig.axes[2].texts[0].get_text() == ""

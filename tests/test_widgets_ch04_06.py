@@ -33,8 +33,10 @@ def test_stepper_output_matches_scipy_and_each_window_is_its_patch(padding, stri
         state = cw.conv_step_state(image, kernel, padding, stride, position)
         r, c = divmod(position, expected.shape[1])
         assert (state.row, state.col) == (r, c)
-        np.testing.assert_allclose(state.patch, np.pad(image, padding)[r * stride:r * stride + 3,
-                                                                          c * stride:c * stride + 3])
+        np.testing.assert_allclose(
+            state.patch,
+            np.pad(image, padding)[r * stride : r * stride + 3, c * stride : c * stride + 3],
+        )
         assert state.value == pytest.approx(expected[r, c])
         assert state.filled.sum() == position + 1
 
@@ -55,10 +57,12 @@ def test_stepper_widget_wiring_and_hooks():
     assert "educnn-conv-figure" in stepper.image._dom_classes
     assert "educnn-conv-value" in stepper.caption._dom_classes
     slider.value = 7
-    assert stepper.state.position == 7 and f"= {stepper.state.value:g} &nbsp;" in stepper.caption.value
-    stepper.controls["padding"].value = 1       # 6×6 input, 3×3 kernel: 6×6 outputs
+    assert (
+        stepper.state.position == 7 and f"= {stepper.state.value:g} &nbsp;" in stepper.caption.value
+    )
+    stepper.controls["padding"].value = 1  # 6×6 input, 3×3 kernel: 6×6 outputs
     assert slider.max == 35 and stepper.state.output.shape == (6, 6)
-    stepper.controls["stride"].value = 2        # ⌊(8 − 3)/2⌋ + 1 = 3: 9 outputs, slider clipped
+    stepper.controls["stride"].value = 2  # ⌊(8 − 3)/2⌋ + 1 = 3: 9 outputs, slider clipped
     assert slider.max == 8 and stepper.state.position == min(7, 8)
     assert stepper.image.value[:4] == b"\x89PNG"
 
@@ -67,6 +71,7 @@ def _pixels(png):
     import io
 
     from PIL import Image
+
     return np.asarray(Image.open(io.BytesIO(png)))
 
 
@@ -77,22 +82,33 @@ def _stepper_states():
 
 def _pool_states():
     x = pw.DEFAULT_POOL_INPUT
-    return [pw.pool_state(x, "max", 2, 2, 0, 0), pw.pool_state(x, "max", 2, 2, 9, 2),
-            pw.pool_state(x, "max", 2, 2, 5, 1), pw.pool_state(x, "max", 2, 2, 5, 3)]
+    return [
+        pw.pool_state(x, "max", 2, 2, 0, 0),
+        pw.pool_state(x, "max", 2, 2, 9, 2),
+        pw.pool_state(x, "max", 2, 2, 5, 1),
+        pw.pool_state(x, "max", 2, 2, 5, 3),
+    ]
 
 
 def _multichannel_states():
     image = np.random.default_rng(2).random((12, 12, 3))
     filters = list(cw.MULTICHANNEL_FILTERS.values())
-    return [cw.multichannel_state(image, filters[0], 0.0), cw.multichannel_state(image, filters[2], 0.3),
-            cw.multichannel_state(image, filters[1], -0.5), cw.multichannel_state(image, filters[1], 0.5)]
+    return [
+        cw.multichannel_state(image, filters[0], 0.0),
+        cw.multichannel_state(image, filters[2], 0.3),
+        cw.multichannel_state(image, filters[1], -0.5),
+        cw.multichannel_state(image, filters[1], 0.5),
+    ]
 
 
-@pytest.mark.parametrize("figure, key, states", [
-    ("ConvStepFigure", lambda st: (st.padding, st.stride), _stepper_states),
-    ("PoolFigure", lambda st: (st.mode, st.size, st.stride), _pool_states),
-    ("MultichannelFigure", lambda st: None, _multichannel_states),
-])
+@pytest.mark.parametrize(
+    "figure, key, states",
+    [
+        ("ConvStepFigure", lambda st: (st.padding, st.stride), _stepper_states),
+        ("PoolFigure", lambda st: (st.mode, st.size, st.stride), _pool_states),
+        ("MultichannelFigure", lambda st: None, _multichannel_states),
+    ],
+)
 def test_fast_redraw_gives_the_same_picture_as_a_fresh_one(figure, key, states):
     """The widgets redraw only what moves (blitting); the picture must equal a full draw."""
     figure_class = getattr(cw, figure, None) or getattr(pw, figure)
@@ -111,20 +127,28 @@ def test_fast_redraw_gives_the_same_picture_as_a_fresh_one(figure, key, states):
 def test_feature_map_is_zero_padded_cross_correlation(name):
     image = RNG.random((12, 10)).astype(np.float32)
     k = get_kernel(name)
-    np.testing.assert_allclose(cw.kernel_feature_map(image, k),
-                               scipy_correlate2d(image, k, mode="same"), atol=1e-5)
-    np.testing.assert_allclose(cw.kernel_feature_map(image, k, convolution=True),
-                               correlate(image, k[::-1, ::-1], mode="constant"), atol=1e-5)
+    np.testing.assert_allclose(
+        cw.kernel_feature_map(image, k), scipy_correlate2d(image, k, mode="same"), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        cw.kernel_feature_map(image, k, convolution=True),
+        correlate(image, k[::-1, ::-1], mode="constant"),
+        atol=1e-5,
+    )
 
 
 def test_kernel_explorer_state_names_symmetry_and_limits():
     state = cw.kernel_explorer_state("X", "sobel-x", compare=True, size=64)
     assert state["name"] == "sobel-x" and not state["same"]
-    np.testing.assert_allclose(state["convolution"], -state["feature_map"], atol=1e-5)  # antisymmetric
+    np.testing.assert_allclose(
+        state["convolution"], -state["feature_map"], atol=1e-5
+    )  # antisymmetric
     low, high = state["limits"]
     assert low == -high > 0 or low < 0 < high
     blur = cw.kernel_explorer_state("O", np.full((3, 3), 1 / 9), compare=True, size=64)
-    assert blur["name"] == "box blur" and blur["same"] and blur["limits"] == (0.0, pytest.approx(1.0))
+    assert (
+        blur["name"] == "box blur" and blur["same"] and blur["limits"] == (0.0, pytest.approx(1.0))
+    )
     custom = cw.kernel_explorer_state("photo", np.arange(9.0).reshape(3, 3), size=32)
     assert custom["name"] == "custom" and custom["image"].shape == (32, 32)
     with pytest.raises(ValueError, match="expected a 3×3 kernel, got shape"):
@@ -136,7 +160,10 @@ def test_kernel_explorer_state_names_symmetry_and_limits():
 def test_kernel_explorer_wiring_hooks_and_speed():
     explorer = cw.kernel_explorer(size=512)
     dropdown = explorer.controls["kernel"]
-    assert dropdown.description == "Kernel" and "educnn-kernel-explorer" in explorer.widget._dom_classes
+    assert (
+        dropdown.description == "Kernel"
+        and "educnn-kernel-explorer" in explorer.widget._dom_classes
+    )
     assert "educnn-feature-map" in explorer.image._dom_classes
     times = []
     for name in ["identity", "sharpen", "gaussian blur", "sobel-y", "emboss"]:
@@ -145,17 +172,26 @@ def test_kernel_explorer_wiring_hooks_and_speed():
         times.append(explorer.last_update_ms)
         np.testing.assert_allclose(explorer.state["kernel"], get_kernel(name), atol=1e-4)
         assert explorer.image.value != before
-    assert np.median(times) < 300    # < 100 ms on a laptop; generous for a shared CI core
-    explorer.controls["w11"].value = 7.0        # editing a number makes the kernel "custom"
+    assert np.median(times) < 300  # < 100 ms on a laptop; generous for a shared CI core
+    explorer.controls["w11"].value = 7.0  # editing a number makes the kernel "custom"
     assert dropdown.value == "custom" and explorer.state["kernel"][1, 1] == 7.0
-    dropdown.value = "identity"                 # and picking a name rewrites the numbers
+    dropdown.value = "identity"  # and picking a name rewrites the numbers
     assert explorer.controls["w11"].value == 1.0 and explorer.controls["w00"].value == 0.0
     np.testing.assert_allclose(explorer.state["feature_map"], explorer.state["image"], atol=1e-6)
 
 
 # -- padding / stride -----------------------------------------------------------------------
-@pytest.mark.parametrize("n, k, p, s, size", [(5, 3, 0, 1, 3), (5, 3, 1, 1, 5), (5, 3, 2, 1, 7),
-                                              (7, 3, 0, 2, 3), (6, 3, 0, 2, 2), (28, 5, 2, 1, 28)])
+@pytest.mark.parametrize(
+    "n, k, p, s, size",
+    [
+        (5, 3, 0, 1, 3),
+        (5, 3, 1, 1, 5),
+        (5, 3, 2, 1, 7),
+        (7, 3, 0, 2, 3),
+        (6, 3, 0, 2, 2),
+        (28, 5, 2, 1, 28),
+    ],
+)
 def test_padding_stride_formula(n, k, p, s, size):
     state = cw.padding_stride_state(n, k, p, s)
     assert state.valid and state.size == size and len(state.starts) == size
@@ -168,7 +204,7 @@ def test_padding_stride_formula(n, k, p, s, size):
 @given(st.integers(1, 40), st.integers(1, 9), st.integers(0, 5), st.integers(1, 5))
 def test_padding_stride_counts_the_windows_that_fit(n, k, p, s):
     state = cw.padding_stride_state(n, k, p, s)
-    windows = list(range(0, n + 2 * p - k + 1, s))     # every start whose window fits
+    windows = list(range(0, n + 2 * p - k + 1, s))  # every start whose window fits
     assert state.valid == bool(windows)
     if windows:
         assert state.size == len(windows) and state.starts == windows
@@ -186,21 +222,24 @@ def test_padding_stride_names_the_cases_and_explains_invalid_settings():
     assert not bad.valid and "does not fit" in bad.message and bad.formula.endswith("no output")
     explorer = cw.padding_stride_explorer()
     explorer.controls["k"].value = 7
-    explorer.controls["n"].value = 2             # would crash a naive widget
+    explorer.controls["n"].value = 2  # would crash a naive widget
     assert not explorer.state.valid and "does not fit" in explorer.caption.value
     explorer.controls["p"].value = 3
-    assert explorer.state.size == 2          # 2 + 6 − 7 + 1
+    assert explorer.state.size == 2  # 2 + 6 − 7 + 1
 
 
 # -- multi-channel --------------------------------------------------------------------------
 def test_multichannel_sums_the_channels_like_conv2d():
     from edu_cnn.conv import conv2d_forward_reference
+
     image = RNG.random((9, 8, 3))
     weight = RNG.normal(size=(3, 3, 3))
     state = cw.multichannel_state(image, weight, bias=0.5)
     x = image.transpose(2, 0, 1)
     for c in range(3):
-        np.testing.assert_allclose(state["channel_maps"][c], scipy_correlate2d(x[c], weight[c], mode="valid"))
+        np.testing.assert_allclose(
+            state["channel_maps"][c], scipy_correlate2d(x[c], weight[c], mode="valid")
+        )
     expected = conv2d_forward_reference(x[None], weight[None], np.array([0.5]))[0, 0]
     np.testing.assert_allclose(state["output"], expected)
     with pytest.raises(ValueError, match="multichannel_state: expected an image"):
@@ -215,8 +254,15 @@ def test_multichannel_sums_the_channels_like_conv2d():
 
 def _loops(x, size, stride, reduce):
     oh, ow = (x.shape[0] - size) // stride + 1, (x.shape[1] - size) // stride + 1
-    return np.array([[reduce(x[i * stride:i * stride + size, j * stride:j * stride + size])
-                      for j in range(ow)] for i in range(oh)])
+    return np.array(
+        [
+            [
+                reduce(x[i * stride : i * stride + size, j * stride : j * stride + size])
+                for j in range(ow)
+            ]
+            for i in range(oh)
+        ]
+    )
 
 
 @pytest.mark.parametrize("size, stride", [(2, 2), (3, 3), (3, 2), (2, 1)])
@@ -225,9 +271,13 @@ def test_pool_state_matches_loops_and_finds_the_winner(size, stride):
     for mode, reduce in (("max", np.max), ("mean", np.mean)):
         state = pw.pool_state(x, mode, size, stride, position=3, shift=1)
         np.testing.assert_allclose(state.output, _loops(x, size, stride, reduce))
-        np.testing.assert_allclose(state.shifted_output, _loops(pw.shift_right(x, 1), size, stride, reduce))
+        np.testing.assert_allclose(
+            state.shifted_output, _loops(pw.shift_right(x, 1), size, stride, reduce)
+        )
         assert state.value == pytest.approx(reduce(state.window))
-        np.testing.assert_array_equal(state.upsampled, np.kron(state.output, np.ones((stride, stride))))
+        np.testing.assert_array_equal(
+            state.upsampled, np.kron(state.output, np.ones((stride, stride)))
+        )
     state = pw.pool_state(x, "max", size, stride, position=3)
     assert x[state.winner] == state.value
     assert state.winner[0] // stride >= 0 and state.window.max() == x[state.winner]
@@ -237,7 +287,9 @@ def test_unpooling_puts_each_maximum_back_and_zeros_elsewhere():
     state = pw.pool_state(pw.DEFAULT_POOL_INPUT, "max", 2, 2)
     un = state.unpooled
     assert un.shape == (8, 8) and np.count_nonzero(un) <= 16
-    np.testing.assert_allclose(_loops(un, 2, 2, np.max), state.output)   # pooling it again gives the same
+    np.testing.assert_allclose(
+        _loops(un, 2, 2, np.max), state.output
+    )  # pooling it again gives the same
     assert all(un[r, c] in (0, pw.DEFAULT_POOL_INPUT[r, c]) for r, c in np.ndindex(8, 8))
     assert pw.pool_state(pw.DEFAULT_POOL_INPUT, "mean").unpooled is None
 
@@ -260,14 +312,13 @@ def test_pool_state_bad_input_and_explorer_wiring():
     assert "educnn-pooling-explorer" in explorer.widget._dom_classes
     explorer.controls["position"].value = 5
     assert (explorer.state.row, explorer.state.col) == (1, 1) and explorer.state.value == 5.0
-    explorer.controls["size"].value = 3           # ⌊(8 − 3)/2⌋ + 1 = 3: 9 windows
+    explorer.controls["size"].value = 3  # ⌊(8 − 3)/2⌋ + 1 = 3: 9 windows
     assert explorer.controls["position"].max == 8 and explorer.state.output.shape == (3, 3)
     explorer.controls["mode"].value = "mean"
     assert explorer.state.unpooled is None and "mean(" in explorer.caption.value
 
 
 # -- backprop stepper -----------------------------------------------------------------------
-
 
 
 def _panel(step, label):
@@ -302,8 +353,11 @@ def test_backprop_trace_matches_the_formulas_written_out_with_numpy(kind, label,
     d1z = d1a * (z1 > 0)
     np.testing.assert_allclose(_panel(steps[10], "δ¹ = ∂L/∂z¹ channel 0"), d1z[0], atol=1e-12)
     for c in range(2):
-        np.testing.assert_allclose(_panel(steps[11], f"dW¹[{c}]"),
-                                   scipy_correlate2d(image, d1z[c], mode="valid"), atol=1e-12)
+        np.testing.assert_allclose(
+            _panel(steps[11], f"dW¹[{c}]"),
+            scipy_correlate2d(image, d1z[c], mode="valid"),
+            atol=1e-12,
+        )
     d0 = sum(scipy_convolve2d(d1z[c], W[c], mode="full") for c in range(2))
     np.testing.assert_allclose(_panel(steps[11], "δ⁰ = ∂L/∂a⁰"), d0, atol=1e-12)
 
@@ -325,7 +379,7 @@ def test_backprop_bad_input_and_stepper_wiring():
         bw.backprop_trace(label=2)
     stepper = bw.backprop_stepper()
     assert "educnn-backprop-stepper" in stepper.widget._dom_classes
-    stepper.back_button.click()                  # already at the start: stays at 0
+    stepper.back_button.click()  # already at the start: stays at 0
     assert stepper.state.index == 0
     for _ in range(20):
         stepper.forward_button.click()
@@ -350,8 +404,8 @@ def test_ch04_kernel_boxes_follow_the_menu_and_an_edit_makes_it_custom():
     probe = cw.kernel_explorer()
     probe.controls["kernel"].value = "emboss"
     assert np.allclose(probe.state["kernel"], get_kernel("emboss"), atol=1e-4)
-    assert probe.controls["w22"].value == 2.0             # the nine boxes follow the dropdown
-    probe.controls["w11"].value = 9.0                      # editing a box makes it "custom"
+    assert probe.controls["w22"].value == 2.0  # the nine boxes follow the dropdown
+    probe.controls["w11"].value = 9.0  # editing a box makes it "custom"
     assert probe.controls["kernel"].value == "custom"
     for name in KERNELS:
         probe.controls["kernel"].value = name
@@ -364,8 +418,8 @@ def test_ch04_padding_stride_explorer_counts_and_explains_a_window_too_big():
     probe.controls["n"].value, probe.controls["k"].value = 6, 3
     probe.controls["s"].value = 2
     probe.controls["p"].value = 0
-    assert probe.state.size == 2 and probe.state.left_over == 1      # ⌊3/2⌋ + 1, one cell unused
-    probe.controls["k"].value = 7                                     # too big: explained, no crash
+    assert probe.state.size == 2 and probe.state.left_over == 1  # ⌊3/2⌋ + 1, one cell unused
+    probe.controls["k"].value = 7  # too big: explained, no crash
     assert not probe.state.valid and "does not fit" in probe.caption.value
 
 
@@ -388,7 +442,7 @@ def test_ch05_pooling_explorer_window_size_and_mean_mode():
     probe = pw.pooling_explorer()
     probe.controls["position"].value = 5
     assert probe.state.value == 5.0 and probe.state.winner == (3, 3)
-    probe.controls["size"].value = 3                        # ⌊(8 − 3)/2⌋ + 1 = 3
+    probe.controls["size"].value = 3  # ⌊(8 − 3)/2⌋ + 1 = 3
     assert probe.state.output.shape == (3, 3) and probe.controls["position"].max == 8
     probe.controls["mode"].value = "mean"
     assert probe.state.unpooled is None

@@ -56,8 +56,17 @@ def trained_mlp(mnist):
     data, mean, std = mnist
     model = mlp((784, 128, 10), flatten=True)
     x = (data.x_train - mean) / std
-    fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=2e-3), x, data.y_train,
-        epochs=4, batch_size=64, seed=0, verbose=False)
+    fit(
+        model,
+        CrossEntropyLoss(),
+        Adam(model.parameters(), lr=2e-3),
+        x,
+        data.y_train,
+        epochs=4,
+        batch_size=64,
+        seed=0,
+        verbose=False,
+    )
     return model, mean, std
 
 
@@ -73,8 +82,11 @@ def test_confusion_matrix_against_histogram2d():
 
 
 def test_confusion_matrix_bad_input():
-    with pytest.raises(ValueError, match=r"confusion_matrix: y_true and y_pred need one label "
-                                         r"per sample, got \(3,\) and \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"confusion_matrix: y_true and y_pred need one label "
+        r"per sample, got \(3,\) and \(2,\)",
+    ):
         confusion_matrix([0, 1, 2], [0, 1])
     with pytest.raises(ValueError, match=r"y_pred holds labels in 0…7, outside 0…4"):
         confusion_matrix([0, 1], [0, 7], num_classes=5)
@@ -100,8 +112,9 @@ def test_figures_are_built():
         plot_confusion_matrix(m, ["a", "b"])
     images = RNG.random((5, 1, 28, 28))
     probs = RNG.dirichlet(np.ones(10), 5)
-    fig = plot_image_grid(images, labels=[0, 1, 2, 3, 4], predictions=probs.argmax(1),
-                          probabilities=probs, ncols=3)
+    fig = plot_image_grid(
+        images, labels=[0, 1, 2, 3, 4], predictions=probs.argmax(1), probabilities=probs, ncols=3
+    )
     assert len(fig.axes) == 6
     titles = [ax.get_title() for ax in fig.axes[:5]]
     for title, p, label in zip(titles, probs, range(5)):
@@ -114,8 +127,13 @@ def test_figures_are_built():
 
 
 def test_history_figure_shows_the_history():
-    history = {"loss": [1.0, 0.5], "val_loss": [0.9, 0.6], "accuracy": [0.7, 0.8],
-                   "val_accuracy": [0.75, 0.85], "batch_loss": [2.0, 1.5, 1.0, 0.8, 0.6, 0.4]}
+    history = {
+        "loss": [1.0, 0.5],
+        "val_loss": [0.9, 0.6],
+        "accuracy": [0.7, 0.8],
+        "val_accuracy": [0.75, 0.85],
+        "batch_loss": [2.0, 1.5, 1.0, 0.8, 0.6, 0.4],
+    }
     figure = HistoryFigure(batches_per_epoch=3, epochs=5).update(history)
     x, _y = figure.lines["batch_loss"].get_data()
     np.testing.assert_allclose(x, np.arange(1, 7) / 3)
@@ -148,13 +166,27 @@ class FakeTrainer:
 def test_status_html_for_each_phase():
     state = dw.DashboardState()
     assert dw.status_html(state).startswith("Ready")
-    state = dw.DashboardState(epochs=5, batches_per_epoch=10, epoch=1, batch=4,
-                              batch_loss=[0.31234], val_accuracy=[0.9512],
-                              images_per_second=2345.6, elapsed=12.3, phase="training")
+    state = dw.DashboardState(
+        epochs=5,
+        batches_per_epoch=10,
+        epoch=1,
+        batch=4,
+        batch_loss=[0.31234],
+        val_accuracy=[0.9512],
+        images_per_second=2345.6,
+        elapsed=12.3,
+        phase="training",
+    )
     text = dw.status_html(state)
     assert text.startswith("<b>Training</b>")
-    for part in ("epoch 2/5", "batch 5/10", "batch loss 0.312", "validation accuracy 95.1 %",
-                 "2,346 images/s", "12 s"):
+    for part in (
+        "epoch 2/5",
+        "batch 5/10",
+        "batch loss 0.312",
+        "validation accuracy 95.1 %",
+        "2,346 images/s",
+        "12 s",
+    ):
         assert part in text
     assert state.progress == pytest.approx(15 / 50)
     state.phase = "failed"
@@ -170,14 +202,14 @@ def test_dashboard_redraws_at_most_every_half_second_and_stops_after_the_batch()
     dash.on_train_begin(trainer)
     dash.on_epoch_begin(trainer, 0)
     for batch in range(10):
-        clock.now += 0.1                       # a batch every 0.1 s
+        clock.now += 0.1  # a batch every 0.1 s
         dash.on_batch_end(trainer, batch, {"loss": 1.0 / (batch + 1)})
-        dash._draw_cost = 0.0                  # pretend drawing is free (real cost varies)
+        dash._draw_cost = 0.0  # pretend drawing is free (real cost varies)
     # 1 s of batches at ≥ 0.5 s between redraws: the first batch, then at most two more
     assert 1 <= dash.state.redraws <= 3
     assert dash.progress.value == pytest.approx(0.5)
     assert len(dash.state.batch_loss) == 10
-    dash.stop_button.click()                   # what the browser's click does
+    dash.stop_button.click()  # what the browser's click does
     assert dash.stop_requested and not trainer.stop_training
     dash.on_epoch_begin(trainer, 1)
     dash.on_batch_end(trainer, 0, {"loss": 0.1})
@@ -198,16 +230,37 @@ def test_dashboard_trains_in_the_background_and_matches_plain_fit():
     x, y = small_problem()
     plain_model = mlp((20, 16, 4))
     state = plain_model.state_dict()
-    plain = fit(plain_model, CrossEntropyLoss(), Adam(plain_model.parameters()), x, y,
-                epochs=3, batch_size=32, seed=1, verbose=False)
+    plain = fit(
+        plain_model,
+        CrossEntropyLoss(),
+        Adam(plain_model.parameters()),
+        x,
+        y,
+        epochs=3,
+        batch_size=32,
+        seed=1,
+        verbose=False,
+    )
     model = mlp((20, 16, 4))
     model.load_state_dict(state)
     dash = dw.TrainingDashboard()
-    assert dash.start(model, CrossEntropyLoss(), Adam(model.parameters()), x, y,
-                      epochs=3, batch_size=32, seed=1, validation_data=(x[:64], y[:64])) is dash
+    assert (
+        dash.start(
+            model,
+            CrossEntropyLoss(),
+            Adam(model.parameters()),
+            x,
+            y,
+            epochs=3,
+            batch_size=32,
+            seed=1,
+            validation_data=(x[:64], y[:64]),
+        )
+        is dash
+    )
     history = dash.wait(timeout=60)
     assert not dash.running and dash.state.phase == "finished"
-    np.testing.assert_allclose(history.loss, plain.loss, rtol=1e-5)   # the thread changes nothing
+    np.testing.assert_allclose(history.loss, plain.loss, rtol=1e-5)  # the thread changes nothing
     assert dash.state.loss == pytest.approx(history.loss) and len(dash.state.val_loss) == 3
     assert dash.progress.value == pytest.approx(1.0) and dash.state.images_per_second > 0
 
@@ -223,14 +276,22 @@ def test_stop_button_ends_background_training_cleanly():
             seen.append(batch)
             time.sleep(0.002)
 
-    dash.start(model, CrossEntropyLoss(), Adam(model.parameters()), x, y, epochs=200,
-               batch_size=16, callbacks=[Watch()])
+    dash.start(
+        model,
+        CrossEntropyLoss(),
+        Adam(model.parameters()),
+        x,
+        y,
+        epochs=200,
+        batch_size=16,
+        callbacks=[Watch()],
+    )
     while len(seen) < 5:
         time.sleep(0.01)
     dash.stop_button.click()
     history = dash.wait(timeout=30)
     assert history.stopped_early and history.epochs == 1 and len(history.batch_loss) < 256
-    assert len(history.batch_loss) == len(seen)          # stopped after a whole batch
+    assert len(history.batch_loss) == len(seen)  # stopped after a whole batch
     assert dash.state.phase == "stopped"
     assert all(np.isfinite(p.data).all() for p in model.parameters())
 
@@ -244,8 +305,9 @@ def test_interrupt_stops_foreground_training_cleanly():
     before = signal.getsignal(signal.SIGINT)
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
-    history = dash.run(model, CrossEntropyLoss(), Adam(model.parameters()), x, y, epochs=500,
-                       batch_size=16)
+    history = dash.run(
+        model, CrossEntropyLoss(), Adam(model.parameters()), x, y, epochs=500, batch_size=16
+    )
     timer.cancel()
     assert history.stopped_early and history.epochs < 500 and dash.state.phase == "stopped"
     assert signal.getsignal(signal.SIGINT) is before
@@ -254,8 +316,14 @@ def test_interrupt_stops_foreground_training_cleanly():
 def test_dashboard_errors_are_shown_and_raised():
     dash = dw.TrainingDashboard()
     model = mlp((20, 4))
-    dash.start(model, CrossEntropyLoss(), Adam(model.parameters()), np.zeros((10, 20)),
-               np.zeros(9, int), epochs=1)
+    dash.start(
+        model,
+        CrossEntropyLoss(),
+        Adam(model.parameters()),
+        np.zeros((10, 20)),
+        np.zeros(9, int),
+        epochs=1,
+    )
     with pytest.raises(ValueError, match="fit: x and y need one entry per sample"):
         dash.wait(timeout=30)
     assert dash.state.phase == "failed" and "one entry per sample" in dash.status.value
@@ -267,27 +335,50 @@ def test_save_best_model_writes_only_improvements(tmp_path):
     x, y = small_problem()
     model = mlp((20, 16, 4))
     path = tmp_path / "snap" / "best.educnn"
-    saver = dw.SaveBestModel(path, monitor="val_loss", input_shape=(20,), mean=0.0, std=1.0,
-                             metadata={"run": "test"})
+    saver = dw.SaveBestModel(
+        path, monitor="val_loss", input_shape=(20,), mean=0.0, std=1.0, metadata={"run": "test"}
+    )
     # validation on noise labels: val_loss goes up and down, so not every epoch is saved
-    history = fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=0.05), x, y, epochs=8,
-                  batch_size=32, validation_data=(x[:40], RNG.integers(0, 4, 40)),
-                  callbacks=[saver], verbose=False)
+    history = fit(
+        model,
+        CrossEntropyLoss(),
+        Adam(model.parameters(), lr=0.05),
+        x,
+        y,
+        epochs=8,
+        batch_size=32,
+        validation_data=(x[:40], RNG.integers(0, 4, 40)),
+        callbacks=[saver],
+        verbose=False,
+    )
     best = int(np.argmin(history.val_loss))
-    improvements = sum(v < min(history.val_loss[:i], default=np.inf)
-                       for i, v in enumerate(history.val_loss))
+    improvements = sum(
+        v < min(history.val_loss[:i], default=np.inf) for i, v in enumerate(history.val_loss)
+    )
     assert saver.best_epoch == best and saver.saves == improvements
     loaded = modelfile.load(path)
     assert loaded.metadata["epoch"] == best + 1 and loaded.metadata["run"] == "test"
     assert loaded.metadata["val_loss"] == pytest.approx(history.val_loss[best])
     with pytest.raises(ValueError, match="SaveBestModel: monitor='val_acc' is not among"):
-        fit(model, CrossEntropyLoss(), Adam(model.parameters()), x, y, epochs=1,
-            callbacks=[dw.SaveBestModel(path, monitor="val_acc")], verbose=False)
+        fit(
+            model,
+            CrossEntropyLoss(),
+            Adam(model.parameters()),
+            x,
+            y,
+            epochs=1,
+            callbacks=[dw.SaveBestModel(path, monitor="val_acc")],
+            verbose=False,
+        )
 
 
 def test_draw_training_is_the_static_twin():
-    history = {"loss": [1.0, 0.5], "val_loss": [0.9, 0.6], "accuracy": [0.7, 0.8],
-                   "val_accuracy": [0.75, 0.85]}
+    history = {
+        "loss": [1.0, 0.5],
+        "val_loss": [0.9, 0.6],
+        "accuracy": [0.7, 0.8],
+        "val_accuracy": [0.75, 0.85],
+    }
     fig = dw.draw_training(history, epochs=2)
     assert [len(ax.lines) for ax in fig.axes] == [3, 2]
 
@@ -298,13 +389,24 @@ def test_layer_outputs_chain_to_the_model_output():
     x = RNG.normal(size=(1, 28, 28)).astype(np.float32)
     outputs = fw.layer_outputs(model, x)
     assert [o.output.shape for o in outputs] == [
-        (6, 28, 28), (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 10, 10), (16, 5, 5),
-        (400,), (120,), (120,), (84,), (84,), (10,)]
+        (6, 28, 28),
+        (6, 28, 28),
+        (6, 14, 14),
+        (16, 10, 10),
+        (16, 10, 10),
+        (16, 5, 5),
+        (400,),
+        (120,),
+        (120,),
+        (84,),
+        (84,),
+        (10,),
+    ]
     np.testing.assert_allclose(outputs[-1].output, predict(model, x[None])[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(outputs[1].output, np.maximum(outputs[0].output, 0))
     assert outputs[2].output[0, 0, 0] == outputs[1].output[0, :2, :2].max()
     assert [o.label for o in outputs] == fw.layer_labels(model)
-    assert model.training                                    # the mode is restored
+    assert model.training  # the mode is restored
     with pytest.raises(ValueError, match=r"layer_outputs: expected one image"):
         fw.layer_outputs(model, np.zeros((2, 1, 28, 28)))
 
@@ -317,12 +419,13 @@ def test_mosaic_and_kernels_figure():
     model = lenet5()
     assert [i for i, _ in fw.conv_layers(model)] == [0, 3]
     fig = fw.draw_kernels(model)
-    assert len(fig.axes) == 4                                # two layers, a colour bar each
+    assert len(fig.axes) == 4  # two layers, a colour bar each
     assert [ax.get_ylabel() for ax in fig.axes[2:]] == ["weight", "weight"]
-    assert fig.axes[2].get_ylim() == pytest.approx((-np.abs(model[0].weight.data).max(),
-                                                    np.abs(model[0].weight.data).max()))
+    assert fig.axes[2].get_ylim() == pytest.approx(
+        (-np.abs(model[0].weight.data).max(), np.abs(model[0].weight.data).max())
+    )
     shown = fig.axes[1].images[0].get_array()
-    np.testing.assert_allclose(shown[:5, :5], model[3].weight.data[0, 0])   # filter 0, channel 0
+    np.testing.assert_allclose(shown[:5, :5], model[3].weight.data[0, 0])  # filter 0, channel 0
     np.testing.assert_allclose(shown[6:11, :5], model[3].weight.data[0, 1])  # filter 0, channel 1
     with pytest.raises(ValueError, match="conv_layers: the model has no convolution layer"):
         fw.conv_layers(mlp((4, 2)))
@@ -340,8 +443,10 @@ def test_feature_explorer_follows_its_controls(mnist):
     assert state.index == 7 and state.label == int(data.y_test[7])
     np.testing.assert_allclose(state.layer.output, fw.layer_outputs(model, images[7])[3].output)
     assert state.predicted == int(np.argmax(predict(model, images[7:8])[0]))
-    assert "16, 10, 10" in explorer.caption.value and bytes(explorer.image.value).startswith(b"\x89PNG")
-    explorer.controls["Layer"].value = 9                     # a vector layer draws as bars
+    assert "16, 10, 10" in explorer.caption.value and bytes(explorer.image.value).startswith(
+        b"\x89PNG"
+    )
+    explorer.controls["Layer"].value = 9  # a vector layer draws as bars
     assert explorer.state.layer.output.shape == (84,)
     with pytest.raises(ValueError, match=r"feature_maps: image index must be in 0…19, got 20"):
         fw.feature_maps(model, images, 20, 0)
@@ -350,7 +455,7 @@ def test_feature_explorer_follows_its_controls(mnist):
 # -- draw a digit ---------------------------------------------------------------------------
 def test_rasterize_strokes_draws_round_thick_lines():
     dot = drw.rasterize_strokes([[(100.0, 100.0)]], width=20)
-    assert dot.sum() == pytest.approx(np.pi * 10 ** 2, rel=0.03)
+    assert dot.sum() == pytest.approx(np.pi * 10**2, rel=0.03)
     line = drw.rasterize_strokes([[(50, 140), (230, 140)]], width=20)
     rows = np.flatnonzero(line[:, 140] > 0.5)
     assert rows.min() >= 129 and rows.max() <= 150 and len(rows) in (20, 21)
@@ -384,7 +489,7 @@ def test_draw_digit_hooks_and_layout(trained_mlp):
 def test_drawing_a_one_and_a_zero(trained_mlp):
     model, mean, std = trained_mlp
     widget = drw.DrawDigit(model, mean, std)
-    draw(widget, [(140, 40 + 4 * i) for i in range(51)])            # a vertical stroke
+    draw(widget, [(140, 40 + 4 * i) for i in range(51)])  # a vertical stroke
     assert widget.state is not None and widget.state.predicted == 1
     assert "<b style='font-size:150%'>1</b>" in widget.prediction.value
     assert bytes(widget.steps_image.value).startswith(b"\x89PNG")
@@ -414,8 +519,9 @@ def test_drawn_test_digits_are_read_like_the_originals(mnist, trained_mlp):
     model, _, _ = trained_mlp
     digits = data.x_test[:60, 0]
     original = predict(model, ((digits - mean) / std)[:, None]).argmax(axis=1)
-    drawn = [drw.predict_digit(model, np.kron(d, np.ones((10, 10))), mean, std).predicted
-             for d in digits]
+    drawn = [
+        drw.predict_digit(model, np.kron(d, np.ones((10, 10))), mean, std).predicted for d in digits
+    ]
     assert np.mean(np.array(drawn) == original) >= 0.9
 
 
@@ -429,7 +535,7 @@ def test_canvas_pixels_path(trained_mlp):
         widget.predict_canvas()
     ink = drw.rasterize_strokes([[(140, 40 + 4 * i) for i in range(51)]])
     rgba = np.zeros((280, 280, 4), np.uint8)
-    rgba[..., :3] = (255 * ink[..., None]).astype(np.uint8)          # white on black
+    rgba[..., :3] = (255 * ink[..., None]).astype(np.uint8)  # white on black
     rgba[..., 3] = 255
     buffer = io.BytesIO()
     Image.fromarray(rgba).save(buffer, format="png")
@@ -451,7 +557,7 @@ def test_static_twin_and_prediction_html(mnist, trained_mlp):
     model, _, _ = trained_mlp
     prediction = drw.predict_digit(model, np.kron(data.x_test[0, 0], np.ones((10, 10))), mean, std)
     fig = drw.draw_digit_prediction(prediction, true_class=int(data.y_test[0]))
-    assert len(fig.axes) == 5 + 3 * 3          # 4 steps + bars; label, picture, colour bar per layer
+    assert len(fig.axes) == 5 + 3 * 3  # 4 steps + bars; label, picture, colour bar per layer
     text = drw.prediction_html(prediction)
     assert f">{prediction.predicted}</b>" in text and text.count(" %") == 3
 
@@ -487,8 +593,12 @@ def test_stop_button_in_a_real_kernel():
                 return "".join(text)
 
     def click(model_id: str) -> None:
-        kc.shell_channel.send(kc.session.msg("comm_msg", {
-            "comm_id": model_id, "data": {"method": "custom", "content": {"event": "click"}}}))
+        kc.shell_channel.send(
+            kc.session.msg(
+                "comm_msg",
+                {"comm_id": model_id, "data": {"method": "custom", "content": {"event": "click"}}},
+            )
+        )
 
     try:
         button = execute(
@@ -502,24 +612,31 @@ def test_stop_button_in_a_real_kernel():
             "y = (x.sum(1) > 0).astype(np.int64)\n"
             "model = mlp((20, 64, 2)); dash = TrainingDashboard()\n"
             "args = (model, CrossEntropyLoss(), Adam(model.parameters()), x, y)\n"
-            "print(dash.stop_button.model_id)\n").split()[-1]
+            "print(dash.stop_button.model_id)\n"
+        ).split()[-1]
         started = time.monotonic()
-        assert "started" in execute("dash.start(*args, epochs=1000, batch_size=16); print('started')")
-        assert time.monotonic() - started < 10              # the cell did not wait for training
+        assert "started" in execute(
+            "dash.start(*args, epochs=1000, batch_size=16); print('started')"
+        )
+        assert time.monotonic() - started < 10  # the cell did not wait for training
         time.sleep(0.5)
         click(button)
-        result = execute("h = dash.wait(timeout=60)\n"
-                         "print(h.stopped_early, h.epochs < 1000, dash.state.phase)")
+        result = execute(
+            "h = dash.wait(timeout=60)\nprint(h.stopped_early, h.epochs < 1000, dash.state.phase)"
+        )
         assert result.split() == ["True", "True", "stopped"], result
 
-        result = execute("h = dash.run(*args, epochs=2, batch_size=16)\n"
-                         "print(h.stopped_early, h.epochs)",
-                         during=lambda: (time.sleep(0.3), click(button)))
-        assert result.split() == ["False", "2"], result      # the click came too late
+        result = execute(
+            "h = dash.run(*args, epochs=2, batch_size=16)\nprint(h.stopped_early, h.epochs)",
+            during=lambda: (time.sleep(0.3), click(button)),
+        )
+        assert result.split() == ["False", "2"], result  # the click came too late
 
-        result = execute("h = dash.run(*args, epochs=1000, batch_size=16)\n"
-                         "print(h.stopped_early, h.epochs < 1000, dash.state.phase)",
-                         during=lambda: (time.sleep(1.0), km.interrupt_kernel()))
+        result = execute(
+            "h = dash.run(*args, epochs=1000, batch_size=16)\n"
+            "print(h.stopped_early, h.epochs < 1000, dash.state.phase)",
+            during=lambda: (time.sleep(1.0), km.interrupt_kernel()),
+        )
         assert result.split() == ["True", "True", "stopped"], result
     finally:
         kc.stop_channels()
@@ -535,8 +652,13 @@ def test_exercise_conv2d_parameters_catches_the_missing_bias():
 
     result = check("conv2d_parameters", no_bias, verbose=False)
     assert not result and "ONE bias" in result.message
-    assert check("conv2d_parameters", lambda in_channels, out_channels, kernel_size:
-                 out_channels * (in_channels * kernel_size**2 + 1), verbose=False)
+    assert check(
+        "conv2d_parameters",
+        lambda in_channels, out_channels, kernel_size: (
+            out_channels * (in_channels * kernel_size**2 + 1)
+        ),
+        verbose=False,
+    )
 
 
 def test_exercise_lenet_flat_features_matches_the_real_network():
@@ -544,7 +666,7 @@ def test_exercise_lenet_flat_features_matches_the_real_network():
     from edu_cnn.exercises.ch07_lenet import lenet_flat_features
     from edu_cnn.sequential import Sequential
 
-    features = Sequential(*list(lenet5())[:7])           # conv … pool, flatten
+    features = Sequential(*list(lenet5())[:7])  # conv … pool, flatten
     for height, width in ((28, 28), (32, 32), (36, 44), (64, 48)):
         assert lenet_flat_features(height, width) == features.output_shape((1, height, width))[0]
     result = check("lenet_flat_features", lambda height, width: 400, verbose=False)
@@ -554,8 +676,9 @@ def test_exercise_lenet_flat_features_matches_the_real_network():
 def test_exercise_per_class_accuracy_catches_columns_for_rows():
     from edu_cnn.exercises import check
 
-    result = check("per_class_accuracy", lambda c: np.diag(c) / np.asarray(c).sum(axis=0),
-                   verbose=False)
+    result = check(
+        "per_class_accuracy", lambda c: np.diag(c) / np.asarray(c).sum(axis=0), verbose=False
+    )
     assert not result and "row i (not column i)" in result.message
 
 
@@ -563,8 +686,7 @@ def test_exercise_standardize_catches_test_statistics():
     from edu_cnn.exercises import check
 
     def own_statistics(x_train, x_test):
-        return ((x_train - x_train.mean()) / x_train.std(),
-                (x_test - x_test.mean()) / x_test.std())
+        return ((x_train - x_train.mean()) / x_train.std(), (x_test - x_test.mean()) / x_test.std())
 
     result = check("standardize_with_training_stats", own_statistics, verbose=False)
     assert not result and "value 2 of the result" in result.message
@@ -625,17 +747,17 @@ def test_ch07_feature_picture_shows_every_map_at_a_whole_scale(mnist):
         picture = feature_maps_image(explorer.state)
         assert picture.ndim == 3 and picture.shape[1] <= 900 and picture.shape[0] <= 200
         out = explorer.state.layer.output
-        if out.ndim == 3:                  # the first map, enlarged k×, is the top-left tile
+        if out.ndim == 3:  # the first map, enlarged k×, is the top-left tile
             k = max(1, round(84 / out.shape[1]))
-            tile = picture[:out.shape[1] * k:k, 128:128 + out.shape[2] * k:k]
+            tile = picture[: out.shape[1] * k : k, 128 : 128 + out.shape[2] * k : k]
             order = np.argsort(out[0].ravel())
             brightness = tile.sum(axis=2).ravel()[order]
-            assert brightness[-1] >= brightness[0]      # viridis: larger value, brighter
+            assert brightness[-1] >= brightness[0]  # viridis: larger value, brighter
     bars = bars_image(np.array([1.0, -0.5, 0.0]), width=30, height=21)
     assert bars.shape == (21, 30, 3)
-    assert np.allclose(bars[0:10, 0:9], (0.12, 0.47, 0.71))         # +1: a full blue bar up
-    assert np.allclose(bars[11:15, 10:19], (0.84, 0.15, 0.16))      # −0.5: half a red bar down
-    assert np.allclose(bars[10], 0.6) and np.allclose(bars[15:, 10:19], 1.0)   # zero line, white
+    assert np.allclose(bars[0:10, 0:9], (0.12, 0.47, 0.71))  # +1: a full blue bar up
+    assert np.allclose(bars[11:15, 10:19], (0.84, 0.15, 0.16))  # −0.5: half a red bar down
+    assert np.allclose(bars[10], 0.6) and np.allclose(bars[15:, 10:19], 1.0)  # zero line, white
     with pytest.raises(ValueError, match="bars_image: expected at least one value"):
         bars_image(np.array([]))
 
@@ -643,16 +765,20 @@ def test_ch07_feature_picture_shows_every_map_at_a_whole_scale(mnist):
 def test_ch07_drawn_seven_through_the_mouse_events(trained_mlp):
     model, mean, std = trained_mlp
     pad = drw.DrawDigit(model, mean, std)
-    strokes = ([("mouse_down", 80, 60)] + [("mouse_move", 80 + 6 * i, 60) for i in range(1, 21)]
-               + [("mouse_move", 200 - 3 * i, 60 + 9 * i) for i in range(1, 21)]
-               + [("mouse_up", 140, 240)])
+    strokes = (
+        [("mouse_down", 80, 60)]
+        + [("mouse_move", 80 + 6 * i, 60) for i in range(1, 21)]
+        + [("mouse_move", 200 - 3 * i, 60 + 9 * i) for i in range(1, 21)]
+        + [("mouse_up", 140, 240)]
+    )
     for event, x, y in strokes:
         pad.canvas._handle_frontend_event(None, {"event": event, "x": x, "y": y}, [])
     assert pad.state is not None and pad.state.predicted == 7
     assert "educnn-draw-probabilities" in pad.probabilities._dom_classes
     assert pad.probabilities.value.count("<div") == 10 and "#ff7f0e" in pad.probabilities.value
     assert pad.activation_labels.value.count("<div") == len(
-        [o for o in pad.state.outputs if o.name not in ("Flatten", "Dropout")])
+        [o for o in pad.state.outputs if o.name not in ("Flatten", "Dropout")]
+    )
     pad.clear_button.click()
     assert pad.state is None and pad.probabilities.value == ""
 
@@ -666,9 +792,11 @@ def test_activations_figure_shows_the_input_colour_bars_and_labelled_logits():
     figure = ActivationsFigure(outputs, image=x)
     shown = [o for o in outputs if o.name != "Flatten"]
     assert len(figure.images) == len(figure.bars) == len(shown) + 1
-    np.testing.assert_array_equal(figure.images[0].get_array(), x[0])            # the input first
+    np.testing.assert_array_equal(figure.images[0].get_array(), x[0])  # the input first
     logits = shown[-1].output
-    assert [float(t) for t in figure.bars[-1].get_ticks()] == pytest.approx([logits.min(), logits.max()])
+    assert [float(t) for t in figure.bars[-1].get_ticks()] == pytest.approx(
+        [logits.min(), logits.max()]
+    )
     labels = [t.get_text() for t in figure.images[-1].axes.texts]
     assert labels == [str(k) for k in range(10)]
     with pytest.raises(ValueError, match="pass image="):
@@ -694,4 +822,4 @@ def test_feature_maps_figure_labels_logits_by_class_and_features_by_number():
     hidden = fw.draw_feature_maps(fw.feature_maps(model, x, 0, 7))
     assert next(ax for ax in hidden.axes if ax.patches).get_xlabel() == "feature (0–119)"
     maps = fw.draw_feature_maps(fw.feature_maps(model, x, 0, 0))
-    assert any(ax.get_ylabel().startswith("value") for ax in maps.axes)   # the colour bar
+    assert any(ax.get_ylabel().startswith("value") for ax in maps.axes)  # the colour bar

@@ -26,7 +26,7 @@ def a_digit() -> np.ndarray:
     digit[6:9, 7:21] = 1.0
     for row in range(9, 23):
         col = 20 - (row - 9) // 2
-        digit[row, col - 1:col + 2] = 1.0
+        digit[row, col - 1 : col + 2] = 1.0
     return digit
 
 
@@ -44,8 +44,8 @@ class Recorder:
 def test_photo_is_dark_ink_on_light_paper_and_off_centre():
     photo = photo_of_digit(a_digit(), size=84, offset=(10, -12))
     assert photo.shape == (84, 84) and photo.dtype == np.uint8
-    assert np.median(photo) > 200          # light paper
-    assert photo.min() < 70                # dark ink
+    assert np.median(photo) > 200  # light paper
+    assert photo.min() < 70  # dark ink
     ink = np.clip(np.median(photo) - photo.astype(float) - 20, 0, None)  # ink above the paper noise
     rows, cols = np.indices(photo.shape)
     centre = (rows * ink).sum() / ink.sum(), (cols * ink).sum() / ink.sum()
@@ -61,7 +61,7 @@ def test_the_full_contract_is_what_the_command_line_feeds():
     photo = photo_of_digit(a_digit())
     run = Recorder()
     state = contract_state(photo, run, MEAN, STD)
-    expected = to_model_input(photo, MEAN, STD)       # the path `python -m edu_cnn predict` takes
+    expected = to_model_input(photo, MEAN, STD)  # the path `python -m edu_cnn predict` takes
     np.testing.assert_allclose(run.seen[0], expected, rtol=1e-6, atol=1e-6)
     assert run.seen[0].shape == (1, 1, 28, 28) and run.seen[0].dtype == np.float32
     assert state.predicted == 1
@@ -72,7 +72,7 @@ def test_the_full_contract_is_what_the_command_line_feeds():
 def test_each_part_of_the_contract_switched_off():
     photo = photo_of_digit(a_digit())
     full = contract_state(photo, Recorder(), MEAN, STD).network_input
-    base = full * STD + MEAN                            # back to [0, 1]
+    base = full * STD + MEAN  # back to [0, 1]
 
     no_invert = contract_state(photo, Recorder(), MEAN, STD, invert=False).network_input
     np.testing.assert_allclose(no_invert, (1 - base - MEAN) / STD, atol=1e-5)
@@ -85,8 +85,8 @@ def test_each_part_of_the_contract_switched_off():
     image = squeezed.network_input
     rows, cols = np.indices(image.shape)
     centre = (rows * image).sum() / image.sum(), (cols * image).sum() / image.sum()
-    assert abs(centre[0] - 14) > 1 or abs(centre[1] - 14) > 1   # not centred any more
-    assert image[:, :4].max() < 0.2                     # the digit shrank with the paper
+    assert abs(centre[0] - 14) > 1 or abs(centre[1] - 14) > 1  # not centred any more
+    assert image[:, :4].max() < 0.2  # the digit shrank with the paper
 
 
 def test_draw_contract_has_three_panels():
@@ -102,8 +102,7 @@ def test_draw_contract_has_three_panels():
 def test_explorer_recomputes_when_a_box_is_unticked():
     photos = [photo_of_digit(a_digit(), seed=s) for s in range(2)]
     run = Recorder()
-    explorer = contract_explorer(run, photos, MEAN, STD, labels=[2, 2],
-                                 class_names=["a", "b", "c"])
+    explorer = contract_explorer(run, photos, MEAN, STD, labels=[2, 2], class_names=["a", "b", "c"])
     assert explorer.state.steps["normalise"] is True
     explorer.controls["normalise"].value = False
     assert explorer.state.steps["normalise"] is False
@@ -117,14 +116,15 @@ def test_explorer_recomputes_when_a_box_is_unticked():
 # -- what the notebook's course-check cell used to test (chapter 8) ----------------------------
 def test_ch08_contract_explorer_invert_box_and_probabilities():
     photos = [photo_of_digit(a_digit(), seed=s) for s in range(4)]
-    def logits(x: np.ndarray) -> np.ndarray:          # ten numbers from the input: a "model"
+
+    def logits(x: np.ndarray) -> np.ndarray:  # ten numbers from the input: a "model"
         return x.reshape(len(x), -1)[:, 300:310].astype(np.float64)
 
     explorer = contract_explorer(logits, photos, MEAN, STD, labels=[7, 7, 7, 7])
     explorer.controls["digit"].value = 3
     explorer.controls["invert"].value = False
     assert explorer.state.steps == {"invert": False, "centre": True, "normalise": True}
-    assert explorer.state.network_input.max() > 2.5        # the paper became bright "ink"
+    assert explorer.state.network_input.max() > 2.5  # the paper became bright "ink"
     explorer.controls["invert"].value = True
     assert np.allclose(explorer.state.probabilities.sum(), 1.0)
 
@@ -137,11 +137,15 @@ def test_contract_figure_keeps_its_colour_bar_clear_of_the_class_labels():
 
     digit = np.zeros((28, 28), np.float32)
     digit[6:22, 12:16] = 1.0
-    state = contract_state(photo_of_digit(digit, seed=0),
-                           lambda batch: np.tile(np.arange(10.0), (len(batch), 1)), 0.13, 0.31)
+    state = contract_state(
+        photo_of_digit(digit, seed=0),
+        lambda batch: np.tile(np.arange(10.0), (len(batch), 1)),
+        0.13,
+        0.31,
+    )
     fig = draw_contract(state, true_class=1)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     bar_labels = fig.axes[2].get_tightbbox(renderer)
-    probability_panel = fig.axes[4].get_tightbbox(renderer)        # includes the 0–9 labels
+    probability_panel = fig.axes[4].get_tightbbox(renderer)  # includes the 0–9 labels
     assert bar_labels.x1 < probability_panel.x0

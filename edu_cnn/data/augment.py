@@ -27,7 +27,9 @@ __all__ = ["RandomShift", "random_shift", "random_shift_reference", "shift_image
 
 def _check_shift(max_shift: Any, where: str) -> int:
     if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
-        raise ValueError(f"{where}: max_shift must be a non-negative integer (pixels), got {max_shift!r}")
+        raise ValueError(
+            f"{where}: max_shift must be a non-negative integer (pixels), got {max_shift!r}"
+        )
     return int(max_shift)
 
 
@@ -39,8 +41,10 @@ def _check(x: Any, max_shift: Any, where: str) -> tuple[np.ndarray, int]:
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
         raise ValueError(f"{where}: expected numeric images, got dtype {x.dtype}")
     if max_shift >= min(x.shape[-2:]) and x.shape[0] > 0:
-        raise ValueError(f"{where}: max_shift={max_shift} must be smaller than the image "
-                         f"({x.shape[-2]}×{x.shape[-1]} pixels)")
+        raise ValueError(
+            f"{where}: max_shift={max_shift} must be smaller than the image "
+            f"({x.shape[-2]}×{x.shape[-1]} pixels)"
+        )
     return x, int(max_shift)
 
 
@@ -50,11 +54,13 @@ def shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
     image = np.asarray(image)
     h, w = image.shape[-2:]
     if abs(dy) >= h or abs(dx) >= w:
-        raise ValueError(f"shift_image: shift ({dy}, {dx}) must be smaller than the image ({h}×{w})")
+        raise ValueError(
+            f"shift_image: shift ({dy}, {dx}) must be smaller than the image ({h}×{w})"
+        )
     pad = max(abs(dy), abs(dx))
     widths = [(0, 0)] * (image.ndim - 2) + [(pad, pad), (pad, pad)]
     padded = np.pad(image, widths, mode="edge")
-    return padded[..., pad - dy:pad - dy + h, pad - dx:pad - dx + w].copy()
+    return padded[..., pad - dy : pad - dy + h, pad - dx : pad - dx + w].copy()
 
 
 def _offsets(n: int, max_shift: int, rng: np.random.Generator | None) -> np.ndarray:
@@ -62,17 +68,22 @@ def _offsets(n: int, max_shift: int, rng: np.random.Generator | None) -> np.ndar
     return rng.integers(-max_shift, max_shift + 1, size=(2, n))
 
 
-def random_shift_reference(x: np.ndarray, max_shift: int = 2,
-                           rng: np.random.Generator | None = None) -> np.ndarray:
+def random_shift_reference(
+    x: np.ndarray, max_shift: int = 2, rng: np.random.Generator | None = None
+) -> np.ndarray:
     """:func:`random_shift` as a loop over the samples (the readable reference)."""
     x, max_shift = _check(x, max_shift, "random_shift_reference")
     dy, dx = _offsets(len(x), max_shift, rng)
-    return np.stack([shift_image(img, int(a), int(b)) for img, a, b in zip(x, dy, dx)]) \
-        if len(x) else x.copy()
+    return (
+        np.stack([shift_image(img, int(a), int(b)) for img, a, b in zip(x, dy, dx)])
+        if len(x)
+        else x.copy()
+    )
 
 
-def random_shift(x: np.ndarray, max_shift: int = 2,
-                 rng: np.random.Generator | None = None) -> np.ndarray:
+def random_shift(
+    x: np.ndarray, max_shift: int = 2, rng: np.random.Generator | None = None
+) -> np.ndarray:
     """Every image of the batch moved by its own random offset.
 
     Parameters
@@ -97,10 +108,10 @@ def random_shift(x: np.ndarray, max_shift: int = 2,
         return x.copy()
     # Output pixel (i, j) of image k reads pixel (i − dy_k, j − dx_k), clipped to the image:
     # clipping the index repeats the edge row / column, as np.pad(mode="edge") does.
-    rows = np.clip(np.arange(h) - dy[:, None], 0, h - 1)          # (N, H)
-    cols = np.clip(np.arange(w) - dx[:, None], 0, w - 1)          # (N, W)
+    rows = np.clip(np.arange(h) - dy[:, None], 0, h - 1)  # (N, H)
+    cols = np.clip(np.arange(w) - dx[:, None], 0, w - 1)  # (N, W)
     source = (rows[:, :, None] * w + cols[:, None, :]).reshape(n, 1, h * w)
-    flat = x.reshape(n, -1, h * w)                                # channels move together
+    flat = x.reshape(n, -1, h * w)  # channels move together
     return np.take_along_axis(flat, source, axis=2).reshape(x.shape)
 
 

@@ -47,8 +47,14 @@ from edu_cnn import settings
 from edu_cnn.data.errors import ChecksumError, DataError, DownloadError
 from edu_cnn.safefile import remove_stale_temporaries
 
-__all__ = ["DEFAULT_TIMEOUT", "RemoteFile", "deadline_for", "fetch_file", "file_digests",
-           "verify_file"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "RemoteFile",
+    "deadline_for",
+    "fetch_file",
+    "file_digests",
+    "verify_file",
+]
 
 #: Seconds to wait for a mirror to answer (and between two received blocks).
 DEFAULT_TIMEOUT = 20.0
@@ -198,8 +204,10 @@ def _download_once(
             announced = response.headers.get("Content-Length")
             announced = int(announced) if announced and announced.isdigit() else None
             if announced is not None and announced > limit:
-                raise DownloadError(f"{url}: announces {announced:,} bytes, more than the "
-                                    f"{limit:,} expected; not downloaded")
+                raise DownloadError(
+                    f"{url}: announces {announced:,} bytes, more than the "
+                    f"{limit:,} expected; not downloaded"
+                )
             bar = _Progress(remote.name, announced or remote.size) if progress else None
             sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
             received = 0
@@ -215,7 +223,8 @@ def _download_once(
                     left = ends - time.monotonic()
                     too_slow = DownloadError(
                         f"{url}: too slow – {received:,} bytes in {deadline:.0f} s (the "
-                        f"deadline for this file); gave up")
+                        f"deadline for this file); gave up"
+                    )
                     if left <= 0:
                         raise too_slow
                     _set_read_timeout(response, min(timeout, left))
@@ -229,8 +238,9 @@ def _download_once(
                         break
                     received += len(block)
                     if received > limit:
-                        raise DownloadError(f"{url}: sent more than the {limit:,} bytes "
-                                            f"expected; stopped")
+                        raise DownloadError(
+                            f"{url}: sent more than the {limit:,} bytes expected; stopped"
+                        )
                     try:
                         handle.write(block)
                     except OSError as error:

@@ -356,13 +356,19 @@ def _move_aside(path: Path, problem: str) -> None:
     try:
         path.rename(target)
     except OSError as error:
-        warnings.warn(f"{path}: {problem}. It is not used; it could not be moved aside "
-                      f"({error.strerror or error}), so it stays where it is.",
-                      RuntimeWarning, stacklevel=5)
+        warnings.warn(
+            f"{path}: {problem}. It is not used; it could not be moved aside "
+            f"({error.strerror or error}), so it stays where it is.",
+            RuntimeWarning,
+            stacklevel=5,
+        )
         return
-    warnings.warn(f"{path}: {problem}. Moved aside to {target.name} (nothing is deleted); "
-                  "it is fetched again when the network is available.",
-                  RuntimeWarning, stacklevel=5)
+    warnings.warn(
+        f"{path}: {problem}. Moved aside to {target.name} (nothing is deleted); "
+        "it is fetched again when the network is available.",
+        RuntimeWarning,
+        stacklevel=5,
+    )
 
 
 def _from_cache(folder: Path, spec: DatasetSpec) -> tuple[dict[str, bytes], list[str]]:
@@ -388,15 +394,21 @@ def _from_cache(folder: Path, spec: DatasetSpec) -> tuple[dict[str, bytes], list
                 if data is not None and hashlib.sha256(data).hexdigest() == raw_sha:
                     content = data  # the published content, compressed by another tool
                 else:
-                    _move_aside(gz, f"{error}".split(". The file")[0]
-                                + " and its content is not the published one either")
+                    _move_aside(
+                        gz,
+                        f"{error}".split(". The file")[0]
+                        + " and its content is not the published one either",
+                    )
         if content is None and raw.is_file() and raw.stat().st_size <= MAX_IDX_BYTES:
             data = raw.read_bytes()
             if hashlib.sha256(data).hexdigest() == raw_sha:
                 content = data
             else:
-                _move_aside(raw, f"SHA-256 is {hashlib.sha256(data).hexdigest()}, expected "
-                                 f"{raw_sha} (the published uncompressed {spec.name} file)")
+                _move_aside(
+                    raw,
+                    f"SHA-256 is {hashlib.sha256(data).hexdigest()}, expected "
+                    f"{raw_sha} (the published uncompressed {spec.name} file)",
+                )
         if content is None:
             missing.append(remote.name)
         else:
@@ -522,8 +534,11 @@ def load_dataset(
     names = [str(folder / remote.name) for remote in spec.files]
 
     if settings.fast_mode() if sample is None else sample:
-        reason = ("EDU_CNN_FAST=1 asks for the short setting (unset it to use the full set)."
-                  if sample is None else "sample=True was given.")
+        reason = (
+            "EDU_CNN_FAST=1 asks for the short setting (unset it to use the full set)."
+            if sample is None
+            else "sample=True was given."
+        )
         return _from_sample(spec, as_float, reason, folder)
 
     # 1. the cache
@@ -553,9 +568,12 @@ def load_dataset(
     except DownloadError as error:
         details = "".join(f"\n  - {failure}" for failure in error.failures) or f" {error}"
         return _from_sample(spec, as_float, f"the download failed:{details}", folder)
-    contents = [found[remote.name] if remote.name in found
-                else decompress((folder / remote.name).read_bytes(), str(folder / remote.name))
-                for remote in spec.files]
+    contents = [
+        found[remote.name]
+        if remote.name in found
+        else decompress((folder / remote.name).read_bytes(), str(folder / remote.name))
+        for remote in spec.files
+    ]
     arrays = _to_arrays(contents, names, spec, as_float)
     return Dataset(*arrays, spec.class_names, "download", spec.name, str(folder))
 

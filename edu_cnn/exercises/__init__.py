@@ -6,25 +6,25 @@ themselves with the :func:`~edu_cnn.exercises.checker.exercise` decorator.
 """
 
 from .checker import (
-           CheckResult,
-           Mistake,
-           check,
-           compare,
-           exercise,
-           list_exercises,
-           show_hint,
-           show_solution,
-           solution_source,
+    CheckResult,
+    Mistake,
+    check,
+    compare,
+    exercise,
+    list_exercises,
+    show_hint,
+    show_solution,
+    solution_source,
 )
 
 __all__ = [
-           "CheckResult",
-           "Mistake",
-           "check",
-           "compare",
-           "exercise",
-           "list_exercises",
-           "show_hint",
-           "show_solution",
-           "solution_source",
+    "CheckResult",
+    "Mistake",
+    "check",
+    "compare",
+    "exercise",
+    "list_exercises",
+    "show_hint",
+    "show_solution",
+    "solution_source",
 ]

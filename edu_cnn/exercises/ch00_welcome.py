@@ -13,9 +13,11 @@ from .checker import Mistake, exercise
 
 
 def _accuracy_cases(rng: np.random.Generator) -> list[tuple]:
-    cases = [(np.array([1, 0, 1, 1]), np.array([1, 0, 0, 1])),
-             (np.array([2, 2, 2]), np.array([2, 2, 2])),
-             (np.array([0, 1, 2, 0, 1]), np.array([1, 1, 2, 0, 0]))]
+    cases = [
+        (np.array([1, 0, 1, 1]), np.array([1, 0, 0, 1])),
+        (np.array([2, 2, 2]), np.array([2, 2, 2])),
+        (np.array([0, 1, 2, 0, 1]), np.array([1, 1, 2, 0, 0])),
+    ]
     for n in (10, 37):
         cases.append((rng.integers(0, 3, size=n), rng.integers(0, 3, size=n)))
     return cases
@@ -25,16 +27,29 @@ def _accuracy_cases(rng: np.random.Generator) -> list[tuple]:
     "accuracy",
     cases=_accuracy_cases,
     hint="The answer is a share between 0 and 1: how many predictions are right, out of how many?",
-    hints=[("predictions == labels compares element by element and gives True/False; "
-           "True counts as 1 when you add or average."),
-           "np.mean(predictions == labels) – the mean of the True/False array is the share of True."],
+    hints=[
+        (
+            "predictions == labels compares element by element and gives True/False; "
+            "True counts as 1 when you add or average."
+        ),
+        "np.mean(predictions == labels) – the mean of the True/False array is the share of True.",
+    ],
     mistakes=[
-        Mistake("count", lambda predictions, labels: np.sum(predictions == labels),
-                "That is the number of right predictions, a count – divide it by how many there are."),
-        Mistake("error rate", lambda predictions, labels: np.mean(predictions != labels),
-                "That is the share of *wrong* predictions (the error rate) – accuracy counts the right ones."),
-        Mistake("percent", lambda predictions, labels: 100 * np.mean(predictions == labels),
-                "That is a percentage – the task asks for a share between 0 and 1."),
+        Mistake(
+            "count",
+            lambda predictions, labels: np.sum(predictions == labels),
+            "That is the number of right predictions, a count – divide it by how many there are.",
+        ),
+        Mistake(
+            "error rate",
+            lambda predictions, labels: np.mean(predictions != labels),
+            "That is the share of *wrong* predictions (the error rate) – accuracy counts the right ones.",
+        ),
+        Mistake(
+            "percent",
+            lambda predictions, labels: 100 * np.mean(predictions == labels),
+            "That is a percentage – the task asks for a share between 0 and 1.",
+        ),
     ],
 )
 def accuracy(predictions, labels):

@@ -94,8 +94,12 @@ class Exercise:
         for case in self.cases(np.random.default_rng(self.seed)):
             if isinstance(case, dict):
                 normalised.append(((), dict(case)))
-            elif isinstance(case, tuple) and len(case) == 2 and isinstance(case[1], dict) \
-                    and isinstance(case[0], tuple):
+            elif (
+                isinstance(case, tuple)
+                and len(case) == 2
+                and isinstance(case[1], dict)
+                and isinstance(case[0], tuple)
+            ):
                 normalised.append((case[0], case[1]))
             elif isinstance(case, tuple):
                 normalised.append((case, {}))
@@ -155,11 +159,24 @@ def exercise(
 
     def register(reference: Callable[..., Any]) -> Callable[..., Any]:
         if name in REGISTRY and REGISTRY[name].reference.__module__ != reference.__module__:
-            raise ValueError(f"exercise: the name {name!r} is already used by "
-                             f"{REGISTRY[name].reference.__module__}")
-        REGISTRY[name] = Exercise(name, reference, cases, hint, rtol, atol, hints=tuple(hints),
-                                  mistakes=tuple(mistakes), dtype=dtype, integer=integer,
-                                  keep_inputs=keep_inputs, time_limit=time_limit)
+            raise ValueError(
+                f"exercise: the name {name!r} is already used by "
+                f"{REGISTRY[name].reference.__module__}"
+            )
+        REGISTRY[name] = Exercise(
+            name,
+            reference,
+            cases,
+            hint,
+            rtol,
+            atol,
+            hints=tuple(hints),
+            mistakes=tuple(mistakes),
+            dtype=dtype,
+            integer=integer,
+            keep_inputs=keep_inputs,
+            time_limit=time_limit,
+        )
         return reference
 
     return register
@@ -189,7 +206,12 @@ def _short(value: Any, precision: int = 4) -> str:
         text = np.array2string(value, precision=precision, suppress_small=True, threshold=20)
     elif isinstance(value, (float, np.floating)):
         text = f"{float(value):.6g}"
-    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and len(value) <= 12:
+    elif (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, dict) for v in value)
+        and len(value) <= 12
+    ):
         return "[" + ",\n ".join(repr(v) for v in value) + "]"
     else:
         text = repr(value)
@@ -214,9 +236,13 @@ def _form_problem(e: Any, got: Any, what: str) -> str | None:
         if isinstance(got, (bool, np.bool_, int, np.integer)) and bool(got) == bool(e):
             return None
         return f"{what} should be {e}, got {_short(got)}"
-    if isinstance(e, np.ndarray) and not np.issubdtype(e.dtype, np.number) or \
-            isinstance(e, (list, str)) and not np.issubdtype(np.asarray(e).dtype, np.number):
-        return None   # names or other objects: compared by _object_problem
+    if (
+        isinstance(e, np.ndarray)
+        and not np.issubdtype(e.dtype, np.number)
+        or isinstance(e, (list, str))
+        and not np.issubdtype(np.asarray(e).dtype, np.number)
+    ):
+        return None  # names or other objects: compared by _object_problem
     try:
         g = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
@@ -247,8 +273,10 @@ def _object_problem(e: Any, got: Any, what: str) -> str | None:
         return None
     if sorted(map(str, e_list)) == sorted(map(str, g_list)):
         i = next(i for i, (a, b) in enumerate(zip(e_list, g_list)) if a != b)
-        return (f"{what} has the right values in the wrong order: position {i} should be "
-                f"{e_list[i]!r}, got {g_list[i]!r}")
+        return (
+            f"{what} has the right values in the wrong order: position {i} should be "
+            f"{e_list[i]!r}, got {g_list[i]!r}"
+        )
     missing = [v for v in e_list if v not in g_list]
     if missing:
         return f"{what} should be {_short(e)}, got {_short(got)} ({missing[0]!r} is missing)"
@@ -262,14 +290,18 @@ def _dtype_problem(got: Any, dtype: str | None, what: str) -> str | None:
     have = np.asarray(got).dtype
     if dtype == "integer":
         if have == np.bool_:
-            return (f"{what} holds booleans (True/False), but the task asks for the integers "
-                    f"0 and 1 – convert with .astype(int)")
+            return (
+                f"{what} holds booleans (True/False), but the task asks for the integers "
+                f"0 and 1 – convert with .astype(int)"
+            )
         if not np.issubdtype(have, np.integer):
             return f"{what} has dtype {have}, but the task asks for integers – convert with .astype(int)"
         return None
     if have != np.dtype(dtype):
-        return (f"{what} has dtype {have}, but the task asks for {dtype} – convert with "
-                f".astype(np.{dtype}) (a model served by ONNX Runtime refuses any other dtype)")
+        return (
+            f"{what} has dtype {have}, but the task asks for {dtype} – convert with "
+            f".astype(np.{dtype}) (a model served by ONNX Runtime refuses any other dtype)"
+        )
     return None
 
 
@@ -281,8 +313,10 @@ def _integer_problem(got: Any, what: str) -> str | None:
         return None
     value = float(got)
     if value.is_integer():
-        return (f"{what} is {value!r}, a float, not an integer – integer division `//` "
-                f"keeps whole numbers whole")
+        return (
+            f"{what} is {value!r}, a float, not an integer – integer division `//` "
+            f"keeps whole numbers whole"
+        )
     return f"{what} is {value:.6g}, not an integer – integer division `//`?"
 
 
@@ -306,26 +340,34 @@ def _close(a: Any, b: Any, rtol: float, atol: float) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
 
 
-def _pattern_problem(e: np.ndarray, g: np.ndarray, rtol: float, atol: float, what: str) -> str | None:
+def _pattern_problem(
+    e: np.ndarray, g: np.ndarray, rtol: float, atol: float, what: str
+) -> str | None:
     """Patterns any array answer can show, tested one after another."""
     if np.count_nonzero(np.abs(e) > atol) < 2:
-        return None      # one number: a sign or a factor would be a guess
+        return None  # one number: a sign or a factor would be a guess
     if np.allclose(g, 0, atol=atol):
         return f"{what} is all zeros – is the array filled in, and is the filled one returned?"
     if np.allclose(g, -e, rtol=rtol, atol=atol):
         return f"{what} has the right size but the opposite sign everywhere – check the sign"
     if e.ndim == 2:
-        for name, moved in (("transposed (rows and columns swapped)", e.T),
-                            ("rotated by 180°", np.rot90(e, 2)),
-                            ("flipped upside down (on axis 0)", e[::-1]),
-                            ("flipped left–right (on axis 1)", e[:, ::-1])):
-            if moved.shape == e.shape and not np.allclose(moved, e, rtol=rtol, atol=atol) \
-                    and np.allclose(g, moved, rtol=rtol, atol=atol):
+        for name, moved in (
+            ("transposed (rows and columns swapped)", e.T),
+            ("rotated by 180°", np.rot90(e, 2)),
+            ("flipped upside down (on axis 0)", e[::-1]),
+            ("flipped left–right (on axis 1)", e[:, ::-1]),
+        ):
+            if (
+                moved.shape == e.shape
+                and not np.allclose(moved, e, rtol=rtol, atol=atol)
+                and np.allclose(g, moved, rtol=rtol, atol=atol)
+            ):
                 return f"{what} is the expected array {name}"
     if np.allclose(g, e, rtol=1e-3, atol=max(atol, 1e-6)):
         return _value_problem(e, g, rtol, atol, what) + (
             f" – close, but outside the tolerance (relative {rtol:g}): a rounded constant, "
-            f"float32 arithmetic or another step size?")
+            f"float32 arithmetic or another step size?"
+        )
     factor = _constant_factor([(e, g)], atol)
     if factor is not None:
         return _factor_sentence(factor, what)
@@ -353,8 +395,10 @@ def _constant_factor(pairs: Sequence[tuple[Any, Any]], atol: float) -> float | N
 
 def _factor_sentence(k: float, what: str) -> str:
     shown = f"{k:.4g}" if not np.isclose(float(f"{k:.4g}"), 1.0) else f"{k:.8g}"
-    return (f"{what} is off by a constant factor: yours = {shown} × expected "
-            f"– a missing or extra 1/N, 2 or learning rate?")
+    return (
+        f"{what} is off by a constant factor: yours = {shown} × expected "
+        f"– a missing or extra 1/N, 2 or learning rate?"
+    )
 
 
 def _value_problem(e: np.ndarray, g: np.ndarray, rtol: float, atol: float, what: str) -> str:
@@ -363,12 +407,22 @@ def _value_problem(e: np.ndarray, g: np.ndarray, rtol: float, atol: float, what:
         return f"{what} is wrong: expected {_num(e[()])}, got {_num(g[()])}"
     wrong = ~np.isclose(g, e, rtol=rtol, atol=atol)
     index = tuple(int(i) for i in np.argwhere(wrong)[0])
-    return (f"{what} is wrong at index {index}: expected {_num(e[index])}, got {_num(g[index])} "
-            f"({int(wrong.sum())} of {wrong.size} values differ)")
+    return (
+        f"{what} is wrong at index {index}: expected {_num(e[index])}, got {_num(g[index])} "
+        f"({int(wrong.sum())} of {wrong.size} values differ)"
+    )
 
 
-def compare(expected: Any, got: Any, rtol: float = 1e-5, atol: float = 1e-7,
-            what: str = "the result", *, dtype: str | None = None, integer: bool = False) -> str | None:
+def compare(
+    expected: Any,
+    got: Any,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    what: str = "the result",
+    *,
+    dtype: str | None = None,
+    integer: bool = False,
+) -> str | None:
     """``None`` when ``got`` matches ``expected``, else one sentence saying what is wrong.
 
     The sentence names the first problem found: the form (tuple length, shape, dtype,
@@ -424,17 +478,24 @@ def _first_difference(expected: Any, got: Any, rtol: float, atol: float) -> str 
 
 def _tuple_order_problem(expected: Any, got: Any, rtol: float, atol: float) -> str | None:
     """A tuple whose values are all right but returned in another order."""
-    if not isinstance(expected, tuple) or not isinstance(got, (tuple, list)) or len(got) != len(expected):
+    if (
+        not isinstance(expected, tuple)
+        or not isinstance(got, (tuple, list))
+        or len(got) != len(expected)
+    ):
         return None
     from itertools import permutations
 
     for order in permutations(range(len(expected))):
-        if list(order) != list(range(len(expected))) and \
-                all(_close(expected[j], got[i], rtol, atol) for i, j in enumerate(order)):
+        if list(order) != list(range(len(expected))) and all(
+            _close(expected[j], got[i], rtol, atol) for i, j in enumerate(order)
+        ):
             wrong = [i for i, j in enumerate(order) if i != j]
             i = wrong[0]
-            return (f"the values are right but in the wrong order: value {i + 1} of your tuple is "
-                    f"value {order[i] + 1} of the expected one – return them in the order the task names")
+            return (
+                f"the values are right but in the wrong order: value {i + 1} of your tuple is "
+                f"value {order[i] + 1} of the expected one – return them in the order the task names"
+            )
     return None
 
 
@@ -459,11 +520,14 @@ class _Outcome:
 def _raise_in_thread(thread: threading.Thread, error: type[BaseException]) -> None:
     """Raise ``error`` inside ``thread`` at its next Python instruction (CPython; any OS)."""
     if thread.ident is not None:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(error))
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread.ident), ctypes.py_object(error)
+        )
 
 
-def call_with_time_limit(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-                         limit: float) -> _Outcome:
+def call_with_time_limit(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], limit: float
+) -> _Outcome:
     """Run ``func(*args, **kwargs)`` in a worker thread for at most ``limit`` seconds.
 
     After the deadline a :class:`CheckTimeLimit` is raised inside the worker with
@@ -491,14 +555,14 @@ def call_with_time_limit(func: Callable[..., Any], args: tuple[Any, ...], kwargs
     try:
         while worker.is_alive() and time.monotonic() < deadline:
             worker.join(min(0.05, max(deadline - time.monotonic(), 0.001)))
-    except KeyboardInterrupt:       # the student pressed "interrupt": stop the worker too
+    except KeyboardInterrupt:  # the student pressed "interrupt": stop the worker too
         _raise_in_thread(worker, CheckTimeLimit)
         raise
     if worker.is_alive():
         outcome.timed_out = True
         give_up = time.monotonic() + 0.9
         while worker.is_alive() and time.monotonic() < give_up:
-            _raise_in_thread(worker, CheckTimeLimit)     # again, in case an `except:` caught it
+            _raise_in_thread(worker, CheckTimeLimit)  # again, in case an `except:` caught it
             worker.join(0.1)
         outcome.stopped = not worker.is_alive()
         outcome.seconds = limit
@@ -537,7 +601,9 @@ class CheckResult:
         pass
 
 
-def _describe_inputs(args: tuple[Any, ...], kwargs: dict[str, Any], reference: Callable[..., Any]) -> str:
+def _describe_inputs(
+    args: tuple[Any, ...], kwargs: dict[str, Any], reference: Callable[..., Any]
+) -> str:
     try:
         bound = inspect.signature(reference).bind(*args, **kwargs)
         items = bound.arguments.items()
@@ -577,15 +643,19 @@ def _changed_input(before: Case, after: Case, reference: Callable[..., Any]) -> 
         names = list(inspect.signature(reference).parameters)
     except (TypeError, ValueError):
         names = []
-    pairs = [(names[i] if i < len(names) else f"argument {i + 1}", b, a)
-             for i, (b, a) in enumerate(zip(before[0], after[0]))]
+    pairs = [
+        (names[i] if i < len(names) else f"argument {i + 1}", b, a)
+        for i, (b, a) in enumerate(zip(before[0], after[0]))
+    ]
     pairs += [(k, before[1][k], after[1][k]) for k in before[1]]
     for name, old, new in pairs:
         if isinstance(old, np.ndarray) and not np.array_equal(old, new):
             index = tuple(int(i) for i in np.argwhere(old != new)[0])
-            return (f"your function changed its input {name}: {name}{list(index)} is "
-                    f"{_num(new[index])} afterwards instead of {_num(old[index])} – put each "
-                    f"nudged value back (or work on a copy) so the caller's array stays as it was")
+            return (
+                f"your function changed its input {name}: {name}{list(index)} is "
+                f"{_num(new[index])} afterwards instead of {_num(old[index])} – put each "
+                f"nudged value back (or work on a copy) so the caller's array stays as it was"
+            )
     return None
 
 
@@ -593,8 +663,14 @@ def _keyword_advice(error: BaseException, func: Callable[..., Any], ex: Exercise
     """Advice when a call failed because the student renamed or dropped a parameter."""
     text = str(error)
     if not isinstance(error, TypeError) or not any(
-            s in text for s in ("unexpected keyword argument", "required positional argument",
-                                "positional argument", "multiple values for argument")):
+        s in text
+        for s in (
+            "unexpected keyword argument",
+            "required positional argument",
+            "positional argument",
+            "multiple values for argument",
+        )
+    ):
         return ""
     try:
         theirs = list(inspect.signature(func).parameters)
@@ -603,8 +679,10 @@ def _keyword_advice(error: BaseException, func: Callable[..., Any], ex: Exercise
     wanted = list(inspect.signature(ex.reference).parameters)
     if theirs == wanted:
         return ""
-    return (f"\n  Keep the stub's parameter names and order: the checker calls your function "
-            f"with these names as keywords. The first line should read\n    {ex.stub()}")
+    return (
+        f"\n  Keep the stub's parameter names and order: the checker calls your function "
+        f"with these names as keywords. The first line should read\n    {ex.stub()}"
+    )
 
 
 _HINTS_SHOWN: dict[str, int] = {}
@@ -649,8 +727,11 @@ def _known_mistake(ex: Exercise, runs: Sequence[_Run]) -> Mistake | None:
 
 def _same(a: Any, b: Any, rtol: float, atol: float) -> bool:
     if isinstance(a, tuple):
-        return isinstance(b, (tuple, list)) and len(a) == len(b) and \
-            all(_same(x, y, rtol, atol) for x, y in zip(a, b))
+        return (
+            isinstance(b, (tuple, list))
+            and len(a) == len(b)
+            and all(_same(x, y, rtol, atol) for x, y in zip(a, b))
+        )
     if isinstance(b, tuple):
         return False
     if not np.issubdtype(np.asarray(a).dtype, np.number):
@@ -658,7 +739,9 @@ def _same(a: Any, b: Any, rtol: float, atol: float) -> bool:
     return _close(a, b, rtol, atol)
 
 
-def _diagnose(ex: Exercise, runs: Sequence[_Run], failing: Sequence[_Run], report: _Run) -> tuple[str, str, str]:
+def _diagnose(
+    ex: Exercise, runs: Sequence[_Run], failing: Sequence[_Run], report: _Run
+) -> tuple[str, str, str]:
     """(problem sentence, diagnosis sentence, mistake key) for the reported failing case."""
     rtol, atol = ex.rtol, ex.atol
     expected, got = report.expected, report.got
@@ -677,7 +760,13 @@ def _diagnose(ex: Exercise, runs: Sequence[_Run], failing: Sequence[_Run], repor
     if " is wrong" in problem and _is_plain_value(problem):
         factor = _factor_over_cases(runs, atol)
         if factor is not None:
-            return problem, _factor_sentence(factor, "your answer").replace("your answer is", "in every case your answer is"), ""
+            return (
+                problem,
+                _factor_sentence(factor, "your answer").replace(
+                    "your answer is", "in every case your answer is"
+                ),
+                "",
+            )
     return problem, "", ""
 
 
@@ -689,7 +778,9 @@ def _form_only(ex: Exercise, expected: Any, got: Any) -> str | None:
 
 
 def _is_plain_value(problem: str) -> bool:
-    return "expected" in problem and not any(w in problem for w in ("factor", "shape", "close, but"))
+    return "expected" in problem and not any(
+        w in problem for w in ("factor", "shape", "close, but")
+    )
 
 
 def _factor_over_cases(runs: Sequence[_Run], atol: float) -> float | None:
@@ -708,8 +799,9 @@ def _factor_over_cases(runs: Sequence[_Run], atol: float) -> float | None:
         return None
 
 
-def check(name: str, func: Callable[..., Any], verbose: bool = True,
-          time_limit: float | None = None) -> CheckResult:
+def check(
+    name: str, func: Callable[..., Any], verbose: bool = True, time_limit: float | None = None
+) -> CheckResult:
     """Run the student's ``func`` on exercise ``name``'s hidden cases and say what is wrong.
 
     Parameters
@@ -739,8 +831,12 @@ def check(name: str, func: Callable[..., Any], verbose: bool = True,
 def _check(ex: Exercise, func: Callable[..., Any], limit: float) -> CheckResult:
     name = ex.name
     if not callable(func):
-        return CheckResult(name, False, f"❌ {name}: pass your function itself, e.g. "
-                                        f"check({name!r}, {name}), got {type(func).__name__}")
+        return CheckResult(
+            name,
+            False,
+            f"❌ {name}: pass your function itself, e.g. "
+            f"check({name!r}, {name}), got {type(func).__name__}",
+        )
     total = len(ex.hidden_cases())
     runs, failing, stopped = _run_cases(ex, func, limit)
     if stopped is not None:
@@ -750,8 +846,9 @@ def _check(ex: Exercise, func: Callable[..., Any], limit: float) -> CheckResult:
     return _failure_result(ex, runs, failing, total)
 
 
-def _run_cases(ex: Exercise, func: Callable[..., Any],
-               limit: float) -> tuple[list[_Run], list[_Run], CheckResult | None]:
+def _run_cases(
+    ex: Exercise, func: Callable[..., Any], limit: float
+) -> tuple[list[_Run], list[_Run], CheckResult | None]:
     """Run every case (each with the time limit); after the first failure keep going for a
     while, so that a mistake or a factor can be confirmed on several cases.
 
@@ -761,7 +858,7 @@ def _run_cases(ex: Exercise, func: Callable[..., Any],
     cases = ex.hidden_cases()
     runs: list[_Run] = []
     failing: list[_Run] = []
-    budget = time.monotonic() + 2 * limit     # after a failure: time to look at more cases
+    budget = time.monotonic() + 2 * limit  # after a failure: time to look at more cases
     for number, (args, kwargs) in enumerate(cases, start=1):
         if failing and time.monotonic() > budget:
             break
@@ -772,80 +869,154 @@ def _run_cases(ex: Exercise, func: Callable[..., Any],
             if failing:
                 break
             if outcome.timed_out:
-                return runs, failing, _timeout_result(ex, number, len(cases), args, kwargs, limit,
-                                                      outcome.stopped)
-            return runs, failing, _error_result(ex, func, outcome.error, number, len(cases), args, kwargs)
+                return (
+                    runs,
+                    failing,
+                    _timeout_result(ex, number, len(cases), args, kwargs, limit, outcome.stopped),
+                )
+            return (
+                runs,
+                failing,
+                _error_result(ex, func, outcome.error, number, len(cases), args, kwargs),
+            )
         run = _Run(number, args, kwargs, expected, outcome.value)
         runs.append(run)
         changed = _changed_input((args, kwargs), given, ex.reference) if ex.keep_inputs else None
         if changed and not failing:
-            message = (f"❌ {ex.name}: {changed}\n  on case {number} of {len(cases)} with\n"
-                       f"{_describe_inputs(args, kwargs, ex.reference)}{_hint_footer(ex)}")
-            return runs, failing, CheckResult(ex.name, False, message, number, diagnosis=changed,
-                                              mistake="changed input", case=number)
+            message = (
+                f"❌ {ex.name}: {changed}\n  on case {number} of {len(cases)} with\n"
+                f"{_describe_inputs(args, kwargs, ex.reference)}{_hint_footer(ex)}"
+            )
+            return (
+                runs,
+                failing,
+                CheckResult(
+                    ex.name,
+                    False,
+                    message,
+                    number,
+                    diagnosis=changed,
+                    mistake="changed input",
+                    case=number,
+                ),
+            )
         if compare(expected, outcome.value, ex.rtol, ex.atol, dtype=ex.dtype, integer=ex.integer):
             failing.append(run)
     return runs, failing, None
 
 
-def _failure_result(ex: Exercise, runs: Sequence[_Run], failing: Sequence[_Run], total: int) -> CheckResult:
+def _failure_result(
+    ex: Exercise, runs: Sequence[_Run], failing: Sequence[_Run], total: int
+) -> CheckResult:
     """The message for a wrong answer: what, where, expected vs got, the mistake, the inputs."""
-    report = failing[0] if _size((failing[0].args, failing[0].kwargs)) <= 40 else \
-        min(failing, key=lambda r: (_size((r.args, r.kwargs)), r.number))    # small enough to redo by hand
+    report = (
+        failing[0]
+        if _size((failing[0].args, failing[0].kwargs)) <= 40
+        else min(failing, key=lambda r: (_size((r.args, r.kwargs)), r.number))
+    )  # small enough to redo by hand
     problem, diagnosis, key = _diagnose(ex, runs, failing, report)
     lines = [f"❌ {ex.name}: {problem}"]
     if diagnosis:
         lines.append(f"  {diagnosis}")
-    lines.append(f"  on case {report.number} of {total} with\n"
-                 f"{_describe_inputs(report.args, report.kwargs, ex.reference)}")
+    lines.append(
+        f"  on case {report.number} of {total} with\n"
+        f"{_describe_inputs(report.args, report.kwargs, ex.reference)}"
+    )
     small = _small_answer(report.expected, report.got)
     if small:
         lines.append(small)
     message = "\n".join(lines) + _hint_footer(ex)
-    return CheckResult(ex.name, False, message, report.number, diagnosis=diagnosis or problem,
-                       mistake=key, case=report.number)
+    return CheckResult(
+        ex.name,
+        False,
+        message,
+        report.number,
+        diagnosis=diagnosis or problem,
+        mistake=key,
+        case=report.number,
+    )
 
 
 def _small_answer(expected: Any, got: Any) -> str:
     """Both answers in full when they are small enough to compare by eye."""
+
     def small(v: Any) -> bool:
         return isinstance(v, np.ndarray) and 1 < v.size <= 25 and v.ndim <= 2
+
     if small(expected) and isinstance(got, np.ndarray) and got.size <= 25:
         indent = "\n" + " " * 14
-        digits = 8 if _close(expected, got, 1e-3, 1e-6) else 4      # show where close ones differ
-        return (f"  expected:   {_short(expected, digits).replace(chr(10), indent)}\n"
-                f"  yours:      {_short(got, digits).replace(chr(10), indent)}")
+        digits = 8 if _close(expected, got, 1e-3, 1e-6) else 4  # show where close ones differ
+        return (
+            f"  expected:   {_short(expected, digits).replace(chr(10), indent)}\n"
+            f"  yours:      {_short(got, digits).replace(chr(10), indent)}"
+        )
     return ""
 
 
-def _timeout_result(ex: Exercise, number: int, total: int, args: tuple[Any, ...],
-                    kwargs: dict[str, Any], limit: float, stopped: bool) -> CheckResult:
+def _timeout_result(
+    ex: Exercise,
+    number: int,
+    total: int,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    limit: float,
+    stopped: bool,
+) -> CheckResult:
     name = ex.name
-    after = "and was stopped" if stopped else \
-        ("and could not be stopped (it is inside one long library call, or a bare `except:` "
-         "catches everything); it goes on in the background – restart the kernel if it slows down")
-    diagnosis = (f"case {number} of {total} ran longer than {limit:g} s {after} – a loop that may "
-                 f"never end? Check that every `while` condition can become false and that each "
-                 f"pass makes progress.")
-    message = (f"⏱ {name}: {diagnosis}\n  on case {number} with\n"
-               f"{_describe_inputs(args, kwargs, ex.reference)}{_hint_footer(ex)}")
-    return CheckResult(name, False, message, number, diagnosis=diagnosis, mistake="time limit",
-                       timed_out=True, case=number)
+    after = (
+        "and was stopped"
+        if stopped
+        else (
+            "and could not be stopped (it is inside one long library call, or a bare `except:` "
+            "catches everything); it goes on in the background – restart the kernel if it slows down"
+        )
+    )
+    diagnosis = (
+        f"case {number} of {total} ran longer than {limit:g} s {after} – a loop that may "
+        f"never end? Check that every `while` condition can become false and that each "
+        f"pass makes progress."
+    )
+    message = (
+        f"⏱ {name}: {diagnosis}\n  on case {number} with\n"
+        f"{_describe_inputs(args, kwargs, ex.reference)}{_hint_footer(ex)}"
+    )
+    return CheckResult(
+        name,
+        False,
+        message,
+        number,
+        diagnosis=diagnosis,
+        mistake="time limit",
+        timed_out=True,
+        case=number,
+    )
 
 
-def _error_result(ex: Exercise, func: Callable[..., Any], error: BaseException, number: int,
-                  total: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> CheckResult:
+def _error_result(
+    ex: Exercise,
+    func: Callable[..., Any],
+    error: BaseException,
+    number: int,
+    total: int,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> CheckResult:
     name = ex.name
     if isinstance(error, NotImplementedError):
-        message = f"⏳ {name}: not done yet – replace the `raise NotImplementedError` with your code."
+        message = (
+            f"⏳ {name}: not done yet – replace the `raise NotImplementedError` with your code."
+        )
         return CheckResult(name, False, message, number, case=number)
     if isinstance(error, KeyboardInterrupt):
         raise error
-    message = (f"❌ {name}: your function raised {type(error).__name__}: {error}\n"
-               f"  on case {number} of {total} with\n{_describe_inputs(args, kwargs, ex.reference)}"
-               f"{_keyword_advice(error, func, ex)}{_hint_footer(ex)}")
-    return CheckResult(name, False, message, number, diagnosis=f"raised {type(error).__name__}",
-                       case=number)
+    message = (
+        f"❌ {name}: your function raised {type(error).__name__}: {error}\n"
+        f"  on case {number} of {total} with\n{_describe_inputs(args, kwargs, ex.reference)}"
+        f"{_keyword_advice(error, func, ex)}{_hint_footer(ex)}"
+    )
+    return CheckResult(
+        name, False, message, number, diagnosis=f"raised {type(error).__name__}", case=number
+    )
 
 
 # -- hints and solutions ---------------------------------------------------------------------------

@@ -31,9 +31,16 @@ from ..pooling import MaxPool2d
 from .base import Explorer, figure_to_png
 from .pooling import draw_arrays
 
-__all__ = ["BackpropStep", "backprop_stepper", "backprop_trace", "draw_arrays", "draw_backprop_step",
-           "draw_backprop_steps", "draw_input_gradient_connections",
-           "tiny_cnn"]
+__all__ = [
+    "BackpropStep",
+    "backprop_stepper",
+    "backprop_trace",
+    "draw_arrays",
+    "draw_backprop_step",
+    "draw_backprop_steps",
+    "draw_input_gradient_connections",
+    "tiny_cnn",
+]
 
 
 @dataclass
@@ -79,8 +86,9 @@ def tiny_cnn(seed: int = 0, size: int = 10) -> list[Any]:
     return layers
 
 
-def backprop_trace(image: np.ndarray | None = None, label: int = 0, seed: int = 0,
-                   check: bool = True) -> list[BackpropStep]:
+def backprop_trace(
+    image: np.ndarray | None = None, label: int = 0, seed: int = 0, check: bool = True
+) -> list[BackpropStep]:
     """Run the tiny CNN forward and backward on one image; one :class:`BackpropStep` per layer.
 
     Parameters
@@ -95,7 +103,9 @@ def backprop_trace(image: np.ndarray | None = None, label: int = 0, seed: int = 
 
     x = xo_prototype("X", 10) if image is None else np.asarray(image)
     if x.ndim != 2 or x.shape[0] != x.shape[1] or x.shape[0] < 4:
-        raise ValueError(f"backprop_trace: expected a square 2-D image of side ≥ 4, got shape {x.shape}")
+        raise ValueError(
+            f"backprop_trace: expected a square 2-D image of side ≥ 4, got shape {x.shape}"
+        )
     if label not in (0, 1):
         raise ValueError(f"backprop_trace: label must be 0 (X) or 1 (O), got {label!r}")
     conv, relu, pool, flat, fc = tiny_cnn(seed, x.shape[0])
@@ -111,7 +121,7 @@ def backprop_trace(image: np.ndarray | None = None, label: int = 0, seed: int = 
     y = softmax(z4)
     loss = loss_fn(z4, target)
 
-    d4 = loss_fn.backward()                 # y − t
+    d4 = loss_fn.backward()  # y − t
     d3 = fc.backward(d4)
     d2 = flat.backward(d3)
     d1a = pool.backward(d2)
@@ -124,7 +134,7 @@ def backprop_trace(image: np.ndarray | None = None, label: int = 0, seed: int = 
     # distinct steps of 10⁻³/size: no two entries closer than the check's ±1e-6 perturbation
     jitter = 1e-3 * np.random.default_rng(seed).permutation(a1.size).reshape(a1.shape) / a1.size
     t = np.eye(2)[label]
-    _, flat_winners = MaxPool2d(2, return_indices=True)(a1)      # where each window's δ² goes
+    _, flat_winners = MaxPool2d(2, return_indices=True)(a1)  # where each window's δ² goes
     winners = np.zeros(a1.shape, dtype=bool)
     n_idx, c_idx = np.indices(flat_winners.shape[:2])[..., None, None]
     winners.reshape(*a1.shape[:2], -1)[n_idx, c_idx, flat_winners] = True
@@ -135,43 +145,110 @@ def backprop_trace(image: np.ndarray | None = None, label: int = 0, seed: int = 
         return [(f"{name} channel {c}", array[0, c]) for c in range(array.shape[1])]
 
     steps = [
-        BackpropStep(0, "forward", "input", "the input image a⁰", "a⁰ = x (10×10, ink 1, paper 0)",
-                     [("a⁰ = x", a0[0, 0])]),
-        BackpropStep(1, "forward", "Conv2d(1→2, 3×3)", "convolution: two filters, two maps",
-                     "z¹[c] = a⁰ ⋆ W¹[c] + b¹[c]   (valid: 10 − 3 + 1 = 8)",
-                     [("W¹[0]", conv.weight.data[0, 0]), ("W¹[1]", conv.weight.data[1, 0]),
-                      *ch(("z¹", z1))]),
-        BackpropStep(2, "forward", "ReLU", "ReLU keeps the positive part",
-                     "a¹ = max(0, z¹)", ch(("a¹", a1))),
-        BackpropStep(3, "forward", "MaxPool2d(2)", "max pooling halves each side",
-                     "a² = max over each 2×2 window of a¹   (8 → 4)", ch(("a²", a2))),
-        BackpropStep(4, "forward", "Flatten", "flatten the maps into one vector",
-                     "a³ = reshape(a², 2·4·4 = 32)", [("a³ (32 values)", a3.reshape(2, -1))]),
-        BackpropStep(5, "forward", "Linear(32→2) + softmax", "fully connected layer, softmax, loss",
-                     f"z⁴ = W⁴ a³ + b⁴;  y = softmax(z⁴);  L = −log y_t = {loss:.4f}",
-                     [("z⁴ (logits)", z4), ("y = softmax(z⁴)", y), ("t (one-hot)", t[None])]),
-        BackpropStep(6, "backward", "softmax + cross-entropy", "the error at the output",
-                     "δ⁴ = ∂L/∂z⁴ = y − t   (for every class, not only the true one)",
-                     [("y", y), ("t", t[None]), ("δ⁴ = y − t", d4)],
-                     gradcheck_loss(CrossEntropyLoss(), z4, target) if check else None),
-        BackpropStep(7, "backward", "Linear(32→2)", "through the fully connected layer",
-                     "dW⁴ = δ⁴ᵀ a³ (outer product);  db⁴ = δ⁴;  δ³ = W⁴ᵀ δ⁴",
-                     [("dW⁴ (2×32)", fc.weight.grad), ("δ³ (32 values)", d3.reshape(2, -1))], run(fc, a3)),
-        BackpropStep(8, "backward", "Flatten", "flatten backward is a reshape",
-                     "δ² = reshape(δ³, 2×4×4)", ch(("δ²", d2))),
-        BackpropStep(9, "backward", "MaxPool2d(2)", "max pooling sends δ to the arg-max",
-                     "δ¹_a[i, j] = δ²[window] if a¹[i, j] was its window's maximum (framed), else 0 "
-                     "(an up-sampling through the recorded positions). Checked at a¹ + a 10⁻³ jitter: in a¹ "
-                     "windows tie (zeros, equal patches), and at a tie the max has a kink",
-                     [*ch(("δ²", d2)), *ch(("δ w.r.t. a¹", d1a))], run(pool, a1 + jitter),
-                     {f"δ w.r.t. a¹ channel {c}": winners[0, c] for c in range(winners.shape[1])}),
-        BackpropStep(10, "backward", "ReLU", "ReLU lets δ through where z¹ > 0",
-                     "δ¹ = δ¹_a ⊙ 1[z¹ > 0]", ch(("δ¹ = ∂L/∂z¹", d1z)), run(relu, z1)),
-        BackpropStep(11, "backward", "Conv2d(1→2, 3×3)", "the convolution's three gradients",
-                     "dW¹[c] = a⁰ ⋆ δ¹[c] (the layer's INPUT a⁰, not z);  db¹[c] = Σ δ¹[c];  "
-                     "δ⁰ = Σ_c pad(δ¹[c], 2) ⋆ rot180(W¹[c]) (a full convolution)",
-                     [("dW¹[0]", conv.weight.grad[0, 0]), ("dW¹[1]", conv.weight.grad[1, 0]),
-                      ("δ⁰ = ∂L/∂a⁰", d0[0, 0])], run(conv, a0)),
+        BackpropStep(
+            0,
+            "forward",
+            "input",
+            "the input image a⁰",
+            "a⁰ = x (10×10, ink 1, paper 0)",
+            [("a⁰ = x", a0[0, 0])],
+        ),
+        BackpropStep(
+            1,
+            "forward",
+            "Conv2d(1→2, 3×3)",
+            "convolution: two filters, two maps",
+            "z¹[c] = a⁰ ⋆ W¹[c] + b¹[c]   (valid: 10 − 3 + 1 = 8)",
+            [("W¹[0]", conv.weight.data[0, 0]), ("W¹[1]", conv.weight.data[1, 0]), *ch(("z¹", z1))],
+        ),
+        BackpropStep(
+            2, "forward", "ReLU", "ReLU keeps the positive part", "a¹ = max(0, z¹)", ch(("a¹", a1))
+        ),
+        BackpropStep(
+            3,
+            "forward",
+            "MaxPool2d(2)",
+            "max pooling halves each side",
+            "a² = max over each 2×2 window of a¹   (8 → 4)",
+            ch(("a²", a2)),
+        ),
+        BackpropStep(
+            4,
+            "forward",
+            "Flatten",
+            "flatten the maps into one vector",
+            "a³ = reshape(a², 2·4·4 = 32)",
+            [("a³ (32 values)", a3.reshape(2, -1))],
+        ),
+        BackpropStep(
+            5,
+            "forward",
+            "Linear(32→2) + softmax",
+            "fully connected layer, softmax, loss",
+            f"z⁴ = W⁴ a³ + b⁴;  y = softmax(z⁴);  L = −log y_t = {loss:.4f}",
+            [("z⁴ (logits)", z4), ("y = softmax(z⁴)", y), ("t (one-hot)", t[None])],
+        ),
+        BackpropStep(
+            6,
+            "backward",
+            "softmax + cross-entropy",
+            "the error at the output",
+            "δ⁴ = ∂L/∂z⁴ = y − t   (for every class, not only the true one)",
+            [("y", y), ("t", t[None]), ("δ⁴ = y − t", d4)],
+            gradcheck_loss(CrossEntropyLoss(), z4, target) if check else None,
+        ),
+        BackpropStep(
+            7,
+            "backward",
+            "Linear(32→2)",
+            "through the fully connected layer",
+            "dW⁴ = δ⁴ᵀ a³ (outer product);  db⁴ = δ⁴;  δ³ = W⁴ᵀ δ⁴",
+            [("dW⁴ (2×32)", fc.weight.grad), ("δ³ (32 values)", d3.reshape(2, -1))],
+            run(fc, a3),
+        ),
+        BackpropStep(
+            8,
+            "backward",
+            "Flatten",
+            "flatten backward is a reshape",
+            "δ² = reshape(δ³, 2×4×4)",
+            ch(("δ²", d2)),
+        ),
+        BackpropStep(
+            9,
+            "backward",
+            "MaxPool2d(2)",
+            "max pooling sends δ to the arg-max",
+            "δ¹_a[i, j] = δ²[window] if a¹[i, j] was its window's maximum (framed), else 0 "
+            "(an up-sampling through the recorded positions). Checked at a¹ + a 10⁻³ jitter: in a¹ "
+            "windows tie (zeros, equal patches), and at a tie the max has a kink",
+            [*ch(("δ²", d2)), *ch(("δ w.r.t. a¹", d1a))],
+            run(pool, a1 + jitter),
+            {f"δ w.r.t. a¹ channel {c}": winners[0, c] for c in range(winners.shape[1])},
+        ),
+        BackpropStep(
+            10,
+            "backward",
+            "ReLU",
+            "ReLU lets δ through where z¹ > 0",
+            "δ¹ = δ¹_a ⊙ 1[z¹ > 0]",
+            ch(("δ¹ = ∂L/∂z¹", d1z)),
+            run(relu, z1),
+        ),
+        BackpropStep(
+            11,
+            "backward",
+            "Conv2d(1→2, 3×3)",
+            "the convolution's three gradients",
+            "dW¹[c] = a⁰ ⋆ δ¹[c] (the layer's INPUT a⁰, not z);  db¹[c] = Σ δ¹[c];  "
+            "δ⁰ = Σ_c pad(δ¹[c], 2) ⋆ rot180(W¹[c]) (a full convolution)",
+            [
+                ("dW¹[0]", conv.weight.grad[0, 0]),
+                ("dW¹[1]", conv.weight.grad[1, 0]),
+                ("δ⁰ = ∂L/∂a⁰", d0[0, 0]),
+            ],
+            run(conv, a0),
+        ),
     ]
     return steps
 
@@ -186,7 +263,7 @@ def _draw_panels(axes: Any, step: BackpropStep) -> None:
         signed = step.direction == "backward" or a.min() < 0
         m = float(np.abs(a).max()) or 1.0
         if not signed and np.allclose(a.sum(axis=-1), 1.0):
-            m = 1.0   # probabilities (softmax y, one-hot t) on one 0…1 scale: t's 1 ≠ y's 0.51
+            m = 1.0  # probabilities (softmax y, one-hot t) on one 0…1 scale: t's 1 ≠ y's 0.51
         cmap, vmin = ("RdBu_r", -m) if signed else ("viridis", 0.0)
         if a.size <= 16:
             value_grid(ax, a, label, cmap=cmap, vmin=2 * vmin, vmax=2 * m, fmt="{:.3g}")
@@ -196,7 +273,9 @@ def _draw_panels(axes: Any, step: BackpropStep) -> None:
             ax.set_xticks([])
             ax.set_yticks([])
         for i, j in zip(*np.nonzero(step.marks.get(label, np.zeros((0, 0), bool)))):
-            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.2))
+            ax.add_patch(
+                Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.2)
+            )
 
 
 def draw_backprop_step(step: BackpropStep) -> Any:
@@ -218,8 +297,9 @@ def _check_text(check: GradcheckResult | None) -> str:
     return f"gradient check: max relative error {check.max_rel_error:.1e} at {check.where} – {check.verdict}"
 
 
-def draw_backprop_steps(steps: list[BackpropStep], indices: list[int] | None = None,
-                        width: float = 11.0) -> Any:
+def draw_backprop_steps(
+    steps: list[BackpropStep], indices: list[int] | None = None, width: float = 11.0
+) -> Any:
     """The stepper's static twin: the chosen steps (all by default) one row each, with the
     step's panels, its formula and – for backward steps – its gradient-check result."""
     import textwrap
@@ -233,17 +313,30 @@ def draw_backprop_steps(steps: list[BackpropStep], indices: list[int] | None = N
     rows = fig.subfigures(len(chosen), 1, squeeze=False)[:, 0]
     for row, step in zip(rows, chosen):
         axes = row.subplots(1, columns, squeeze=False)[0]
-        for ax in axes[len(step.panels):]:
+        for ax in axes[len(step.panels) :]:
             ax.axis("off")
         _draw_panels(axes, step)
         arrow = "▶ forward" if step.direction == "forward" else "◀ backward"
-        row.suptitle(f"step {step.index}: {arrow} – {step.layer}: {step.title}", fontsize=10,
-                     x=0.01, ha="left", fontweight="bold")
+        row.suptitle(
+            f"step {step.index}: {arrow} – {step.layer}: {step.title}",
+            fontsize=10,
+            x=0.01,
+            ha="left",
+            fontweight="bold",
+        )
         lines = textwrap.wrap(step.formula, 150)[:2]
         check = _check_text(step.check)
-        row.text(0.01, 0.02, "\n".join([*lines, check] if check else lines), fontsize=8, va="bottom",
-                 color="0.15")
-        row.subplots_adjust(left=0.02, right=0.98, bottom=0.24 if check else 0.18, top=0.82, wspace=0.3)
+        row.text(
+            0.01,
+            0.02,
+            "\n".join([*lines, check] if check else lines),
+            fontsize=8,
+            va="bottom",
+            color="0.15",
+        )
+        row.subplots_adjust(
+            left=0.02, right=0.98, bottom=0.24 if check else 0.18, top=0.82, wspace=0.3
+        )
     return fig
 
 
@@ -251,9 +344,11 @@ def _caption(step: BackpropStep) -> str:
     text = f"<b>{html.escape(step.title)}</b><br><code>{html.escape(step.formula)}</code>"
     if step.check is not None:
         colour = {"correct": "green", "wrong": "crimson"}.get(step.check.verdict, "darkorange")
-        text += (f"<br>gradient check of this layer: max relative error "
-                 f"<b>{step.check.max_rel_error:.1e}</b> at {html.escape(step.check.where)} – "
-                 f"<span style='color:{colour}'>{html.escape(step.check.verdict)}</span>")
+        text += (
+            f"<br>gradient check of this layer: max relative error "
+            f"<b>{step.check.max_rel_error:.1e}</b> at {html.escape(step.check.where)} – "
+            f"<span style='color:{colour}'>{html.escape(step.check.verdict)}</span>"
+        )
     return text
 
 
@@ -267,15 +362,20 @@ def backprop_stepper(image: np.ndarray | None = None, label: int = 0, seed: int 
 
     steps = backprop_trace(image, label, seed)
     slider = widgets.IntSlider(value=0, min=0, max=len(steps) - 1, description="Step")
-    pictures: dict[int, bytes] = {}          # the steps never change: draw each one once
+    pictures: dict[int, bytes] = {}  # the steps never change: draw each one once
 
     def render(step: BackpropStep) -> bytes:
         if step.index not in pictures:
             pictures[step.index] = figure_to_png(draw_backprop_step(step))
         return pictures[step.index]
 
-    explorer = Explorer({"step": slider}, lambda step: steps[step], render,
-                        css_class="educnn-backprop-stepper", caption=_caption)
+    explorer = Explorer(
+        {"step": slider},
+        lambda step: steps[step],
+        render,
+        css_class="educnn-backprop-stepper",
+        caption=_caption,
+    )
     back = widgets.Button(description="◀ Back")
     forward = widgets.Button(description="Forward ▶")
 
@@ -285,11 +385,16 @@ def backprop_stepper(image: np.ndarray | None = None, label: int = 0, seed: int 
     back.on_click(lambda _button: move(-1))
     forward.on_click(lambda _button: move(+1))
     explorer.steps, explorer.back_button, explorer.forward_button = steps, back, forward
-    explorer.widget.children = (widgets.HBox([back, forward, slider]), *explorer.widget.children[1:])
+    explorer.widget.children = (
+        widgets.HBox([back, forward, slider]),
+        *explorer.widget.children[1:],
+    )
     return explorer
 
 
-def draw_input_gradient_connections(kernel_names: tuple[str, ...] = ("w₀₀", "w₀₁", "w₁₀", "w₁₁")) -> Any:
+def draw_input_gradient_connections(
+    kernel_names: tuple[str, ...] = ("w₀₀", "w₀₁", "w₁₀", "w₁₁"),
+) -> Any:
     """Chapter 6's connections figure: a 3×3 input, a 2×2 kernel, a 2×2 output (valid, stride 1).
 
     Every line joins an input a_ij to an output z_rc it feeds, coloured by the weight
@@ -307,17 +412,45 @@ def draw_input_gradient_connections(kernel_names: tuple[str, ...] = ("w₀₀", 
             u, v = i - r, j - c
             if 0 <= u < 2 and 0 <= v < 2:
                 centre = (i, j) == (1, 1)
-                ax.plot([x0 + 0.35, x1 - 0.35], [y0, y1], color=colours[2 * u + v], lw=2.6 if centre else 1.0,
-                        alpha=1.0 if centre else 0.55, zorder=1)
+                ax.plot(
+                    [x0 + 0.35, x1 - 0.35],
+                    [y0, y1],
+                    color=colours[2 * u + v],
+                    lw=2.6 if centre else 1.0,
+                    alpha=1.0 if centre else 0.55,
+                    zorder=1,
+                )
                 if centre:
-                    ax.text(x0 + 0.35 + 0.3 * (x1 - x0 - 0.7), y0 + 0.3 * (y1 - y0) + 0.12,
-                            kernel_names[2 * u + v], color=colours[2 * u + v], fontsize=9, zorder=3)
+                    ax.text(
+                        x0 + 0.35 + 0.3 * (x1 - x0 - 0.7),
+                        y0 + 0.3 * (y1 - y0) + 0.12,
+                        kernel_names[2 * u + v],
+                        color=colours[2 * u + v],
+                        fontsize=9,
+                        zorder=3,
+                    )
     for nodes, face, letter in ((inputs, "0.93", "a"), (outputs, "lavender", "z")):
         for (i, j), (x, y) in nodes.items():
             highlight = letter == "a" and (i, j) == (1, 1)
-            ax.add_patch(plt.Rectangle((x - 0.35, y - 0.35), 0.7, 0.7, fc="gold" if highlight else face,
-                                       ec="0.3", zorder=2))
-            ax.text(x, y, f"{letter}{i}{j}".translate(sub), ha="center", va="center", fontsize=10, zorder=3)
+            ax.add_patch(
+                plt.Rectangle(
+                    (x - 0.35, y - 0.35),
+                    0.7,
+                    0.7,
+                    fc="gold" if highlight else face,
+                    ec="0.3",
+                    zorder=2,
+                )
+            )
+            ax.text(
+                x,
+                y,
+                f"{letter}{i}{j}".translate(sub),
+                ha="center",
+                va="center",
+                fontsize=10,
+                zorder=3,
+            )
     for name, colour in zip(kernel_names, colours):
         ax.plot([], [], color=colour, lw=2.6, label=name)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title="weight on the line", fontsize=9)
@@ -327,7 +460,10 @@ def draw_input_gradient_connections(kernel_names: tuple[str, ...] = ("w₀₀", 
     ax.set_ylim(-1.3, 8.6)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title("every input feeds the outputs whose window covers it\n(a₁₁ feeds all four, "
-                 "each with a different weight)", fontsize=10)
+    ax.set_title(
+        "every input feeds the outputs whose window covers it\n(a₁₁ feeds all four, "
+        "each with a different weight)",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig

@@ -47,22 +47,25 @@ def png_size(png: bytes) -> tuple[int, int]:
         If ``png`` does not start with a PNG signature and an IHDR chunk.
     """
     if len(png) < 24 or png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
-        raise ValueError(f"png_size: expected PNG bytes, got {len(png)} bytes "
-                         f"starting {bytes(png[:8])!r}")
+        raise ValueError(
+            f"png_size: expected PNG bytes, got {len(png)} bytes starting {bytes(png[:8])!r}"
+        )
     width, height = struct.unpack(">II", png[16:24])
     return int(width), int(height)
 
 
-def fitting_dpi(fig: Any, dpi: float, max_width: int = MAX_PICTURE_WIDTH,
-                pad_inches: float = 0.0) -> float:
+def fitting_dpi(
+    fig: Any, dpi: float, max_width: int = MAX_PICTURE_WIDTH, pad_inches: float = 0.0
+) -> float:
     """``dpi``, lowered if the figure (plus ``pad_inches`` each side) would be wider than
     ``max_width`` pixels at it."""
     width_inches = float(fig.get_size_inches()[0]) + 2 * pad_inches
     return min(float(dpi), max_width / width_inches) if width_inches > 0 else float(dpi)
 
 
-def figure_to_png(fig: Any, dpi: float = 80, close: bool = True,
-                  max_width: int = MAX_PICTURE_WIDTH) -> bytes:
+def figure_to_png(
+    fig: Any, dpi: float = 80, close: bool = True, max_width: int = MAX_PICTURE_WIDTH
+) -> bytes:
     """Render a matplotlib figure to PNG bytes (and close it so it is not shown twice).
 
     The figure is drawn at ``dpi`` unless that would make it wider than ``max_width``
@@ -72,8 +75,13 @@ def figure_to_png(fig: Any, dpi: float = 80, close: bool = True,
 
     buffer = io.BytesIO()
     # bbox_inches="tight" trims the empty margin and adds savefig.pad_inches (0.1") each side
-    fig.savefig(buffer, format="png", dpi=fitting_dpi(fig, dpi, max_width, pad_inches=0.1),
-                bbox_inches="tight", pad_inches=0.1)
+    fig.savefig(
+        buffer,
+        format="png",
+        dpi=fitting_dpi(fig, dpi, max_width, pad_inches=0.1),
+        bbox_inches="tight",
+        pad_inches=0.1,
+    )
     if close:
         plt.close(fig)
     return buffer.getvalue()
@@ -100,7 +108,7 @@ def _show_at_own_size(change: Mapping[str, Any]) -> None:
     """Observer of an Image's ``value``: give the ``<img>`` the width of its picture."""
     image, png = change["owner"], change["new"]
     if not png:
-        image.layout.display = "none"   # no picture: no broken-image icon either
+        image.layout.display = "none"  # no picture: no broken-image icon either
         return
     image.layout.display = None
     try:
@@ -124,7 +132,7 @@ def picture(css_class: str | None = None) -> Any:
 
     image = widgets.Image(format="png")
     image.layout.max_width = "100%"
-    image.layout.display = "none"                      # until it gets a picture
+    image.layout.display = "none"  # until it gets a picture
     image.observe(_show_at_own_size, names="value")
     if css_class:
         image.add_class(css_class)
@@ -151,7 +159,7 @@ def _colour_table(cmap: str) -> tuple[np.ndarray, np.ndarray]:
 
     colours = colormaps[cmap]
     table = colours(np.arange(colours.N))[:, :3]
-    return table, (table * 255).astype(np.uint8)          # bytes as matplotlib makes them
+    return table, (table * 255).astype(np.uint8)  # bytes as matplotlib makes them
 
 
 def _colour_indices(unit: np.ndarray, n: int) -> np.ndarray:
@@ -159,8 +167,13 @@ def _colour_indices(unit: np.ndarray, n: int) -> np.ndarray:
     return np.minimum((np.clip(unit, 0.0, 1.0) * n).astype(np.intp), n - 1)
 
 
-def to_rgb(a: np.ndarray, cmap: str = "gray", vmin: float | None = None,
-           vmax: float | None = None, bad: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+def to_rgb(
+    a: np.ndarray,
+    cmap: str = "gray",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    bad: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> np.ndarray:
     """A 2-D array through a colour map: (H, W, 3) floats in 0…1; NaN cells get ``bad``.
 
     The limits default to the array's own (NaN ignored); a constant array is mapped to
@@ -187,8 +200,9 @@ def upscale(rgb: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1) if factor > 1 else rgb
 
 
-def side_by_side(pictures: Sequence[np.ndarray], gap: int = 8,
-                 background: float = 1.0) -> np.ndarray:
+def side_by_side(
+    pictures: Sequence[np.ndarray], gap: int = 8, background: float = 1.0
+) -> np.ndarray:
     """(H, W, 3) pictures in one row, top-aligned, ``gap`` pixels of ``background`` between."""
     if not pictures:
         raise ValueError("side_by_side: expected at least one picture, got none")
@@ -197,7 +211,7 @@ def side_by_side(pictures: Sequence[np.ndarray], gap: int = 8,
     out = np.full((height, width, 3), background, dtype=np.float64)
     x = 0
     for p in pictures:
-        out[:p.shape[0], x:x + p.shape[1]] = p[..., :3]
+        out[: p.shape[0], x : x + p.shape[1]] = p[..., :3]
         x += p.shape[1] + gap
     return out
 
@@ -282,9 +296,12 @@ class Explorer:
         items = list(self.controls.values())
         # rows wrap instead of squeezing their controls (a slider squeezed by long check-box
         # labels loses its track)
-        rows = [widgets.HBox(items[i:i + controls_per_row],
-                             layout=widgets.Layout(flex_flow="row wrap"))
-                for i in range(0, len(items), controls_per_row)]
+        rows = [
+            widgets.HBox(
+                items[i : i + controls_per_row], layout=widgets.Layout(flex_flow="row wrap")
+            )
+            for i in range(0, len(items), controls_per_row)
+        ]
         self.widget = widgets.VBox([*rows, self.image, self.caption])
         self.widget.add_class(css_class)
         self.state: Any = None
@@ -327,8 +344,9 @@ class BackgroundLoop:
     the machine is. ``on_end()`` runs in the thread after the last step (also after a stop).
     """
 
-    def __init__(self, step: Callable[[], bool], fps: float = 5.0,
-                 on_end: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, step: Callable[[], bool], fps: float = 5.0, on_end: Callable[[], None] | None = None
+    ) -> None:
         if fps <= 0:
             raise ValueError(f"BackgroundLoop: fps must be > 0, got {fps}")
         self._step, self._period, self._on_end = step, 1.0 / float(fps), on_end

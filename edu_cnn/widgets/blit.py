@@ -55,7 +55,7 @@ class BlitRenderer:
     def render(self) -> bytes:
         """The figure as PNG bytes: cached background + the animated artists drawn fresh."""
         if self._background is None:
-            self.canvas.draw()                        # draws everything not animated
+            self.canvas.draw()  # draws everything not animated
             self._background = self.canvas.copy_from_bbox(self.fig.bbox)
         else:
             self.canvas.restore_region(self._background)
@@ -64,7 +64,6 @@ class BlitRenderer:
                 self.fig.draw_artist(artist)
         pixels = np.asarray(self.canvas.buffer_rgba())[..., :3]
         return array_to_png(pixels)
-
 
 
 class UpdatingRenderer:
@@ -77,8 +76,12 @@ class UpdatingRenderer:
     :class:`BlitRenderer`.
     """
 
-    def __init__(self, figure_class: Callable[..., Any],
-                 key: Callable[[Any], Any] = lambda state: None, dpi: int = WIDGET_DPI) -> None:
+    def __init__(
+        self,
+        figure_class: Callable[..., Any],
+        key: Callable[[Any], Any] = lambda state: None,
+        dpi: int = WIDGET_DPI,
+    ) -> None:
         self._figure_class, self._key_of, self._dpi = figure_class, key, dpi
         self._key: Any = object()
         self._figure: Any = None

@@ -44,15 +44,17 @@ ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
 #: Light colours of the class regions and dark colours of the points (RGB in 0…1).
 REGION_COLOURS = np.array([[0.65, 0.78, 0.95], [0.98, 0.75, 0.55], [0.70, 0.90, 0.70]])
 POINT_COLOURS = np.array([[0.10, 0.30, 0.75], [0.85, 0.35, 0.05], [0.10, 0.55, 0.15]])
-GRID = 100          # probabilities are computed on GRID × GRID points …
-PIXELS = 3          # … each shown as PIXELS × PIXELS screen pixels
+GRID = 100  # probabilities are computed on GRID × GRID points …
+PIXELS = 3  # … each shown as PIXELS × PIXELS screen pixels
 
 
 @cache
 def dataset(name: str) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float]]:
     """The data set ``name`` and the square view around it: (x, y, (x0, x1, y0, y1))."""
     if name not in DATASETS:
-        raise ValueError(f"dataset: unknown data set {name!r}; expected one of {', '.join(DATASETS)}")
+        raise ValueError(
+            f"dataset: unknown data set {name!r}; expected one of {', '.join(DATASETS)}"
+        )
     x, y = DATASETS[name]()
     low, high = float(x.min()) - 0.3, float(x.max()) + 0.3
     return x, y, (low, high, low, high)
@@ -67,15 +69,22 @@ class BoundaryTrainer:
     lr : Adam's learning rate; seed : for the initial weights.
     """
 
-    def __init__(self, data: str = "moons", hidden: int = 8, activation: str = "relu",
-                 lr: float = 0.03, seed: int = 0) -> None:
+    def __init__(
+        self,
+        data: str = "moons",
+        hidden: int = 8,
+        activation: str = "relu",
+        lr: float = 0.03,
+        seed: int = 0,
+    ) -> None:
         self.data, self.hidden, self.activation, self.lr = data, int(hidden), activation, float(lr)
         self.seed = int(seed)
         self.x, self.y, self.extent = dataset(data)
         self.classes = int(self.y.max()) + 1
         manual_seed(seed)
-        self.model = Sequential(Linear(2, self.hidden), activation_layer(activation),
-                                Linear(self.hidden, self.classes))
+        self.model = Sequential(
+            Linear(2, self.hidden), activation_layer(activation), Linear(self.hidden, self.classes)
+        )
         self.loss_fn = CrossEntropyLoss()
         self.optimizer = Adam(self.model.parameters(), lr=self.lr)
         self.losses: list[float] = []
@@ -125,8 +134,15 @@ class BoundaryState:
 
 def boundary_state(trainer: BoundaryTrainer) -> BoundaryState:
     """Evaluate ``trainer``'s network on the grid and on its data."""
-    return BoundaryState(trainer.data, trainer.probabilities(), trainer.x, trainer.y, trainer.extent,
-                         list(trainer.losses), trainer.accuracy())
+    return BoundaryState(
+        trainer.data,
+        trainer.probabilities(),
+        trainer.x,
+        trainer.y,
+        trainer.extent,
+        list(trainer.losses),
+        trainer.accuracy(),
+    )
 
 
 def region_image(probabilities: np.ndarray) -> np.ndarray:
@@ -160,10 +176,19 @@ def draw_boundary(state: BoundaryState) -> Any:
     ax.imshow(region_image(state.probabilities), extent=state.extent, interpolation="bilinear")
     for k in range(state.probabilities.shape[-1]):
         mine = state.y == k
-        ax.scatter(state.x[mine, 0], state.x[mine, 1], s=10, color=POINT_COLOURS[k], edgecolors="white",
-                   linewidths=0.4)
-    ax.set(xlabel="$x_1$", ylabel="$x_2$",
-           title=f"{state.data}: epoch {state.epochs}, accuracy {state.accuracy:.0%}")
+        ax.scatter(
+            state.x[mine, 0],
+            state.x[mine, 1],
+            s=10,
+            color=POINT_COLOURS[k],
+            edgecolors="white",
+            linewidths=0.4,
+        )
+    ax.set(
+        xlabel="$x_1$",
+        ylabel="$x_2$",
+        title=f"{state.data}: epoch {state.epochs}, accuracy {state.accuracy:.0%}",
+    )
     loss_ax.plot(np.arange(1, state.epochs + 1), state.losses)
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="training loss")
     return fig
@@ -194,7 +219,7 @@ class LossCurve:
         """The curve of ``losses`` as PNG bytes."""
         n = len(losses)
         top = max(losses) if losses else 1.0
-        x_max = 100.0 * max(1, -(-n // 100))                       # 100, 200, … epochs
+        x_max = 100.0 * max(1, -(-n // 100))  # 100, 200, … epochs
         y_max = self._limits[1] if top <= self._limits[1] else 1.2 * max(top, 0.1)
         if (x_max, y_max) != self._limits:
             self._limits = (x_max, y_max)
@@ -232,40 +257,56 @@ class DecisionBoundaryTrainer(LiveControls, Explorer):
         self.loss_curve: LossCurve | None = None
         self.loss_image = picture("educnn-boundary-loss")
         self._loop: BackgroundLoop | None = None
-        super().__init__(controls, self._compute, self._render,
-                         "educnn-decision-boundary", caption=self._describe,
-                         image_class="educnn-boundary-regions")
-        self.epochs_per_click = widgets.IntSlider(value=epochs_per_click, min=10, max=500, step=10,
-                                                  description="epochs/click")
-        self.train_button = widgets.Button(description="train", icon="play",
-                                           tooltip="train (and watch) epochs/click more epochs")
+        super().__init__(
+            controls,
+            self._compute,
+            self._render,
+            "educnn-decision-boundary",
+            caption=self._describe,
+            image_class="educnn-boundary-regions",
+        )
+        self.epochs_per_click = widgets.IntSlider(
+            value=epochs_per_click, min=10, max=500, step=10, description="epochs/click"
+        )
+        self.train_button = widgets.Button(
+            description="train", icon="play", tooltip="train (and watch) epochs/click more epochs"
+        )
         self.train_button.add_class("educnn-train-button")
         self.reset_button = widgets.Button(description="reset", icon="undo")
         self.train_button.on_click(lambda _: self.toggle_training())
         self.reset_button.on_click(lambda _: self.reset())
         buttons = widgets.HBox([self.epochs_per_click, self.train_button, self.reset_button])
-        pictures = widgets.HBox([self.image, self.loss_image],
-                                layout=widgets.Layout(align_items="flex-start"))
-        self.widget.children = (*self.widget.children[:-2], buttons, pictures,
-                                self.widget.children[-1])
+        pictures = widgets.HBox(
+            [self.image, self.loss_image], layout=widgets.Layout(align_items="flex-start")
+        )
+        self.widget.children = (
+            *self.widget.children[:-2],
+            buttons,
+            pictures,
+            self.widget.children[-1],
+        )
 
     def _render(self, state: BoundaryState) -> bytes:
         if self.loss_curve is not None:
             self.loss_image.value = self.loss_curve.render(state.losses)
         return array_to_png(boundary_image(state))
 
-    def _compute(self, data: str, hidden: int, activation: str, lr: float,
-                 seed: int = 0) -> BoundaryState:
+    def _compute(
+        self, data: str, hidden: int, activation: str, lr: float, seed: int = 0
+    ) -> BoundaryState:
         wanted = (data, int(hidden), activation, float(lr), int(seed))
         current = self.trainer
-        if current is None or (current.data, current.hidden, current.activation, current.lr,
-                               current.seed) != wanted:
+        if (
+            current is None
+            or (current.data, current.hidden, current.activation, current.lr, current.seed)
+            != wanted
+        ):
             self.trainer = BoundaryTrainer(*wanted)
             self.loss_curve = LossCurve()
         return boundary_state(self.trainer)
 
     def _on_change(self, change: Any) -> None:
-        self.stop()              # a new network: the running one stops first
+        self.stop()  # a new network: the running one stops first
         self.wait(5.0)
         self.update()
 
@@ -290,7 +331,7 @@ class DecisionBoundaryTrainer(LiveControls, Explorer):
         chunk = max(1, -(-total // self.FRAMES_PER_CLICK))
 
         def step() -> bool:
-            if trainer is not self.trainer:     # the controls made a new network
+            if trainer is not self.trainer:  # the controls made a new network
                 return False
             n = min(chunk, left[0])
             trainer.train(n)
@@ -303,7 +344,6 @@ class DecisionBoundaryTrainer(LiveControls, Explorer):
         self._loop.start()
         return self.state
 
-
     def _training_ended(self) -> None:
         self.train_button.description, self.train_button.icon = "train", "play"
 
@@ -315,9 +355,14 @@ class DecisionBoundaryTrainer(LiveControls, Explorer):
         return self.update()
 
 
-def decision_boundary_trainer(data: str = "moons", hidden: int = 8, activation: str = "relu",
-                              lr: float = 0.03, epochs_per_click: int = 100,
-                              seed: int = 0) -> DecisionBoundaryTrainer:
+def decision_boundary_trainer(
+    data: str = "moons",
+    hidden: int = 8,
+    activation: str = "relu",
+    lr: float = 0.03,
+    epochs_per_click: int = 100,
+    seed: int = 0,
+) -> DecisionBoundaryTrainer:
     """Widget: data set, hidden units, activation, learning rate and seed; "train" trains
     ``epochs_per_click`` more epochs while regions and loss are redrawn a few times a second
     ("stop" ends it early)."""
@@ -326,10 +371,20 @@ def decision_boundary_trainer(data: str = "moons", hidden: int = 8, activation: 
     controls = {
         "data": widgets.Dropdown(options=list(DATASETS), value=data, description="data"),
         "hidden": widgets.IntSlider(value=hidden, min=1, max=64, description="hidden"),
-        "activation": widgets.Dropdown(options=ACTIVATIONS, value=activation, description="activation"),
-        "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.1, description="lr (Adam)",
-                                     readout_format=".3f"),
-        "seed": widgets.BoundedIntText(value=seed, min=0, max=9999, description="seed",
-                                       layout=widgets.Layout(width="160px")),
+        "activation": widgets.Dropdown(
+            options=ACTIVATIONS, value=activation, description="activation"
+        ),
+        "lr": widgets.FloatLogSlider(
+            value=lr,
+            base=10,
+            min=-3,
+            max=0,
+            step=0.1,
+            description="lr (Adam)",
+            readout_format=".3f",
+        ),
+        "seed": widgets.BoundedIntText(
+            value=seed, min=0, max=9999, description="seed", layout=widgets.Layout(width="160px")
+        ),
     }
     return DecisionBoundaryTrainer(controls, epochs_per_click)

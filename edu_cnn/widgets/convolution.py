@@ -88,7 +88,9 @@ class ConvStepState:
     @property
     def formula(self) -> str:
         """The sum written out, e.g. ``1·0 + 2·(−1) + … = 3``."""
-        terms = " + ".join(f"{_num(p)}·{_num(k)}" for p, k in zip(self.patch.ravel(), self.kernel.ravel()))
+        terms = " + ".join(
+            f"{_num(p)}·{_num(k)}" for p, k in zip(self.patch.ravel(), self.kernel.ravel())
+        )
         return f"{terms} = {round(self.value, 2) + 0.0:g}"
 
 
@@ -98,8 +100,9 @@ def _num(v: float) -> str:
     return f"({text})" if v < 0 else text
 
 
-def conv_step_state(image: np.ndarray, kernel: np.ndarray, padding: int = 0, stride: int = 1,
-                    position: int = 0) -> ConvStepState:
+def conv_step_state(
+    image: np.ndarray, kernel: np.ndarray, padding: int = 0, stride: int = 1, position: int = 0
+) -> ConvStepState:
     """Everything the stepper shows for window ``position`` of a 2-D cross-correlation.
 
     ``out[i, j] = Σ_{u,v} padded[i·s + u, j·s + v] · kernel[u, v]``, the output size per
@@ -114,20 +117,34 @@ def conv_step_state(image: np.ndarray, kernel: np.ndarray, padding: int = 0, str
     image = np.asarray(image, dtype=np.float64)
     kernel = np.asarray(kernel, dtype=np.float64)
     if image.ndim != 2 or kernel.ndim != 2:
-        raise ValueError(f"conv_step_state: expected a 2-D image and a 2-D kernel, "
-                         f"got shapes {image.shape} and {kernel.shape}")
+        raise ValueError(
+            f"conv_step_state: expected a 2-D image and a 2-D kernel, "
+            f"got shapes {image.shape} and {kernel.shape}"
+        )
     kh, kw = kernel.shape
     oh = conv_output_size(image.shape[0], kh, padding, stride, where="conv_step_state")
     ow = conv_output_size(image.shape[1], kw, padding, stride, where="conv_step_state")
     padded = np.pad(image, padding)
-    output = np.asarray(correlate2d(image, kernel, stride, padding))   # the whole map at once
+    output = np.asarray(correlate2d(image, kernel, stride, padding))  # the whole map at once
     position = int(np.clip(position, 0, oh * ow - 1))
     row, col = divmod(position, ow)
-    patch = padded[row * stride:row * stride + kh, col * stride:col * stride + kw].copy()
+    patch = padded[row * stride : row * stride + kh, col * stride : col * stride + kw].copy()
     products = patch * kernel
     filled = (np.arange(oh * ow) <= position).reshape(oh, ow)
-    return ConvStepState(padded, kernel, int(padding), int(stride), position, row, col, patch,
-                         products, float(products.sum()), output, filled)
+    return ConvStepState(
+        padded,
+        kernel,
+        int(padding),
+        int(stride),
+        position,
+        row,
+        col,
+        patch,
+        products,
+        float(products.sum()),
+        output,
+        filled,
+    )
 
 
 class ConvStepFigure:
@@ -144,31 +161,53 @@ class ConvStepFigure:
         kh, kw = state.kernel.shape
         # kernel and products drawn at the window's scale: widths in cells, equal aspect
         ratios = [state.padded.shape[1], kw, kw, max(state.output.shape[1], kw)]
-        cell = 3.6 * (0.84 - 0.02) / max(state.padded.shape[0], kh)   # inches per cell, height-bound
+        cell = 3.6 * (0.84 - 0.02) / max(state.padded.shape[0], kh)  # inches per cell, height-bound
         width = min(13.0, cell * sum(ratios) * (4 + 3 * 0.18) / 4 / 0.98)  # so widths bind equally
         self.fig = widget_figure((width, 3.6), pyplot)
         axes = self.fig.subplots(1, 4, gridspec_kw={"width_ratios": ratios})
         p = state.padding
         is_pad = np.ones(state.padded.shape, bool)
-        is_pad[p:state.padded.shape[0] - p, p:state.padded.shape[1] - p] = False
+        is_pad[p : state.padded.shape[0] - p, p : state.padded.shape[1] - p] = False
         top = 2 * np.abs(state.padded).max() + 1
-        _grid(axes[0], state.padded, f"input, padding p = {p}\n(grey zeros)" if p else "input", cmap="Greys",
-              vmin=-top, vmax=top, grey=is_pad)
-        self.window = axes[0].add_patch(Rectangle((-0.5, -0.5), kw, kh, fill=False, edgecolor="crimson",
-                                                  linewidth=3))
-        km = 2 * np.abs(state.kernel).max() + 1e-9   # doubled limits: pale colours, readable numbers
+        _grid(
+            axes[0],
+            state.padded,
+            f"input, padding p = {p}\n(grey zeros)" if p else "input",
+            cmap="Greys",
+            vmin=-top,
+            vmax=top,
+            grey=is_pad,
+        )
+        self.window = axes[0].add_patch(
+            Rectangle((-0.5, -0.5), kw, kh, fill=False, edgecolor="crimson", linewidth=3)
+        )
+        km = 2 * np.abs(state.kernel).max() + 1e-9  # doubled limits: pale colours, readable numbers
         _grid(axes[1], state.kernel, "kernel", cmap="RdBu_r", vmin=-km, vmax=km)
         self.products, self.product_texts = _grid(axes[2], state.products, "", cmap="RdBu_r")
         self.product_title = axes[2].title
         lo, hi = state.output.min(), state.output.max()
         self.output, self.output_texts = _grid(
-            axes[3], state.output, f"feature map\nstride s = {state.stride}", cmap="Oranges",
-            mask=np.zeros(state.output.shape, bool), vmin=lo - (hi - lo) - 1, vmax=hi + 1)
-        self.cell = axes[3].add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson",
-                                                linewidth=3))
+            axes[3],
+            state.output,
+            f"feature map\nstride s = {state.stride}",
+            cmap="Oranges",
+            mask=np.zeros(state.output.shape, bool),
+            vmin=lo - (hi - lo) - 1,
+            vmax=hi + 1,
+        )
+        self.cell = axes[3].add_patch(
+            Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson", linewidth=3)
+        )
         self.fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.84, wspace=0.18)
-        self.animated = [self.window, self.products, *self.product_texts.ravel(), self.product_title,
-                         self.output, *self.output_texts.ravel(), self.cell]
+        self.animated = [
+            self.window,
+            self.products,
+            *self.product_texts.ravel(),
+            self.product_title,
+            self.output,
+            *self.output_texts.ravel(),
+            self.cell,
+        ]
         self.update(state)
 
     def update(self, state: ConvStepState) -> None:
@@ -191,12 +230,17 @@ def draw_conv_step(state: ConvStepState) -> Any:
     return ConvStepFigure(state).fig
 
 
-DEFAULT_STEPPER_IMAGE = np.array([[3, 1, 0, 2, 5, 6],
-                                  [4, 2, 1, 1, 4, 7],
-                                  [5, 4, 0, 4, 1, 2],
-                                  [1, 2, 2, 1, 3, 4],
-                                  [6, 3, 1, 0, 5, 2],
-                                  [3, 1, 0, 1, 3, 3]], dtype=np.float64)
+DEFAULT_STEPPER_IMAGE = np.array(
+    [
+        [3, 1, 0, 2, 5, 6],
+        [4, 2, 1, 1, 4, 7],
+        [5, 4, 0, 4, 1, 2],
+        [1, 2, 2, 1, 3, 4],
+        [6, 3, 1, 0, 5, 2],
+        [3, 1, 0, 1, 3, 3],
+    ],
+    dtype=np.float64,
+)
 
 
 class _ConvStepper(Explorer):
@@ -211,20 +255,25 @@ class _ConvStepper(Explorer):
         if change is not None and change.get("owner") is not slider:
             v = self.values()
             try:
-                oh = conv_output_size(self._image.shape[0], self._kernel.shape[0], v["padding"], v["stride"])
-                ow = conv_output_size(self._image.shape[1], self._kernel.shape[1], v["padding"], v["stride"])
+                oh = conv_output_size(
+                    self._image.shape[0], self._kernel.shape[0], v["padding"], v["stride"]
+                )
+                ow = conv_output_size(
+                    self._image.shape[1], self._kernel.shape[1], v["padding"], v["stride"]
+                )
             except ValueError:
                 return
             self._holding = True
-            slider.max = oh * ow - 1        # may clip the value (no update while holding)
+            slider.max = oh * ow - 1  # may clip the value (no update while holding)
             self._holding = False
         if getattr(self, "_holding", False):
             return
         self.update()
 
 
-def conv_stepper(image: np.ndarray | None = None, kernel: np.ndarray | None = None,
-                 interval_ms: int = 700) -> Explorer:
+def conv_stepper(
+    image: np.ndarray | None = None, kernel: np.ndarray | None = None, interval_ms: int = 700
+) -> Explorer:
     """Slide a kernel over a small image one position at a time, numbers shown.
 
     Controls: ``position`` (IntSlider "Position", linked to a Play button), ``padding``,
@@ -236,8 +285,9 @@ def conv_stepper(image: np.ndarray | None = None, kernel: np.ndarray | None = No
     image = DEFAULT_STEPPER_IMAGE if image is None else np.asarray(image, dtype=np.float64)
     kernel = get_kernel("vertical edge") if kernel is None else np.asarray(kernel, dtype=np.float64)
     first = conv_step_state(image, kernel)
-    position = widgets.IntSlider(value=0, min=0, max=first.n_positions - 1, description="Position",
-                                 continuous_update=True)
+    position = widgets.IntSlider(
+        value=0, min=0, max=first.n_positions - 1, description="Position", continuous_update=True
+    )
     padding = widgets.IntSlider(value=0, min=0, max=2, description="Padding")
     stride = widgets.IntSlider(value=1, min=1, max=3, description="Stride")
 
@@ -245,20 +295,32 @@ def conv_stepper(image: np.ndarray | None = None, kernel: np.ndarray | None = No
         return conv_step_state(image, kernel, padding, stride, position)
 
     def caption(state: ConvStepState) -> str:
-        return (f"<b>out[{state.row}, {state.col}]</b> = {html.escape(state.formula)}"
-                f" &nbsp; (window {state.position + 1} of {state.n_positions},"
-                f" output {state.output.shape[0]}×{state.output.shape[1]})")
+        return (
+            f"<b>out[{state.row}, {state.col}]</b> = {html.escape(state.formula)}"
+            f" &nbsp; (window {state.position + 1} of {state.n_positions},"
+            f" output {state.output.shape[0]}×{state.output.shape[1]})"
+        )
 
-    explorer = _ConvStepper(image, kernel, controls={"position": position, "padding": padding, "stride": stride},
-                            compute=compute, render=UpdatingRenderer(ConvStepFigure, lambda st: (st.padding, st.stride)),
-                            css_class="educnn-conv-stepper", caption=caption,
-                            image_class="educnn-conv-figure", caption_class="educnn-conv-value")
+    explorer = _ConvStepper(
+        image,
+        kernel,
+        controls={"position": position, "padding": padding, "stride": stride},
+        compute=compute,
+        render=UpdatingRenderer(ConvStepFigure, lambda st: (st.padding, st.stride)),
+        css_class="educnn-conv-stepper",
+        caption=caption,
+        image_class="educnn-conv-figure",
+        caption_class="educnn-conv-value",
+    )
     play = widgets.Play(value=0, min=0, max=position.max, interval=interval_ms, description="Play")
     widgets.jslink((play, "value"), (position, "value"))
     widgets.jslink((position, "max"), (play, "max"))
     explorer.play = play
-    explorer.widget.children = (widgets.HBox([play, position]), widgets.HBox([padding, stride]),
-                                *explorer.widget.children[1:])
+    explorer.widget.children = (
+        widgets.HBox([play, position]),
+        widgets.HBox([padding, stride]),
+        *explorer.widget.children[1:],
+    )
     return explorer
 
 
@@ -294,7 +356,9 @@ def explorer_image(name: str = "photo", size: int = 512) -> np.ndarray:
     return _cached_image(name, int(size))
 
 
-def kernel_feature_map(image: np.ndarray, kernel: np.ndarray, convolution: bool = False) -> np.ndarray:
+def kernel_feature_map(
+    image: np.ndarray, kernel: np.ndarray, convolution: bool = False
+) -> np.ndarray:
     """The 'same'-size feature map of a 2-D image: cross-correlation with zero padding.
 
     With ``convolution=True`` the kernel is rotated by 180° first – true convolution.
@@ -305,8 +369,10 @@ def kernel_feature_map(image: np.ndarray, kernel: np.ndarray, convolution: bool 
     image = np.asarray(image)
     kernel = np.asarray(kernel, dtype=np.float32)
     if image.ndim != 2 or kernel.ndim != 2:
-        raise ValueError(f"kernel_feature_map: expected a 2-D image and a 2-D kernel, "
-                         f"got shapes {image.shape} and {kernel.shape}")
+        raise ValueError(
+            f"kernel_feature_map: expected a 2-D image and a 2-D kernel, "
+            f"got shapes {image.shape} and {kernel.shape}"
+        )
     if convolution:
         kernel = kernel[::-1, ::-1]
     return correlate(image.astype(np.float32, copy=False), kernel, mode="constant", cval=0.0)
@@ -322,8 +388,12 @@ def _display_limits(kernel: np.ndarray, *maps: np.ndarray) -> tuple[float, float
     return (0.0, total) if total > 0 else (total, 0.0)
 
 
-def kernel_explorer_state(image: str | np.ndarray = "photo", kernel: str | np.ndarray = "sobel-x",
-                          compare: bool = False, size: int = 512) -> dict[str, Any]:
+def kernel_explorer_state(
+    image: str | np.ndarray = "photo",
+    kernel: str | np.ndarray = "sobel-x",
+    compare: bool = False,
+    size: int = 512,
+) -> dict[str, Any]:
     """What the kernel explorer shows.
 
     Parameters
@@ -338,22 +408,35 @@ def kernel_explorer_state(image: str | np.ndarray = "photo", kernel: str | np.nd
     (cross-correlation), ``convolution`` (or None), ``limits`` (grey-scale limits) and
     ``same`` (whether the two maps agree – true for every 180°-symmetric kernel).
     """
-    picture = explorer_image(image, size) if isinstance(image, str) else np.asarray(image, np.float32)
+    picture = (
+        explorer_image(image, size) if isinstance(image, str) else np.asarray(image, np.float32)
+    )
     if isinstance(kernel, str):
         name, weights = kernel, get_kernel(kernel)
         description = describe_kernel(kernel)
     else:
         weights = np.asarray(kernel, dtype=np.float64)
         if weights.shape != (3, 3):
-            raise ValueError(f"kernel_explorer_state: expected a 3×3 kernel, got shape {weights.shape}")
-        name = next((n for n, k in KERNELS.items() if np.allclose(k.weights, weights, atol=1e-3)), "custom")
+            raise ValueError(
+                f"kernel_explorer_state: expected a 3×3 kernel, got shape {weights.shape}"
+            )
+        name = next(
+            (n for n, k in KERNELS.items() if np.allclose(k.weights, weights, atol=1e-3)), "custom"
+        )
         description = describe_kernel(name) if name != "custom" else "your own numbers"
     feature = kernel_feature_map(picture, weights)
     flipped = kernel_feature_map(picture, weights, convolution=True) if compare else None
     maps = (feature,) if flipped is None else (feature, flipped)
-    return {"image": picture, "kernel": weights, "name": name, "description": description,
-            "feature_map": feature, "convolution": flipped, "limits": _display_limits(weights, *maps),
-            "same": bool(np.allclose(weights, weights[::-1, ::-1]))}
+    return {
+        "image": picture,
+        "kernel": weights,
+        "name": name,
+        "description": description,
+        "feature_map": feature,
+        "convolution": flipped,
+        "limits": _display_limits(weights, *maps),
+        "same": bool(np.allclose(weights, weights[::-1, ::-1])),
+    }
 
 
 def render_kernel_explorer(state: dict[str, Any]) -> bytes:
@@ -371,12 +454,16 @@ def draw_kernel_explorer(state: dict[str, Any]) -> Any:
     import matplotlib.pyplot as plt
 
     n = 3 if state["convolution"] is None else 4
-    fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.6), gridspec_kw={"width_ratios": [3, 1.6] + [3] * (n - 2)})
+    fig, axes = plt.subplots(
+        1, n, figsize=(3.3 * n, 3.6), gridspec_kw={"width_ratios": [3, 1.6] + [3] * (n - 2)}
+    )
     axes[0].imshow(state["image"], cmap="gray", vmin=0, vmax=1)
     axes[0].set_title("input")
     k = state["kernel"]
     m = np.abs(k).max() or 1.0
-    _grid(axes[1], k, state["name"], cmap="RdBu_r", vmin=-2 * m, vmax=2 * m)   # pale: readable numbers
+    _grid(
+        axes[1], k, state["name"], cmap="RdBu_r", vmin=-2 * m, vmax=2 * m
+    )  # pale: readable numbers
     low, high = state["limits"]
     axes[2].imshow(state["feature_map"], cmap="gray", vmin=low, vmax=high)
     axes[2].set_title("cross-correlation (CNN)")
@@ -404,8 +491,10 @@ class _KernelExplorer(Explorer):
                     box.value = round(float(v), 4)
             elif change is not None and change.get("owner") in boxes:
                 numbers = np.array([b.value for b in boxes]).reshape(3, 3)
-                dropdown.value = next((n for n, k in KERNELS.items()
-                                       if np.allclose(k.weights, numbers, atol=1e-4)), "custom")
+                dropdown.value = next(
+                    (n for n, k in KERNELS.items() if np.allclose(k.weights, numbers, atol=1e-4)),
+                    "custom",
+                )
         finally:
             self._syncing = False
         self.update()
@@ -424,13 +513,16 @@ def kernel_explorer(image: str = "photo", kernel: str = "sobel-x", size: int = 5
     start = get_kernel(kernel)
     controls: dict[str, Any] = {
         "image": widgets.Dropdown(options=list(EXPLORER_IMAGES), value=image, description="Image"),
-        "kernel": widgets.Dropdown(options=[*KERNELS, "custom"], value=kernel, description="Kernel"),
+        "kernel": widgets.Dropdown(
+            options=[*KERNELS, "custom"], value=kernel, description="Kernel"
+        ),
         "compare": widgets.Checkbox(value=False, description="true convolution beside it"),
     }
     for i in range(3):
         for j in range(3):
-            controls[f"w{i}{j}"] = widgets.FloatText(value=round(float(start[i, j]), 4),
-                                                     layout=widgets.Layout(width="70px"))
+            controls[f"w{i}{j}"] = widgets.FloatText(
+                value=round(float(start[i, j]), 4), layout=widgets.Layout(width="70px")
+            )
 
     def compute(image: str, kernel: str, compare: bool, **w: float) -> dict[str, Any]:
         numbers = np.array([w[f"w{i}{j}"] for i in range(3) for j in range(3)]).reshape(3, 3)
@@ -439,20 +531,31 @@ def kernel_explorer(image: str = "photo", kernel: str = "sobel-x", size: int = 5
     def caption(state: dict[str, Any]) -> str:
         text = f"<b>{html.escape(state['name'])}</b>: {html.escape(state['description'])}"
         if state["convolution"] is not None:
-            text += (" &nbsp;|&nbsp; left: cross-correlation, right: true convolution – "
-                     + ("identical, the kernel is 180°-symmetric" if state["same"]
-                        else "different, the kernel is not 180°-symmetric"))
+            text += " &nbsp;|&nbsp; left: cross-correlation, right: true convolution – " + (
+                "identical, the kernel is 180°-symmetric"
+                if state["same"]
+                else "different, the kernel is not 180°-symmetric"
+            )
         return text
 
-    explorer = _KernelExplorer(controls=controls, compute=compute, render=render_kernel_explorer,
-                               css_class="educnn-kernel-explorer", caption=caption,
-                               image_class="educnn-feature-map")
-    grid = widgets.GridBox([controls[f"w{i}{j}"] for i in range(3) for j in range(3)],
-                           layout=widgets.Layout(grid_template_columns="repeat(3, 75px)"))
+    explorer = _KernelExplorer(
+        controls=controls,
+        compute=compute,
+        render=render_kernel_explorer,
+        css_class="educnn-kernel-explorer",
+        caption=caption,
+        image_class="educnn-feature-map",
+    )
+    grid = widgets.GridBox(
+        [controls[f"w{i}{j}"] for i in range(3) for j in range(3)],
+        layout=widgets.Layout(grid_template_columns="repeat(3, 75px)"),
+    )
     explorer.image.layout = widgets.Layout(max_width="100%")
-    explorer.widget.children = (widgets.HBox([controls["image"], controls["kernel"], controls["compare"]]),
-                                widgets.HBox([grid, explorer.image], layout=widgets.Layout(align_items="flex-start")),
-                                explorer.caption)
+    explorer.widget.children = (
+        widgets.HBox([controls["image"], controls["kernel"], controls["compare"]]),
+        widgets.HBox([grid, explorer.image], layout=widgets.Layout(align_items="flex-start")),
+        explorer.caption,
+    )
     return explorer
 
 
@@ -484,8 +587,10 @@ class PaddingStrideState:
     @property
     def formula(self) -> str:
         value = (self.n + 2 * self.p - self.k) / self.s
-        head = (f"o = ⌊(n + 2p − k)/s⌋ + 1 = ⌊({self.n} + 2·{self.p} − {self.k})/{self.s}⌋ + 1 "
-                f"= ⌊{value:g}⌋ + 1")
+        head = (
+            f"o = ⌊(n + 2p − k)/s⌋ + 1 = ⌊({self.n} + 2·{self.p} − {self.k})/{self.s}⌋ + 1 "
+            f"= ⌊{value:g}⌋ + 1"
+        )
         return f"{head} = {self.size}" if self.valid else f"{head}: no output"
 
 
@@ -494,19 +599,27 @@ def padding_stride_state(n: int, k: int, p: int = 0, s: int = 1) -> PaddingStrid
     try:
         size = conv_output_size(n, k, p, s, where="padding / stride")
     except ValueError as error:
-        return PaddingStrideState(n, k, p, s, None, message=str(error).replace("padding / stride: ", ""))
+        return PaddingStrideState(
+            n, k, p, s, None, message=str(error).replace("padding / stride: ", "")
+        )
     starts = list(range(0, size * s, s))
     left_over = n + 2 * p - (starts[-1] + k)
     notes = []
     if left_over:
-        notes.append(f"the last {left_over} padded cell(s) are never visited: s = {s} does not divide "
-                     f"n + 2p − k = {n + 2 * p - k}")
+        notes.append(
+            f"the last {left_over} padded cell(s) are never visited: s = {s} does not divide "
+            f"n + 2p − k = {n + 2 * p - k}"
+        )
     if p >= k:
         notes.append("p ≥ k: the corner windows see only padding zeros")
     if p == 0:
-        kind = "'valid' (narrow) convolution: the output shrinks by k − 1" if s == 1 else "no padding"
+        kind = (
+            "'valid' (narrow) convolution: the output shrinks by k − 1" if s == 1 else "no padding"
+        )
     elif 2 * p == k - 1:
-        kind = "'same' padding: p = (k − 1)/2 keeps the size" + (" (before the stride)" if s > 1 else "")
+        kind = "'same' padding: p = (k − 1)/2 keeps the size" + (
+            " (before the stride)" if s > 1 else ""
+        )
     elif p == k - 1:
         kind = "'full' (wide) convolution: p = k − 1, every partial overlap counts"
     else:
@@ -521,10 +634,15 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
 
     n, k, p, s = state.n, state.k, state.p, state.s
     total = n + 2 * p
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), gridspec_kw={"width_ratios": [max(total, k), max(state.size or 1, 1) + 1]})
+    fig, axes = plt.subplots(
+        1,
+        2,
+        figsize=(9, 4.2),
+        gridspec_kw={"width_ratios": [max(total, k), max(state.size or 1, 1) + 1]},
+    )
     ax = axes[0]
-    cells = np.ones((total, total))      # padding: grey
-    cells[p:p + n, p:p + n] = 0           # the input itself: white
+    cells = np.ones((total, total))  # padding: grey
+    cells[p : p + n, p : p + n] = 0  # the input itself: white
     ax.imshow(cells, cmap="Greys", vmin=-0.2, vmax=4, extent=(-0.5, total - 0.5, total - 0.5, -0.5))
     cell_lines(ax, total, total, color="0.7", linewidth=0.5)
     if p:
@@ -532,19 +650,36 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
     if state.valid:
         colours = plt.cm.viridis(np.linspace(0, 0.9, len(state.starts)))
         for c, colour in zip(state.starts, colours):
-            ax.add_patch(Rectangle((c - 0.5, -0.5), k, k, fill=False, edgecolor=colour, lw=2.5,
-                                   linestyle="-" if c == 0 else "--"))
-        if state.left_over:                # cells no window reaches: hatched, right and bottom
-            for xy, width, height in (((total - state.left_over - 0.5, -0.5), state.left_over, total),
-                                      ((-0.5, total - state.left_over - 0.5), total, state.left_over)):
-                ax.add_patch(Rectangle(xy, width, height, fill=False, hatch="xx", edgecolor="crimson",
-                                       lw=0))
+            ax.add_patch(
+                Rectangle(
+                    (c - 0.5, -0.5),
+                    k,
+                    k,
+                    fill=False,
+                    edgecolor=colour,
+                    lw=2.5,
+                    linestyle="-" if c == 0 else "--",
+                )
+            )
+        if state.left_over:  # cells no window reaches: hatched, right and bottom
+            for xy, width, height in (
+                ((total - state.left_over - 0.5, -0.5), state.left_over, total),
+                ((-0.5, total - state.left_over - 0.5), total, state.left_over),
+            ):
+                ax.add_patch(
+                    Rectangle(xy, width, height, fill=False, hatch="xx", edgecolor="crimson", lw=0)
+                )
         never = f"; hatched: never visited ({state.left_over})" if state.left_over else ""
-        ax.set_title(f"padded input {total}×{total} (white: n = {n}, grey: padding p = {p})\n"
-                     f"windows k = {k} of the first row, stride s = {s}{never}", fontsize=10)
+        ax.set_title(
+            f"padded input {total}×{total} (white: n = {n}, grey: padding p = {p})\n"
+            f"windows k = {k} of the first row, stride s = {s}{never}",
+            fontsize=10,
+        )
     else:
         ax.add_patch(Rectangle((-0.5, -0.5), k, k, fill=False, edgecolor="crimson", lw=2.5))
-        ax.set_title(f"a {k}×{k} window does not fit into {total}×{total}", fontsize=10, color="crimson")
+        ax.set_title(
+            f"a {k}×{k} window does not fit into {total}×{total}", fontsize=10, color="crimson"
+        )
     lim = max(total, k)
     ax.set_xlim(-0.5, lim - 0.5)
     ax.set_ylim(lim - 0.5, -0.5)
@@ -552,12 +687,14 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
     if state.valid:
         o = state.size
         ax.imshow(np.ones((o, o)), cmap="Oranges", vmin=0, vmax=3)
-        for j, colour in enumerate(colours):     # the first row: each cell in its window's colour
+        for j, colour in enumerate(colours):  # the first row: each cell in its window's colour
             ax.add_patch(Rectangle((j - 0.5, -0.5), 1, 1, facecolor=colour, alpha=0.75, lw=0))
         cell_lines(ax, o, o, color="0.5", linewidth=0.6)
         ax.set_title(f"output {o}×{o}\n(first row: one cell per window)", fontsize=10)
     else:
-        ax.text(0.5, 0.5, "no output", ha="center", va="center", color="crimson", transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, "no output", ha="center", va="center", color="crimson", transform=ax.transAxes
+        )
     if not state.valid:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -584,18 +721,28 @@ def padding_stride_explorer(n: int = 7, k: int = 3, p: int = 0, s: int = 1) -> E
     """
     import ipywidgets as widgets
 
-    controls = {"n": widgets.IntSlider(value=n, min=1, max=12, description="n (input)"),
-                "k": widgets.IntSlider(value=k, min=1, max=7, description="k (kernel)"),
-                "p": widgets.IntSlider(value=p, min=0, max=4, description="p (padding)"),
-                "s": widgets.IntSlider(value=s, min=1, max=4, description="s (stride)")}
+    controls = {
+        "n": widgets.IntSlider(value=n, min=1, max=12, description="n (input)"),
+        "k": widgets.IntSlider(value=k, min=1, max=7, description="k (kernel)"),
+        "p": widgets.IntSlider(value=p, min=0, max=4, description="p (padding)"),
+        "s": widgets.IntSlider(value=s, min=1, max=4, description="s (stride)"),
+    }
 
     def caption(state: PaddingStrideState) -> str:
         colour = "black" if state.valid else "crimson"
-        return (f"<span style='color:{colour}'><b>{html.escape(state.formula)}</b></span><br>"
-                f"{html.escape(state.message)}")
+        return (
+            f"<span style='color:{colour}'><b>{html.escape(state.formula)}</b></span><br>"
+            f"{html.escape(state.message)}"
+        )
 
-    return Explorer(controls, padding_stride_state, lambda st: _render_once(draw_padding_stride(st)),
-                    css_class="educnn-padding-stride", caption=caption, controls_per_row=2)
+    return Explorer(
+        controls,
+        padding_stride_state,
+        lambda st: _render_once(draw_padding_stride(st)),
+        css_class="educnn-padding-stride",
+        caption=caption,
+        controls_per_row=2,
+    )
 
 
 # =============================================================================================
@@ -607,7 +754,9 @@ def _per_channel(kernel: np.ndarray) -> np.ndarray:
 
 MULTICHANNEL_FILTERS: dict[str, np.ndarray] = {
     "vertical edges in every channel": _per_channel(get_kernel("sobel-x")) / 3,
-    "red minus green": np.stack([get_kernel("identity"), -get_kernel("identity"), np.zeros((3, 3))]),
+    "red minus green": np.stack(
+        [get_kernel("identity"), -get_kernel("identity"), np.zeros((3, 3))]
+    ),
     "luminance (grey)": np.stack([w * get_kernel("identity") for w in (0.299, 0.587, 0.114)]),
     "blue horizontal edges": np.stack([np.zeros((3, 3)), np.zeros((3, 3)), get_kernel("sobel-y")]),
 }
@@ -630,12 +779,20 @@ def multichannel_state(image: np.ndarray, weight: np.ndarray, bias: float = 0.0)
         x = x.transpose(2, 0, 1)
     w = np.asarray(weight, dtype=np.float64)
     if x.ndim != 3 or w.ndim != 3 or w.shape[0] != x.shape[0]:
-        raise ValueError(f"multichannel_state: expected an image (C, H, W) and a filter (C, k, k) with "
-                         f"the same C, got {x.shape} and {w.shape}")
+        raise ValueError(
+            f"multichannel_state: expected an image (C, H, W) and a filter (C, k, k) with "
+            f"the same C, got {x.shape} and {w.shape}"
+        )
     maps = np.stack([correlate2d(x[c], w[c]) for c in range(x.shape[0])])
     total = maps.sum(axis=0)
-    return {"image": x, "weight": w, "bias": float(bias), "channel_maps": maps, "sum": total,
-            "output": total + bias}
+    return {
+        "image": x,
+        "weight": w,
+        "bias": float(bias),
+        "channel_maps": maps,
+        "sum": total,
+        "output": total + bias,
+    }
 
 
 class MultichannelFigure:
@@ -652,7 +809,7 @@ class MultichannelFigure:
         for i in range(c):
             if c == 3:
                 only = np.zeros(x.shape[1:] + (3,))
-                only[..., i] = np.clip(x[i], 0, 1)          # the channel in its own colour
+                only[..., i] = np.clip(x[i], 0, 1)  # the channel in its own colour
                 axes[i, 0].imshow(only)
             else:
                 axes[i, 0].imshow(x[i], cmap="gray", vmin=0, vmax=1)
@@ -665,17 +822,35 @@ class MultichannelFigure:
             for j in (0, 2, 3):
                 axes[i, j].axis("off")
             if i < c - 1:
-                axes[i, 2].text(0.5, -0.12, "+", transform=axes[i, 2].transAxes, ha="center", va="center",
-                                fontsize=18, fontweight="bold")
+                axes[i, 2].text(
+                    0.5,
+                    -0.12,
+                    "+",
+                    transform=axes[i, 2].transAxes,
+                    ha="center",
+                    va="center",
+                    fontsize=18,
+                    fontweight="bold",
+                )
         middle = axes[c // 2, 3]
-        middle.text(-0.25, 0.5, "=", transform=middle.transAxes, ha="center", va="center", fontsize=20,
-                    fontweight="bold")
+        middle.text(
+            -0.25,
+            0.5,
+            "=",
+            transform=middle.transAxes,
+            ha="center",
+            va="center",
+            fontsize=20,
+            fontweight="bold",
+        )
         middle.axis("on")
         self.total = middle.imshow(state["output"], cmap="RdBu_r")
         self.total_title = middle.set_title("", fontsize=9)
         middle.set_xticks([])
         middle.set_yticks([])
-        self.fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.93, wspace=0.15, hspace=0.3)
+        self.fig.subplots_adjust(
+            left=0.02, right=0.98, bottom=0.03, top=0.93, wspace=0.15, hspace=0.3
+        )
         self.animated = [*self.slices, *self.slice_texts, *self.maps, self.total, self.total_title]
         self.update(state)
 
@@ -684,16 +859,18 @@ class MultichannelFigure:
         wm = np.abs(w).max() or 1.0
         for i, image in enumerate(self.slices):
             image.set_data(w[i])
-            image.set_clim(-2 * wm, 2 * wm)               # pale: the numbers stay readable
+            image.set_clim(-2 * wm, 2 * wm)  # pale: the numbers stay readable
             self.maps[i].set_data(maps[i])
-            own = float(np.abs(maps[i]).max()) or 1.0     # each map its own colour limits
+            own = float(np.abs(maps[i]).max()) or 1.0  # each map its own colour limits
             self.maps[i].set_clim(-own, own)
         m = float(np.abs(state["output"]).max()) or 1.0
         for text, v in zip(self.slice_texts, w.ravel()):
             text.set_text(f"{round(float(v), 2) + 0.0:g}")
         self.total.set_data(state["output"])
         self.total.set_clim(-m, m)
-        self.total_title.set_text(f"sum of the {w.shape[0]} maps + b ({state['bias']:g})\n= ONE feature map")
+        self.total_title.set_text(
+            f"sum of the {w.shape[0]} maps + b ({state['bias']:g})\n= ONE feature map"
+        )
 
 
 def draw_multichannel(state: dict[str, Any]) -> Any:
@@ -708,9 +885,14 @@ def multichannel_explorer(image: np.ndarray | None = None) -> Explorer:
     from ..data import sample_photo
 
     picture = sample_photo(gray=False, size=96) if image is None else np.asarray(image)
-    controls = {"filter": widgets.Dropdown(options=list(MULTICHANNEL_FILTERS), description="Filter",
-                                           layout=widgets.Layout(width="380px")),
-                "bias": widgets.FloatSlider(value=0.0, min=-1.0, max=1.0, step=0.1, description="Bias")}
+    controls = {
+        "filter": widgets.Dropdown(
+            options=list(MULTICHANNEL_FILTERS),
+            description="Filter",
+            layout=widgets.Layout(width="380px"),
+        ),
+        "bias": widgets.FloatSlider(value=0.0, min=-1.0, max=1.0, step=0.1, description="Bias"),
+    }
 
     def compute(filter: str, bias: float) -> dict[str, Any]:
         state = multichannel_state(picture, MULTICHANNEL_FILTERS[filter], bias)
@@ -719,8 +901,15 @@ def multichannel_explorer(image: np.ndarray | None = None) -> Explorer:
 
     def caption(state: dict[str, Any]) -> str:
         c, k = state["weight"].shape[0], state["weight"].shape[1]
-        return (f"one filter of shape {c}×{k}×{k} = {state['weight'].size} weights + 1 bias → one "
-                f"{state['output'].shape[0]}×{state['output'].shape[1]} feature map")
+        return (
+            f"one filter of shape {c}×{k}×{k} = {state['weight'].size} weights + 1 bias → one "
+            f"{state['output'].shape[0]}×{state['output'].shape[1]} feature map"
+        )
 
-    return Explorer(controls, compute, UpdatingRenderer(MultichannelFigure, dpi=72),   # 561 px tall
-                    css_class="educnn-multichannel", caption=caption)
+    return Explorer(
+        controls,
+        compute,
+        UpdatingRenderer(MultichannelFigure, dpi=72),  # 561 px tall
+        css_class="educnn-multichannel",
+        caption=caption,
+    )

@@ -96,8 +96,10 @@ def status_html(state: DashboardState) -> str:
         return "Ready – training has not started."
     if state.phase == "failed":
         return f"<b>Training failed:</b> {state.message}"
-    parts = [f"epoch {min(state.epoch + 1, state.epochs)}/{state.epochs}",
-             f"batch {state.batch + 1}/{state.batches_per_epoch}"]
+    parts = [
+        f"epoch {min(state.epoch + 1, state.epochs)}/{state.epochs}",
+        f"batch {state.batch + 1}/{state.batches_per_epoch}",
+    ]
     if state.batch_loss:
         parts.append(f"batch loss {state.batch_loss[-1]:.3f}")
     if state.val_accuracy:
@@ -105,8 +107,12 @@ def status_html(state: DashboardState) -> str:
     if state.images_per_second:
         parts.append(f"{state.images_per_second:,.0f} images/s")
     parts.append(f"{state.elapsed:.0f} s")
-    label = {"training": "Training", "stopping": "Stopping after this batch…",
-             "stopped": "Stopped early", "finished": "Finished"}[state.phase]
+    label = {
+        "training": "Training",
+        "stopping": "Stopping after this batch…",
+        "stopped": "Stopped early",
+        "finished": "Finished",
+    }[state.phase]
     return f"<b>{label}</b> – " + " · ".join(parts)
 
 
@@ -139,8 +145,9 @@ class TrainingDashboard:
     stop_button, progress, status, image : its parts
     """
 
-    def __init__(self, redraw_every: float = 0.5,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, redraw_every: float = 0.5, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         import ipywidgets as widgets
 
         self.redraw_every = float(redraw_every)
@@ -158,18 +165,24 @@ class TrainingDashboard:
         self._epoch_start = 0.0
         self._train_start = 0.0
 
-        self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0,
-                                              description="Progress", bar_style="info")
+        self.progress = widgets.FloatProgress(
+            value=0.0, min=0.0, max=1.0, description="Progress", bar_style="info"
+        )
         self.progress.add_class("educnn-train-progress")
-        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger",
-                                          tooltip="End training after the current batch")
+        self.stop_button = widgets.Button(
+            description="Stop",
+            icon="stop",
+            button_style="danger",
+            tooltip="End training after the current batch",
+        )
         self.stop_button.add_class("educnn-stop-button")
         self.stop_button.on_click(lambda _button: self.request_stop())
         self.status = widgets.HTML(status_html(self.state))
         self.status.add_class("educnn-train-status")
         self.image = picture("educnn-train-curves")
-        self.widget = widgets.VBox([widgets.HBox([self.progress, self.stop_button]),
-                                    self.status, self.image])
+        self.widget = widgets.VBox(
+            [widgets.HBox([self.progress, self.stop_button]), self.status, self.image]
+        )
         self.widget.add_class("educnn-training-dashboard")
 
     # -- the stop button -------------------------------------------------------------------
@@ -186,9 +199,13 @@ class TrainingDashboard:
         self.history = None
         self.stop_requested = False
         epochs, batches = int(trainer.epochs), int(trainer.batches_per_epoch)
-        self.state = DashboardState(epochs=epochs, batches_per_epoch=batches,
-                                    batch_size=self.state.batch_size,
-                                    samples=self.state.samples, phase="training")
+        self.state = DashboardState(
+            epochs=epochs,
+            batches_per_epoch=batches,
+            batch_size=self.state.batch_size,
+            samples=self.state.samples,
+            phase="training",
+        )
         self._figure = HistoryFigure(batches, epochs)
         self._train_start = self._clock()
         self._last_draw = self._last_status = float("-inf")
@@ -224,7 +241,7 @@ class TrainingDashboard:
         if "images_per_second" in logs:
             s.images_per_second = float(logs["images_per_second"])
         s.elapsed = self._clock() - self._train_start
-        self._draw()   # the new epoch's points appear with the next redraw at the latest
+        self._draw()  # the new epoch's points appear with the next redraw at the latest
 
     def on_train_end(self, trainer: Any) -> None:
         self.history = trainer.history
@@ -233,7 +250,7 @@ class TrainingDashboard:
         self.state.elapsed = self._clock() - self._train_start
         self.stop_button.disabled = True
         if stopped and self._figure is not None:
-            self._figure.epochs = None          # the x axis ends where training ended
+            self._figure.epochs = None  # the x axis ends where training ended
         self._draw(force=True)
 
     # -- drawing ---------------------------------------------------------------------------
@@ -257,18 +274,23 @@ class TrainingDashboard:
             self._last_draw = self._clock()
             self.state.redraws += 1
         if force:
-            self.progress.bar_style = {"finished": "success", "stopped": "warning",
-                                       "failed": "danger"}.get(self.state.phase, "info")
+            self.progress.bar_style = {
+                "finished": "success",
+                "stopped": "warning",
+                "failed": "danger",
+            }.get(self.state.phase, "info")
 
     # -- running fit -----------------------------------------------------------------------
-    def _fit(self, model: Any, loss_fn: Any, optimizer: Any, x: Any, y: Any,
-             kwargs: dict[str, Any]) -> None:
+    def _fit(
+        self, model: Any, loss_fn: Any, optimizer: Any, x: Any, y: Any, kwargs: dict[str, Any]
+    ) -> None:
         from edu_cnn.training import fit
 
         callbacks = [self, *kwargs.pop("callbacks", ())]
         try:
-            self.history = fit(model, loss_fn, optimizer, x, y, callbacks=callbacks,
-                               verbose=False, **kwargs)
+            self.history = fit(
+                model, loss_fn, optimizer, x, y, callbacks=callbacks, verbose=False, **kwargs
+            )
         except BaseException as error:  # noqa: BLE001 – shown in the widget, re-raised by wait()/run()
             self.error = error
             self.state.phase = "failed"
@@ -278,15 +300,17 @@ class TrainingDashboard:
 
     def _prepare(self, x: Any, kwargs: dict[str, Any]) -> None:
         if self.running:
-            raise ValueError("TrainingDashboard: training is already running – "
-                             "call wait() or press Stop first")
+            raise ValueError(
+                "TrainingDashboard: training is already running – call wait() or press Stop first"
+            )
         self.error = None
         self.history = None
         self.state.batch_size = int(kwargs.get("batch_size", 32))
         self.state.samples = len(x)
 
-    def start(self, model: Any, loss_fn: Any, optimizer: Any, x: Any, y: Any,
-              **fit_kwargs: Any) -> TrainingDashboard:
+    def start(
+        self, model: Any, loss_fn: Any, optimizer: Any, x: Any, y: Any, **fit_kwargs: Any
+    ) -> TrainingDashboard:
         """Start ``fit(model, loss_fn, optimizer, x, y, **fit_kwargs)`` in a background thread.
 
         Returns at once (the stop button works while no other cell runs); call
@@ -294,8 +318,12 @@ class TrainingDashboard:
         in other cells until then.
         """
         self._prepare(x, fit_kwargs)
-        self._thread = threading.Thread(target=self._fit, name="edu-cnn-training", daemon=True,
-                                        args=(model, loss_fn, optimizer, x, y, dict(fit_kwargs)))
+        self._thread = threading.Thread(
+            target=self._fit,
+            name="edu-cnn-training",
+            daemon=True,
+            args=(model, loss_fn, optimizer, x, y, dict(fit_kwargs)),
+        )
         self._thread.start()
         return self
 
@@ -316,11 +344,15 @@ class TrainingDashboard:
         with self._interrupt_stops_training():
             while self._thread.is_alive():
                 if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"TrainingDashboard.wait: training still runs after {timeout} s")
+                    raise TimeoutError(
+                        f"TrainingDashboard.wait: training still runs after {timeout} s"
+                    )
                 self._thread.join(0.1)
         return self._result()
 
-    def run(self, model: Any, loss_fn: Any, optimizer: Any, x: Any, y: Any, **fit_kwargs: Any) -> Any:
+    def run(
+        self, model: Any, loss_fn: Any, optimizer: Any, x: Any, y: Any, **fit_kwargs: Any
+    ) -> Any:
         """Train in the foreground (the cell waits); an interrupt stops cleanly. Returns History."""
         self._prepare(x, fit_kwargs)
         with self._interrupt_stops_training():

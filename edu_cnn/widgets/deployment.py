@@ -42,13 +42,21 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     from PIL import Image
 
     resized = Image.fromarray(np.asarray(image, np.float32)).resize(  # float32 → mode "F"
-        (width, height), Image.BILINEAR)
+        (width, height), Image.BILINEAR
+    )
     return np.asarray(resized, dtype=np.float32)
 
 
-def photo_of_digit(digit: np.ndarray, size: int = 84, scale: float = 2.2,
-                   offset: tuple[int, int] = (10, -12), paper: float = 0.88, ink: float = 0.12,
-                   noise: float = 0.02, seed: int = 0) -> np.ndarray:
+def photo_of_digit(
+    digit: np.ndarray,
+    size: int = 84,
+    scale: float = 2.2,
+    offset: tuple[int, int] = (10, -12),
+    paper: float = 0.88,
+    ink: float = 0.12,
+    noise: float = 0.02,
+    seed: int = 0,
+) -> np.ndarray:
     """A 28×28 MNIST digit made to look like a photo of ink on paper.
 
     The digit is enlarged by ``scale``, placed ``offset`` = (down, right) pixels away from
@@ -58,13 +66,15 @@ def photo_of_digit(digit: np.ndarray, size: int = 84, scale: float = 2.2,
     digit = np.asarray(digit, dtype=np.float32).reshape(28, 28)
     side = round(28 * scale)
     if side > size:
-        raise ValueError(f"photo_of_digit: the enlarged digit ({side} px) does not fit a "
-                         f"{size}-px sheet; lower scale or raise size")
+        raise ValueError(
+            f"photo_of_digit: the enlarged digit ({side} px) does not fit a "
+            f"{size}-px sheet; lower scale or raise size"
+        )
     big = np.clip(_resize(digit, side, side), 0.0, 1.0)
     sheet = np.zeros((size, size), np.float32)
     top = int(np.clip((size - side) // 2 + offset[0], 0, size - side))
     left = int(np.clip((size - side) // 2 + offset[1], 0, size - side))
-    sheet[top:top + side, left:left + side] = big
+    sheet[top : top + side, left : left + side] = big
     rng = np.random.default_rng(seed)
     photo = paper - (paper - ink) * sheet + rng.normal(0.0, noise, sheet.shape)
     return np.clip(np.round(photo * 255), 0, 255).astype(np.uint8)
@@ -90,9 +100,15 @@ class ContractState:
     steps: dict[str, bool]
 
 
-def contract_state(raw: np.ndarray, run: Callable[[np.ndarray], np.ndarray], mean: float,
-                   std: float, invert: bool = True, centre: bool = True,
-                   normalise: bool = True) -> ContractState:
+def contract_state(
+    raw: np.ndarray,
+    run: Callable[[np.ndarray], np.ndarray],
+    mean: float,
+    std: float,
+    invert: bool = True,
+    centre: bool = True,
+    normalise: bool = True,
+) -> ContractState:
     """Prepare ``raw`` with the chosen parts of the contract and run the model on it.
 
     Parameters
@@ -109,28 +125,35 @@ def contract_state(raw: np.ndarray, run: Callable[[np.ndarray], np.ndarray], mea
     """
     grey = to_gray(raw)
     if centre:
-        base = preprocess_digit(grey)           # bright on dark, cropped, scaled, centred
+        base = preprocess_digit(grey)  # bright on dark, cropped, scaled, centred
     else:  # squeeze the whole picture into 28×28, ink made bright
         bright = 1.0 - grey if np.median(grey) > 0.5 else grey
         base = np.clip(_resize(bright, 28, 28), 0.0, 1.0)
     if not invert:
-        base = 1.0 - base                       # the polarity the camera gave
+        base = 1.0 - base  # the polarity the camera gave
     x = (base - np.float32(mean)) / np.float32(std) if normalise else base
     x = np.asarray(x, dtype=np.float32)
     logits = np.asarray(run(x[np.newaxis, np.newaxis]))
     probabilities = softmax(logits.astype(np.float64), axis=1)[0]
-    return ContractState(np.asarray(raw), x, probabilities, int(np.argmax(probabilities)),
-                         {"invert": invert, "centre": centre, "normalise": normalise})
+    return ContractState(
+        np.asarray(raw),
+        x,
+        probabilities,
+        int(np.argmax(probabilities)),
+        {"invert": invert, "centre": centre, "normalise": normalise},
+    )
 
 
-def draw_contract(state: ContractState, class_names: Sequence[str] | None = None,
-                  true_class: int | None = None) -> Any:
+def draw_contract(
+    state: ContractState, class_names: Sequence[str] | None = None, true_class: int | None = None
+) -> Any:
     """The request, what the network sees, and its class probabilities, side by side."""
     import matplotlib.pyplot as plt
 
     # columns: request, network input, its colour bar, a gap for the class labels, probabilities
-    fig, axes = plt.subplots(1, 5, figsize=(9.5, 3.0),
-                             gridspec_kw={"width_ratios": [1, 1, 0.05, 0.22, 1.2]})
+    fig, axes = plt.subplots(
+        1, 5, figsize=(9.5, 3.0), gridspec_kw={"width_ratios": [1, 1, 0.05, 0.22, 1.2]}
+    )
     axes[0].imshow(state.raw, cmap="gray", vmin=0, vmax=255)
     axes[0].set_title("the request (a photo)", fontsize=10)
     shown = axes[1].imshow(state.network_input, cmap="gray")
@@ -140,15 +163,25 @@ def draw_contract(state: ContractState, class_names: Sequence[str] | None = None
     bar.ax.tick_params(labelsize=8)
     for ax in (axes[0], axes[1], axes[3]):
         ax.axis("off")
-    plot_probabilities(state.probabilities, class_names, true_class=true_class, ax=axes[4],
-                       title=f"prediction: {state.predicted}")
+    plot_probabilities(
+        state.probabilities,
+        class_names,
+        true_class=true_class,
+        ax=axes[4],
+        title=f"prediction: {state.predicted}",
+    )
     fig.tight_layout()
     return fig
 
 
-def contract_explorer(run: Callable[[np.ndarray], np.ndarray], photos: Sequence[np.ndarray],
-                      mean: float, std: float, labels: Sequence[int] | None = None,
-                      class_names: Sequence[str] | None = None) -> Explorer:
+def contract_explorer(
+    run: Callable[[np.ndarray], np.ndarray],
+    photos: Sequence[np.ndarray],
+    mean: float,
+    std: float,
+    labels: Sequence[int] | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Explorer:
     """Check boxes for the three parts of the contract and a slider over the requests.
 
     Controls: ``"digit"`` (IntSlider "Request"), ``"invert"``, ``"centre"``,
@@ -173,8 +206,16 @@ def contract_explorer(run: Callable[[np.ndarray], np.ndarray], photos: Sequence[
 
     def caption(state: ContractState) -> str:
         name = class_names[state.predicted] if class_names else str(state.predicted)
-        return (f"prediction <b>{name}</b> with probability "
-                f"{state.probabilities[state.predicted]:.2f}")
+        return (
+            f"prediction <b>{name}</b> with probability {state.probabilities[state.predicted]:.2f}"
+        )
 
-    return Explorer(controls, compute, render, "educnn-contract-explorer", caption,
-                    image_class="educnn-contract-figure", caption_class="educnn-contract-prediction")
+    return Explorer(
+        controls,
+        compute,
+        render,
+        "educnn-contract-explorer",
+        caption,
+        image_class="educnn-contract-figure",
+        caption_class="educnn-contract-prediction",
+    )

@@ -57,8 +57,11 @@ CANVAS_SIZE = 280
 STROKE_WIDTH = 20
 
 
-def rasterize_strokes(strokes: Sequence[Sequence[tuple[float, float]]], size: int = CANVAS_SIZE,
-                      width: float = STROKE_WIDTH) -> np.ndarray:
+def rasterize_strokes(
+    strokes: Sequence[Sequence[tuple[float, float]]],
+    size: int = CANVAS_SIZE,
+    width: float = STROKE_WIDTH,
+) -> np.ndarray:
     """Draw pen strokes as an anti-aliased grey image: ink 1.0 on a 0.0 background.
 
     Each stroke is a list of ``(x, y)`` canvas points (x to the right, y down) joined by
@@ -88,13 +91,16 @@ def rasterize_strokes(strokes: Sequence[Sequence[tuple[float, float]]], size: in
             bottom = min(int(np.ceil(max(y0, y1) + radius + 1)), size)
             if left >= right or top >= bottom:
                 continue
-            ys, xs = np.mgrid[top:bottom, left:right] + 0.5        # pixel centres
+            ys, xs = np.mgrid[top:bottom, left:right] + 0.5  # pixel centres
             dx, dy = x1 - x0, y1 - y0
             length2 = dx * dx + dy * dy
-            t = np.zeros_like(xs) if length2 == 0 else np.clip(
-                ((xs - x0) * dx + (ys - y0) * dy) / length2, 0.0, 1.0)
+            t = (
+                np.zeros_like(xs)
+                if length2 == 0
+                else np.clip(((xs - x0) * dx + (ys - y0) * dy) / length2, 0.0, 1.0)
+            )
             distance = np.hypot(xs - (x0 + t * dx), ys - (y0 + t * dy))
-            ink = np.clip(radius + 0.5 - distance, 0.0, 1.0)       # 1-px soft edge
+            ink = np.clip(radius + 0.5 - distance, 0.0, 1.0)  # 1-px soft edge
             np.maximum(image[top:bottom, left:right], ink, out=image[top:bottom, left:right])
     return image
 
@@ -133,8 +139,9 @@ def predict_digit(model: Any, image: Any, mean: float, std: float) -> DigitPredi
     return DigitPrediction(steps, probabilities, int(np.argmax(probabilities)), outputs)
 
 
-def prediction_html(prediction: DigitPrediction | None,
-                    class_names: Sequence[str] | None = None) -> str:
+def prediction_html(
+    prediction: DigitPrediction | None, class_names: Sequence[str] | None = None
+) -> str:
     """The sentence under the canvas: the prediction, its probability, the runners-up."""
     if prediction is None:
         return "Draw a digit (0–9) in the black box with the mouse; release to see the prediction."
@@ -144,8 +151,10 @@ def prediction_html(prediction: DigitPrediction | None,
 
     classes, probs = top_k(prediction.probabilities, 3)
     others = ", ".join(f"{name(int(c))}: {100 * p:.1f} %" for c, p in zip(classes[1:], probs[1:]))
-    return (f"Prediction: <b style='font-size:150%'>{name(prediction.predicted)}</b> "
-            f"with probability {100 * probs[0]:.1f} % (next: {others})")
+    return (
+        f"Prediction: <b style='font-size:150%'>{name(prediction.predicted)}</b> "
+        f"with probability {100 * probs[0]:.1f} % (next: {others})"
+    )
 
 
 def draw_preprocessing(steps: DigitSteps, axes: Sequence[Any] | None = None) -> Any:
@@ -160,15 +169,27 @@ def draw_preprocessing(steps: DigitSteps, axes: Sequence[Any] | None = None) -> 
         fig = axes[0].figure
     top, bottom, left, right = steps.bbox
     axes[0].imshow(steps.cleaned, cmap="gray", vmin=0, vmax=1)
-    axes[0].add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top,
-                                fill=False, color="tab:orange", lw=1.5))
-    axes[0].set_title(f"drawing{' (inverted)' if steps.inverted else ''}\n"
-                      f"{steps.gray.shape[0]}×{steps.gray.shape[1]}", fontsize=8)
+    axes[0].add_patch(
+        Rectangle(
+            (left - 0.5, top - 0.5),
+            right - left,
+            bottom - top,
+            fill=False,
+            color="tab:orange",
+            lw=1.5,
+        )
+    )
+    axes[0].set_title(
+        f"drawing{' (inverted)' if steps.inverted else ''}\n"
+        f"{steps.gray.shape[0]}×{steps.gray.shape[1]}",
+        fontsize=8,
+    )
     axes[1].imshow(steps.cropped, cmap="gray", vmin=0, vmax=1)
     axes[1].set_title(f"cropped\n{steps.cropped.shape[0]}×{steps.cropped.shape[1]}", fontsize=8)
     axes[2].imshow(steps.scaled, cmap="gray", vmin=0, vmax=1)
-    axes[2].set_title(f"longer side → 20\n{steps.scaled.shape[0]}×{steps.scaled.shape[1]}",
-                      fontsize=8)
+    axes[2].set_title(
+        f"longer side → 20\n{steps.scaled.shape[0]}×{steps.scaled.shape[1]}", fontsize=8
+    )
     axes[3].imshow(steps.final, cmap="gray", vmin=0, vmax=1)
     r, c = steps.center_of_mass
     axes[3].plot([c], [r], "+", color="tab:orange", markersize=10)
@@ -180,7 +201,7 @@ def draw_preprocessing(steps: DigitSteps, axes: Sequence[Any] | None = None) -> 
 
 
 # -- the widget's pictures, composed as pixels (fast: one PNG encode per picture) ------------
-_ORANGE = (1.0, 0.5, 0.05)            # tab:orange, as in draw_preprocessing
+_ORANGE = (1.0, 0.5, 0.05)  # tab:orange, as in draw_preprocessing
 
 
 def _fit(a: np.ndarray, box: int) -> np.ndarray:
@@ -207,14 +228,14 @@ def steps_image(steps: DigitSteps, box: int = 84) -> np.ndarray:
             f = fitted.shape[0] / a.shape[0]
             t, b = int(top * f), min(int(np.ceil(bottom * f)), rgb.shape[0]) - 1
             le, r = int(left * f), min(int(np.ceil(right * f)), rgb.shape[1]) - 1
-            rgb[t, le:r + 1] = rgb[b, le:r + 1] = _ORANGE
-            rgb[t:b + 1, le] = rgb[t:b + 1, r] = _ORANGE
+            rgb[t, le : r + 1] = rgb[b, le : r + 1] = _ORANGE
+            rgb[t : b + 1, le] = rgb[t : b + 1, r] = _ORANGE
         if number == 3:
             f = fitted.shape[0] / a.shape[0]
             row, col = (round((c + 0.5) * f) for c in steps.center_of_mass)
             arm = max(2, int(f * 1.5))
-            rgb[max(row - arm, 0):row + arm + 1, min(col, rgb.shape[1] - 1)] = _ORANGE
-            rgb[min(row, rgb.shape[0] - 1), max(col - arm, 0):col + arm + 1] = _ORANGE
+            rgb[max(row - arm, 0) : row + arm + 1, min(col, rgb.shape[1] - 1)] = _ORANGE
+            rgb[min(row, rgb.shape[0] - 1), max(col - arm, 0) : col + arm + 1] = _ORANGE
         panels.append(rgb)
     return side_by_side(panels, gap=10)
 
@@ -222,13 +243,16 @@ def steps_image(steps: DigitSteps, box: int = 84) -> np.ndarray:
 def steps_caption(steps: DigitSteps) -> str:
     """The titles of :func:`steps_image`'s four panels, as one line of HTML."""
     drawing = f"drawing{' (inverted)' if steps.inverted else ''} {steps.gray.shape[0]}×{steps.gray.shape[1]}"
-    return (f"<small>{drawing} → cropped {steps.cropped.shape[0]}×{steps.cropped.shape[1]} → "
-            f"longer side 20: {steps.scaled.shape[0]}×{steps.scaled.shape[1]} → "
-            "centred by mass, 28×28</small>")
+    return (
+        f"<small>{drawing} → cropped {steps.cropped.shape[0]}×{steps.cropped.shape[1]} → "
+        f"longer side 20: {steps.scaled.shape[0]}×{steps.scaled.shape[1]} → "
+        "centred by mass, 28×28</small>"
+    )
 
 
-def probabilities_html(probabilities: np.ndarray, class_names: Sequence[str] | None = None,
-                       width: int = 160) -> str:
+def probabilities_html(
+    probabilities: np.ndarray, class_names: Sequence[str] | None = None, width: int = 160
+) -> str:
     """One HTML bar per class (the winner orange), crisp at any screen resolution."""
     p = np.asarray(probabilities, dtype=np.float64).ravel()
     best = int(np.argmax(p))
@@ -236,16 +260,18 @@ def probabilities_html(probabilities: np.ndarray, class_names: Sequence[str] | N
     for c, value in enumerate(p):
         name = class_names[c] if class_names is not None else str(c)
         colour = "#ff7f0e" if c == best else "#1f77b4"
-        rows.append(f"<div style='display:flex;align-items:center;height:15px;font-size:11px'>"
-                    f"<span style='width:22px;text-align:right;margin-right:4px'>{name}</span>"
-                    f"<span style='display:inline-block;height:11px;width:{round(value * width)}px;"
-                    f"background:{colour}'></span>"
-                    f"<span style='margin-left:4px'>{100 * value:.1f}%</span></div>")
+        rows.append(
+            f"<div style='display:flex;align-items:center;height:15px;font-size:11px'>"
+            f"<span style='width:22px;text-align:right;margin-right:4px'>{name}</span>"
+            f"<span style='display:inline-block;height:11px;width:{round(value * width)}px;"
+            f"background:{colour}'></span>"
+            f"<span style='margin-left:4px'>{100 * value:.1f}%</span></div>"
+        )
     return "".join(rows)
 
 
-ROW_HEIGHT = 40      # the tallest activation row, in pixels
-ROW_WIDTH = 640      # the widest
+ROW_HEIGHT = 40  # the tallest activation row, in pixels
+ROW_WIDTH = 640  # the widest
 
 
 def activations_image(outputs: Sequence[LayerOutput], gap: int = 6) -> tuple[np.ndarray, str]:
@@ -263,21 +289,27 @@ def activations_image(outputs: Sequence[LayerOutput], gap: int = 6) -> tuple[np.
             strip = to_rgb(out[None, :], "viridis")
             rgb = np.repeat(np.repeat(strip, 14, axis=0), max(1, ROW_WIDTH // out.size), axis=1)
         rows.append(rgb)
-        labels.append(f"<div style='height:{rgb.shape[0]}px;margin-bottom:{gap}px;"
-                      f"display:flex;align-items:center;justify-content:flex-end;"
-                      f"font-size:11px;white-space:nowrap'>{o.label}</div>")
+        labels.append(
+            f"<div style='height:{rgb.shape[0]}px;margin-bottom:{gap}px;"
+            f"display:flex;align-items:center;justify-content:flex-end;"
+            f"font-size:11px;white-space:nowrap'>{o.label}</div>"
+        )
     width = max(r.shape[1] for r in rows)
     height = sum(r.shape[0] for r in rows) + gap * len(rows)
     picture = np.ones((height, width, 3))
     y = 0
     for r in rows:
-        picture[y:y + r.shape[0], :r.shape[1]] = r
+        picture[y : y + r.shape[0], : r.shape[1]] = r
         y += r.shape[0] + gap
     return picture, "".join(labels)
 
 
-def draw_digit_prediction(prediction: DigitPrediction, class_names: Sequence[str] | None = None,
-                          true_class: int | None = None, activations: bool = True) -> Any:
+def draw_digit_prediction(
+    prediction: DigitPrediction,
+    class_names: Sequence[str] | None = None,
+    true_class: int | None = None,
+    activations: bool = True,
+) -> Any:
     """The static twin of :class:`DrawDigit`: pre-processing steps, probability bars and
     (optionally) every layer's activations, in one figure."""
     rows = len([o for o in prediction.outputs if o.name not in ("Flatten", "Dropout")])
@@ -290,8 +322,13 @@ def draw_digit_prediction(prediction: DigitPrediction, class_names: Sequence[str
     grid = top.add_gridspec(1, 6, width_ratios=[1, 1, 1, 1, 0.3, 1.8], top=0.85, bottom=0.12)
     axes = [top.add_subplot(grid[0, i]) for i in range(4)]
     draw_preprocessing(prediction.steps, axes)
-    plot_probabilities(prediction.probabilities, class_names, true_class,
-                       ax=top.add_subplot(grid[0, 5]), title="probabilities")
+    plot_probabilities(
+        prediction.probabilities,
+        class_names,
+        true_class,
+        ax=top.add_subplot(grid[0, 5]),
+        title="probabilities",
+    )
     if bottom is not None:
         draw_activations(prediction.outputs, fig=bottom)
     return fig
@@ -317,9 +354,14 @@ class DrawDigit:
     state : the last :class:`DigitPrediction` (``None`` when the canvas is empty)
     """
 
-    def __init__(self, model: Any, mean: float, std: float,
-                 class_names: Sequence[str] | None = None,
-                 stroke_width: float = STROKE_WIDTH) -> None:
+    def __init__(
+        self,
+        model: Any,
+        mean: float,
+        std: float,
+        class_names: Sequence[str] | None = None,
+        stroke_width: float = STROKE_WIDTH,
+    ) -> None:
         import ipywidgets as widgets
         from ipycanvas import Canvas
 
@@ -330,11 +372,14 @@ class DrawDigit:
         self.strokes: list[list[tuple[float, float]]] = []
         self.state: DigitPrediction | None = None
         self._drawing = False
-        self._activations: ActivationsFigure | None = None   # reused from stroke to stroke
+        self._activations: ActivationsFigure | None = None  # reused from stroke to stroke
 
-        self.canvas = Canvas(width=CANVAS_SIZE, height=CANVAS_SIZE, sync_image_data=True,
-                             layout=widgets.Layout(width=f"{CANVAS_SIZE}px",
-                                                   height=f"{CANVAS_SIZE}px"))
+        self.canvas = Canvas(
+            width=CANVAS_SIZE,
+            height=CANVAS_SIZE,
+            sync_image_data=True,
+            layout=widgets.Layout(width=f"{CANVAS_SIZE}px", height=f"{CANVAS_SIZE}px"),
+        )
         self.canvas.on_mouse_down(self._on_mouse_down)
         self.canvas.on_mouse_move(self._on_mouse_move)
         self.canvas.on_mouse_up(self._on_mouse_up)
@@ -349,17 +394,23 @@ class DrawDigit:
         self.probabilities = widgets.HTML()
         self.probabilities.add_class("educnn-draw-probabilities")
         self.activations_image = picture("educnn-draw-activations")
-        self.activation_labels = widgets.HTML(layout=widgets.Layout(width="150px",
-                                                                    margin="0 8px 0 0"))
+        self.activation_labels = widgets.HTML(
+            layout=widgets.Layout(width="150px", margin="0 8px 0 0")
+        )
         left = widgets.VBox([self.canvas, self.clear_button])
-        right = widgets.VBox([self.prediction, self.steps_image, self.steps_caption,
-                              self.probabilities],
-                             layout=widgets.Layout(margin="0 0 0 16px"))
-        self.widget = widgets.VBox([
-            widgets.HBox([left, right]),
-            widgets.HBox([self.activation_labels, self.activations_image],
-                         layout=widgets.Layout(align_items="flex-start")),
-        ])
+        right = widgets.VBox(
+            [self.prediction, self.steps_image, self.steps_caption, self.probabilities],
+            layout=widgets.Layout(margin="0 0 0 16px"),
+        )
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([left, right]),
+                widgets.HBox(
+                    [self.activation_labels, self.activations_image],
+                    layout=widgets.Layout(align_items="flex-start"),
+                ),
+            ]
+        )
         self.widget.add_class("educnn-draw-digit")
         self._blank_canvas()
 
@@ -409,8 +460,10 @@ class DrawDigit:
     def predict_canvas(self) -> DigitPrediction | None:
         """Predict from the pixels the browser's canvas sent back (``sync_image_data``)."""
         if self.canvas.image_data is None:
-            raise ValueError("DrawDigit.predict_canvas: the canvas has sent no pixels yet "
-                             "(is the widget displayed in a browser?)")
+            raise ValueError(
+                "DrawDigit.predict_canvas: the canvas has sent no pixels yet "
+                "(is the widget displayed in a browser?)"
+            )
         return self.show(self.canvas.get_image_data())
 
     def show(self, image: Any) -> DigitPrediction | None:
@@ -420,7 +473,7 @@ class DrawDigit:
         else:
             try:
                 self.state = predict_digit(self.model, image, self.mean, self.std)
-            except ValueError as error:    # a blank drawing: say so, keep the widget alive
+            except ValueError as error:  # a blank drawing: say so, keep the widget alive
                 self.state = None
                 self.prediction.value = f"Nothing to read yet: {error}"
                 return None

@@ -64,8 +64,10 @@ def _as_single(image: Any, where: str) -> np.ndarray:
     if x.ndim == 4 and x.shape[0] == 1:
         x = x[0]
     if x.ndim != 3:
-        raise ValueError(f"{where}: expected one image (H, W), (C, H, W) or (1, C, H, W), "
-                         f"got shape {np.shape(image)}")
+        raise ValueError(
+            f"{where}: expected one image (H, W), (C, H, W) or (1, C, H, W), "
+            f"got shape {np.shape(image)}"
+        )
     return x
 
 
@@ -91,7 +93,9 @@ def layer_outputs(model: Any, image: Any) -> list[LayerOutput]:
         for i, layer in enumerate(model):
             x = layer(x)
             out = np.asarray(x[0])
-            results.append(LayerOutput(i, type(layer).__name__, _describe(i, layer, out.shape), out))
+            results.append(
+                LayerOutput(i, type(layer).__name__, _describe(i, layer, out.shape), out)
+            )
     finally:
         if was_training:
             model.train()
@@ -101,7 +105,9 @@ def layer_outputs(model: Any, image: Any) -> list[LayerOutput]:
 def layer_labels(model: Any, input_shape: Sequence[int] = (1, 28, 28)) -> list[str]:
     """The label of each layer (``"0: Conv2d → 6@28×28"``…) without running an image."""
     shapes = model.layer_shapes(tuple(input_shape))
-    return [_describe(i, layer, tuple(shape)) for i, (layer, shape) in enumerate(zip(model, shapes))]
+    return [
+        _describe(i, layer, tuple(shape)) for i, (layer, shape) in enumerate(zip(model, shapes))
+    ]
 
 
 def conv_layers(model: Any) -> list[tuple[int, Any]]:
@@ -130,8 +136,9 @@ class FeatureMaps:
     n_layers: int = 0
 
 
-def feature_maps(model: Any, images: Any, index: int, layer: int,
-                 labels: Any = None) -> FeatureMaps:
+def feature_maps(
+    model: Any, images: Any, index: int, layer: int, labels: Any = None
+) -> FeatureMaps:
     """The outputs of layer ``layer`` for image ``index`` of ``images`` (pure).
 
     Raises
@@ -149,8 +156,15 @@ def feature_maps(model: Any, images: Any, index: int, layer: int,
     outputs = layer_outputs(model, images[index])
     logits = outputs[-1].output
     label = None if labels is None else int(np.asarray(labels)[index])
-    return FeatureMaps(index, _as_single(images[index], "feature_maps"), label, outputs[layer],
-                       int(np.argmax(logits)), softmax(logits.astype(np.float64)), len(outputs))
+    return FeatureMaps(
+        index,
+        _as_single(images[index], "feature_maps"),
+        label,
+        outputs[layer],
+        int(np.argmax(logits)),
+        softmax(logits.astype(np.float64)),
+        len(outputs),
+    )
 
 
 # -- figures -------------------------------------------------------------------------------
@@ -174,7 +188,7 @@ def mosaic(maps: Any, ncols: int | None = None, gap: int = 1) -> np.ndarray:
     out = np.full((nrows * (h + gap) - gap, ncols * (w + gap) - gap), np.nan)
     for k in range(n):
         r, c = divmod(k, ncols)
-        out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = maps[k]
+        out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = maps[k]
     return out
 
 
@@ -205,16 +219,20 @@ def draw_kernels(model: Any) -> Any:
         bar = fig.colorbar(shown, ax=ax, fraction=0.025 if in_c > 1 else 0.012, pad=0.01)
         bar.ax.tick_params(labelsize=7)
         bar.set_label("weight", fontsize=7)
-        ax.set_xticks([(kw + 1) * f + (kw - 1) / 2 for f in range(out_c)], range(out_c),
-                      fontsize=7)
-        ax.set_yticks([(kh + 1) * c + (kh - 1) / 2 for c in range(in_c)],
-                      [f"in {c}" for c in range(in_c)], fontsize=7)
+        ax.set_xticks([(kw + 1) * f + (kw - 1) / 2 for f in range(out_c)], range(out_c), fontsize=7)
+        ax.set_yticks(
+            [(kh + 1) * c + (kh - 1) / 2 for c in range(in_c)],
+            [f"in {c}" for c in range(in_c)],
+            fontsize=7,
+        )
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
-        ax.set_title(f"layer {i}: {out_c} filters of {in_c}×{kh}×{kw}"
-                     + (" (column = filter, row = input channel)" if in_c > 1 else ""),
-                     fontsize=9)
+        ax.set_title(
+            f"layer {i}: {out_c} filters of {in_c}×{kh}×{kw}"
+            + (" (column = filter, row = input channel)" if in_c > 1 else ""),
+            fontsize=9,
+        )
     fig.tight_layout()
     return fig
 
@@ -252,8 +270,12 @@ def draw_feature_maps(state: FeatureMaps, class_names: Sequence[str] | None = No
         grid = fig.add_gridspec(1, 3, width_ratios=[1.5, 0.2, 7.3], bottom=0.22, top=0.82)
         ax = fig.add_subplot(grid[0, 0])
         a = fig.add_subplot(grid[0, 2])
-        a.bar(np.arange(out.size), out, color=np.where(out >= 0, "tab:blue", "tab:red"),
-              width=1.0 if out.size > 40 else 0.8)
+        a.bar(
+            np.arange(out.size),
+            out,
+            color=np.where(out >= 0, "tab:blue", "tab:red"),
+            width=1.0 if out.size > 40 else 0.8,
+        )
         if state.layer.index == state.n_layers - 1 and out.size == len(state.probabilities):
             # the last layer: one logit per class
             a.set_xticks(np.arange(out.size), [name(c) for c in range(out.size)])
@@ -291,15 +313,16 @@ def bars_image(values: np.ndarray, width: int = 640, height: int = 110) -> np.nd
         n = round(abs(value) / top * room)
         left, right = i * bar, i * bar + max(1, bar - (1 if bar > 2 else 0))
         if value >= 0:
-            out[zero - n:zero, left:right] = _POSITIVE
+            out[zero - n : zero, left:right] = _POSITIVE
         else:
-            out[zero:zero + n, left:right] = _NEGATIVE
+            out[zero : zero + n, left:right] = _NEGATIVE
     out[zero, :] = 0.6
     return out
 
 
-def feature_maps_image(state: FeatureMaps, map_px: int = 84, digit_px: int = 112,
-                       gap: int = 3) -> np.ndarray:
+def feature_maps_image(
+    state: FeatureMaps, map_px: int = 84, digit_px: int = 112, gap: int = 3
+) -> np.ndarray:
     """The explorer's picture as an (H, W, 3) array: the input digit, then every channel of
     the layer's output (at most 8 a row, map 0 top left, one shared viridis scale) or, for a
     vector, a bar per unit. Each map is enlarged by a whole number so pixels stay square."""
@@ -310,15 +333,20 @@ def feature_maps_image(state: FeatureMaps, map_px: int = 84, digit_px: int = 112
         _, cols = _grid(out.shape[0])
         factor = max(1, round(map_px / out.shape[1]))
         tiles = np.repeat(np.repeat(out, factor, axis=1), factor, axis=2)
-        right = to_rgb(mosaic(tiles, ncols=cols, gap=gap), "viridis",
-                       float(out.min()), float(out.max()))
+        right = to_rgb(
+            mosaic(tiles, ncols=cols, gap=gap), "viridis", float(out.min()), float(out.max())
+        )
     else:
         right = bars_image(out)
     return side_by_side([left, right], gap=16)
 
 
-def draw_activations(outputs: Sequence[LayerOutput], fig: Any = None, image: Any = None,
-                     class_names: Sequence[str] | None = None) -> Any:
+def draw_activations(
+    outputs: Sequence[LayerOutput],
+    fig: Any = None,
+    image: Any = None,
+    class_names: Sequence[str] | None = None,
+) -> Any:
     """Every layer's output for one image: a row of maps per feature-map layer, a colour
     strip per vector layer (what the draw-a-digit widget shows). Each row has its own colour
     scale, given by the small colour bar at its right; the last row's cells (the logits) are
@@ -345,8 +373,13 @@ class ActivationsFigure:
     pictures' pixels (``update``) instead of building two dozen axes again – what keeps
     the draw-a-digit widget quick after each stroke."""
 
-    def __init__(self, outputs: Sequence[LayerOutput], fig: Any = None, image: Any = None,
-                 class_names: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        outputs: Sequence[LayerOutput],
+        fig: Any = None,
+        image: Any = None,
+        class_names: Sequence[str] | None = None,
+    ) -> None:
         shown = self._shown(outputs)
         rows: list[tuple[str, np.ndarray, bool]] = []
         if image is not None:
@@ -355,20 +388,31 @@ class ActivationsFigure:
         rows += [(o.label, o.output, o.output.ndim == 3) for o in shown]
         self.has_input = image is not None
         self.fig = new_figure(9.0, 0.55 * len(rows) + 0.3) if fig is None else fig
-        grid = self.fig.add_gridspec(len(rows), 3, width_ratios=[1.6, 7.25, 0.15], hspace=0.25,
-                                     wspace=0.03, top=0.98, bottom=0.02, left=0.01, right=0.955)
+        grid = self.fig.add_gridspec(
+            len(rows),
+            3,
+            width_ratios=[1.6, 7.25, 0.15],
+            hspace=0.25,
+            wspace=0.03,
+            top=0.98,
+            bottom=0.02,
+            left=0.01,
+            right=0.955,
+        )
         self.images = []
         self.bars = []
         for r, (label, output, is_map) in enumerate(rows):
             label_ax = self.fig.add_subplot(grid[r, 0])
             label_ax.set_axis_off()
-            label_ax.text(1.0, 0.5, label, ha="right", va="center", fontsize=7,
-                          transform=label_ax.transAxes)
+            label_ax.text(
+                1.0, 0.5, label, ha="right", va="center", fontsize=7, transform=label_ax.transAxes
+            )
             a = self.fig.add_subplot(grid[r, 1])
             picture = output if output.ndim == 2 else _activation_picture(output)
             if is_map:
-                im = a.imshow(picture, cmap=_cmap("gray" if output.ndim == 2 else "viridis"),
-                              aspect="equal")
+                im = a.imshow(
+                    picture, cmap=_cmap("gray" if output.ndim == 2 else "viridis"), aspect="equal"
+                )
                 a.set_anchor("W")
             else:
                 im = a.imshow(picture, cmap="viridis", aspect="auto")
@@ -380,16 +424,27 @@ class ActivationsFigure:
             bar.ax.tick_params(labelsize=6, length=2, pad=1)
             self.bars.append(bar)
         last = shown[-1].output if shown else None
-        if class_names is not None and (last is None or last.ndim != 1
-                                        or len(class_names) != last.size):
-            raise ValueError(f"draw_activations: {len(class_names)} class names for a last layer "
-                             f"of shape {None if last is None else last.shape}; expected one per logit")
+        if class_names is not None and (
+            last is None or last.ndim != 1 or len(class_names) != last.size
+        ):
+            raise ValueError(
+                f"draw_activations: {len(class_names)} class names for a last layer "
+                f"of shape {None if last is None else last.shape}; expected one per logit"
+            )
         if last is not None and last.ndim == 1 and last.size <= 20:
             # the logits: label each cell with its class
             a = self.images[-1].axes
             for k in range(last.size):
-                a.text(k, 0, str(class_names[k]) if class_names is not None else str(k),
-                       ha="center", va="center", fontsize=8, color="white", fontweight="bold")
+                a.text(
+                    k,
+                    0,
+                    str(class_names[k]) if class_names is not None else str(k),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white",
+                    fontweight="bold",
+                )
         self.shapes = [o.output.shape for o in shown]
 
     @staticmethod
@@ -406,7 +461,9 @@ class ActivationsFigure:
         pictures = [_activation_picture(o.output) for o in self._shown(outputs)]
         if self.has_input:
             if image is None:
-                raise ValueError("ActivationsFigure.update: this figure shows the input; pass image=")
+                raise ValueError(
+                    "ActivationsFigure.update: this figure shows the input; pass image="
+                )
             pictures.insert(0, _as_single(image, "ActivationsFigure.update")[0])
         for im, bar, picture in zip(self.images, self.bars, pictures):
             im.set_data(picture)
@@ -416,9 +473,14 @@ class ActivationsFigure:
         return self.fig
 
 
-def feature_explorer(model: Any, images: Any, labels: Any = None,
-                     class_names: Sequence[str] | None = None, index: int = 0,
-                     layer: int = 0) -> Any:
+def feature_explorer(
+    model: Any,
+    images: Any,
+    labels: Any = None,
+    class_names: Sequence[str] | None = None,
+    index: int = 0,
+    layer: int = 0,
+) -> Any:
     """A digit slider and a layer menu over :func:`feature_maps` / :func:`draw_feature_maps`.
 
     Returns an :class:`~edu_cnn.widgets.base.Explorer` (container class
@@ -431,14 +493,19 @@ def feature_explorer(model: Any, images: Any, labels: Any = None,
     from edu_cnn.widgets.base import Explorer, array_to_png
 
     images = np.asarray(images)
-    labels_text = layer_labels(model, tuple(np.shape(images)[1:]) if np.ndim(images) == 4
-                               else (1, *np.shape(images)[1:]))
+    labels_text = layer_labels(
+        model, tuple(np.shape(images)[1:]) if np.ndim(images) == 4 else (1, *np.shape(images)[1:])
+    )
     controls = {
-        "Digit": widgets.IntSlider(value=index, min=0, max=len(images) - 1, description="Digit",
-                                   continuous_update=False),
-        "Layer": widgets.Dropdown(options=[(text, i) for i, text in enumerate(labels_text)],
-                                  value=layer, description="Layer",
-                                  layout=widgets.Layout(width="320px")),
+        "Digit": widgets.IntSlider(
+            value=index, min=0, max=len(images) - 1, description="Digit", continuous_update=False
+        ),
+        "Layer": widgets.Dropdown(
+            options=[(text, i) for i, text in enumerate(labels_text)],
+            value=layer,
+            description="Layer",
+            layout=widgets.Layout(width="320px"),
+        ),
     }
 
     def compute(Digit: int, Layer: int) -> FeatureMaps:
@@ -451,15 +518,23 @@ def feature_explorer(model: Any, images: Any, labels: Any = None,
         p, out = state.probabilities, state.layer.output
         truth = f", true class {name(state.label)}" if state.label is not None else ""
         if out.ndim == 3:
-            shown = (f"maps 0–{out.shape[0] - 1} row by row, dark = {out.min():.2f}, "
-                     f"yellow = {out.max():.2f}")
+            shown = (
+                f"maps 0–{out.shape[0] - 1} row by row, dark = {out.min():.2f}, "
+                f"yellow = {out.max():.2f}"
+            )
         else:
             shown = f"one bar per unit (blue > 0, red < 0, largest |value| {np.abs(out).max():.2f})"
-        return (f"Digit #{state.index}{truth}: prediction <b>{name(state.predicted)}</b> with "
-                f"probability {100 * p[state.predicted]:.1f} %.<br>Output of layer "
-                f"{state.layer.label}, shape {out.shape}: {shown}.")
+        return (
+            f"Digit #{state.index}{truth}: prediction <b>{name(state.predicted)}</b> with "
+            f"probability {100 * p[state.predicted]:.1f} %.<br>Output of layer "
+            f"{state.layer.label}, shape {out.shape}: {shown}."
+        )
 
-    return Explorer(controls, compute,
-                    lambda state: array_to_png(feature_maps_image(state)),
-                    css_class="educnn-feature-explorer", caption=caption,
-                    image_class="educnn-feature-maps")
+    return Explorer(
+        controls,
+        compute,
+        lambda state: array_to_png(feature_maps_image(state)),
+        css_class="educnn-feature-explorer",
+        caption=caption,
+        image_class="educnn-feature-maps",
+    )

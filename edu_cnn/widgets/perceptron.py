@@ -65,16 +65,28 @@ class PerceptronState:
 def perceptron_state(w1: float, w2: float, b: float, gate: str = "AND") -> PerceptronState:
     """Evaluate the perceptron (w1, w2, b) on the truth table of ``gate`` (two inputs)."""
     if str(gate).upper() not in TWO_INPUT_GATES:
-        raise ValueError(f"perceptron_state: expected a two-input gate ({', '.join(TWO_INPUT_GATES)}), "
-                         f"got {gate!r}")
+        raise ValueError(
+            f"perceptron_state: expected a two-input gate ({', '.join(TWO_INPUT_GATES)}), "
+            f"got {gate!r}"
+        )
     x, t = logic_gate(gate)
     w = np.array([w1, w2], dtype=np.float64)
     z = x.astype(np.float64) @ w + float(b)
-    return PerceptronState(str(gate).upper(), x.astype(np.float64), t, w, float(b), z,
-                           perceptron_output(x, w, b), decision_line(w, b, *_LIMITS))
+    return PerceptronState(
+        str(gate).upper(),
+        x.astype(np.float64),
+        t,
+        w,
+        float(b),
+        z,
+        perceptron_output(x, w, b),
+        decision_line(w, b, *_LIMITS),
+    )
 
 
-def learning_step(state: PerceptronState, row: int, lr: float = 0.5) -> tuple[np.ndarray, float, str]:
+def learning_step(
+    state: PerceptronState, row: int, lr: float = 0.5
+) -> tuple[np.ndarray, float, str]:
     """Apply the learning rule to row ``row`` of the truth table.
 
     Returns the new weights, the new bias and one sentence saying what happened.
@@ -85,25 +97,32 @@ def learning_step(state: PerceptronState, row: int, lr: float = 0.5) -> tuple[np
     if t == y:
         return w, b, f"{where} – right, nothing changes."
     sign = "+" if t > y else "−"
-    return w, b, (f"{where} – wrong: w {sign}= {lr:g}·x, b {sign}= {lr:g} → "
-                  f"w = ({w[0]:.2f}, {w[1]:.2f}), b = {b:.2f}")
+    return (
+        w,
+        b,
+        (
+            f"{where} – wrong: w {sign}= {lr:g}·x, b {sign}= {lr:g} → "
+            f"w = ({w[0]:.2f}, {w[1]:.2f}), b = {b:.2f}"
+        ),
+    )
 
 
 @dataclass
 class LearningFrame:
     """One step of an animated training run: the weights after the rule looked at ``row``."""
 
-    epoch: int          # 1, 2, … (an epoch is one pass over the four rows)
-    row: int            # the row just looked at (0–3)
+    epoch: int  # 1, 2, … (an epoch is one pass over the four rows)
+    row: int  # the row just looked at (0–3)
     w: np.ndarray
     b: float
     message: str
-    converged: bool     # this step ended an epoch without a single change
-    gave_up: bool       # the last step of max_epochs epochs without converging
+    converged: bool  # this step ended an epoch without a single change
+    gave_up: bool  # the last step of max_epochs epochs without converging
 
 
-def learning_run(state: PerceptronState, lr: float = 0.5, start_row: int = 0,
-                 max_epochs: int = 12) -> list[LearningFrame]:
+def learning_run(
+    state: PerceptronState, lr: float = 0.5, start_row: int = 0, max_epochs: int = 12
+) -> list[LearningFrame]:
     """The perceptron learning rule applied row by row from ``state`` until an epoch makes
     no change (converged) or ``max_epochs`` epochs are used up (XOR: no line separates it,
     so the rule never stops changing the weights).
@@ -126,9 +145,11 @@ def learning_run(state: PerceptronState, lr: float = 0.5, start_row: int = 0,
             if converged:
                 message = f"{message.rstrip('.')}. Epoch {epoch} changed nothing: converged."
             elif gave_up:
-                message = (f"{message.rstrip('.')}. After {max_epochs} epochs {4 - current.n_correct} of 4 rows are "
-                            f"still wrong: no straight line separates {current.gate}, so the "
-                            "rule never settles.")
+                message = (
+                    f"{message.rstrip('.')}. After {max_epochs} epochs {4 - current.n_correct} of 4 rows are "
+                    f"still wrong: no straight line separates {current.gate}, so the "
+                    "rule never settles."
+                )
             frames.append(LearningFrame(epoch, row, w, b, message, converged, gave_up))
             if converged:
                 return frames
@@ -150,27 +171,64 @@ class PerceptronFigure:
         ax, table = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.1]})
         grid = np.linspace(*_LIMITS, 121)
         self._g1, self._g2 = np.meshgrid(grid, grid)
-        self._region = ax.imshow(np.zeros_like(self._g1), origin="lower", extent=(*_LIMITS, *_LIMITS),
-                                 cmap="Blues", vmin=0, vmax=3, interpolation="nearest")
+        self._region = ax.imshow(
+            np.zeros_like(self._g1),
+            origin="lower",
+            extent=(*_LIMITS, *_LIMITS),
+            cmap="Blues",
+            vmin=0,
+            vmax=3,
+            interpolation="nearest",
+        )
         (self._line,) = ax.plot([], [], color="black", lw=1.5)
-        self._points = ax.scatter(GATE_ROWS[:, 0], GATE_ROWS[:, 1], s=140, color="white",
-                                  edgecolors="black", zorder=3)
+        self._points = ax.scatter(
+            GATE_ROWS[:, 0], GATE_ROWS[:, 1], s=140, color="white", edgecolors="black", zorder=3
+        )
         self._marks = [ax.text(x1 + 0.1, x2 + 0.1, "", fontsize=12) for x1, x2 in GATE_ROWS]
-        ax.set(xlim=_LIMITS, ylim=_LIMITS, xlabel="$x_1$", ylabel="$x_2$", aspect="equal",
-               xticks=[0, 1], yticks=[0, 1])
-        self._title = ax.set_title("NAND: shaded = output 1, orange = target 1", fontsize=10)  # sized for the layout
+        ax.set(
+            xlim=_LIMITS,
+            ylim=_LIMITS,
+            xlabel="$x_1$",
+            ylabel="$x_2$",
+            aspect="equal",
+            xticks=[0, 1],
+            yticks=[0, 1],
+        )
+        self._title = ax.set_title(
+            "NAND: shaded = output 1, orange = target 1", fontsize=10
+        )  # sized for the layout
         table.axis("off")
         # one monospaced line per row: few text objects keep the redraw fast
-        table.text(0.05, 0.88, f"{'x1':>3}{'x2':>4}{'z = w·x+b':>11}{'y':>4}{'t':>4}",
-                   family="monospace", fontsize=10, weight="bold")
-        self._rows = [table.text(0.05, 0.72 - i * 0.14, "", family="monospace", fontsize=10)
-                      for i in range(4)]
+        table.text(
+            0.05,
+            0.88,
+            f"{'x1':>3}{'x2':>4}{'z = w·x+b':>11}{'y':>4}{'t':>4}",
+            family="monospace",
+            fontsize=10,
+            weight="bold",
+        )
+        self._rows = [
+            table.text(0.05, 0.72 - i * 0.14, "", family="monospace", fontsize=10) for i in range(4)
+        ]
         self._summary = table.text(0.5, 0.02, "", ha="center", fontsize=10)
-        self.fig.get_layout_engine().execute(self.fig)   # lay out once, then keep the positions
+        self.fig.get_layout_engine().execute(self.fig)  # lay out once, then keep the positions
         self.fig.set_layout_engine("none")
-        self.renderer = (BlitRenderer(self.fig, [self._region, self._line, self._points, *self._marks,
-                                                 self._title, *self._rows, self._summary])
-                         if fast else None)
+        self.renderer = (
+            BlitRenderer(
+                self.fig,
+                [
+                    self._region,
+                    self._line,
+                    self._points,
+                    *self._marks,
+                    self._title,
+                    *self._rows,
+                    self._summary,
+                ],
+            )
+            if fast
+            else None
+        )
 
     def update(self, state: PerceptronState) -> PerceptronFigure:
         """Show ``state``; returns self."""
@@ -183,11 +241,15 @@ class PerceptronFigure:
             mark.set_color("green" if ok else "red")
         self._title.set_text(f"{state.gate}: shaded = output 1, orange = target 1")
         for i, text in enumerate(self._rows):
-            text.set_text(f"{state.x[i, 0]:>3.0f}{state.x[i, 1]:>4.0f}{state.z[i]:>11.2f}"
-                          f"{state.y[i]:>4}{state.t[i]:>4}")
+            text.set_text(
+                f"{state.x[i, 0]:>3.0f}{state.x[i, 1]:>4.0f}{state.z[i]:>11.2f}"
+                f"{state.y[i]:>4}{state.t[i]:>4}"
+            )
             text.set_color("green" if state.correct[i] else "red")
-        self._summary.set_text(f"w = ({state.w[0]:.2f}, {state.w[1]:.2f}), b = {state.b:.2f}\n"
-                               f"{state.n_correct} of 4 rows right")
+        self._summary.set_text(
+            f"w = ({state.w[0]:.2f}, {state.w[1]:.2f}), b = {state.b:.2f}\n"
+            f"{state.n_correct} of 4 rows right"
+        )
         return self
 
 
@@ -205,7 +267,7 @@ class PerceptronPlayground(LiveControls, Explorer):
     message : what the last learning step did.
     """
 
-    FRAMES_PER_SECOND = 4.0   # the "train" animation: four truth-table rows a second
+    FRAMES_PER_SECOND = 4.0  # the "train" animation: four truth-table rows a second
 
     def __init__(self, controls: dict[str, Any], lr: float) -> None:
         import ipywidgets as widgets
@@ -215,12 +277,17 @@ class PerceptronPlayground(LiveControls, Explorer):
         self.message = "Press “learning step” to apply the rule to row 1."
         self._holding = False
         self.figure = PerceptronFigure(fast=True)
-        super().__init__(controls, perceptron_state,
-                         lambda state: self.figure.update(state).renderer.render(),
-                         "educnn-perceptron", caption=self._describe)
+        super().__init__(
+            controls,
+            perceptron_state,
+            lambda state: self.figure.update(state).renderer.render(),
+            "educnn-perceptron",
+            caption=self._describe,
+        )
         self.step_button = widgets.Button(description="learning step", icon="step-forward")
-        self.train_button = widgets.Button(description="train", icon="play",
-                                           tooltip="apply the rule row by row until it converges")
+        self.train_button = widgets.Button(
+            description="train", icon="play", tooltip="apply the rule row by row until it converges"
+        )
         self.train_button.add_class("educnn-train-button")
         self.reset_button = widgets.Button(description="reset to 0", icon="undo")
         self.step_button.on_click(lambda _: self.learn())
@@ -228,20 +295,21 @@ class PerceptronPlayground(LiveControls, Explorer):
         self.reset_button.on_click(lambda _: self.reset())
         self.frames: list[LearningFrame] = []
         self._loop: BackgroundLoop | None = None
-        self.widget.children = (widgets.HBox([self.step_button, self.train_button,
-                                              self.reset_button]),
-                                *self.widget.children)
+        self.widget.children = (
+            widgets.HBox([self.step_button, self.train_button, self.reset_button]),
+            *self.widget.children,
+        )
 
     def _describe(self, state: PerceptronState) -> str:
         verdict = "all four rows right ✓" if state.solved else f"{state.n_correct} of 4 rows right"
         return f"<b>{verdict}</b><br>{self.message}"
 
     def _on_change(self, change: Any) -> None:
-        if change.get("owner") is self.controls["gate"]:   # a new table: learning starts at row 1
+        if change.get("owner") is self.controls["gate"]:  # a new table: learning starts at row 1
             self.row = 0
             self.message = f"{change['new']}: the next learning step looks at row 1."
         if not self._holding:
-            if self.training:          # the student took the sliders: the animation stops
+            if self.training:  # the student took the sliders: the animation stops
                 self.stop()
             self.update()
 
@@ -290,7 +358,6 @@ class PerceptronPlayground(LiveControls, Explorer):
         self._loop.start()
         return self.state
 
-
     def _show_frame(self, frame: LearningFrame) -> None:
         self.message = f"epoch {frame.epoch}, {frame.message}"
         self.row = (frame.row + 1) % 4
@@ -308,8 +375,9 @@ class PerceptronPlayground(LiveControls, Explorer):
         return self.state
 
 
-def perceptron_playground(gate: str = "AND", w1: float = 0.5, w2: float = 0.5, b: float = -0.2,
-                          lr: float = 0.5) -> PerceptronPlayground:
+def perceptron_playground(
+    gate: str = "AND", w1: float = 0.5, w2: float = 0.5, b: float = -0.2, lr: float = 0.5
+) -> PerceptronPlayground:
     """The chapter 1 playground: sliders w1, w2, b, a gate picker and learning-step buttons.
 
     ``playground.controls["w1"].value = 1.0`` moves a slider from code;
@@ -319,8 +387,15 @@ def perceptron_playground(gate: str = "AND", w1: float = 0.5, w2: float = 0.5, b
     import ipywidgets as widgets
 
     def slider(name: str, value: float) -> Any:
-        return widgets.FloatSlider(value=value, min=-3.0, max=3.0, step=0.1, description=name,
-                                   continuous_update=True, readout_format=".2f")
+        return widgets.FloatSlider(
+            value=value,
+            min=-3.0,
+            max=3.0,
+            step=0.1,
+            description=name,
+            continuous_update=True,
+            readout_format=".2f",
+        )
 
     controls = {
         "w1": slider("w1", w1),

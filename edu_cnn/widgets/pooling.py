@@ -39,14 +39,19 @@ __all__ = [
 #: A sparse 8×8 map with whole numbers, like a feature map after ReLU. Three 2×2 windows
 #: hold two values (max-unpooling keeps only the larger); no two values sit side by side
 #: in a row (so a one-column shift leaves no value where it was).
-DEFAULT_POOL_INPUT = np.array([[2, 0, 3, 0, 0, 0, 0, 1],
-                               [0, 7, 0, 0, 2, 0, 0, 0],
-                               [1, 0, 0, 0, 0, 0, 8, 0],
-                               [0, 0, 0, 5, 0, 0, 0, 4],
-                               [0, 0, 0, 0, 0, 4, 0, 0],
-                               [6, 0, 0, 0, 3, 0, 0, 2],
-                               [0, 0, 2, 0, 0, 0, 3, 0],
-                               [0, 9, 0, 0, 1, 0, 0, 0]], dtype=np.float64)
+DEFAULT_POOL_INPUT = np.array(
+    [
+        [2, 0, 3, 0, 0, 0, 0, 1],
+        [0, 7, 0, 0, 2, 0, 0, 0],
+        [1, 0, 0, 0, 0, 0, 8, 0],
+        [0, 0, 0, 5, 0, 0, 0, 4],
+        [0, 0, 0, 0, 0, 4, 0, 0],
+        [6, 0, 0, 0, 3, 0, 0, 2],
+        [0, 0, 2, 0, 0, 0, 3, 0],
+        [0, 9, 0, 0, 1, 0, 0, 0],
+    ],
+    dtype=np.float64,
+)
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -61,7 +66,7 @@ def shift_right(x: np.ndarray, shift: int) -> np.ndarray:
     x = np.asarray(x)
     if shift <= 0:
         return x.copy()
-    return np.pad(x, ((0, 0), (shift, 0)))[:, :x.shape[1]]
+    return np.pad(x, ((0, 0), (shift, 0)))[:, : x.shape[1]]
 
 
 @dataclass
@@ -112,8 +117,14 @@ def _pool(x: np.ndarray, mode: str, size: int, stride: int) -> tuple[np.ndarray,
     raise ValueError(f"pool_state: mode must be 'max' or 'mean', got {mode!r}")
 
 
-def pool_state(x: np.ndarray, mode: str = "max", size: int = 2, stride: int = 2, position: int = 0,
-               shift: int = 0) -> PoolState:
+def pool_state(
+    x: np.ndarray,
+    mode: str = "max",
+    size: int = 2,
+    stride: int = 2,
+    position: int = 0,
+    shift: int = 0,
+) -> PoolState:
     """Pool a 2-D map and gather everything the explorer draws (see :class:`PoolState`).
 
     The output size per axis is ``⌊(n − size)/stride⌋ + 1`` (no padding); ``position`` is
@@ -127,7 +138,7 @@ def pool_state(x: np.ndarray, mode: str = "max", size: int = 2, stride: int = 2,
     output, indices = _pool(x, mode, size, stride)
     position = int(np.clip(position, 0, oh * ow - 1))
     row, col = divmod(position, ow)
-    window = x[row * stride:row * stride + size, col * stride:col * stride + size]
+    window = x[row * stride : row * stride + size, col * stride : col * stride + size]
     winner = None
     if mode == "max":
         winner = tuple(int(v) for v in divmod(int(indices[0, 0, row, col]), x.shape[1]))
@@ -137,10 +148,24 @@ def pool_state(x: np.ndarray, mode: str = "max", size: int = 2, stride: int = 2,
     if mode == "max":
         unpooled = max_unpool2d_forward(output[None, None], indices, x.shape)[0, 0]
     upsampled = np.ascontiguousarray(upsample_nearest_forward(output[None, None], stride)[0, 0])
-    return PoolState(x, mode, int(size), int(stride), position, output, row, col, window.copy(), winner,
-                     int(shift), shifted_output,
-                     cosine_similarity(x, shifted), cosine_similarity(output, shifted_output),
-                     unpooled, upsampled)
+    return PoolState(
+        x,
+        mode,
+        int(size),
+        int(stride),
+        position,
+        output,
+        row,
+        col,
+        window.copy(),
+        winner,
+        int(shift),
+        shifted_output,
+        cosine_similarity(x, shifted),
+        cosine_similarity(output, shifted_output),
+        unpooled,
+        upsampled,
+    )
 
 
 class PoolFigure:
@@ -150,45 +175,98 @@ class PoolFigure:
     def __init__(self, state: PoolState, pyplot: bool = True) -> None:
         from matplotlib.patches import Rectangle
 
-        self.fig = widget_figure((13.5, 3.4), pyplot)      # 900 px at 67 dpi: numbers readable
+        self.fig = widget_figure((13.5, 3.4), pyplot)  # 900 px at 67 dpi: numbers readable
         axes = self.fig.subplots(1, 6)
         top = max(float(np.abs(state.x).max()), 1.0)
-        value_grid(axes[0], state.x, f"input {state.x.shape[0]}×{state.x.shape[1]}", cmap="Greys",
-                   vmin=-top, vmax=3 * top)
-        self.window = axes[0].add_patch(Rectangle((-0.5, -0.5), state.size, state.size, fill=False,
-                                                  edgecolor="crimson", linewidth=3))
-        self.winner = axes[0].add_patch(Rectangle((-0.5, -0.5), 1, 1, color="gold", alpha=0.6,
-                                                  visible=state.winner is not None))
+        value_grid(
+            axes[0],
+            state.x,
+            f"input {state.x.shape[0]}×{state.x.shape[1]}",
+            cmap="Greys",
+            vmin=-top,
+            vmax=3 * top,
+        )
+        self.window = axes[0].add_patch(
+            Rectangle(
+                (-0.5, -0.5), state.size, state.size, fill=False, edgecolor="crimson", linewidth=3
+            )
+        )
+        self.winner = axes[0].add_patch(
+            Rectangle((-0.5, -0.5), 1, 1, color="gold", alpha=0.6, visible=state.winner is not None)
+        )
         self.output, self.output_texts = value_grid(
-            axes[1], state.output, f"{state.mode} pooling, k={state.size}, s={state.stride}",
-            cmap="Oranges", mask=np.zeros(state.output.shape, bool), vmin=-top, vmax=2 * top)
-        self.cell = axes[1].add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson",
-                                                linewidth=3))
+            axes[1],
+            state.output,
+            f"{state.mode} pooling, k={state.size}, s={state.stride}",
+            cmap="Oranges",
+            mask=np.zeros(state.output.shape, bool),
+            vmin=-top,
+            vmax=2 * top,
+        )
+        self.cell = axes[1].add_patch(
+            Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="crimson", linewidth=3)
+        )
         shifted_x = shift_right(state.x, state.shift)
         self.shifted_input, self.shifted_input_texts = value_grid(
-            axes[2], shifted_x, "", cmap="Greys", vmin=-top, vmax=3 * top)
+            axes[2], shifted_x, "", cmap="Greys", vmin=-top, vmax=3 * top
+        )
         self.shifted_input_title = axes[2].title
-        self.shifted, self.shifted_texts = value_grid(axes[3], state.shifted_output, "", cmap="Oranges",
-                                                      vmin=-top, vmax=2 * top)
+        self.shifted, self.shifted_texts = value_grid(
+            axes[3], state.shifted_output, "", cmap="Oranges", vmin=-top, vmax=2 * top
+        )
         self.shifted_title = axes[3].title
         if state.unpooled is not None:
-            value_grid(axes[4], state.unpooled, "max-unpooling\n(arg-max back, zeros elsewhere)",
-                       cmap="Greys", vmin=-top, vmax=3 * top)
+            value_grid(
+                axes[4],
+                state.unpooled,
+                "max-unpooling\n(arg-max back, zeros elsewhere)",
+                cmap="Greys",
+                vmin=-top,
+                vmax=3 * top,
+            )
         else:
-            axes[4].text(0.5, 0.5, "max-unpooling needs the\narg-max positions of\nmax pooling",
-                         ha="center", va="center", transform=axes[4].transAxes)
+            axes[4].text(
+                0.5,
+                0.5,
+                "max-unpooling needs the\narg-max positions of\nmax pooling",
+                ha="center",
+                va="center",
+                transform=axes[4].transAxes,
+            )
             axes[4].axis("off")
         if state.stride > 1:
-            value_grid(axes[5], state.upsampled, f"nearest up-sampling ×{state.stride}\n(each value copied)",
-                       cmap="Greys", vmin=-top, vmax=3 * top)
-        else:                      # ×1 would only copy the pooled map
-            axes[5].text(0.5, 0.5, "up-sampling ×1 changes\nnothing: try stride ≥ 2",
-                         ha="center", va="center", transform=axes[5].transAxes)
+            value_grid(
+                axes[5],
+                state.upsampled,
+                f"nearest up-sampling ×{state.stride}\n(each value copied)",
+                cmap="Greys",
+                vmin=-top,
+                vmax=3 * top,
+            )
+        else:  # ×1 would only copy the pooled map
+            axes[5].text(
+                0.5,
+                0.5,
+                "up-sampling ×1 changes\nnothing: try stride ≥ 2",
+                ha="center",
+                va="center",
+                transform=axes[5].transAxes,
+            )
             axes[5].axis("off")
         self.fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.82, wspace=0.12)
-        self.animated = [self.window, self.winner, self.output, *self.output_texts.ravel(), self.cell,
-                         self.shifted_input, *self.shifted_input_texts.ravel(), self.shifted_input_title,
-                         self.shifted, *self.shifted_texts.ravel(), self.shifted_title]
+        self.animated = [
+            self.window,
+            self.winner,
+            self.output,
+            *self.output_texts.ravel(),
+            self.cell,
+            self.shifted_input,
+            *self.shifted_input_texts.ravel(),
+            self.shifted_input_title,
+            self.shifted,
+            *self.shifted_texts.ravel(),
+            self.shifted_title,
+        ]
         self.update(state)
 
     def update(self, state: PoolState) -> None:
@@ -202,9 +280,11 @@ class PoolFigure:
         for text, shown in zip(self.output_texts.ravel(), filled.ravel()):
             text.set_visible(bool(shown))
         self.cell.set_xy((state.col - 0.5, state.row - 0.5))
-        changed = ~np.isclose(state.shifted_output, state.output)   # changed outputs in red
+        changed = ~np.isclose(state.shifted_output, state.output)  # changed outputs in red
         self.shifted.set_data(state.shifted_output)
-        for text, v, red in zip(self.shifted_texts.ravel(), state.shifted_output.ravel(), changed.ravel()):
+        for text, v, red in zip(
+            self.shifted_texts.ravel(), state.shifted_output.ravel(), changed.ravel()
+        ):
             text.set_text(f"{round(float(v), 2) + 0.0:g}")
             text.set_color("crimson" if red else "black")
             text.set_fontweight("bold" if red else "normal")
@@ -213,8 +293,10 @@ class PoolFigure:
         for text, v in zip(self.shifted_input_texts.ravel(), shifted_x.ravel()):
             text.set_text(f"{round(float(v), 2) + 0.0:g}")
         self.shifted_input_title.set_text(f"input shifted {state.shift} right")
-        self.shifted_title.set_text(f"pooled (changed: red)\nsimilarity "
-                                    f"{state.input_similarity:.2f} → {state.output_similarity:.2f}")
+        self.shifted_title.set_text(
+            f"pooled (changed: red)\nsimilarity "
+            f"{state.input_similarity:.2f} → {state.output_similarity:.2f}"
+        )
 
 
 def draw_pooling(state: PoolState) -> Any:
@@ -258,11 +340,13 @@ def pooling_explorer(x: np.ndarray | None = None) -> Explorer:
 
     x = DEFAULT_POOL_INPUT if x is None else np.asarray(x, dtype=np.float64)
     first = conv_output_size(x.shape[0], 2, 0, 2) * conv_output_size(x.shape[1], 2, 0, 2)
-    controls = {"mode": widgets.ToggleButtons(options=["max", "mean"], value="max", description="Pooling"),
-                "size": widgets.IntSlider(value=2, min=1, max=4, description="Window"),
-                "stride": widgets.IntSlider(value=2, min=1, max=4, description="Stride"),
-                "position": widgets.IntSlider(value=0, min=0, max=first - 1, description="Position"),
-                "shift": widgets.IntSlider(value=1, min=0, max=3, description="Shift")}
+    controls = {
+        "mode": widgets.ToggleButtons(options=["max", "mean"], value="max", description="Pooling"),
+        "size": widgets.IntSlider(value=2, min=1, max=4, description="Window"),
+        "stride": widgets.IntSlider(value=2, min=1, max=4, description="Stride"),
+        "position": widgets.IntSlider(value=0, min=0, max=first - 1, description="Position"),
+        "shift": widgets.IntSlider(value=1, min=0, max=3, description="Shift"),
+    }
 
     def compute(mode: str, size: int, stride: int, position: int, shift: int) -> PoolState:
         return pool_state(x, mode, size, stride, position, shift)
@@ -270,17 +354,29 @@ def pooling_explorer(x: np.ndarray | None = None) -> Explorer:
     def caption(state: PoolState) -> str:
         window = ", ".join(f"{v:g}" for v in state.window.ravel())
         what = "max" if state.mode == "max" else "mean"
-        return (f"<b>out[{state.row}, {state.col}]</b> = {what}({html.escape(window)}) = {state.value:g}"
-                f" &nbsp;|&nbsp; shifted by {state.shift}: similarity to the original "
-                f"{state.input_similarity:.2f} before pooling, {state.output_similarity:.2f} after")
+        return (
+            f"<b>out[{state.row}, {state.col}]</b> = {what}({html.escape(window)}) = {state.value:g}"
+            f" &nbsp;|&nbsp; shifted by {state.shift}: similarity to the original "
+            f"{state.input_similarity:.2f} before pooling, {state.output_similarity:.2f} after"
+        )
 
-    return _PoolingExplorer(x.shape, controls, compute,
-                            UpdatingRenderer(PoolFigure, lambda st: (st.mode, st.size, st.stride)),
-                            css_class="educnn-pooling-explorer", caption=caption, controls_per_row=3)
+    return _PoolingExplorer(
+        x.shape,
+        controls,
+        compute,
+        UpdatingRenderer(PoolFigure, lambda st: (st.mode, st.size, st.stride)),
+        css_class="educnn-pooling-explorer",
+        caption=caption,
+        controls_per_row=3,
+    )
 
 
-def draw_arrays(rows: list[list[tuple[str, np.ndarray]]], title: str = "", width: float = 12.0,
-                row_height: float = 4.0) -> Any:
+def draw_arrays(
+    rows: list[list[tuple[str, np.ndarray]]],
+    title: str = "",
+    width: float = 12.0,
+    row_height: float = 4.0,
+) -> Any:
     """Small integer-valued arrays drawn as numbered grids, one list of (label, array) per row –
     the step-by-step pictures of chapter 5's transposed convolution (stamps, zero insertion)
     and chapter 6's input gradient (dilate, pad, rotate, correlate, crop).
@@ -288,9 +384,11 @@ def draw_arrays(rows: list[list[tuple[str, np.ndarray]]], title: str = "", width
     import matplotlib.pyplot as plt
 
     columns = max(len(row) for row in rows)
-    fig, axes = plt.subplots(len(rows), columns, figsize=(width, row_height * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), columns, figsize=(width, row_height * len(rows)), squeeze=False
+    )
     for ax_row, row in zip(axes, rows):
-        for ax in ax_row[len(row):]:
+        for ax in ax_row[len(row) :]:
             ax.axis("off")
         for ax, (label, array) in zip(ax_row, row):
             a = np.atleast_2d(np.asarray(array, dtype=np.float64))

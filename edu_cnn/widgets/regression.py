@@ -97,8 +97,14 @@ def descent_state(lr: float = 0.05, steps: int = 30) -> DescentState:
     run = gradient_descent(x, y, lr=float(lr), steps=int(steps), w0=START[0], b0=START[1])
     w_star, b_star = least_squares(x, y)
     min_loss = mse(x, y, w_star, b_star)
-    return DescentState(float(lr), int(steps), run, (float(w_star[0]), b_star), min_loss,
-                        classify_descent(run, min_loss))
+    return DescentState(
+        float(lr),
+        int(steps),
+        run,
+        (float(w_star[0]), b_star),
+        min_loss,
+        classify_descent(run, min_loss),
+    )
 
 
 class LearningRateFigure:
@@ -122,8 +128,15 @@ class LearningRateFigure:
         from matplotlib.colors import BoundaryNorm
 
         bands = [*levels, surface.max() * 1.01]
-        self.ax.contourf(ws, bs, surface, levels=bands, cmap="viridis_r", alpha=0.5,
-                         norm=BoundaryNorm(bands, 256))   # one colour step per band
+        self.ax.contourf(
+            ws,
+            bs,
+            surface,
+            levels=bands,
+            cmap="viridis_r",
+            alpha=0.5,
+            norm=BoundaryNorm(bands, 256),
+        )  # one colour step per band
         self.ax.set(xlim=(ws[0], ws[-1]), ylim=(bs[0], bs[-1]), xlabel="weight w", ylabel="bias b")
         self.ax.plot(w_star, [b_star], "*", color="crimson", ms=12, zorder=4)
         (self._path,) = self.ax.plot([], [], "o-", color="tab:red", ms=3, lw=1.2)
@@ -133,18 +146,25 @@ class LearningRateFigure:
         self.loss_ax.axhline(self._min_log, color="crimson", ls="--", lw=0.8)
         # log10 of the loss on a linear axis (log-scale ticks are slow to draw); fixed
         # limits – a diverging curve leaves through the top
-        self.loss_ax.set(xlabel="step", ylabel="log₁₀ MSE", xlim=(0, MAX_STEPS),
-                         ylim=(self._min_log - 0.3, np.log10(start_loss) + 3))
+        self.loss_ax.set(
+            xlabel="step",
+            ylabel="log₁₀ MSE",
+            xlim=(0, MAX_STEPS),
+            ylim=(self._min_log - 0.3, np.log10(start_loss) + 3),
+        )
         self._loss_title = self.loss_ax.set_title("", fontsize=10)
-        self.renderer = (BlitRenderer(self.fig, [self._path, self._title, self._curve, self._loss_title])
-                         if fast else None)
+        self.renderer = (
+            BlitRenderer(self.fig, [self._path, self._title, self._curve, self._loss_title])
+            if fast
+            else None
+        )
 
     def update(self, state: DescentState) -> LearningRateFigure:
         run = state.run
         self._path.set_data(run.w[:, 0], run.b)
         self._title.set_text(f"η = {state.lr:.3g}, {run.steps} steps: {state.verdict}")
         self._curve.set_data(np.arange(len(run.losses)), np.log10(run.losses))
-        if self.renderer is None:   # the static twin fits its axis; the widget keeps it fixed
+        if self.renderer is None:  # the static twin fits its axis; the widget keeps it fixed
             self.loss_ax.set_xlim(0, state.steps)
         end = "diverged" if run.diverged else f"final loss {run.losses[-1]:.3g}"
         self._loss_title.set_text(f"{end} (minimum {state.min_loss:.3g})")
@@ -162,12 +182,17 @@ def learning_rate_explorer(lr: float = 0.05, steps: int = 50) -> Explorer:
 
     figure = LearningRateFigure(fast=True)
     controls = {
-        "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=0, step=0.05,
-                                     description="η (lr)", readout_format=".3f"),
+        "lr": widgets.FloatLogSlider(
+            value=lr, base=10, min=-3, max=0, step=0.05, description="η (lr)", readout_format=".3f"
+        ),
         "steps": widgets.IntSlider(value=steps, min=1, max=MAX_STEPS, description="steps"),
     }
-    return Explorer(controls, descent_state, lambda state: figure.update(state).renderer.render(),
-                    "educnn-learning-rate")
+    return Explorer(
+        controls,
+        descent_state,
+        lambda state: figure.update(state).renderer.render(),
+        "educnn-learning-rate",
+    )
 
 
 # -- the normalisation explorer ---------------------------------------------------------------
@@ -203,8 +228,10 @@ class NormalisationState:
 
     def final_losses(self) -> dict[str, float]:
         """The last loss of each run (``inf`` for a run that diverged)."""
-        return {name: (np.inf if run.diverged else float(run.losses[-1]))
-                for name, run in self.runs.items()}
+        return {
+            name: (np.inf if run.diverged else float(run.losses[-1]))
+            for name, run in self.runs.items()
+        }
 
 
 #: How many epochs of a diverging run the figure shows climbing.
@@ -247,7 +274,7 @@ class NormalisationFigure:
 
         x, y = house_data()
         w, b = least_squares(x, y)
-        low, high = np.log10(mse(x, y, w, b)), np.log10(np.mean(y ** 2))  # the minimum, the start
+        low, high = np.log10(mse(x, y, w, b)), np.log10(np.mean(y**2))  # the minimum, the start
 
         self.fig = Figure(figsize=(8.4, 2.7))
         self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.18, top=0.85, wspace=0.15)
@@ -258,31 +285,48 @@ class NormalisationFigure:
             ax.axhline(low, color="crimson", ls="--", lw=0.8)
             self._titles.append(ax.set_title(name, fontsize=10))
             # what a diverging run did before it left the axes (empty otherwise)
-            self._notes.append(ax.text(0.5, 0.5, "", transform=ax.transAxes, ha="center", va="center",
-                                       fontsize=9, color="tab:red"))
+            self._notes.append(
+                ax.text(
+                    0.5,
+                    0.5,
+                    "",
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    color="tab:red",
+                )
+            )
             ax.set(xlabel="epoch")
-        self.axes[0].set(ylabel="log₁₀ MSE (MSE in k€²)", ylim=(low - 0.3, high + 2.0), xlim=(0, MAX_EPOCHS))
-        self.renderer = (BlitRenderer(self.fig, [*self._curves, *self._titles, *self._notes])
-                         if fast else None)
+        self.axes[0].set(
+            ylabel="log₁₀ MSE (MSE in k€²)", ylim=(low - 0.3, high + 2.0), xlim=(0, MAX_EPOCHS)
+        )
+        self.renderer = (
+            BlitRenderer(self.fig, [*self._curves, *self._titles, *self._notes]) if fast else None
+        )
 
     def update(self, state: NormalisationState) -> NormalisationFigure:
         finals = state.final_losses()
-        if self.renderer is None:   # the static twin fits its axis; the widget keeps it fixed
+        if self.renderer is None:  # the static twin fits its axis; the widget keeps it fixed
             self.axes[0].set_xlim(0, state.epochs)
         for name, curve, title, note in zip(SCALINGS, self._curves, self._titles, self._notes):
             run = state.runs[name]
-            losses = state.climbs.get(name, run.losses)   # a diverged run: its first epochs climbing
+            losses = state.climbs.get(name, run.losses)  # a diverged run: its first epochs climbing
             curve.set_color("tab:red" if run.diverged else "tab:blue")
-            curve.set_marker("o" if run.diverged else "None")   # the start, where the climb leaves
+            curve.set_marker("o" if run.diverged else "None")  # the start, where the climb leaves
             curve.set_data(np.arange(len(losses)), np.log10(losses))
-            end = (f"diverged at epoch {run.steps + 1}" if run.diverged
-                   else f"final {finals[name]:,.0f} k€²")
+            end = (
+                f"diverged at epoch {run.steps + 1}"
+                if run.diverged
+                else f"final {finals[name]:,.0f} k€²"
+            )
             title.set_text(f"{name}: {end}")
             text = ""
             if name in state.climbs:
                 grown = state.climbs[name]
-                text = ("↑ off the chart: the loss\n" + "\n".join(
-                    f"epoch {k}: {v:.1e} k€²" for k, v in enumerate(grown[1:], start=1)))
+                text = "↑ off the chart: the loss\n" + "\n".join(
+                    f"epoch {k}: {v:.1e} k€²" for k, v in enumerate(grown[1:], start=1)
+                )
             note.set_text(text)
         return self
 
@@ -298,9 +342,16 @@ def normalisation_explorer(lr: float = 0.1, epochs: int = 100) -> Explorer:
 
     figure = NormalisationFigure(fast=True)
     controls = {
-        "lr": widgets.FloatLogSlider(value=lr, base=10, min=-6, max=0, step=0.1,
-                                     description="η (lr)", readout_format=".1e"),
-        "epochs": widgets.IntSlider(value=epochs, min=5, max=MAX_EPOCHS, step=5, description="epochs"),
+        "lr": widgets.FloatLogSlider(
+            value=lr, base=10, min=-6, max=0, step=0.1, description="η (lr)", readout_format=".1e"
+        ),
+        "epochs": widgets.IntSlider(
+            value=epochs, min=5, max=MAX_EPOCHS, step=5, description="epochs"
+        ),
     }
-    return Explorer(controls, normalisation_state, lambda state: figure.update(state).renderer.render(),
-                    "educnn-normalisation")
+    return Explorer(
+        controls,
+        normalisation_state,
+        lambda state: figure.update(state).renderer.render(),
+        "educnn-normalisation",
+    )

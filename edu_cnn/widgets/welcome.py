@@ -17,17 +17,37 @@ from ..data.toy import two_moons
 
 
 def _box(ax: Any, x: float, y: float, text: str, colour: str) -> None:
-    ax.text(x, y, text, ha="center", va="center", fontsize=9, wrap=True,
-            bbox={"boxstyle": "round,pad=0.5", "facecolor": colour, "edgecolor": "0.3"},
-            transform=ax.transAxes)
+    ax.text(
+        x,
+        y,
+        text,
+        ha="center",
+        va="center",
+        fontsize=9,
+        wrap=True,
+        bbox={"boxstyle": "round,pad=0.5", "facecolor": colour, "edgecolor": "0.3"},
+        transform=ax.transAxes,
+    )
 
 
 def _arrow(ax: Any, start: tuple[float, float], end: tuple[float, float], text: str = "") -> None:
-    ax.annotate("", xy=end, xytext=start, xycoords="axes fraction",
-                arrowprops={"arrowstyle": "-|>", "color": "0.3", "lw": 1.3})
+    ax.annotate(
+        "",
+        xy=end,
+        xytext=start,
+        xycoords="axes fraction",
+        arrowprops={"arrowstyle": "-|>", "color": "0.3", "lw": 1.3},
+    )
     if text:
-        ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.06, text, ha="center",
-                fontsize=8, color="0.25", transform=ax.transAxes)
+        ax.text(
+            (start[0] + end[0]) / 2,
+            (start[1] + end[1]) / 2 + 0.06,
+            text,
+            ha="center",
+            fontsize=8,
+            color="0.25",
+            transform=ax.transAxes,
+        )
 
 
 def draw_learning_kinds() -> Any:
@@ -60,7 +80,7 @@ def draw_life_cycle() -> Any:
     inference inside an application on new data."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10.0, 1.3))   # as tall as the boxes and the two notes under them
+    fig = Figure(figsize=(10.0, 1.3))  # as tall as the boxes and the two notes under them
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.98)
     ax = fig.add_subplot()
     ax.axis("off")
@@ -75,8 +95,22 @@ def draw_life_cycle() -> Any:
         _box(ax, x, 0.62, text, colour)
     for (x0, _, _), (x1, _, _) in pairwise(steps):
         _arrow(ax, (x0 + 0.075, 0.62), (x1 - 0.075, 0.62))
-    ax.text(0.30, 0.1, "hours to weeks, on big machines", ha="center", fontsize=8, color="0.35",
-            transform=ax.transAxes)
-    ax.text(0.84, 0.1, "milliseconds, on a laptop or phone", ha="center", fontsize=8, color="0.35",
-            transform=ax.transAxes)
+    ax.text(
+        0.30,
+        0.1,
+        "hours to weeks, on big machines",
+        ha="center",
+        fontsize=8,
+        color="0.35",
+        transform=ax.transAxes,
+    )
+    ax.text(
+        0.84,
+        0.1,
+        "milliseconds, on a laptop or phone",
+        ha="center",
+        fontsize=8,
+        color="0.35",
+        transform=ax.transAxes,
+    )
     return fig

@@ -261,9 +261,11 @@ def slides_server(chromium_executable: Path) -> Iterator[StaticServer]:
         for nb in notebooks
     )
     if stale and shutil.which("npm") is None and not (SLIDES_OUT / "assets").is_dir():
-        pytest.skip("npm is not installed, so reveal.js and MathJax cannot be installed for "
-                    "the offline decks; install Node.js and npm (e.g. apt-get install npm) "
-                    "or run `make slides` where npm is available")
+        pytest.skip(
+            "npm is not installed, so reveal.js and MathJax cannot be installed for "
+            "the offline decks; install Node.js and npm (e.g. apt-get install npm) "
+            "or run `make slides` where npm is available"
+        )
     if stale:
         subprocess.run(
             [sys.executable, str(REPO / "scripts" / "build_slides.py"), "--out", str(SLIDES_OUT)]

@@ -287,7 +287,7 @@ class ImageReport:
     css_class: str
     natural_width: int
     natural_height: int
-    width: float   # rendered, CSS pixels
+    width: float  # rendered, CSS pixels
     height: float
 
     def stretch(self, device_pixel_ratio: float) -> float:
@@ -299,36 +299,49 @@ class ImageReport:
 class WidgetReport:
     """One displayed widget as the page shows it after Run All."""
 
-    name: str          # chNN-<css class or cell number>, also the screenshot's name
+    name: str  # chNN-<css class or cell number>, also the screenshot's name
     cell: int
     width: float
     height: float
-    right: float       # the widget's right edge in the window
-    overflow: float    # how far it sticks out of its output area (horizontal scrolling)
+    right: float  # the widget's right edge in the window
+    overflow: float  # how far it sticks out of its output area (horizontal scrolling)
     device_pixel_ratio: float
     images: list[ImageReport] = field(default_factory=list)
 
     def problems(self) -> list[str]:
         found = []
         if self.height > MAX_WIDGET_HEIGHT:
-            found.append(f"{self.name} is {self.height:.0f} px tall (at most "
-                         f"{MAX_WIDGET_HEIGHT} px fit a {VIEWPORT['height']} px screen)")
+            found.append(
+                f"{self.name} is {self.height:.0f} px tall (at most "
+                f"{MAX_WIDGET_HEIGHT} px fit a {VIEWPORT['height']} px screen)"
+            )
         if self.right > VIEWPORT["width"] + 0.5 or self.overflow > 1:
-            found.append(f"{self.name} does not fit across: right edge {self.right:.0f} px, "
-                         f"{self.overflow:.0f} px scrolled out of its cell")
+            found.append(
+                f"{self.name} does not fit across: right edge {self.right:.0f} px, "
+                f"{self.overflow:.0f} px scrolled out of its cell"
+            )
         for image in self.images:
             stretch = image.stretch(self.device_pixel_ratio)
             if stretch > MAX_STRETCH:
-                found.append(f"{self.name}: a {image.natural_width}×{image.natural_height} "
-                             f"picture ({image.css_class or 'img'}) is shown at "
-                             f"{image.width:.0f}×{image.height:.0f} px ({stretch:.2f}× stretched)")
+                found.append(
+                    f"{self.name}: a {image.natural_width}×{image.natural_height} "
+                    f"picture ({image.css_class or 'img'}) is shown at "
+                    f"{image.width:.0f}×{image.height:.0f} px ({stretch:.2f}× stretched)"
+                )
         return found
 
     def summary(self) -> str:
-        pictures = ", ".join(f"{i.natural_width}×{i.natural_height}→{i.width:.0f}×{i.height:.0f}"
-                             for i in self.images) or "no picture"
-        return (f"{self.name} (cell {self.cell}): {self.width:.0f}×{self.height:.0f} px; "
-                f"pictures natural→shown: {pictures}")
+        pictures = (
+            ", ".join(
+                f"{i.natural_width}×{i.natural_height}→{i.width:.0f}×{i.height:.0f}"
+                for i in self.images
+            )
+            or "no picture"
+        )
+        return (
+            f"{self.name} (cell {self.cell}): {self.width:.0f}×{self.height:.0f} px; "
+            f"pictures natural→shown: {pictures}"
+        )
 
 
 def measure_widgets(page, prefix: str) -> list[WidgetReport]:
@@ -349,8 +362,25 @@ def measure_widgets(page, prefix: str) -> list[WidgetReport]:
         names[base] = names.get(base, 0) + 1
         name = base if names[base] == 1 else f"{base}-{names[base]}"
         element.screenshot(path=screenshot_path(name))
-        reports.append(WidgetReport(
-            name, m["cell"], m["width"], m["height"], m["right"], m["overflow"], m["dpr"],
-            [ImageReport(i["css_class"], i["natural_width"], i["natural_height"], i["width"],
-                         i["height"]) for i in m["images"]]))
+        reports.append(
+            WidgetReport(
+                name,
+                m["cell"],
+                m["width"],
+                m["height"],
+                m["right"],
+                m["overflow"],
+                m["dpr"],
+                [
+                    ImageReport(
+                        i["css_class"],
+                        i["natural_width"],
+                        i["natural_height"],
+                        i["width"],
+                        i["height"],
+                    )
+                    for i in m["images"]
+                ],
+            )
+        )
     return reports

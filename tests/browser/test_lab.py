@@ -147,8 +147,10 @@ def test_widgets_fit_the_screen_and_are_not_stretched(run_chapter, notebook: Pat
     """What a student sees of every widget at 1366×768 after Run All: its size, and each
     picture's natural vs rendered width (screenshots in build/screenshots/chNN-*.png)."""
     run = run_chapter(notebook)
-    print(f"\n{notebook.name}: {len(run.widgets)} widget(s) at "
-          f"{VIEWPORT['width']}×{VIEWPORT['height']}")
+    print(
+        f"\n{notebook.name}: {len(run.widgets)} widget(s) at "
+        f"{VIEWPORT['width']}×{VIEWPORT['height']}"
+    )
     for w in run.widgets:
         print(f"  {w.summary()}")
     problems = [problem for w in run.widgets for problem in w.problems()]

@@ -40,8 +40,7 @@ def _present_module():
 
 
 @pytest.fixture(scope="module")
-def live_deck(tmp_path_factory: pytest.TempPathFactory, chromium_executable: Path
-              ) -> Iterator[str]:
+def live_deck(tmp_path_factory: pytest.TempPathFactory, chromium_executable: Path) -> Iterator[str]:
     """Chapter 4 served as live slides by Voilà on 127.0.0.1; yields the URL."""
     notebook = chapter(4)
     if notebook is None:
@@ -51,8 +50,10 @@ def live_deck(tmp_path_factory: pytest.TempPathFactory, chromium_executable: Pat
     import shutil
 
     if shutil.which("npm") is None and not node_modules.is_dir():
-        pytest.skip("npm is not installed, so the local reveal.js / MathJax copies cannot "
-                    "be installed (apt-get install npm)")
+        pytest.skip(
+            "npm is not installed, so the local reveal.js / MathJax copies cannot "
+            "be installed (apt-get install npm)"
+        )
     work = tmp_path_factory.mktemp("present")
     deck, jupyter_path, counts = present.prepare(notebook, work)
     assert counts["live_widgets"] >= 1 and counts["twins_hidden"] >= 1, counts
@@ -62,13 +63,21 @@ def live_deck(tmp_path_factory: pytest.TempPathFactory, chromium_executable: Pat
     env.update(BLAS_ENV)
     for name in ("config", "runtime", "data"):
         (work / name).mkdir()
-    env.update(JUPYTER_CONFIG_DIR=str(work / "config"), JUPYTER_RUNTIME_DIR=str(work / "runtime"),
-               JUPYTER_DATA_DIR=str(work / "data"))
+    env.update(
+        JUPYTER_CONFIG_DIR=str(work / "config"),
+        JUPYTER_RUNTIME_DIR=str(work / "runtime"),
+        JUPYTER_DATA_DIR=str(work / "data"),
+    )
     log = work / "voila.log"
     with log.open("wb") as handle:
-        process = subprocess.Popen(present.voila_command(deck, port), env=env, cwd=deck.parent,
-                                   stdout=handle, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            present.voila_command(deck, port),
+            env=env,
+            cwd=deck.parent,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 60
@@ -109,15 +118,18 @@ def test_live_slides_widget_works_offline(browser, live_deck: str) -> None:
         assert typeset.count() > 0, "no formula was typeset (local MathJax not loaded?)"
 
         # go to the stepper's slide with the keyboard, as a presenter does
-        on_slide = ("el => { const s = el.closest('section');"
-                    " return !!s && s.classList.contains('present'); }")
+        on_slide = (
+            "el => { const s = el.closest('section');"
+            " return !!s && s.classList.contains('present'); }"
+        )
         for _ in range(120):
             if stepper.first.evaluate(on_slide):
                 break
             page.keyboard.press("Space")
             page.wait_for_timeout(200)
         assert stepper.first.evaluate(on_slide), (
-            "never reached the slide with the convolution stepper")
+            "never reached the slide with the convolution stepper"
+        )
         hash_before = page.evaluate("location.hash")
         figure = stepper.first.locator(".educnn-conv-figure")
         handle = stepper.first.locator(".widget-slider .noUi-handle").first
@@ -135,7 +147,8 @@ def test_live_slides_widget_works_offline(browser, live_deck: str) -> None:
         assert readout.inner_text().strip() != position_before, "the slider did not move"
         assert after != before, "the stepper's picture did not change when the slider moved"
         assert page.evaluate("location.hash") == hash_before, (
-            "the arrow keys on the slider also changed the slide")
+            "the arrow keys on the slider also changed the slide"
+        )
         assert stepper.first.evaluate(on_slide), "the stepper's slide is no longer shown"
         assert not outside, f"requests left 127.0.0.1: {outside[:5]}"
     finally:
