@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from .layer import Layer
+from .sequential import Sequential
 
 GOOD = 1e-7
 """Below this the gradient is ``"correct"``."""
@@ -189,7 +190,10 @@ def gradcheck(
         return float(np.sum(model.forward(x) * r))
 
     model.forward(x)
-    grad_x = model.backward(r.copy())
+    if isinstance(model, Sequential):  # a Sequential computes ∂L/∂x only when asked
+        grad_x = model.backward(r.copy(), input_grad=True)
+    else:
+        grad_x = model.backward(r.copy())
     analytic = {name: p.grad.copy() for name, p in model.named_parameters().items()}
     result: dict[str, Any] = {"max": 0.0, "where": "nothing checked", "errors": {}, "checked": 0}
 

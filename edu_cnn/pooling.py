@@ -622,6 +622,44 @@ class MaxPool2d(_Pool2d):
         grad_y = check_same_shape(grad_y, y.shape, self._name())
         return _max_pool_backward_fast(grad_y, x, y, self.kernel_size, self.stride, self.padding)[0]
 
+    def can_fuse_relu_backward(self, relu: Layer) -> bool:
+        """Whether :meth:`backward_through_relu` may stand for ``relu.backward(self.backward(δ))``:
+        the windows are disjoint (stride ≥ kernel) and this layer's last input is the very
+        array ``relu``'s last forward returned."""
+        k, s = self.kernel_size, self.stride
+        return (
+            s[0] >= k[0]
+            and s[1] >= k[1]
+            and self._cache is not None
+            and self._cache[0] is getattr(relu, "_saved_array", None)
+        )
+
+    def backward_through_relu(self, grad_y: np.ndarray, relu: Layer) -> np.ndarray:
+        """∂L/∂z for ``z → relu → self``: ``relu.backward(self.backward(grad_y))`` in one pass.
+
+        Only when :meth:`can_fuse_relu_backward` says so (``Sequential`` checks). The input
+        x = relu(z) of this layer is ≥ 0, and where a pixel wins its window x = y (the
+        window's maximum), so [x > 0] = [y > 0] there; every other pixel gets 0 either way.
+        So the ReLU's mask is applied to δ at the pooled size – a quarter of the pixels
+        for 2×2 windows – instead of to the full-size gradient, and no full-size
+        temporary is made. Bit for bit the same numbers, signed zeros included: without
+        the fusion a pixel gets δ·[won]·[x > 0], with it (δ·[y > 0])·[won]; where both
+        masks are 1 that is δ, and anywhere else δ·0, a zero with δ's sign in both. (With
+        overlapping windows a pixel adds several δ·0 whose signs may differ from the sign
+        of their sum, so those are not fused.) Tested equal to the two separate passes.
+        """
+        if not self.can_fuse_relu_backward(relu):
+            raise ValueError(
+                f"{self._name()}.backward_through_relu: needs disjoint windows and the output "
+                f"of the given ReLU as this layer's last input"
+            )
+        x, y = self._saved(self._cache)
+        grad_y = _in_layout_of(check_same_shape(grad_y, y.shape, self._name()), y)
+        through_relu = np.multiply(grad_y, y > 0)  # ReLU's δ·[y > 0], at the pooled size
+        return _max_pool_backward_fast(
+            through_relu, x, y, self.kernel_size, self.stride, self.padding
+        )[0]
+
     def config(self) -> dict[str, Any]:
         return {**super().config(), "return_indices": self.return_indices}
 

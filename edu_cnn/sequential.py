@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from .activations import ReLU
 from .layer import Layer, Parameter
+from .pooling import MaxPool2d
 
 
 def _backward_without_input_grad(layer: Layer, grad_y: np.ndarray) -> None:
@@ -19,7 +21,7 @@ def _backward_without_input_grad(layer: Layer, grad_y: np.ndarray) -> None:
     passes the request on, a ``Conv2d`` skips its input-gradient product
     (``needs_input_grad``); other layers compute it cheaply and it is dropped."""
     if isinstance(layer, Sequential):
-        layer.backward(grad_y, input_grad=False)
+        layer.backward(grad_y)  # its default: no ∂L/∂x
         return
     saved = getattr(layer, "needs_input_grad", None)
     if saved is None:
@@ -30,6 +32,24 @@ def _backward_without_input_grad(layer: Layer, grad_y: np.ndarray) -> None:
         layer.backward(grad_y)
     finally:
         layer.needs_input_grad = saved
+
+
+def _backward_with_input_grad(layer: Layer, grad_y: np.ndarray) -> np.ndarray:
+    """``layer.backward(grad_y)``, returning ∂L/∂(the layer's input) – a nested
+    ``Sequential`` must be asked for it."""
+    if isinstance(layer, Sequential):
+        return layer.backward(grad_y, input_grad=True)
+    return layer.backward(grad_y)
+
+
+def _fuses_relu_backward(layer: Layer, before: Layer) -> bool:
+    """Whether ``layer`` is a max pooling with disjoint windows right after a ``ReLU``, so
+    that both backward passes can run as one (``MaxPool2d.backward_through_relu``)."""
+    return (
+        type(before) is ReLU
+        and isinstance(layer, MaxPool2d)
+        and layer.can_fuse_relu_backward(before)
+    )
 
 
 class Sequential(Layer):
@@ -73,32 +93,64 @@ class Sequential(Layer):
                 ) from None
         return x
 
-    def backward(self, grad_y: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        """Run every layer's backward, last to first; return ∂L/∂x of the model's input.
+    def backward(self, grad_y: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
+        """Run every layer's backward, last to first: fill every parameter's ``grad``.
 
         Parameters
         ----------
         grad_y : ndarray
             ∂L/∂y for the last forward output (``loss_fn.backward()``).
-        input_grad : bool
-            ``False`` skips ∂L/∂x of the *first* layer – the gradient for the input images,
-            which training never uses (PyTorch does not compute it either, the input has no
-            ``requires_grad``) – and returns ``None``. Every parameter's gradient is the
-            same either way. ``fit`` passes ``False``; for a first ``Conv2d`` this saves
-            the costliest product of the backward pass. The default ``True`` keeps the
-            layer contract (``backward`` returns the input gradient), which ``gradcheck``
-            and saliency maps need.
+        input_grad : bool, default ``False``
+            Also compute ∂L/∂x, the gradient for the model's *input*, and return it.
+
+        Returns
+        -------
+        ndarray or None
+            ∂L/∂x with ``input_grad=True``; ``None`` by default.
+
+        Notes
+        -----
+        Training needs only the parameters' gradients: the input images are data, not
+        something to learn (PyTorch does not compute their gradient either, an input has no
+        ``requires_grad``). So by default the first layer with parameters (LeNet's first
+        ``Conv2d``) skips its input gradient – for a first convolution the costliest
+        product of the backward pass – and the layers before it (a ``Flatten``, say) are
+        not run at all. Every parameter's gradient is bit for bit the same either way.
+
+        Ask with ``input_grad=True`` when you need ∂L/∂x: ``gradcheck``, saliency maps,
+        and an outer ``Sequential`` asks every ``Sequential`` nested inside it (it needs
+        their input gradients to go on). Single layers (``Conv2d``, ``Linear``, …) keep
+        the plain layer contract: their ``backward`` always returns ∂L/∂x.
+
+        Where a ``ReLU`` is followed by a ``MaxPool2d`` with disjoint windows (LeNet's
+        2×2, stride 2), the two backward passes run as one
+        (:meth:`MaxPool2d.backward_through_relu`), with the same numbers bit for bit.
         """
-        for i in reversed(range(len(self.layers))):
+        layers = self.layers
+        if input_grad:
+            stop = 0
+        else:
+            with_parameters = [i for i, layer in enumerate(layers) if layer.parameters()]
+            if not with_parameters:
+                return None  # no gradient to fill
+            stop = with_parameters[0]
+        i = len(layers) - 1
+        while i >= stop:
+            layer = layers[i]
             try:
-                if i == 0 and not input_grad:
-                    _backward_without_input_grad(self.layers[0], grad_y)
+                if i == stop and not input_grad:
+                    _backward_without_input_grad(layer, grad_y)
                     return None
-                grad_y = self.layers[i].backward(grad_y)
+                if i > stop and _fuses_relu_backward(layer, layers[i - 1]):
+                    grad_y = layer.backward_through_relu(grad_y, layers[i - 1])
+                    i -= 2
+                    continue
+                grad_y = _backward_with_input_grad(layer, grad_y)
             except ValueError as error:
                 raise ValueError(
-                    f"Sequential layer {i} ({type(self.layers[i]).__name__}): {error}"
+                    f"Sequential layer {i} ({type(layer).__name__}): {error}"
                 ) from None
+            i -= 1
         return grad_y
 
     # -- parameters (PyTorch's names: "0.weight", "0.bias", "3.weight", …) -------------

@@ -45,7 +45,6 @@ import numpy as np
 from . import init
 from .losses import BCELoss, Loss, MSELoss
 from .metrics import accuracy
-from .sequential import Sequential
 from .shapes import check_int
 
 _METRICS = ("accuracy",)
@@ -537,10 +536,7 @@ def _train_epochs(
                 xb = augment(xb)
             out = model(xb)
             loss = loss_fn(out, yb)
-            if isinstance(model, Sequential):  # ∂L/∂(input images) is never used: skip it
-                model.backward(loss_fn.backward(), input_grad=False)
-            else:
-                model.backward(loss_fn.backward())
+            model.backward(loss_fn.backward())  # a Sequential skips ∂L/∂(input images)
             optimizer.step()
 
             m = len(xb)

@@ -169,7 +169,7 @@ def test_float32_stays_float32():
     model = Sequential(Linear(3, 4), ReLU(), Linear(4, 2), Softmax())
     y = model(np.ones((2, 3), np.float32))
     assert y.dtype == np.float32
-    assert model.backward(np.ones_like(y)).dtype == np.float32
+    assert model.backward(np.ones_like(y), input_grad=True).dtype == np.float32
     assert all(p.grad.dtype == np.float32 for p in model.parameters())
 
 
@@ -270,8 +270,8 @@ def test_layer_base_finds_parameters_in_order():
     assert Layer().parameters() == []
 
 
-def test_sequential_backward_can_skip_the_input_gradient():
-    """input_grad=False: the same parameter gradients, no ∂L/∂x (what fit uses)."""
+def test_sequential_backward_skips_the_input_gradient_unless_asked():
+    """The default: the same parameter gradients as input_grad=True, no ∂L/∂x."""
     from edu_cnn.conv import Conv2d
 
     def build():
@@ -283,10 +283,10 @@ def test_sequential_backward_can_skip_the_input_gradient():
     full, fast = build(), build()
     full(x)
     fast(x)
-    dx = full.backward(g)
+    dx = full.backward(g, input_grad=True)
     assert dx.shape == x.shape
-    assert fast.backward(g, input_grad=False) is None
-    for (name, p), q in zip(full.named_parameters().items(), fast.parameters()):
+    assert fast.backward(g) is None
+    for (name, p), q in zip(full.named_parameters().items(), fast.parameters(), strict=True):
         np.testing.assert_array_equal(p.grad, q.grad, err_msg=name)
     assert fast[0][0].needs_input_grad  # the setting is put back
 

@@ -5,9 +5,10 @@ never *which* numbers come out – the notebooks' stored accuracies depend on it
 checks:
 
 * the same step twice in one process gives the same bits (reused buffers leak nothing);
-* skipping the first layer's ∂L/∂x (``model.backward(δ, input_grad=False)``, what ``fit``
-  does, or the layer's ``needs_input_grad = False``) leaves every weight bit as the plain
-  ``model.backward(δ)`` leaves it;
+* the plain ``model.backward(δ)`` – which skips the first layer's ∂L/∂x and runs each
+  ReLU → max-pool pair's backward as one pass – leaves every weight bit as asking for ∂L/∂x
+  (``model.backward(δ, input_grad=True)``), the first layer's ``needs_input_grad = False``
+  flag, and every layer's own ``backward`` called one after the other leave it;
 * on the machine where they were recorded, the weights after two SGD-with-momentum steps
   hash to the values the code gave before the speed work (one OpenBLAS thread, in a child
   process, since the thread count changes how OpenBLAS splits its sums). Elsewhere this
@@ -94,8 +95,9 @@ def lenet(rng: np.random.Generator) -> Sequential:
 def weights_after_steps(batch: int, steps: int = 2, path: str = "plain") -> str:
     """SHA-256 of every parameter after ``steps`` steps of SGD with momentum.
 
-    ``path``: ``"plain"`` (``model.backward(δ)``), ``"input_grad=False"`` or
-    ``"needs_input_grad"`` (the first layer's flag).
+    ``path``: ``"plain"`` (``model.backward(δ)``), ``"input_grad=True"``,
+    ``"needs_input_grad"`` (the first layer's flag, with ``input_grad=True``) or
+    ``"layer by layer"`` (each layer's ``backward`` in turn: no fused passes, every ∂L/∂x).
     """
     rng = np.random.default_rng(0)
     model = lenet(rng)
@@ -108,10 +110,14 @@ def weights_after_steps(batch: int, steps: int = 2, path: str = "plain") -> str:
     opt = SGD(model.parameters(), lr=0.05, momentum=0.9)
     for _ in range(steps):
         loss_fn(model.forward(x), y)
-        if path == "input_grad=False":
-            model.backward(loss_fn.backward(), input_grad=False)
-        else:
+        if path == "plain":
             model.backward(loss_fn.backward())
+        elif path == "layer by layer":
+            grad = loss_fn.backward()
+            for layer in reversed(model.layers):
+                grad = layer.backward(grad)
+        else:
+            model.backward(loss_fn.backward(), input_grad=True)
         opt.step()
     digest = hashlib.sha256()
     for p in model.parameters():
@@ -123,9 +129,9 @@ def test_same_step_twice_gives_the_same_bits() -> None:
     assert weights_after_steps(64) == weights_after_steps(64)
 
 
-@pytest.mark.parametrize("path", ["input_grad=False", "needs_input_grad"])
+@pytest.mark.parametrize("path", ["input_grad=True", "needs_input_grad", "layer by layer"])
 @pytest.mark.parametrize("batch", [8, 64])
-def test_skipping_the_first_input_gradient_changes_no_weight_bit(batch: int, path: str) -> None:
+def test_the_plain_backward_changes_no_weight_bit(batch: int, path: str) -> None:
     assert weights_after_steps(batch, path=path) == weights_after_steps(batch)
 
 
