@@ -27,18 +27,19 @@ Fair play:
 * the load average (``os.getloadavg``, 1 minute) is printed beside every row: numbers
   taken at a load above the number of cores are noisy;
 * GFLOP/s counts the multiply-adds the network needs (2 FLOP each): forward, the weight
-  gradients and the input gradients of every layer but the first (which PyTorch does
-  not compute either) – the same count for both libraries, next to the machine's
-  float32 matmul peak (1024×1024 @ 1024×1024, best of 7, same thread count);
+  gradients and the input gradients of every layer but the first (which neither library
+  computes: ``model.backward(δ)`` skips it by default, PyTorch's input has no
+  ``requires_grad``) – the same count for both, next to the machine's float32 matmul peak
+  (1024×1024 @ 1024×1024, best of 7, same thread count);
 * peak memory: a fresh edu_cnn worker that only trains and runs batch 256 reports its
   peak resident set (the interpreter and numpy included; its size right after start-up
   is printed too).
 
-``--skip-first-input-grad`` calls ``model.backward(δ, input_grad=False)`` instead (what
-``fit`` does: no ∂L/∂x for the first layer, the same weight gradients) – the path the
-benchmark measured before the plain API was the target, then through the first layer's
-``needs_input_grad = False`` (the numbers quoted in ``benchmarks/README.md`` as "first
-conv skips ∂L/∂x"); ``--both-paths`` measures the plain API and that path side by side.
+``--with-input-grad`` also measures ``model.backward(δ, input_grad=True)`` side by side (the
+column "edu ∂x"): what asking for ∂L/∂images costs (saliency maps, ``gradcheck``).
+
+The last lines say which of issue 20's targets this run meets (per CPU-second, at each
+thread count measured).
 
 PyTorch is optional (a benchmark-only extra, never a course dependency): without it only
 the edu_cnn figures are printed.
@@ -87,16 +88,11 @@ _parser.add_argument("--seconds", type=float, default=0.4, help="target length o
 _parser.add_argument("--quick", action="store_true", help="3 short repetitions")
 _parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
 _parser.add_argument(
-    "--skip-first-input-grad",
+    "--with-input-grad",
     action="store_true",
-    help="edu_cnn trains with model.backward(δ, input_grad=False), as fit() does",
+    help="also measure model.backward(δ, input_grad=True): the cost of asking for ∂L/∂images",
 )
-_parser.add_argument(
-    "--both-paths",
-    action="store_true",
-    help="measure the plain API and --skip-first-input-grad side by side",
-)
-_parser.add_argument("--worker", choices=("edu", "edu-skip", "torch"), help=argparse.SUPPRESS)
+_parser.add_argument("--worker", choices=("edu", "edu-dx", "torch"), help=argparse.SUPPRESS)
 _parser.add_argument("--worker-threads", type=int, default=1, help=argparse.SUPPRESS)
 ARGS = _parser.parse_args()
 
@@ -113,6 +109,11 @@ FLOP_INFER = 2 * sum(_MACS.values())
 # training: forward + every weight gradient (as many multiply-adds as the forward pass)
 # + every input gradient except the first layer's (nobody needs ∂L/∂images)
 FLOP_TRAIN = 2 * (2 * sum(_MACS.values()) + _MACS["conv2"] + _MACS["linear"])
+
+# issue 20, per CPU-second against PyTorch: (training or inference, batch) → least ratio
+TARGETS = {("train", 64): 1.2, ("train", 256): 1.0, ("train", 1024): 1.0, ("infer", 64): 1.2}
+TARGETS[("infer", 256)] = 1.2
+MEMORY_TARGET_MIB = 200
 
 
 # -- the machine ----------------------------------------------------------------------------
@@ -150,21 +151,15 @@ def _wall_and_cpu(fn) -> tuple[float, float]:
 def _edu_worker_runner_class():
     import numpy as np
 
-    from edu_cnn.activations import ReLU
-    from edu_cnn.conv import Conv2d
-    from edu_cnn.linear import Flatten, Linear
     from edu_cnn.losses import CrossEntropyLoss
     from edu_cnn.optim import SGD
-    from edu_cnn.pooling import MaxPool2d
-    from edu_cnn.sequential import Sequential
 
     class EduRunner:
         """Training and inference steps of edu_cnn's LeNet-5 on one fixed batch, plain API."""
 
-        def __init__(self, batch: int, skip_first_input_grad: bool) -> None:
-            self.model = lenet_edu(np, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear)
-            # what fit() does; the plain model.backward(δ) still computes ∂L/∂images
-            self.input_grad = not skip_first_input_grad
+        def __init__(self, batch: int, input_grad: bool) -> None:
+            self.model = lenet_edu()
+            self.input_grad = input_grad  # only for the "edu ∂x" column
             self.x, self.y = batch_data(np, batch)
             self.loss_fn = CrossEntropyLoss()
             self.opt = SGD(self.model.parameters(), lr=LR)
@@ -176,9 +171,9 @@ def _edu_worker_runner_class():
             self.model.train()
             self.loss_fn(self.model.forward(self.x), self.y)
             if self.input_grad:
-                self.model.backward(self.loss_fn.backward())
+                self.model.backward(self.loss_fn.backward(), input_grad=True)
             else:
-                self.model.backward(self.loss_fn.backward(), input_grad=False)
+                self.model.backward(self.loss_fn.backward())  # what a student writes
             self.opt.step()
 
         def infer_step(self) -> None:
@@ -195,22 +190,13 @@ def batch_data(np, batch: int):
     )
 
 
-def lenet_edu(np, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    return Sequential(
-        Conv2d(1, 6, 5, padding=2, rng=rng),
-        ReLU(),
-        MaxPool2d(2),
-        Conv2d(6, 16, 5, rng=rng),
-        ReLU(),
-        MaxPool2d(2),
-        Flatten(),
-        Linear(400, 120, rng=rng),
-        ReLU(),
-        Linear(120, 84, rng=rng),
-        ReLU(),
-        Linear(84, 10, rng=rng),
-    )
+def lenet_edu(seed: int = 0):
+    """Chapter 7's ``lenet5()``, its weights drawn after ``manual_seed(seed)``."""
+    from edu_cnn.init import manual_seed
+    from edu_cnn.models import lenet5
+
+    manual_seed(seed)
+    return lenet5()
 
 
 def _torch_worker_runner_class():
@@ -218,16 +204,10 @@ def _torch_worker_runner_class():
     import torch
     from torch import nn
 
-    from edu_cnn.activations import ReLU
-    from edu_cnn.conv import Conv2d
-    from edu_cnn.linear import Flatten, Linear
-    from edu_cnn.pooling import MaxPool2d
-    from edu_cnn.sequential import Sequential
-
     class TorchRunner:
         """The same in PyTorch, same starting weights (edu_cnn uses PyTorch's names and layouts)."""
 
-        def __init__(self, batch: int, _skip: bool) -> None:
+        def __init__(self, batch: int, _input_grad: bool) -> None:
             self.model = nn.Sequential(
                 nn.Conv2d(1, 6, 5, padding=2),
                 nn.ReLU(),
@@ -242,11 +222,10 @@ def _torch_worker_runner_class():
                 nn.ReLU(),
                 nn.Linear(84, 10),
             )
-            edu = lenet_edu(np, Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear)
-            ours = [layer for layer in edu if layer.parameters()]
+            ours = [layer for layer in lenet_edu() if layer.parameters()]
             theirs = [layer for layer in self.model if isinstance(layer, (nn.Conv2d, nn.Linear))]
             with torch.no_grad():
-                for a, b in zip(ours, theirs):
+                for a, b in zip(ours, theirs, strict=True):
                     b.weight.copy_(torch.from_numpy(a.weight.data))
                     b.bias.copy_(torch.from_numpy(a.bias.data))
             x, y = batch_data(np, batch)
@@ -311,7 +290,7 @@ def worker() -> None:
         cmd = json.loads(line)
         batch = cmd.get("batch")
         if batch is not None and batch not in runners:
-            runners[batch] = runner_class(batch, kind == "edu-skip")
+            runners[batch] = runner_class(batch, kind == "edu-dx")
         op = cmd["op"]
         if op == "info":
             reply: object = version
@@ -381,7 +360,7 @@ def steps_for(worker: Worker, batch: int, what: str, target: float) -> int:
 
 
 def _median_ratio(a: list[float], b: list[float]) -> float:
-    return statistics.median(x / y for x, y in zip(a, b))
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
 
 def measure(threads: int, libraries: list[str], reps: int, target: float) -> dict:
@@ -436,10 +415,9 @@ def print_row(row: dict, workers: dict, what: str) -> None:
     if "PyTorch" in workers:
         for n in names:
             if n != "PyTorch":
-                parts.append(
-                    f"{n}/PyTorch wall {_median_ratio(row['wall'][n], row['wall']['PyTorch']):.2f}× "
-                    f"CPU {_median_ratio(row['cpu'][n], row['cpu']['PyTorch']):.2f}×"
-                )
+                wall = _median_ratio(row["wall"][n], row["wall"]["PyTorch"])
+                cpu = _median_ratio(row["cpu"][n], row["cpu"]["PyTorch"])
+                parts.append(f"{n}/PyTorch wall {wall:.2f}× CPU {cpu:.2f}×")
     parts.append(f"load {row['load']:.1f}")
     print(" | ".join(parts), flush=True)
 
@@ -486,18 +464,59 @@ def summary(result: dict, names: list[str]) -> None:
         print("| " + " | ".join(cells) + " |")
 
 
-def memory(threads: int, kind: str) -> None:
-    """Peak RSS of a fresh edu_cnn process that trains and runs batch 256 only."""
-    w = Worker(kind, threads)
+def memory(threads: int) -> float:
+    """Peak RSS (MiB) of a fresh edu_cnn process that trains and runs batch 256 only."""
+    w = Worker("edu", threads)
     for what in ("train", "infer"):
         w.seconds(MEMORY_BATCH, what, 3)
-    peak = w.ask(op="rss")
+    peak = float(w.ask(op="rss"))
     w.close()
     print(
         f"\npeak RSS of an edu_cnn process training and running batch {MEMORY_BATCH} "
         f"({threads} thread(s)): {peak:.0f} MiB (after start-up: {w.startup_rss:.0f} MiB); "
         f"load {load1():.2f}"
     )
+    return peak
+
+
+def targets(results: list[dict], peaks: dict[int, float]) -> None:
+    """One line per target of issue 20 and thread count: met or not, with the number."""
+    print("\nIssue 20's targets (edu_cnn through the plain API / PyTorch, per CPU-second):")
+    met_all = True
+    for result in results:
+        t = result["threads"]
+        rows = {(row["what"], row["batch"]): row for row in result["rows"]}
+        for (what, batch), least in TARGETS.items():
+            row = rows.get((what, batch))
+            if row is None or "PyTorch" not in row["cpu"]:
+                print(f"  {t} thread(s): {what} {batch} ≥ {least} × – not measured")
+                continue
+            ratio = _median_ratio(row["cpu"]["edu_cnn"], row["cpu"]["PyTorch"])
+            met = ratio >= least
+            met_all &= met
+            print(
+                f"  {t} thread(s): {what} {batch} ≥ {least} ×: {ratio:.2f} × – "
+                f"{'met' if met else 'NOT met'} (load {row['load']:.1f})"
+            )
+        row = rows.get(("infer", 1))
+        if row is not None and "PyTorch" in row["wall"]:
+            ours, theirs = (1e3 / statistics.median(row["wall"][n]) for n in ("edu_cnn", "PyTorch"))
+            met = ours <= theirs
+            met_all &= met
+            print(
+                f"  {t} thread(s): batch-1 latency ≤ PyTorch's: {ours:.2f} ms vs "
+                f"{theirs:.2f} ms – {'met' if met else 'NOT met'}"
+            )
+        else:
+            print(f"  {t} thread(s): batch-1 latency – not measured (add batch 1)")
+        peak = peaks[t]
+        met = peak <= MEMORY_TARGET_MIB
+        met_all &= met
+        print(
+            f"  {t} thread(s): peak memory at batch {MEMORY_BATCH} ≤ {MEMORY_TARGET_MIB} MiB: "
+            f"{peak:.0f} MiB – {'met' if met else 'NOT met'}"
+        )
+    print("All targets measured here are met." if met_all else "Not every target is met.")
 
 
 def main() -> None:
@@ -514,26 +533,29 @@ def main() -> None:
         f"Python {platform.python_version()}; {reps} alternating repetitions of ≈{target:.2f} s; "
         f"FLOP per image: training {FLOP_TRAIN / 1e6:.2f} M, inference {FLOP_INFER / 1e6:.2f} M"
     )
-    plain = ("edu_cnn", "edu-skip" if ARGS.skip_first_input_grad else "edu")
-    libraries = [plain]
-    if ARGS.both_paths and not ARGS.skip_first_input_grad:
-        libraries.append(("edu skip∂x", "edu-skip"))
+    libraries = [("edu_cnn", "edu")]
+    if ARGS.with_input_grad:
+        libraries.append(("edu ∂x", "edu-dx"))
     if not ARGS.no_torch:
         if torch_available():
             libraries.append(("PyTorch", "torch"))
         else:
             print("PyTorch is not installed: edu_cnn figures only (it is not a course dependency).")
-    path = (
-        "first conv skips ∂L/∂x (--skip-first-input-grad)"
-        if ARGS.skip_first_input_grad
-        else "the plain API (model.forward → loss → model.backward → opt.step)"
+    print(
+        "edu_cnn: the plain API (model.forward → loss → model.backward(δ) → opt.step)"
+        + (
+            "; edu ∂x: the same with model.backward(δ, input_grad=True)"
+            if ARGS.with_input_grad
+            else ""
+        )
     )
-    print(f"edu_cnn: {path}")
     results = [measure(t, libraries, reps, target) for t in ARGS.threads]
     names = [n for n, _ in libraries]
     for result in results:
         summary(result, names)
-    memory(max(ARGS.threads), plain[1])
+    peaks = {t: memory(t) for t in ARGS.threads}
+    if "PyTorch" in names:
+        targets(results, peaks)
     load = os.getloadavg()
     print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
