@@ -44,6 +44,7 @@ convolution finds its input already in (C, H, W, N) order and copies nothing ext
 
 from __future__ import annotations
 
+from itertools import product
 from typing import Any
 
 import numpy as np
@@ -92,7 +93,8 @@ def correlate1d(
 def convolve1d(
     signal: np.ndarray, kernel: np.ndarray, stride: int = 1, padding: int = 0
 ) -> np.ndarray:
-    r"""True 1-D convolution :math:`y_t = \sum_u k_{K-1-u}\, x_{ts+u}`: correlation with the kernel reversed.
+    r"""True 1-D convolution :math:`y_t = \sum_u k_{K-1-u}\, x_{ts+u}`: correlation with the
+    kernel reversed.
 
     With ``padding=0`` this is ``np.convolve(signal, kernel, 'valid')``.
     """
@@ -143,6 +145,13 @@ def convolve2d(
 # ---------------------------------------------------------------------------------------
 # Reference implementations: plain loops, straight from the formulas
 # ---------------------------------------------------------------------------------------
+def _indices(*sizes: int) -> product:
+    """Every index tuple of nested loops over ``range(size)`` for each size, in the nested
+    loops' order (the last index runs fastest): ``for n, o in _indices(2, 3)`` is
+    ``for n in range(2): for o in range(3)``."""
+    return product(*(range(size) for size in sizes))
+
+
 def _check_conv_args(x: np.ndarray, w: np.ndarray, where: str) -> None:
     check_ndim(x, 4, where, "(N, C, H, W)")
     if w.ndim != 4:
@@ -163,7 +172,7 @@ def conv2d_forward_reference(
     stride: IntOrPair = 1,
     padding: IntOrPair = 0,
 ) -> np.ndarray:
-    """y[n, o, r, c] = b[o] + Σ_i Σ_u Σ_v W[o, i, u, v]·x_pad[n, i, r·s + u, c·s + v], with loops."""
+    """y[n, o, r, c] = b[o] + Σ_i Σ_u Σ_v W[o, i, u, v]·x_pad[n, i, r·s + u, c·s + v], by loops."""
     _check_conv_args(x, w, "conv2d_forward_reference")
     (sh, sw), (ph, pw) = pair(stride, "stride", "conv2d"), pair(padding, "padding", "conv2d")
     n_samples, c_in, h, wd = x.shape
@@ -171,16 +180,11 @@ def conv2d_forward_reference(
     ho, wo = output_hw(h, wd, (kh, kw), (sh, sw), (ph, pw), "conv2d_forward_reference")
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     y = np.zeros((n_samples, c_out, ho, wo), dtype=np.result_type(x, w))
-    for n in range(n_samples):
-        for o in range(c_out):
-            for r in range(ho):
-                for c in range(wo):
-                    total = 0.0 if b is None else b[o]
-                    for i in range(c_in):
-                        for u in range(kh):
-                            for v in range(kw):
-                                total += w[o, i, u, v] * xp[n, i, r * sh + u, c * sw + v]
-                    y[n, o, r, c] = total
+    for n, o, r, c in _indices(n_samples, c_out, ho, wo):  # every output pixel
+        total = 0.0 if b is None else b[o]
+        for i, u, v in _indices(c_in, kh, kw):  # every weight of filter o
+            total += w[o, i, u, v] * xp[n, i, r * sh + u, c * sw + v]
+        y[n, o, r, c] = total
     return y
 
 
@@ -199,17 +203,12 @@ def conv2d_backward_reference(
     dxp = np.zeros(xp.shape, dtype=np.result_type(x, w, grad_y))
     dw = np.zeros(w.shape, dtype=dxp.dtype)
     db = np.zeros(c_out, dtype=dxp.dtype)
-    for n in range(n_samples):
-        for o in range(c_out):
-            for r in range(ho):
-                for c in range(wo):
-                    g = grad_y[n, o, r, c]
-                    db[o] += g
-                    for i in range(c_in):
-                        for u in range(kh):
-                            for v in range(kw):
-                                dw[o, i, u, v] += g * xp[n, i, r * sh + u, c * sw + v]
-                                dxp[n, i, r * sh + u, c * sw + v] += g * w[o, i, u, v]
+    for n, o, r, c in _indices(n_samples, c_out, ho, wo):  # every output pixel
+        g = grad_y[n, o, r, c]
+        db[o] += g
+        for i, u, v in _indices(c_in, kh, kw):  # every weight of filter o
+            dw[o, i, u, v] += g * xp[n, i, r * sh + u, c * sw + v]
+            dxp[n, i, r * sh + u, c * sw + v] += g * w[o, i, u, v]
     return dxp[:, :, ph : ph + h, pw : pw + wd], dw, db
 
 
@@ -636,14 +635,9 @@ def conv_transpose2d_forward_reference(
     n_samples, c_in, h, wd = x.shape
     _, c_out, kh, kw = w.shape
     full = np.zeros((n_samples, c_out, ho + 2 * ph, wo + 2 * pw), dtype=np.result_type(x, w))
-    for n in range(n_samples):
-        for i in range(c_in):
-            for r in range(h):
-                for c in range(wd):
-                    for o in range(c_out):
-                        for u in range(kh):
-                            for v in range(kw):
-                                full[n, o, r * sh + u, c * sw + v] += x[n, i, r, c] * w[i, o, u, v]
+    for n, i, r, c in _indices(n_samples, c_in, h, wd):  # every input pixel
+        for o, u, v in _indices(c_out, kh, kw):  # scatters a scaled copy of the kernel
+            full[n, o, r * sh + u, c * sw + v] += x[n, i, r, c] * w[i, o, u, v]
     y = full[:, :, ph : ph + ho, pw : pw + wo]
     if b is not None:
         y = y + b[None, :, None, None]
@@ -692,16 +686,11 @@ def conv_transpose2d_backward_reference(
     dtype = np.result_type(x, w, grad_y)
     dx = np.zeros(x.shape, dtype)
     dw = np.zeros(w.shape, dtype)
-    for n in range(n_samples):
-        for i in range(c_in):
-            for r in range(h):
-                for c in range(wd):
-                    for o in range(c_out):
-                        for u in range(kh):
-                            for v in range(kw):
-                                g = gp[n, o, r * sh + u, c * sw + v]
-                                dx[n, i, r, c] += g * w[i, o, u, v]
-                                dw[i, o, u, v] += g * x[n, i, r, c]
+    for n, i, r, c in _indices(n_samples, c_in, h, wd):  # every input pixel
+        for o, u, v in _indices(c_out, kh, kw):  # every output it scattered to
+            g = gp[n, o, r * sh + u, c * sw + v]
+            dx[n, i, r, c] += g * w[i, o, u, v]
+            dw[i, o, u, v] += g * x[n, i, r, c]
     return dx, dw, grad_y.sum(axis=(0, 2, 3)).astype(dtype)
 
 
@@ -974,7 +963,8 @@ class ConvTranspose2d(_ConvSizes):
         self._x: np.ndarray | None = None
 
     def _name(self) -> str:
-        return f"ConvTranspose2d({self.in_channels}→{self.out_channels}, k={kernel_text(self.kernel_size)})"
+        k = kernel_text(self.kernel_size)
+        return f"ConvTranspose2d({self.in_channels}→{self.out_channels}, k={k})"
 
     def _out_hw(self, shape: tuple[int, ...]) -> tuple[int, int]:
         if len(shape) != 4 or shape[1] != self.in_channels:

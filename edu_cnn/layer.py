@@ -234,7 +234,8 @@ class Layer:
     def __repr__(self) -> str:
         """The call that builds this layer, as a student would write it: required
         arguments by position, others only where they differ from the default, and a
-        square pair such as ``(5, 5)`` written as ``5`` – ``Conv2d(1, 6, kernel_size=5, padding=2)``."""
+        square pair such as ``(5, 5)`` written as ``5`` –
+        ``Conv2d(1, 6, kernel_size=5, padding=2)``."""
         try:
             signature = inspect.signature(type(self).__init__)
         except (TypeError, ValueError):  # pragma: no cover - builtins

@@ -38,7 +38,7 @@ Binary cross-entropy on logits, ``BCEWithLogitsLoss``
     equals :math:`-[t \log\sigma(z) + (1 - t)\log(1 - \sigma(z))]` but never overflows
     and never takes the log of 0.
 
-Softmax with cross-entropy (交叉熵), ``CrossEntropyLoss`` on logits :math:`z \in \mathbb{R}^{N \times C}`
+Softmax with cross-entropy (交叉熵), ``CrossEntropyLoss`` on (N, C) logits :math:`z`
     For one sample, :math:`y_k = e^{z_k} / \sum_j e^{z_j}` (softmax) and
     :math:`L = -\sum_k t_k \log y_k`, where :math:`t` is the one-hot vector of the label
     (or any probability vector). The softmax Jacobian is

@@ -209,7 +209,7 @@ def _max_pool_backward_fast(
     tiled = (
         disjoint
         and s == k
-        and all((n_in - k_) % s_ == 0 for n_in, k_, s_ in zip(xp.shape[2:], k, s))
+        and all((n_in - k_) % s_ == 0 for n_in, k_, s_ in zip(xp.shape[2:], k, s, strict=True))
     )
     dxp = None
     if want_grad:
@@ -259,6 +259,22 @@ def max_pool2d_forward(
     return y, _max_pool_backward_fast(y, x, y, k, s, p, want_grad=False, want_indices=True)[1]
 
 
+def _backward_args(
+    grad_y: np.ndarray,
+    x: np.ndarray,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None,
+    padding: IntOrPair,
+    where: str,
+) -> tuple[np.ndarray, np.ndarray, IntPair, IntPair, IntPair, IntPair]:
+    """The checked (δ, x, kernel, stride, padding, output size) a pooling backward needs."""
+    x = as_float_array(x, where)
+    k, s, p = _pool_args(kernel_size, stride, padding, where)
+    out_hw = _check_input(x, k, s, p, where)
+    grad_y = check_same_shape(grad_y, (*x.shape[:2], *out_hw), where)
+    return grad_y, x, k, s, p, out_hw
+
+
 def max_pool2d_backward(
     grad_y: np.ndarray,
     x: np.ndarray,
@@ -267,10 +283,9 @@ def max_pool2d_backward(
     padding: IntOrPair = 0,
 ) -> np.ndarray:
     """Fast dx of max pooling; same result as :func:`max_pool2d_backward_reference`."""
-    x = as_float_array(x, "max_pool2d_backward")
-    k, s, p = _pool_args(kernel_size, stride, padding, "max_pool2d_backward")
-    out_hw = _check_input(x, k, s, p, "max_pool2d_backward")
-    grad_y = check_same_shape(grad_y, (*x.shape[:2], *out_hw), "max_pool2d_backward")
+    grad_y, x, k, s, p, out_hw = _backward_args(
+        grad_y, x, kernel_size, stride, padding, "max_pool2d_backward"
+    )
     y = _max_pool_fast(x, k, s, p, out_hw)
     return _max_pool_backward_fast(grad_y, x, y, k, s, p)[0]
 
@@ -369,10 +384,9 @@ def avg_pool2d_backward(
     padding: IntOrPair = 0,
 ) -> np.ndarray:
     """Fast dx of mean pooling; same result as :func:`avg_pool2d_backward_reference`."""
-    x = as_float_array(x, "avg_pool2d_backward")
-    k, s, p = _pool_args(kernel_size, stride, padding, "avg_pool2d_backward")
-    out_hw = _check_input(x, k, s, p, "avg_pool2d_backward")
-    grad_y = check_same_shape(grad_y, (*x.shape[:2], *out_hw), "avg_pool2d_backward")
+    grad_y, x, k, s, p, _ = _backward_args(
+        grad_y, x, kernel_size, stride, padding, "avg_pool2d_backward"
+    )
     return _avg_pool_backward_fast(grad_y, x, k, s, p)
 
 

@@ -250,7 +250,7 @@ class Sequential(Layer):
         """
         shapes = self.layer_shapes(input_shape)
         rows = [("Layer", "Output shape", "Parameters")]
-        for i, (layer, shape) in enumerate(zip(self.layers, shapes)):
+        for i, (layer, shape) in enumerate(zip(self.layers, shapes, strict=True)):
             rows.append(
                 (
                     f"{i}: {layer!r}",

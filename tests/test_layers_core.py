@@ -138,7 +138,7 @@ def test_linear_fast_equals_reference():
     x, w, b = rng().normal(size=(5, 7)), rng(1).normal(size=(3, 7)), rng(2).normal(size=3)
     assert np.allclose(linear_forward(x, w, b), linear_forward_reference(x, w, b), atol=1e-10)
     g = rng(3).normal(size=(5, 3))
-    for fast, ref in zip(linear_backward(g, x, w), linear_backward_reference(g, x, w)):
+    for fast, ref in zip(linear_backward(g, x, w), linear_backward_reference(g, x, w), strict=True):
         assert np.allclose(fast, ref, atol=1e-10)
 
 
@@ -241,7 +241,8 @@ def test_sequential_names_the_failing_layer():
     model = Sequential(Linear(3, 4), ReLU(), Linear(5, 2))
     with pytest.raises(
         ValueError,
-        match=r"Sequential layer 2 \(Linear\): Linear\(5→2\): expected input \(N, 5\), got \(1, 4\)",
+        match=r"Sequential layer 2 \(Linear\): Linear\(5→2\): "
+        r"expected input \(N, 5\), got \(1, 4\)",
     ):
         model(np.ones((1, 3)))
 

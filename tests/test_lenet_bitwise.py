@@ -42,7 +42,9 @@ BATCHES = (8, 64, 300)
 RECORDED = {
     "fingerprint": {
         "numpy": "2.4.6",
-        "blas": "OpenBLAS 0.3.31.188.0  USE64BITINT DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64",
+        "blas": (
+            "OpenBLAS 0.3.31.188.0  USE64BITINT DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"
+        ),
         "cpu": "AMD EPYC",
         "avx512f": False,
     },

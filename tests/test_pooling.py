@@ -268,23 +268,28 @@ def test_backward_before_forward():
             layer.backward(np.zeros((1, 1, 2, 2)))
 
 
-def test_wrong_gradient_shape():
-    layer = MaxPool2d(2)
-    layer(np.zeros((4, 6, 28, 28)))
-    with pytest.raises(
-        ValueError,
-        match=r"MaxPool2d\(k=2, s=2\): backward\(\) expected a gradient of shape "
-        r"\(4, 6, 14, 14\) \(the shape of the forward output\), got \(4, 6, 28, 28\)",
-    ):
-        layer.backward(np.zeros((4, 6, 28, 28)))
-    up = Upsample(scale_factor=2)
-    up(np.zeros((1, 1, 3, 3)))
-    with pytest.raises(
-        ValueError,
-        match=r"Upsample\(scale_factor=2\): backward\(\) expected a gradient of shape "
-        r"\(1, 1, 6, 6\)",
-    ):
-        up.backward(np.zeros((1, 1, 3, 3)))
+@pytest.mark.parametrize(
+    ("layer", "x_shape", "message"),
+    [
+        (
+            MaxPool2d(2),
+            (4, 6, 28, 28),
+            r"MaxPool2d\(k=2, s=2\): backward\(\) expected a gradient of shape "
+            r"\(4, 6, 14, 14\) \(the shape of the forward output\), got \(4, 6, 28, 28\)",
+        ),
+        (
+            Upsample(scale_factor=2),
+            (1, 1, 3, 3),
+            r"Upsample\(scale_factor=2\): backward\(\) expected a gradient of shape "
+            r"\(1, 1, 6, 6\)",
+        ),
+    ],
+)
+def test_wrong_gradient_shape(layer, x_shape, message):
+    """The forward input itself is the wrong gradient: the output has another shape."""
+    layer(np.zeros(x_shape))
+    with pytest.raises(ValueError, match=message):
+        layer.backward(np.zeros(x_shape))
 
 
 def test_unpool_checks_its_indices():

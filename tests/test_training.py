@@ -103,7 +103,7 @@ def test_learns_two_spirals(activation, loss_fn, out):
     assert evaluate(model, loss_fn(), x, y)["accuracy"] >= 0.99
 
 
-# -- the history and the mechanics of the loop -------------------------------------------------------
+# -- the history and the mechanics of the loop -----------------------------------------------------
 def test_history_lengths_and_types():
     x, y = blobs(50)  # 100 samples, batches of 32 → 4 batches (32, 32, 32, 4)
     xv, yv = blobs(10, seed=1)
@@ -370,7 +370,7 @@ def test_step_lr_as_a_callback():
     assert opt.lr == pytest.approx(0.025)
 
 
-# -- progress bar ----------------------------------------------------------------------------------------
+# -- progress bar ----------------------------------------------------------------------------------
 def test_progress_line_per_epoch(capsys):
     x, y = blobs(10)
     model = small_net()
@@ -396,7 +396,7 @@ def test_progress_line_per_epoch(capsys):
     assert capsys.readouterr().out == ""
 
 
-# -- accuracy ------------------------------------------------------------------------------------------
+# -- accuracy --------------------------------------------------------------------------------------
 def test_accuracy_for_every_kind_of_output():
     logits = np.array([[2.0, 1.0, 0.0], [0.0, 0.0, 3.0], [1.0, 2.0, 0.0], [5.0, 0.0, 0.0]])
     assert accuracy(logits, [0, 2, 0, 0]) == 0.75
@@ -428,7 +428,7 @@ def test_binary_threshold_follows_the_loss():
     assert evaluate(model, MSELoss(), x, y[:, None])["accuracy"] == np.mean((p >= 0.5) == (y == 1))
 
 
-# -- bad input -------------------------------------------------------------------------------------------
+# -- bad input -------------------------------------------------------------------------------------
 def test_bad_input_messages():
     x, y = blobs(10)
     model = small_net()
