@@ -96,7 +96,8 @@ def adadelta_reference(
     rho: float = 0.9,
     eps: float = 1e-6,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """AdaDelta: v_t = ρv + (1 − ρ)g²; Δ = √(u + ε)/√(v_t + ε)·g; u_t = ρu + (1 − ρ)Δ²; θ ← θ − γΔ."""
+    """AdaDelta: v_t = ρv + (1 − ρ)g²; Δ = √(u + ε)/√(v_t + ε)·g; u_t = ρu + (1 − ρ)Δ²;
+    θ ← θ − γΔ."""
     g = _decayed(theta, g, weight_decay)
     v = rho * state.get("square_avg", np.zeros_like(theta)) + (1 - rho) * g * g
     u_old = state.get("acc_delta", np.zeros_like(theta))
@@ -221,7 +222,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter once from its current ``grad``."""
         self.steps += 1
-        for p, state in zip(self.params, self.state):
+        for p, state in zip(self.params, self.state, strict=True):
             if p.grad.shape != p.data.shape:
                 raise ValueError(
                     f"{self.name}: {p!r} has a gradient of shape {tuple(p.grad.shape)}, "
@@ -273,7 +274,7 @@ class Optimizer:
         self.steps = int(state["steps"])
         self.state = [
             {k: np.array(v, dtype=p.data.dtype) for k, v in s.items()}
-            for s, p in zip(state["state"], self.params)
+            for s, p in zip(state["state"], self.params, strict=True)
         ]
 
     def _hyper(self) -> dict[str, Any]:

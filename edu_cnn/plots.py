@@ -217,7 +217,9 @@ def plot_image_grid(
             lines.append(f"pred {name(int(predictions[i]))}")
             wrong = labels is not None and int(predictions[i]) != int(labels[i])
         if probabilities is not None:
-            lines += [f"{name(int(c))}: {100 * p:.0f}%" for c, p in zip(classes[i], probs[i])]
+            lines += [
+                f"{name(int(c))}: {100 * p:.0f}%" for c, p in zip(classes[i], probs[i], strict=True)
+            ]
         if lines:
             ax.set_title(
                 "\n".join(lines), fontsize=7, color="crimson" if wrong else "black", loc="center"

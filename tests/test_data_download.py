@@ -258,7 +258,7 @@ def fake_mnist(tmp_path_factory):
         rng.integers(0, 10, 10).astype(np.uint8),
     ]
     bodies, files = {}, []
-    for remote, array in zip(MNIST.files, arrays):
+    for remote, array in zip(MNIST.files, arrays, strict=True):
         body = write_idx(folder / remote.name, array).read_bytes()
         bodies[remote.name] = body
         files.append(_remote(remote.name, body, md5=False))

@@ -108,6 +108,7 @@ COLOURS = dict(
     zip(
         OPTIMIZERS,
         ["black", "tab:blue", "tab:cyan", "tab:green", "tab:olive", "tab:orange", "tab:red"],
+        strict=True,
     )
 )
 
@@ -293,7 +294,7 @@ def optimizer_race(
 
 
 def race_caption(state: RaceState) -> str:
-    """The widget's legend as HTML: each optimiser in its colour with its distance to the minimum."""
+    """The widget's legend (HTML): each optimiser in its colour with its distance to the minimum."""
     from matplotlib.colors import to_hex
 
     items = []

@@ -280,7 +280,7 @@ class NormalisationFigure:
         self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.18, top=0.85, wspace=0.15)
         self.axes = self.fig.subplots(1, len(SCALINGS), sharex=True, sharey=True)
         self._curves, self._titles, self._notes = [], [], []
-        for ax, name in zip(self.axes, SCALINGS):
+        for ax, name in zip(self.axes, SCALINGS, strict=True):
             self._curves.append(ax.plot([], [], color="tab:blue")[0])
             ax.axhline(low, color="crimson", ls="--", lw=0.8)
             self._titles.append(ax.set_title(name, fontsize=10))
@@ -309,7 +309,9 @@ class NormalisationFigure:
         finals = state.final_losses()
         if self.renderer is None:  # the static twin fits its axis; the widget keeps it fixed
             self.axes[0].set_xlim(0, state.epochs)
-        for name, curve, title, note in zip(SCALINGS, self._curves, self._titles, self._notes):
+        for name, curve, title, note in zip(
+            SCALINGS, self._curves, self._titles, self._notes, strict=True
+        ):
             run = state.runs[name]
             losses = state.climbs.get(name, run.losses)  # a diverged run: its first epochs climbing
             curve.set_color("tab:red" if run.diverged else "tab:blue")
