@@ -28,8 +28,8 @@ import numpy as np
 
 from .inference import Classifier, PredictionError, escape_controls
 from .layer import Layer
+from .metrics import top_k
 from .modelfile import Budget
-from .plots import top_k
 from .preprocess import MAX_IMAGE_PIXELS
 
 PROG = "python -m edu_cnn"

@@ -188,9 +188,9 @@ class GradeResult:
 # --------------------------------------------------------------------------- exercises
 def chapter_exercises(chapter: str | int | None = None) -> dict[str, list[str]]:
     """Exercise names by chapter (``"04"`` → ``[...]``) in the order the chapter defines them."""
-    from .exercises.checker import REGISTRY, _load_all
+    from .exercises.checker import REGISTRY, load_all_exercises
 
-    _load_all()
+    load_all_exercises()
     by_chapter: dict[str, list[str]] = {}
     for name, ex in REGISTRY.items():
         match = re.search(r"\.ch(\d\d)_", ex.reference.__module__ + ".")

@@ -705,8 +705,9 @@ def test_a_strided_padded_conv_saves_and_loads(tmp_path):
 
 
 def test_an_input_shape_the_layers_cannot_take_is_refused_at_load(saved, tmp_path):
-    models = pytest.importorskip("edu_cnn.models")
-    path = save(models.lenet5(), tmp_path / "lenet.educnn", input_shape=(1, 28, 28))
+    from edu_cnn.models import lenet5
+
+    path = save(lenet5(), tmp_path / "lenet.educnn", input_shape=(1, 28, 28))
     for shape in ([4, 14, 14], [784], [3, 28, 28]):
         rewrite(path, header=lambda h, s=shape: h.update(input_shape=s))
         with pytest.raises(
@@ -716,7 +717,7 @@ def test_an_input_shape_the_layers_cannot_take_is_refused_at_load(saved, tmp_pat
         ):
             load(path)
     with pytest.raises(ModelFileError, match="save .*does not fit the layers"):
-        save(models.lenet5(), tmp_path / "bad.educnn", input_shape=(3, 28, 28))
+        save(lenet5(), tmp_path / "bad.educnn", input_shape=(3, 28, 28))
 
 
 def test_an_upsample_that_would_cost_gigabytes_per_prediction(tmp_path):

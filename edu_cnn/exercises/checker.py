@@ -182,7 +182,7 @@ def exercise(
     return register
 
 
-def _load_all() -> None:
+def load_all_exercises() -> None:
     """Import every chapter module of this package, which registers its exercises."""
     package = importlib.import_module(__package__)
     for info in pkgutil.iter_modules(package.__path__):
@@ -193,7 +193,7 @@ def _load_all() -> None:
 def get_exercise(name: str) -> Exercise:
     """The registered exercise ``name`` (``ValueError`` listing the known ones if none)."""
     if name not in REGISTRY:
-        _load_all()
+        load_all_exercises()
     if name not in REGISTRY:
         known = ", ".join(sorted(REGISTRY))
         raise ValueError(f"check: no exercise called {name!r}; the exercises are: {known}")
@@ -1065,7 +1065,7 @@ def show_solution(name: str) -> None:
 
 def list_exercises(prefix: str = "") -> list[str]:
     """Names of all registered exercises (optionally only those starting with ``prefix``)."""
-    _load_all()
+    load_all_exercises()
     return sorted(n for n in REGISTRY if n.startswith(prefix))
 
 
@@ -1081,6 +1081,7 @@ __all__: Iterable[str] = [
     "exercise",
     "hint_text",
     "list_exercises",
+    "load_all_exercises",
     "show_hint",
     "show_solution",
     "solution_source",

@@ -177,7 +177,7 @@ class ConvStepFigure:
             cmap="Greys",
             vmin=-top,
             vmax=top,
-            grey=is_pad,
+            gray=is_pad,
         )
         self.window = axes[0].add_patch(
             Rectangle((-0.5, -0.5), kw, kh, fill=False, edgecolor="crimson", linewidth=3)

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from edu_cnn.plots import new_figure, plot_probabilities, top_k
+from edu_cnn.metrics import top_k
+from edu_cnn.plots import new_figure, plot_probabilities
 from edu_cnn.preprocess import DigitSteps, normalize, preprocess_steps
 from edu_cnn.widgets.base import array_to_png, picture, side_by_side, to_rgb, upscale
 from edu_cnn.widgets.features import (

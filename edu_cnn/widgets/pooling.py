@@ -395,7 +395,7 @@ def draw_arrays(
         for ax, (label, array) in zip(ax_row, row, strict=False):
             a = np.atleast_2d(np.asarray(array, dtype=np.float64))
             m = float(np.abs(a).max()) or 1.0
-            value_grid(ax, a, label, cmap="RdBu_r", vmin=-2 * m, vmax=2 * m, grey=a == 0)
+            value_grid(ax, a, label, cmap="RdBu_r", vmin=-2 * m, vmax=2 * m, gray=a == 0)
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
