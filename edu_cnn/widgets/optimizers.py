@@ -24,7 +24,7 @@ import numpy as np
 from ..layer import Parameter
 from ..optim import SGD, Adadelta, Adagrad, Adam, Optimizer, RMSprop
 from .base import Explorer
-from .blit import BlitRenderer
+from .blit import BlitRenderer, blit_render
 
 
 @dataclass(frozen=True)
@@ -287,7 +287,7 @@ def optimizer_race(
     return Explorer(
         controls,
         race,
-        lambda state: figure.update(state).renderer.render(),
+        blit_render(figure),
         "educnn-optimizer-race",
         caption=race_caption,
     )

@@ -20,7 +20,7 @@ import numpy as np
 from ..data.toy import logic_gate
 from ..perceptron import decision_line, perceptron_output, perceptron_update
 from .base import BackgroundLoop, Explorer, LiveControls
-from .blit import BlitRenderer
+from .blit import BlitRenderer, blit_render
 
 #: The gates with two inputs (NOT has one and is treated in the notebook on its own).
 TWO_INPUT_GATES = ("AND", "OR", "NAND", "NOR", "XOR", "XNOR")
@@ -280,7 +280,7 @@ class PerceptronPlayground(LiveControls, Explorer):
         super().__init__(
             controls,
             perceptron_state,
-            lambda state: self.figure.update(state).renderer.render(),
+            blit_render(self.figure),
             "educnn-perceptron",
             caption=self._describe,
         )

@@ -35,7 +35,7 @@ from ..regression import (
     mse_gradient,
 )
 from .base import Explorer
-from .blit import BlitRenderer
+from .blit import BlitRenderer, blit_render
 
 # -- the learning-rate explorer ---------------------------------------------------------------
 #: Where every descent of the explorer starts: far from the minimum, across the valley.
@@ -190,7 +190,7 @@ def learning_rate_explorer(lr: float = 0.05, steps: int = 50) -> Explorer:
     return Explorer(
         controls,
         descent_state,
-        lambda state: figure.update(state).renderer.render(),
+        blit_render(figure),
         "educnn-learning-rate",
     )
 
@@ -354,6 +354,6 @@ def normalisation_explorer(lr: float = 0.1, epochs: int = 100) -> Explorer:
     return Explorer(
         controls,
         normalisation_state,
-        lambda state: figure.update(state).renderer.render(),
+        blit_render(figure),
         "educnn-normalisation",
     )
