@@ -66,10 +66,12 @@ def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -
 
 
 def linear_backward(
-    grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """dW = δᵀx sums over the batch inside the product; db sums δ over the batch."""
-    return grad_y @ weight, grad_y.T @ x, grad_y.sum(axis=0)
+    grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray, input_grad: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """dW = δᵀx sums over the batch inside the product; db sums δ over the batch;
+    dx = δW, or ``None`` with ``input_grad=False``."""
+    dx = grad_y @ weight if input_grad else None
+    return dx, grad_y.T @ x, grad_y.sum(axis=0)
 
 
 class Linear(Layer):
@@ -85,6 +87,10 @@ class Linear(Layer):
         Source of the initial weights (default: edu_cnn's seeded generator).
 
     Shapes: input (N, in_features) → output (N, out_features).
+
+    ``needs_input_grad = False`` skips ∂L/∂x = δW in ``backward`` (which then returns
+    ``None``), like ``Conv2d``'s flag: ``Sequential.backward`` sets it for its first layer
+    unless asked for ∂L/∂x. dW and db are the same either way.
     """
 
     def __init__(
@@ -104,6 +110,7 @@ class Linear(Layer):
         )
         self.bias = Parameter(np.empty(self.out_features, np.float32), "bias") if bias else None
         init.default_init_(self.weight, self.bias, rng)
+        self.needs_input_grad = True
         self._x: np.ndarray | None = None
 
     def _name(self) -> str:
@@ -120,10 +127,10 @@ class Linear(Layer):
         self._x = x
         return linear_forward(x, self.weight.data, None if self.bias is None else self.bias.data)
 
-    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+    def backward(self, grad_y: np.ndarray) -> np.ndarray | None:
         x = self._saved(self._x)
         grad_y = check_same_shape(grad_y, (x.shape[0], self.out_features), self._name())
-        dx, dw, db = linear_backward(grad_y, x, self.weight.data)
+        dx, dw, db = linear_backward(grad_y, x, self.weight.data, self.needs_input_grad)
         self.weight.grad = dw.astype(self.weight.data.dtype, copy=False)
         if self.bias is not None:
             self.bias.grad = db.astype(self.bias.data.dtype, copy=False)

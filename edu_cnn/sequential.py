@@ -18,8 +18,8 @@ from .pooling import MaxPool2d
 
 def _backward_without_input_grad(layer: Layer, grad_y: np.ndarray) -> None:
     """``layer.backward(grad_y)`` for the parameter gradients only: a nested ``Sequential``
-    passes the request on, a ``Conv2d`` skips its input-gradient product
-    (``needs_input_grad``); other layers compute it cheaply and it is dropped."""
+    passes the request on, a ``Conv2d`` or ``Linear`` skips its input-gradient product
+    (``needs_input_grad``); other layers compute it and it is dropped."""
     if isinstance(layer, Sequential):
         layer.backward(grad_y)  # its default: no ∂L/∂x
         return
@@ -113,9 +113,9 @@ class Sequential(Layer):
         Training needs only the parameters' gradients: the input images are data, not
         something to learn (PyTorch does not compute their gradient either, an input has no
         ``requires_grad``). So by default the first layer with parameters (LeNet's first
-        ``Conv2d``) skips its input gradient – for a first convolution the costliest
-        product of the backward pass – and the layers before it (a ``Flatten``, say) are
-        not run at all. Every parameter's gradient is bit for bit the same either way.
+        ``Conv2d``, an MLP's first ``Linear``) skips its input gradient – for a first
+        convolution the costliest product of the backward pass – and the layers before it
+        (a ``Flatten``, say) are not run at all. Every parameter's gradient is bit for bit the same either way.
 
         Ask with ``input_grad=True`` when you need ∂L/∂x: ``gradcheck``, saliency maps,
         and an outer ``Sequential`` asks every ``Sequential`` nested inside it (it needs

@@ -116,6 +116,44 @@ def test_layers_before_the_first_parameter_are_not_run_by_default() -> None:
     assert calls == [1]
 
 
+@pytest.mark.parametrize("flatten", [False, True])
+def test_an_mlp_skips_its_first_linear_input_gradient(flatten: bool) -> None:
+    """The first Linear's δW is not computed by default; every gradient keeps its bits."""
+    rng = np.random.default_rng(11)
+    layers = [Flatten()] if flatten else []
+    model = Sequential(*layers, Linear(12, 8, rng=rng), ReLU(), Linear(8, 3, rng=rng))
+    x = rng.standard_normal((5, 3, 2, 2) if flatten else (5, 12)).astype(np.float32)
+    g = rng.standard_normal((5, 3)).astype(np.float32)
+    model(x)
+    first = model[1 if flatten else 0]
+    calls = []
+    original = first.backward
+
+    def spy(grad_y: np.ndarray) -> np.ndarray | None:
+        calls.append(first.needs_input_grad)
+        return original(grad_y)
+
+    first.backward = spy
+    assert model.backward(g) is None
+    skipped = grads(model)
+    dx = model.backward(g, input_grad=True)
+    assert calls == [False, True] and first.needs_input_grad  # the flag is put back
+    assert dx.shape == x.shape
+    for name, value in grads(model).items():
+        assert same_bits(skipped[name], value), name
+
+
+def test_linear_without_input_gradient() -> None:
+    rng = np.random.default_rng(12)
+    a, b = Linear(4, 3, rng=np.random.default_rng(0)), Linear(4, 3, rng=np.random.default_rng(0))
+    b.needs_input_grad = False
+    x, g = rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
+    a(x)
+    b(x)
+    assert a.backward(g).shape == (6, 4) and b.backward(g) is None
+    assert same_bits(a.weight.grad, b.weight.grad) and same_bits(a.bias.grad, b.bias.grad)
+
+
 def test_a_model_without_parameters() -> None:
     model = Sequential(ReLU(), MaxPool2d(2))
     x = np.random.default_rng(3).standard_normal((2, 1, 4, 4))
