@@ -2,6 +2,8 @@
 
 Forward runs the layers in order; backward runs them in reverse, each turning ∂L/∂(its
 output) into ∂L/∂(its input) – the δ recursion of chapter 3 and 6, one layer at a time.
+The first layer's ∂L/∂(its input), the gradient for the data, is computed only when asked
+(``backward(δ, input_grad=True)``).
 """
 
 from __future__ import annotations
@@ -115,12 +117,14 @@ class Sequential(Layer):
         ``requires_grad``). So by default the first layer with parameters (LeNet's first
         ``Conv2d``, an MLP's first ``Linear``) skips its input gradient – for a first
         convolution the costliest product of the backward pass – and the layers before it
-        (a ``Flatten``, say) are not run at all. Every parameter's gradient is bit for bit the same either way.
+        (a ``Flatten``, say) are not run at all. Every parameter's gradient is bit for bit
+        the same either way.
 
         Ask with ``input_grad=True`` when you need ∂L/∂x: ``gradcheck``, saliency maps,
         and an outer ``Sequential`` asks every ``Sequential`` nested inside it (it needs
-        their input gradients to go on). Single layers (``Conv2d``, ``Linear``, …) keep
-        the plain layer contract: their ``backward`` always returns ∂L/∂x.
+        their input gradients to go on). Single layers keep the plain layer contract: their
+        ``backward`` returns ∂L/∂x (``Conv2d`` and ``Linear`` return ``None`` only while
+        their ``needs_input_grad`` flag is off, which this method turns off and back on).
 
         Where a ``ReLU`` is followed by a ``MaxPool2d`` with disjoint windows (LeNet's
         2×2, stride 2), the two backward passes run as one
