@@ -576,6 +576,8 @@ def main() -> None:
     peaks = {t: memory(t) for t in ARGS.threads}
     if "PyTorch" in names:
         targets(results, peaks)
+    else:
+        print("\nIssue 20's targets are ratios to PyTorch: not checked without it.")
     load = os.getloadavg()
     print(f"load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
