@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .activations import ReLU
 from .layer import Layer
 from .shapes import (
     IntOrPair,
@@ -638,11 +639,12 @@ class MaxPool2d(_Pool2d):
 
     def can_fuse_relu_backward(self, relu: Layer) -> bool:
         """Whether :meth:`backward_through_relu` may stand for ``relu.backward(self.backward(δ))``:
-        the windows are disjoint (stride ≥ kernel) and this layer's last input is the very
-        array ``relu``'s last forward returned."""
+        ``relu`` is a ``ReLU``, the windows are disjoint (stride ≥ kernel) and this layer's
+        last input is the very array ``relu``'s last forward returned."""
         k, s = self.kernel_size, self.stride
         return (
-            s[0] >= k[0]
+            type(relu) is ReLU
+            and s[0] >= k[0]
             and s[1] >= k[1]
             and self._cache is not None
             and self._cache[0] is getattr(relu, "_saved_array", None)

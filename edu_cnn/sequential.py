@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from .activations import ReLU
 from .layer import Layer, Parameter
 from .pooling import MaxPool2d
 
@@ -47,11 +46,7 @@ def _backward_with_input_grad(layer: Layer, grad_y: np.ndarray) -> np.ndarray:
 def _fuses_relu_backward(layer: Layer, before: Layer) -> bool:
     """Whether ``layer`` is a max pooling with disjoint windows right after a ``ReLU``, so
     that both backward passes can run as one (``MaxPool2d.backward_through_relu``)."""
-    return (
-        type(before) is ReLU
-        and isinstance(layer, MaxPool2d)
-        and layer.can_fuse_relu_backward(before)
-    )
+    return isinstance(layer, MaxPool2d) and layer.can_fuse_relu_backward(before)
 
 
 class Sequential(Layer):

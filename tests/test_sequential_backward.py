@@ -206,7 +206,9 @@ def test_sequential_fuses_only_disjoint_windows_after_the_relu_that_fed_them() -
     pool(relu(x[:, :, :6, :6]))
     assert pool.can_fuse_relu_backward(relu)
     assert not pool.can_fuse_relu_backward(ReLU())  # not the array this pool saw
-    assert not pool.can_fuse_relu_backward(Tanh())
+    tanh = Tanh()
+    pool(tanh(x[:, :, :6, :6]))
+    assert not pool.can_fuse_relu_backward(tanh)  # the array it saw, but not a ReLU's
     with pytest.raises(ValueError, match=r"MaxPool2d\(k=2, s=2\)\.backward_through_relu"):
         pool.backward_through_relu(np.ones((2, 1, 3, 3)), ReLU())
 
