@@ -28,8 +28,7 @@ Execution checks (slow, each runs real kernels with the notebook test settings):
   prints and a photographic figure, executed twice, gives the same bytes, no orphan and
   a JPEG figure;
 - a small notebook with a tagged cell that prints a time and one that shows a time in a
-  widget, executed twice in place, gives the same bytes, and a changed cell is measured
-  again;
+  widget, executed twice in place, gives the same bytes;
 - ``DETERMINISM_SUBSET`` of the course notebooks, executed twice by the script, gives
   the same bytes (each run takes 5–40 s on a loaded two-core machine, so not all nine;
   the others are covered by the measurement check above: executed twice by hand, 00–08
@@ -61,7 +60,6 @@ MAX_BYTES = 1_000_000
 MAX_TOTAL_BYTES = 3_500_000
 DETERMINISM_SUBSET = [
     "00_welcome.ipynb",
-    "01_perceptron.ipynb",
     "06_backprop_cnn.ipynb",
     "A2_glossary.ipynb",
 ]
@@ -663,7 +661,8 @@ MEASURED_NOTEBOOK = [
 @pytest.mark.slow
 def test_measured_cells_execute_twice_in_place_to_the_same_bytes(tmp_path: Path) -> None:
     """What an author does: execute, then execute again without a change (in place, so the
-    second run finds the first one's measurements); then edit a measured cell."""
+    second run finds the first one's measurements). That an edited cell is measured again
+    is checked without a kernel (test_measured_output_is_kept_while_the_source_is_unchanged)."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(src) for src in MEASURED_NOTEBOOK]
     for i, cell in enumerate(nb.cells):
@@ -686,13 +685,6 @@ def test_measured_cells_execute_twice_in_place_to_the_same_bytes(tmp_path: Path)
     state = done.metadata.widgets[ex.WIDGET_STATE]["state"]
     status = [m["state"]["value"] for m in state.values() if m["model_name"] == "HTMLModel"]
     assert len(status) == 1 and re.search(r"[\d,]+ images/s", status[0]), status
-    # edited code is measured again (the odds of the same three decimals are slim, so the
-    # printed text is compared without its number)
-    done.cells[1].source += "  # edited"
-    nbformat.write(done, path)
-    edited = nbformat.reads(execute().decode(), as_version=4)
-    assert edited.cells[1].metadata["measured_source"] == ex.source_hash(done.cells[1].source)
-    assert edited.cells[1].metadata["measured_source"] != done.cells[1].metadata["measured_source"]
 
 
 @pytest.mark.slow
