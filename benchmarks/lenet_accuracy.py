@@ -18,8 +18,9 @@ This is a benchmark, not a test: a full run takes minutes per epoch on a laptop 
     python benchmarks/lenet_accuracy.py mnist --mnist-dir DIR         # MNIST IDX files from DIR
 
 Data sets: ``mnist`` (the full MNIST from the cache, or from ``--mnist-dir DIR`` holding
-the four IDX files – skipped when only the shipped sample is there), ``fashion`` (Fashion-MNIST: cache, Debian's ``dataset-fashion-mnist``
-or a download), ``sample`` (the MNIST sample shipped with the course, 4,000 + 1,000).
+the four IDX files – skipped when only the shipped sample is there), ``fashion``
+(Fashion-MNIST: cache, Debian's ``dataset-fashion-mnist`` or a download), ``sample`` (the
+MNIST sample shipped with the course, 4,000 + 1,000).
 Targets: MNIST ≥ 99.2 % for every seed, Fashion-MNIST ≥ 90 % within 10 epochs; the sample
 ≥ 95 % in the notebook's 6 epochs. The exit status is 1 if any run misses its target.
 """
@@ -49,7 +50,8 @@ from edu_cnn.training import EarlyStopping, evaluate, fit
 
 TARGETS = {"mnist": 0.992, "fashion": 0.90, "sample": 0.95}
 MNIST_DIR: Path | None = None  # --mnist-dir
-# (batch size, initial learning rate): notebook 07's `BATCH, LR = (32, 2e-3) if FAST else (64, 1e-3)`
+# (batch size, initial learning rate), as notebook 07's
+# `BATCH, LR = (32, 2e-3) if FAST else (64, 1e-3)`
 RECIPES = {"sample": (32, 2e-3), "mnist": (64, 1e-3), "fashion": (64, 1e-3)}
 SHIFT = 2  # data augmentation: random shifts of up to ±2 pixels (notebook 07's RandomShift(2))
 
@@ -58,7 +60,7 @@ def load_idx_folder(folder: Path, spec) -> Dataset:
     """The four uncompressed IDX files of ``spec`` from ``folder`` (any copy, e.g. one a
     package ships), each checked against the SHA-256 of the published contents."""
     arrays = []
-    for remote, expected in zip(spec.files, spec.raw_sha256):
+    for remote, expected in zip(spec.files, spec.raw_sha256, strict=True):
         stem = remote.name.removesuffix(".gz")  # train-images-idx3-ubyte
         candidates = [folder / stem, folder / stem.replace("-idx", ".idx"), folder / remote.name]
         path = next((c for c in candidates if c.is_file()), None)
@@ -132,9 +134,11 @@ def run(name: str, epochs: int, seed: int, shift: int = SHIFT, batch_norm: bool 
             )
 
     print(
-        f"{data.name} from {data.source!r}, seed {seed}: {len(x_train):,} train / {len(x_val):,} "
-        f"validation / {len(data.x_test):,} test, up to {epochs} epochs, batch {batch_size}, lr {lr:g}, "
-        f"random shifts {f'±{shift} px' if shift else 'off'}, batch norm {'on' if batch_norm else 'off'}",
+        f"{data.name} from {data.source!r}, seed {seed}: "
+        f"{len(x_train):,} train / {len(x_val):,} validation / {len(data.x_test):,} test, "
+        f"up to {epochs} epochs, batch {batch_size}, lr {lr:g}, "
+        f"random shifts {f'±{shift} px' if shift else 'off'}, "
+        f"batch norm {'on' if batch_norm else 'off'}",
         flush=True,
     )
     start = time.perf_counter()
@@ -157,9 +161,10 @@ def run(name: str, epochs: int, seed: int, shift: int = SHIFT, batch_norm: bool 
     target = TARGETS[name]
     verdict = "meets" if test["accuracy"] >= target else "MISSES"
     print(
-        f"{data.name}, seed {seed}: test accuracy {100 * test['accuracy']:.2f} % after {history.epochs} epochs "
-        f"(best epoch {stopper.best_epoch + 1}); {verdict} the target {100 * target:.1f} %; "
-        f"{np.mean(history.epoch_time):.1f} s per epoch, {total / 60:.1f} min in all",
+        f"{data.name}, seed {seed}: test accuracy {100 * test['accuracy']:.2f} % after "
+        f"{history.epochs} epochs (best epoch {stopper.best_epoch + 1}); "
+        f"{verdict} the target {100 * target:.1f} %; {np.mean(history.epoch_time):.1f} s per "
+        f"epoch, {total / 60:.1f} min in all",
         flush=True,
     )
     return {
@@ -209,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown data sets {unknown}; choose from {sorted(TARGETS)}")
     print(
-        f"Python {platform.python_version()}, numpy {np.__version__}, {platform.processor() or platform.machine()}"
+        f"Python {platform.python_version()}, numpy {np.__version__}, "
+        f"{platform.processor() or platform.machine()}"
     )
     if args.shift < 0:
         parser.error("--shift must be 0 or more pixels")
@@ -224,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in results:
             print(
                 f"  {r['name']:8s} seed {r['seed']}: {100 * r['accuracy']:.2f} %  "
-                f"({r['epochs']} epochs, best {r['best_epoch']}, {r['seconds_per_epoch']:.1f} s per epoch, "
-                f"{r['minutes']:.1f} min)"
+                f"({r['epochs']} epochs, best {r['best_epoch']}, "
+                f"{r['seconds_per_epoch']:.1f} s per epoch, {r['minutes']:.1f} min)"
             )
     return 0 if all(r["accuracy"] >= TARGETS[r["name"]] for r in results) else 1
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ import numpy as np
 
 from .inference import Classifier, PredictionError, escape_controls
 from .layer import Layer
+from .metrics import top_k
 from .modelfile import Budget
-from .plots import top_k
 from .preprocess import MAX_IMAGE_PIXELS
 
 PROG = "python -m edu_cnn"
@@ -132,7 +132,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             classes, probs = top_k(
                 list(answer["probabilities"].values()), min(args.top, len(names))
             )
-            ranked = "  ".join(f"{names[c]}: {q:.3f}" for c, q in zip(classes, probs))
+            ranked = "  ".join(f"{names[c]}: {q:.3f}" for c, q in zip(classes, probs, strict=True))
             print(escape_controls(f"{path}: {answer['class']}  ({ranked})"))
     if args.json:
         print(_json(results))
@@ -336,7 +336,18 @@ def _shape_argument(text: str) -> tuple[int, ...]:
     return shape
 
 
+def _model_command(
+    commands: Any, name: str, run: Callable[[argparse.Namespace], int], **texts: str
+) -> argparse.ArgumentParser:
+    """A subcommand ``name`` that reads a model file (with its safety options) and runs ``run``."""
+    parser = commands.add_parser(name, **texts)
+    _model_options(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m edu_cnn`` command line: subcommands predict, export, info and serve."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Use a trained edu-cnn model: classify digit images, export it to ONNX, "
@@ -346,14 +357,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    predict = commands.add_parser(
+    predict = _model_command(
+        commands,
         "predict",
+        cmd_predict,
         help="classify PNG / JPEG digit images",
         description="Print the predicted class and the top probabilities for each image. "
         "Images are prepared like MNIST (crop, scale to 20×20, centre in 28×28) "
         "and normalised with the mean / std stored in the model file.",
     )
-    _model_options(predict)
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files")
     predict.add_argument(
         "--top",
@@ -372,15 +384,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"largest image, in pixels (default {MAX_IMAGE_PIXELS:,})",
     )
-    predict.set_defaults(run=cmd_predict)
 
-    export = commands.add_parser(
+    export = _model_command(
+        commands,
         "export",
+        cmd_export,
         help="export a model file to ONNX",
         description="Write the model as an ONNX graph (dynamic batch axis), check it with "
         "onnx.checker and compare ONNX Runtime with the numpy forward pass.",
     )
-    _model_options(export)
     export.add_argument("output", metavar="OUT.onnx", help="where to write the ONNX file")
     export.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
     export.add_argument(
@@ -389,26 +401,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="C,H,W",
         help="one sample's shape, if the model file stores none (e.g. 1,28,28)",
     )
-    export.set_defaults(run=cmd_export)
 
-    info = commands.add_parser(
+    _model_command(
+        commands,
         "info",
+        cmd_info,
         help="show the architecture and the pre-processing contract",
         description="Print the input shape, pre-processing, class names, metadata and the "
         "layer-by-layer summary of a model file.",
     )
-    _model_options(info)
-    info.set_defaults(run=cmd_info)
 
-    serve = commands.add_parser(
+    from .serve import MAX_PIXELS, MAX_REQUEST_BYTES
+
+    serve = _model_command(
+        commands,
         "serve",
+        cmd_serve,
         help="answer predictions over HTTP (a small service)",
         description="Serve the model over HTTP: GET / describes it, POST /predict with a PNG "
         "or JPEG as the body returns the class and probabilities as JSON.",
     )
-    from .serve import MAX_PIXELS, MAX_REQUEST_BYTES
-
-    _model_options(serve)
     serve.add_argument(
         "--host",
         default="127.0.0.1",
@@ -443,7 +455,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="images decoded and predicted at the same time (default 4)",
     )
-    serve.set_defaults(run=cmd_serve)
 
     from .grading import add_grade_command  # `grade`: edu_cnn/grading.py
 

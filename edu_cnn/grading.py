@@ -89,8 +89,9 @@ def __edu_cnn_grade_setup__(checker_file, reference_files, case_limit):
             return None
         node.decorator_list = []
         body = node.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-                and isinstance(body[0].value.value, str):
+        first = body[0] if body else None
+        if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+                and isinstance(first.value.value, str):
             node.body = body[1:] or [ast.Pass()]
         return ast.dump(node, annotate_fields=False)
 
@@ -99,7 +100,7 @@ def __edu_cnn_grade_setup__(checker_file, reference_files, case_limit):
         target = inspect.unwrap(func) if callable(func) else func
         if target is reference:
             found.append("is the package's reference (imported or get_exercise(...).reference)")
-        elif getattr(target, "__module__", "") and str(getattr(target, "__module__", "")).startswith("edu_cnn"):
+        elif str(getattr(target, "__module__", "") or "").startswith("edu_cnn"):
             found.append(f"comes from the package ({target.__module__})")
         else:
             mine, theirs = tree(target), tree(reference)
@@ -108,7 +109,9 @@ def __edu_cnn_grade_setup__(checker_file, reference_files, case_limit):
                 found.append("is the reference solution's code (show_solution output pasted?)")
             elif code is not None and ref_code is not None and code.co_code == ref_code.co_code \
                     and len(code.co_code) > 8:
-                found.append("compiles to the reference's bytecode (the reference with renamed names?)")
+                found.append(
+                    "compiles to the reference's bytecode (the reference with renamed names?)"
+                )
         return found
 
     def grade(name):
@@ -121,9 +124,12 @@ def __edu_cnn_grade_setup__(checker_file, reference_files, case_limit):
             return
         func = globals().get(name)
         if func is None:
-            out.update(status="missing", message=f"❌ {name}: the notebook defines no function `{name}`.")
+            message = f"❌ {name}: the notebook defines no function `{name}`."
+            out.update(status="missing", message=message)
         elif not callable(func):
-            out.update(status="missing", message=f"❌ {name}: `{name}` is a {type(func).__name__}, not a function.")
+            kind = type(func).__name__
+            message = f"❌ {name}: `{name}` is a {kind}, not a function."
+            out.update(status="missing", message=message)
         else:
             out["flags"] = flags(name, func, package.reference)
             reference = private.get(name, package.reference)
@@ -182,9 +188,9 @@ class GradeResult:
 # --------------------------------------------------------------------------- exercises
 def chapter_exercises(chapter: str | int | None = None) -> dict[str, list[str]]:
     """Exercise names by chapter (``"04"`` → ``[...]``) in the order the chapter defines them."""
-    from .exercises.checker import REGISTRY, _load_all
+    from .exercises.checker import REGISTRY, load_all_exercises
 
-    _load_all()
+    load_all_exercises()
     by_chapter: dict[str, list[str]] = {}
     for name, ex in REGISTRY.items():
         match = re.search(r"\.ch(\d\d)_", ex.reference.__module__ + ".")

@@ -196,5 +196,7 @@ class Classifier:
         p = self.probabilities(self.to_input(source))[0]
         return {
             "class": self.class_names[int(np.argmax(p))],
-            "probabilities": {n: round(float(v), 4) for n, v in zip(self.class_names, p)},
+            "probabilities": {
+                n: round(float(v), 4) for n, v in zip(self.class_names, p, strict=True)
+            },
         }

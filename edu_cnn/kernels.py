@@ -79,7 +79,8 @@ _KERNELS: tuple[NamedKernel, ...] = (
     NamedKernel(
         "sobel-y",
         _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
-        "the vertical brightness gradient ∂I/∂y (downwards), smoothed horizontally: finds horizontal edges",
+        "the vertical brightness gradient ∂I/∂y (downwards), smoothed horizontally: "
+        "finds horizontal edges",
     ),
     NamedKernel(
         "surround",

@@ -93,7 +93,8 @@ def confusion_matrix(y_true: Any, y_pred: Any, num_classes: int | None = None) -
     p = _as_labels(y_pred, "confusion_matrix", "y_pred")
     if t.shape != p.shape:
         raise ValueError(
-            f"confusion_matrix: y_true and y_pred need one label per sample, got {t.shape} and {p.shape}"
+            "confusion_matrix: y_true and y_pred need one label per sample, "
+            f"got {t.shape} and {p.shape}"
         )
     if num_classes is None:
         num_classes = int(max(t.max(initial=-1), p.max(initial=-1))) + 1

@@ -67,6 +67,7 @@ import numpy as np
 
 from .layer import Layer, registered_layers
 from .safefile import atomic_write, read_regular_file
+from .shapes import positive_int
 
 FORMAT_NAME = "edu-cnn-model"
 FORMAT_VERSION = 1
@@ -423,9 +424,7 @@ class Budget:
 
     def __post_init__(self) -> None:
         for name in ("max_weight_bytes", "max_parameters", "max_activation_numbers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Budget: {name} must be a positive integer, got {value!r}")
+            positive_int(getattr(self, name), name, "Budget")
 
 
 _SMALL_LAYER = 1 << 16  # a layer listing no weights may still take small size arguments

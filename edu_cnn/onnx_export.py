@@ -107,7 +107,7 @@ def _pads(layer: Layer, kernel: tuple[int, int], where: str) -> list[int]:
     if padding == "same":
         # PyTorch's 'same' (stride 1): k − 1 zeros in all, the extra one at the end
         before = [(k - 1) // 2 for k in kernel]
-        after = [(k - 1) - b for k, b in zip(kernel, before)]
+        after = [(k - 1) - b for k, b in zip(kernel, before, strict=True)]
         return before + after
     if padding == "valid":
         return [0, 0, 0, 0]
@@ -506,10 +506,10 @@ def format_graph_table(proto: Any) -> str:
     heads = ["node", "op", "inputs", "outputs"]
     widths = [max(len(h), *(len(r[h]) for r in rows)) for h in heads]
     lines = [
-        "  ".join(h.ljust(w) for h, w in zip(heads, widths)),
+        "  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)),
         "  ".join("-" * w for w in widths),
     ]
-    lines += ["  ".join(r[h].ljust(w) for h, w in zip(heads, widths)) for r in rows]
+    lines += ["  ".join(r[h].ljust(w) for h, w in zip(heads, widths, strict=True)) for r in rows]
     return "\n".join(line.rstrip() for line in lines)
 
 

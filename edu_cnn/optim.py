@@ -96,7 +96,8 @@ def adadelta_reference(
     rho: float = 0.9,
     eps: float = 1e-6,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """AdaDelta: v_t = ρv + (1 − ρ)g²; Δ = √(u + ε)/√(v_t + ε)·g; u_t = ρu + (1 − ρ)Δ²; θ ← θ − γΔ."""
+    """AdaDelta: v_t = ρv + (1 − ρ)g²; Δ = √(u + ε)/√(v_t + ε)·g; u_t = ρu + (1 − ρ)Δ²;
+    θ ← θ − γΔ."""
     g = _decayed(theta, g, weight_decay)
     v = rho * state.get("square_avg", np.zeros_like(theta)) + (1 - rho) * g * g
     u_old = state.get("acc_delta", np.zeros_like(theta))
@@ -154,6 +155,13 @@ def adam_reference(
     m_hat = m / (1 - beta1**t)
     v_hat = v / (1 - beta2**t)
     return theta - lr * m_hat / (np.sqrt(v_hat) + eps), {"exp_avg": m, "exp_avg_sq": v}
+
+
+def _decay_into(average: np.ndarray, x: np.ndarray, rho: float, tmp: np.ndarray) -> None:
+    """``average ← ρ·average + (1 − ρ)·x`` in place; ``tmp`` is scratch (it may be ``x``)."""
+    np.multiply(x, 1.0 - rho, out=tmp)
+    average *= rho
+    average += tmp
 
 
 class Optimizer:
@@ -221,7 +229,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter once from its current ``grad``."""
         self.steps += 1
-        for p, state in zip(self.params, self.state):
+        for p, state in zip(self.params, self.state, strict=True):
             if p.grad.shape != p.data.shape:
                 raise ValueError(
                     f"{self.name}: {p!r} has a gradient of shape {tuple(p.grad.shape)}, "
@@ -273,11 +281,15 @@ class Optimizer:
         self.steps = int(state["steps"])
         self.state = [
             {k: np.array(v, dtype=p.data.dtype) for k, v in s.items()}
-            for s, p in zip(state["state"], self.params)
+            for s, p in zip(state["state"], self.params, strict=True)
         ]
 
+    #: a subclass's hyper-parameters besides lr and weight_decay (saved with the state and
+    #: shown by repr, in this order)
+    hyper_names: tuple[str, ...] = ()
+
     def _hyper(self) -> dict[str, Any]:
-        return {"lr": self.lr, "weight_decay": self.weight_decay}
+        return {name: getattr(self, name) for name in ("lr", "weight_decay", *self.hyper_names)}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._hyper().items())
@@ -312,6 +324,7 @@ class SGD(Optimizer):
 
     #: the same step written as its formula (tested equal to ``_update``)
     reference = staticmethod(sgd_reference)
+    hyper_names = ("momentum", "dampening", "nesterov")
 
     def __init__(
         self,
@@ -356,14 +369,6 @@ class SGD(Optimizer):
             np.multiply(b, self.lr, out=tmp)
         theta -= tmp
 
-    def _hyper(self) -> dict[str, Any]:
-        return {
-            **super()._hyper(),
-            "momentum": self.momentum,
-            "dampening": self.dampening,
-            "nesterov": self.nesterov,
-        }
-
 
 class Adagrad(Optimizer):
     r"""AdaGrad: each weight's step shrinks with the sum of its squared gradients.
@@ -380,6 +385,7 @@ class Adagrad(Optimizer):
 
     #: the same step written as its formula (tested equal to ``_update``)
     reference = staticmethod(adagrad_reference)
+    hyper_names = ("lr_decay", "eps", "initial_accumulator_value")
 
     def __init__(
         self,
@@ -408,14 +414,6 @@ class Adagrad(Optimizer):
         tmp *= self.lr / (1.0 + (self.steps - 1) * self.lr_decay)
         theta -= tmp
 
-    def _hyper(self) -> dict[str, Any]:
-        return {
-            **super()._hyper(),
-            "lr_decay": self.lr_decay,
-            "eps": self.eps,
-            "initial_accumulator_value": self.initial_accumulator_value,
-        }
-
 
 class Adadelta(Optimizer):
     r"""AdaDelta: AdaGrad with decaying averages, and a step in the units of :math:`\theta`.
@@ -432,6 +430,7 @@ class Adadelta(Optimizer):
 
     #: the same step written as its formula (tested equal to ``_update``)
     reference = staticmethod(adadelta_reference)
+    hyper_names = ("rho", "eps")
 
     def __init__(
         self,
@@ -450,9 +449,7 @@ class Adadelta(Optimizer):
         v = self._buffer(state, "square_avg", theta)
         u = self._buffer(state, "acc_delta", theta)
         np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - self.rho
-        v *= self.rho
-        v += tmp
+        _decay_into(v, tmp, self.rho, tmp)
         delta = self._buffer(state, "delta", theta)
         np.add(u, self.eps, out=delta)
         np.add(v, self.eps, out=tmp)
@@ -460,14 +457,9 @@ class Adadelta(Optimizer):
         np.sqrt(delta, out=delta)  # √(u+ε)/√(v+ε) = √((u+ε)/(v+ε))
         delta *= g
         np.multiply(delta, delta, out=tmp)
-        tmp *= 1.0 - self.rho
-        u *= self.rho
-        u += tmp
+        _decay_into(u, tmp, self.rho, tmp)
         np.multiply(delta, self.lr, out=tmp)
         theta -= tmp
-
-    def _hyper(self) -> dict[str, Any]:
-        return {**super()._hyper(), "rho": self.rho, "eps": self.eps}
 
 
 class RMSprop(Optimizer):
@@ -486,6 +478,7 @@ class RMSprop(Optimizer):
 
     #: the same step written as its formula (tested equal to ``_update``)
     reference = staticmethod(rmsprop_reference)
+    hyper_names = ("alpha", "eps", "momentum", "centered")
 
     def __init__(
         self,
@@ -507,14 +500,10 @@ class RMSprop(Optimizer):
         tmp = state["scratch"]
         v = self._buffer(state, "square_avg", theta)
         np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - self.alpha
-        v *= self.alpha
-        v += tmp
+        _decay_into(v, tmp, self.alpha, tmp)
         if self.centered:
             g_avg = self._buffer(state, "grad_avg", theta)
-            g_avg *= self.alpha
-            np.multiply(g, 1.0 - self.alpha, out=tmp)
-            g_avg += tmp
+            _decay_into(g_avg, g, self.alpha, tmp)
             np.multiply(g_avg, g_avg, out=tmp)
             np.subtract(v, tmp, out=tmp)
             np.sqrt(tmp, out=tmp)
@@ -530,15 +519,6 @@ class RMSprop(Optimizer):
         else:
             tmp *= self.lr
         theta -= tmp
-
-    def _hyper(self) -> dict[str, Any]:
-        return {
-            **super()._hyper(),
-            "alpha": self.alpha,
-            "eps": self.eps,
-            "momentum": self.momentum,
-            "centered": self.centered,
-        }
 
 
 class Adam(Optimizer):
@@ -558,6 +538,7 @@ class Adam(Optimizer):
 
     #: the same step written as its formula (tested equal to ``_update``)
     reference = staticmethod(adam_reference)
+    hyper_names = ("betas", "eps")
 
     def __init__(
         self,
@@ -581,13 +562,9 @@ class Adam(Optimizer):
         tmp = state["scratch"]
         m = self._buffer(state, "exp_avg", theta)
         v = self._buffer(state, "exp_avg_sq", theta)
-        m *= beta1
-        np.multiply(g, 1.0 - beta1, out=tmp)
-        m += tmp
-        v *= beta2
+        _decay_into(m, g, beta1, tmp)
         np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - beta2
-        v += tmp
+        _decay_into(v, tmp, beta2, tmp)
         t = self.steps
         # γ m̂ / (√v̂ + ε) = (γ / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
         np.sqrt(v, out=tmp)
@@ -596,9 +573,6 @@ class Adam(Optimizer):
         np.divide(m, tmp, out=tmp)
         tmp *= self.lr / (1.0 - beta1**t)
         theta -= tmp
-
-    def _hyper(self) -> dict[str, Any]:
-        return {**super()._hyper(), "betas": self.betas, "eps": self.eps}
 
 
 class StepLR:

@@ -123,7 +123,7 @@ def train_perceptron(
     run = PerceptronRun(path=[(w.copy(), float(b))])
     for _ in range(max_epochs):
         mistakes = 0
-        for x_n, t_n in zip(X, t):
+        for x_n, t_n in zip(X, t, strict=True):
             w_new, b_new = perceptron_update(w, b, x_n, t_n, lr)
             mistakes += int(b_new != b or not np.array_equal(w_new, w))
             w, b = w_new, b_new

@@ -65,7 +65,7 @@ def value_grid(
     mask: np.ndarray | None = None,
     vmin: float | None = None,
     vmax: float | None = None,
-    grey: np.ndarray | None = None,
+    gray: np.ndarray | None = None,
 ) -> tuple[Any, np.ndarray]:
     """Draw a small matrix as coloured cells with its numbers written in them.
 
@@ -77,7 +77,7 @@ def value_grid(
     cmap, vmin, vmax : the colour map and its limits (``imshow``'s).
     fmt : how each number is written (after rounding to two decimals).
     mask : (H, W) bool, optional – cells where it is False are blank and their text hidden.
-    grey : (H, W) bool, optional – cells whose number is written in grey (e.g. padding).
+    gray : (H, W) bool, optional – cells whose number is written in grey (e.g. padding).
 
     Returns
     -------
@@ -92,7 +92,7 @@ def value_grid(
     h, w = values.shape
     texts = np.empty(values.shape, dtype=object)
     for (i, j), v in np.ndenumerate(values):
-        colour = "0.45" if grey is not None and grey[i, j] else "black"
+        colour = "0.45" if gray is not None and gray[i, j] else "black"
         texts[i, j] = ax.text(
             j,
             i,
@@ -218,7 +218,9 @@ def plot_image_grid(
             lines.append(f"pred {name(int(predictions[i]))}")
             wrong = labels is not None and int(predictions[i]) != int(labels[i])
         if probabilities is not None:
-            lines += [f"{name(int(c))}: {100 * p:.0f}%" for c, p in zip(classes[i], probs[i])]
+            lines += [
+                f"{name(int(c))}: {100 * p:.0f}%" for c, p in zip(classes[i], probs[i], strict=True)
+            ]
         if lines:
             ax.set_title(
                 "\n".join(lines), fontsize=7, color="crimson" if wrong else "black", loc="center"

@@ -109,7 +109,7 @@ def pair(value: Any, name: str, where: str) -> IntPair:
 def conv_output_size(
     n: int, k: int, p: int = 0, s: int = 1, where: str = "conv_output_size", axis: str | None = None
 ) -> int:
-    r"""Output length of a convolution or pooling window: :math:`\lfloor (n + 2p - k)/s \rfloor + 1`.
+    r"""Output length of a convolution or pooling window, :math:`\lfloor (n + 2p - k)/s \rfloor + 1`
 
     Parameters
     ----------

@@ -45,18 +45,11 @@ def require_torch() -> Any:
     return torch
 
 
-def _children(model: Layer) -> list[Layer]:
-    children = getattr(model, "children", None)
-    if callable(children):
-        return list(children())
-    return list(getattr(model, "layers", []))
-
-
 def _arrays(model: Layer, prefix: str = "") -> OrderedDict[str, np.ndarray]:
     """Every parameter and buffer of ``model`` under PyTorch's state_dict key, in order."""
     found: OrderedDict[str, np.ndarray] = OrderedDict()
     if isinstance(model, Sequential):
-        for i, layer in enumerate(_children(model)):
+        for i, layer in enumerate(model.children()):
             found.update(_arrays(layer, f"{prefix}{i}."))
         return found
     for name, parameter in model.named_parameters().items():
@@ -120,7 +113,7 @@ def _torch_layer(layer: Layer) -> Any:
     nn = require_torch().nn
     name, c = type(layer).__name__, layer.config()
     if isinstance(layer, Sequential):
-        return nn.Sequential(*(_torch_layer(child) for child in _children(layer)))
+        return nn.Sequential(*(_torch_layer(child) for child in layer.children()))
     if name == "Conv2d":
         return nn.Conv2d(
             c["in_channels"],

@@ -59,7 +59,7 @@ def balanced_pick(labels: np.ndarray, per_class: int, rng: np.random.Generator) 
 
 
 def write_split(prefix: str, spec, parts: list[np.ndarray]) -> None:
-    for remote, array in zip(spec.files, parts):
+    for remote, array in zip(spec.files, parts, strict=True):
         dtype = np.uint8
         path = write_idx(SAMPLE_DIR / f"{prefix}-{remote.name}", array.astype(dtype))
         digest = hashlib.sha256(path.read_bytes()).hexdigest()

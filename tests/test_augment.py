@@ -47,7 +47,7 @@ def test_channels_move_together_and_standardised_background_stays_background():
     x = np.full((30, 3, 12, 12), -0.42, np.float32)  # background of a standardised image
     x[:, :, 4:8, 4:8] = rng.random((30, 3, 4, 4))
     out = random_shift(x, 2, np.random.default_rng(3))
-    for img_in, img_out in zip(x, out):
+    for img_in, img_out in zip(x, out, strict=True):
         moves = {
             tuple(np.argwhere(img_out[c] != -0.42).min(axis=0) - 4)
             for c in range(3)

@@ -1,4 +1,4 @@
-"""BatchNorm1d / BatchNorm2d: reference = fast, gradient checks, train/eval, files, ONNX, PyTorch."""
+"""BatchNorm1d / BatchNorm2d: reference = fast, gradient checks, train/eval, files, ONNX, torch."""
 
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ def test_fast_equals_reference(shape, affine):
     np.testing.assert_allclose(mean, mean_ref, rtol=1e-12)
     np.testing.assert_allclose(var, var_ref, rtol=1e-12)
     for fast, ref in zip(
-        batch_norm_backward(g, x_hat, var, gamma), batch_norm_backward_reference(g, x, gamma)
+        batch_norm_backward(g, x_hat, var, gamma),
+        batch_norm_backward_reference(g, x, gamma),
+        strict=True,
     ):
         np.testing.assert_allclose(fast, ref, rtol=1e-9, atol=1e-10)
 

@@ -293,52 +293,28 @@ def test_an_input_changed_in_place_is_named():
 
 
 @pytest.mark.slow
-def test_time_limit_inside_a_real_jupyter_kernel():
+def test_time_limit_inside_a_real_jupyter_kernel(real_kernel):
     """In a kernel the student's function runs in a worker thread: its prints reach the
     cell, an endless loop is stopped after the limit, and the kernel stays usable."""
-    import os
     import time
 
-    from jupyter_client.manager import start_new_kernel
-
-    km, kc = start_new_kernel(kernel_name="python3", env={**os.environ, "EDU_CNN_OFFLINE": "1"})
-
-    def execute(code: str, timeout: float = 60) -> str:
-        msg_id = kc.execute(code)
-        text = []
-        while True:
-            msg = kc.get_iopub_msg(timeout=timeout)
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                text.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                text.append("\n".join(msg["content"]["traceback"]))
-            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                return "".join(text)
-
-    try:
-        execute("from edu_cnn.exercises import check")
-        started = time.monotonic()
-        out = execute(
-            "def accuracy(predictions, labels):\n"
-            "    print('looking', len(labels))\n"
-            "    while True:\n"
-            "        pass\n"
-            "r = check('accuracy', accuracy, time_limit=1.5)"
-        )
-        assert time.monotonic() - started < 5
-        assert (
-            "looking 4" in out and "⏱ accuracy: case 1 of" in out and "ran longer than 1.5 s" in out
-        )
-        out = execute(
-            "import numpy as np\n"
-            "check('accuracy', lambda predictions, labels: np.mean(predictions == labels))"
-        )
-        assert "✅ accuracy" in out
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+    execute = real_kernel.execute
+    execute("from edu_cnn.exercises import check")
+    started = time.monotonic()
+    out = execute(
+        "def accuracy(predictions, labels):\n"
+        "    print('looking', len(labels))\n"
+        "    while True:\n"
+        "        pass\n"
+        "r = check('accuracy', accuracy, time_limit=1.5)"
+    )
+    assert time.monotonic() - started < 5
+    assert "looking 4" in out and "⏱ accuracy: case 1 of" in out and "ran longer than 1.5 s" in out
+    out = execute(
+        "import numpy as np\n"
+        "check('accuracy', lambda predictions, labels: np.mean(predictions == labels))"
+    )
+    assert "✅ accuracy" in out
 
 
 def test_a_long_library_call_is_left_behind_but_check_returns():

@@ -130,7 +130,7 @@ def test_cache_is_used_when_complete(tmp_path):
     folder = tmp_path / "mine" / "mnist"
     folder.mkdir(parents=True)
     files = []
-    for remote, array in zip(MNIST.files, arrays):
+    for remote, array in zip(MNIST.files, arrays, strict=True):
         body = write_idx(folder / remote.name, array).read_bytes()
         files.append(dataclasses.replace(remote, sha256=hashlib.sha256(body).hexdigest(), md5=None))
     spec = dataclasses.replace(MNIST, files=tuple(files))
@@ -149,7 +149,7 @@ def test_inconsistent_files_are_reported(tmp_path):
         np.zeros(1, np.uint8),
     ]
     files = []
-    for remote, array in zip(MNIST.files, arrays):
+    for remote, array in zip(MNIST.files, arrays, strict=True):
         body = write_idx(folder / remote.name, array).read_bytes()
         files.append(dataclasses.replace(remote, sha256=hashlib.sha256(body).hexdigest(), md5=None))
     spec = dataclasses.replace(MNIST, files=tuple(files))
@@ -324,7 +324,7 @@ def _published(tmp_path):
             md5=None,
             size=None,
         )
-        for remote, raw in zip(MNIST.files, raws)
+        for remote, raw in zip(MNIST.files, raws, strict=True)
     ]
     spec = dataclasses.replace(
         MNIST,
@@ -339,7 +339,9 @@ def _published(tmp_path):
 
 def test_a_re_compressed_copy_of_the_published_files_is_accepted_not_deleted(tmp_path):
     spec, raws, folder = _published(tmp_path)
-    for remote, raw in zip(spec.files, raws):  # another tool: other gzip bytes, same content
+    for remote, raw in zip(
+        spec.files, raws, strict=True
+    ):  # another tool: other gzip bytes, same content
         (folder / remote.name).write_bytes(gzip.compress(raw, compresslevel=1, mtime=123456))
         assert hashlib.sha256((folder / remote.name).read_bytes()).hexdigest() != remote.sha256
     before = sorted(p.name for p in folder.iterdir())
@@ -351,7 +353,7 @@ def test_a_re_compressed_copy_of_the_published_files_is_accepted_not_deleted(tmp
 
 def test_uncompressed_idx_files_are_accepted(tmp_path):
     spec, raws, folder = _published(tmp_path)
-    for remote, raw in zip(spec.files, raws):
+    for remote, raw in zip(spec.files, raws, strict=True):
         (folder / remote.name.removesuffix(".gz")).write_bytes(raw)
     loaded = load_dataset(spec, data_dir=tmp_path / "mine", sample=False)
     assert loaded.source == "cache" and loaded.y_test.tolist() == [9, 0]
@@ -359,7 +361,7 @@ def test_uncompressed_idx_files_are_accepted(tmp_path):
 
 def test_a_damaged_file_is_moved_aside_never_deleted(tmp_path):
     spec, raws, folder = _published(tmp_path)
-    for remote, raw in zip(spec.files, raws):
+    for remote, raw in zip(spec.files, raws, strict=True):
         (folder / remote.name).write_bytes(gzip.compress(raw, mtime=0))
     damaged = folder / spec.files[1].name
     damaged.write_bytes(b"my own notes, not MNIST")
@@ -380,7 +382,7 @@ def test_a_damaged_file_is_moved_aside_never_deleted(tmp_path):
 
 def test_a_read_only_cache_with_a_damaged_file_falls_back_offline(tmp_path, monkeypatch):
     spec, raws, folder = _published(tmp_path)
-    for remote, raw in zip(spec.files, raws):
+    for remote, raw in zip(spec.files, raws, strict=True):
         (folder / remote.name).write_bytes(gzip.compress(raw, mtime=0))
     (folder / spec.files[0].name).write_bytes(b"damaged")
     folder.chmod(0o555)
@@ -406,7 +408,7 @@ def test_a_gzip_bomb_in_the_cache_is_not_inflated(tmp_path, monkeypatch):
     from edu_cnn.data import mnist
 
     spec, raws, folder = _published(tmp_path)
-    for remote, raw in zip(spec.files, raws):
+    for remote, raw in zip(spec.files, raws, strict=True):
         (folder / remote.name).write_bytes(gzip.compress(raw, mtime=0))
     monkeypatch.setattr(mnist, "MAX_IDX_BYTES", 1 << 20)
     (folder / spec.files[0].name).write_bytes(gzip.compress(bytes(8 << 20)))

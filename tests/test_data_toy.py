@@ -40,7 +40,7 @@ from edu_cnn.data import (
 def test_two_input_gates_follow_their_rule(name, rule):
     x, y = logic_gate(name.lower())
     assert x.shape == (4, 2) and x.dtype == np.float32 and y.dtype == np.int64
-    for (a, b), out in zip(x.astype(bool), y):
+    for (a, b), out in zip(x.astype(bool), y, strict=True):
         assert out == int(rule(a, b))
 
 

@@ -115,7 +115,7 @@ def test_mlp_backward_matches_sequential():
         loss(model(x), labels)
         model.backward(loss.backward())
         expected = (first.weight.grad, first.bias.grad, second.weight.grad, second.bias.grad)
-        for got, want in zip(ch03.mlp_backward(x, labels, W1, b1, W2, b2), expected):
+        for got, want in zip(ch03.mlp_backward(x, labels, W1, b1, W2, b2), expected, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
 
 

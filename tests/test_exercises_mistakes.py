@@ -44,7 +44,7 @@ def epoch_batch(X, t, w, b, lr):
 
 def epoch_counts_right(X, t, w, b, lr):
     right = 0
-    for x_n, t_n in zip(X, t):
+    for x_n, t_n in zip(X, t, strict=True):
         y = int(w @ x_n + b >= 0)
         right += y == t_n
         w, b = w + lr * (t_n - y) * x_n, b + lr * (t_n - y)
@@ -53,7 +53,7 @@ def epoch_counts_right(X, t, w, b, lr):
 
 def epoch_reordered(X, t, w, b, lr):
     mistakes = 0
-    for x_n, t_n in zip(X, t):
+    for x_n, t_n in zip(X, t, strict=True):
         y = int(w @ x_n + b >= 0)
         mistakes += y != t_n
         w, b = w + lr * (t_n - y) * x_n, b + lr * (t_n - y)

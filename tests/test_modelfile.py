@@ -53,8 +53,16 @@ def saved(tmp_path):
     return model, path
 
 
-def rewrite(path: pathlib.Path, *, header=None, weights=None, raw_npz: bytes | None = None) -> None:
-    """Rewrite a model file with a changed header and/or weights (a tampering stranger)."""
+def rewrite(
+    path: pathlib.Path,
+    *,
+    header=None,
+    weights=None,
+    raw_npz: bytes | None = None,
+    raw_header: str | None = None,
+) -> None:
+    """Rewrite a model file with a changed header and/or weights (a tampering stranger);
+    ``raw_header`` / ``raw_npz`` replace a member with these exact contents."""
     with zipfile.ZipFile(path) as archive:
         old_header = json.loads(archive.read("model.json"))
         npz_bytes = archive.read("weights.npz")
@@ -70,7 +78,7 @@ def rewrite(path: pathlib.Path, *, header=None, weights=None, raw_npz: bytes | N
     if raw_npz is not None:
         npz_bytes = raw_npz
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("model.json", json.dumps(old_header))
+        archive.writestr("model.json", json.dumps(old_header) if raw_header is None else raw_header)
         archive.writestr("weights.npz", npz_bytes)
 
 
@@ -83,7 +91,7 @@ def test_round_trip_is_bit_identical(saved):
     assert np.array_equal(model(x), loaded(x))
     assert loaded.training is False
     for (k1, p1), (k2, p2) in zip(
-        model.named_parameters().items(), loaded.named_parameters().items()
+        model.named_parameters().items(), loaded.named_parameters().items(), strict=True
     ):
         assert k1 == k2 and p1.data.dtype == p2.data.dtype and np.array_equal(p1.data, p2.data)
 
@@ -235,11 +243,7 @@ def test_corrupted_bytes_fail_the_zip_crc(saved):
 
 def test_invalid_json(saved):
     _, path = saved
-    with zipfile.ZipFile(path) as archive:
-        npz_bytes = archive.read("weights.npz")
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("model.json", "{not json")
-        archive.writestr("weights.npz", npz_bytes)
+    rewrite(path, raw_header="{not json")
     with pytest.raises(ModelFileError, match="model.json is not valid JSON"):
         load(path)
 
@@ -300,11 +304,7 @@ def test_a_file_cannot_pass_a_generator_or_nest_forever(saved):
     rewrite(path, header=lambda h: h["architecture"]["layers"][1]["config"].update(rng=5))
     with pytest.raises(ModelFileError, match=r"layer 1 \(Linear\) sets 'rng'"):
         load(path)
-    with zipfile.ZipFile(path) as archive:
-        npz_bytes = archive.read("weights.npz")
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("model.json", "[" * 100_000 + "]" * 100_000)
-        archive.writestr("weights.npz", npz_bytes)
+    rewrite(path, raw_header="[" * 100_000 + "]" * 100_000)
     with pytest.raises(ModelFileError, match="nested too deeply"):
         load(path)
 
@@ -687,10 +687,7 @@ def test_nan_weights_and_slopes_are_refused_naming_the_layer(saved, tmp_path):
         rewrite(good, header=lambda h: h["architecture"]["layers"][2].update(config="@"))
         with zipfile.ZipFile(good) as archive:
             raw = archive.read("model.json").decode().replace('"config": "@"', f'"config": {text}')
-            npz_bytes = archive.read("weights.npz")
-        with zipfile.ZipFile(good, "w") as archive:
-            archive.writestr("model.json", raw)
-            archive.writestr("weights.npz", npz_bytes)
+        rewrite(good, raw_header=raw)
         with pytest.raises(ModelFileError, match="model.json is not valid JSON"):
             load(good)
 
@@ -708,8 +705,9 @@ def test_a_strided_padded_conv_saves_and_loads(tmp_path):
 
 
 def test_an_input_shape_the_layers_cannot_take_is_refused_at_load(saved, tmp_path):
-    models = pytest.importorskip("edu_cnn.models")
-    path = save(models.lenet5(), tmp_path / "lenet.educnn", input_shape=(1, 28, 28))
+    from edu_cnn.models import lenet5
+
+    path = save(lenet5(), tmp_path / "lenet.educnn", input_shape=(1, 28, 28))
     for shape in ([4, 14, 14], [784], [3, 28, 28]):
         rewrite(path, header=lambda h, s=shape: h.update(input_shape=s))
         with pytest.raises(
@@ -719,7 +717,7 @@ def test_an_input_shape_the_layers_cannot_take_is_refused_at_load(saved, tmp_pat
         ):
             load(path)
     with pytest.raises(ModelFileError, match="save .*does not fit the layers"):
-        save(models.lenet5(), tmp_path / "bad.educnn", input_shape=(3, 28, 28))
+        save(lenet5(), tmp_path / "bad.educnn", input_shape=(3, 28, 28))
 
 
 def test_an_upsample_that_would_cost_gigabytes_per_prediction(tmp_path):

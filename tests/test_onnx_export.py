@@ -189,7 +189,7 @@ def test_float64_models_export_as_float32(tmp_path):
     np.testing.assert_allclose(got, model(x), **TOLERANCE)
 
 
-# -- what cannot be exported ------------------------------------------------------------------------
+# -- what cannot be exported -----------------------------------------------------------------------
 def test_max_unpool_is_refused_with_the_reason(tmp_path):
     model = Sequential(MaxUnpool2d(2), input_shape=(1, 3, 3))
     with pytest.raises(
@@ -246,7 +246,7 @@ def test_draw_graph_has_a_box_per_node():
     plt.close(fig)
 
 
-# -- chapter 8 exercises, checked against ONNX Runtime ------------------------------------------------
+# -- chapter 8 exercises, checked against ONNX Runtime ---------------------------------------------
 EXERCISES = ["gemm", "execution_order", "resize_nearest", "prepare_request"]
 
 

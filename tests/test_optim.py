@@ -28,7 +28,7 @@ def run(make, theta0, grads, dtype=np.float64):
     return path
 
 
-# -- first two steps, worked out with pen and paper -------------------------------------------------
+# -- first two steps, worked out with pen and paper ------------------------------------------------
 def test_sgd_by_hand():
     # θ = 1, g = 2, lr = 0.1 → 1 − 0.2 = 0.8; then g = −1 → 0.8 + 0.1 = 0.9
     path = run(lambda p: SGD(p, lr=0.1), [1.0], [[2.0], [-1.0]])
@@ -149,7 +149,7 @@ def test_against_pytorch(name, kwargs):
         np.testing.assert_allclose(ours[step], w.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
-# -- the optimiser race of chapter 3: one point, its gradient set by hand ---------------------------
+# -- the optimiser race of chapter 3: one point, its gradient set by hand --------------------------
 RACE = {
     "SGD": lambda p: SGD(p, lr=0.05),
     "momentum": lambda p: SGD(p, lr=0.02, momentum=0.9),

@@ -241,7 +241,7 @@ def test_the_model_is_shared_safely_between_threads(serve):
     jobs = [CLASSES[i % 3] for i in range(48)]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda kind: post(port, bodies[kind])[1], jobs))
-    for kind, answer in zip(jobs, answers):
+    for kind, answer in zip(jobs, answers, strict=True):
         assert answer == expected[kind]
 
 

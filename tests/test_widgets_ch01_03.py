@@ -178,7 +178,7 @@ def test_normalisation_state():
     assert not tiny.runs["raw"].diverged and tiny.final_losses()["raw"] > 3 * tiny.min_loss
 
 
-# -- the decision-boundary trainer ------------------------------------------------------------------
+# -- the decision-boundary trainer -----------------------------------------------------------------
 def test_trainer_learns_moons_and_is_deterministic():
     first = classification.BoundaryTrainer("moons", hidden=8, activation="relu", lr=0.03)
     second = classification.BoundaryTrainer("moons", hidden=8, activation="relu", lr=0.03)
@@ -209,7 +209,7 @@ def test_boundary_state_and_image():
         classification.dataset("blobs")
 
 
-# -- the optimiser race -------------------------------------------------------------------------------
+# -- the optimiser race ----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(optimizers.SURFACES))
 def test_surface_gradients_match_numerical(name):
     s = optimizers.SURFACES[name]
@@ -244,7 +244,7 @@ def test_race_results():
         optimizers.race("saddle")
 
 
-# -- the widgets' wiring (no front end needed) ---------------------------------------------------------
+# -- the widgets' wiring (no front end needed) -----------------------------------------------------
 def test_perceptron_playground_wiring():
     playground = perceptron.perceptron_playground(gate="AND", w1=0.0, w2=0.0, b=0.0)
     assert playground.state.n_correct == 1  # step(0) = 1 on every row
@@ -305,7 +305,7 @@ def test_static_twins_draw():
     assert all(len(fig.axes) >= 2 for fig in figures)
 
 
-# -- the fast renderer and the chapter 0 figures -------------------------------------------------------
+# -- the fast renderer and the chapter 0 figures ---------------------------------------------------
 def test_blit_renderer_leaves_no_trace_of_the_previous_picture():
     """Update A then B through one renderer = B drawn by a fresh renderer, pixel for pixel."""
     from io import BytesIO

@@ -117,11 +117,11 @@ def test_figures_are_built():
     )
     assert len(fig.axes) == 6
     titles = [ax.get_title() for ax in fig.axes[:5]]
-    for title, p, label in zip(titles, probs, range(5)):
+    for title, p, label in zip(titles, probs, range(5), strict=True):
         assert title.startswith(f"true {label}\npred {p.argmax()}")
         assert title.count("%") == 3
     red = [ax.title.get_color() == "crimson" for ax in fig.axes[:5]]
-    assert red == [p.argmax() != label for p, label in zip(probs, range(5))]
+    assert red == [p.argmax() != label for p, label in zip(probs, range(5), strict=True)]
     fig = plot_probabilities(probs[0])
     assert len(fig.axes[0].patches) == 10
 
@@ -564,7 +564,7 @@ def test_static_twin_and_prediction_html(mnist, trained_mlp):
 
 # -- the stop button in a real kernel -------------------------------------------------------
 @pytest.mark.slow
-def test_stop_button_in_a_real_kernel():
+def test_stop_button_in_a_real_kernel(real_kernel):
     """What a browser does, minus the browser: a comm message "click" to the button.
 
     Background training (start): the cell returns at once, the kernel is idle, the click
@@ -572,25 +572,7 @@ def test_stop_button_in_a_real_kernel():
     click waits in the queue until the cell is done – which is why start() exists – while
     the kernel's interrupt still stops it cleanly.
     """
-    from jupyter_client.manager import start_new_kernel
-
-    km, kc = start_new_kernel(kernel_name="python3", env={**os.environ, "EDU_CNN_OFFLINE": "1"})
-
-    def execute(code: str, during=None, timeout: float = 120) -> str:
-        msg_id = kc.execute(code)
-        if during is not None:
-            during()
-        text = []
-        while True:
-            msg = kc.get_iopub_msg(timeout=timeout)
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "stream":
-                text.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                text.append("\n".join(msg["content"]["traceback"]))
-            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                return "".join(text)
+    kc, execute = real_kernel.client, real_kernel.execute
 
     def click(model_id: str) -> None:
         kc.shell_channel.send(
@@ -600,47 +582,41 @@ def test_stop_button_in_a_real_kernel():
             )
         )
 
-    try:
-        button = execute(
-            "import numpy as np\n"
-            "from edu_cnn.models import mlp\n"
-            "from edu_cnn.losses import CrossEntropyLoss\n"
-            "from edu_cnn.optim import Adam\n"
-            "from edu_cnn.widgets.dashboard import TrainingDashboard\n"
-            "rng = np.random.default_rng(0)\n"
-            "x = rng.normal(size=(20000, 20)).astype(np.float32)\n"
-            "y = (x.sum(1) > 0).astype(np.int64)\n"
-            "model = mlp((20, 64, 2)); dash = TrainingDashboard()\n"
-            "args = (model, CrossEntropyLoss(), Adam(model.parameters()), x, y)\n"
-            "print(dash.stop_button.model_id)\n"
-        ).split()[-1]
-        started = time.monotonic()
-        assert "started" in execute(
-            "dash.start(*args, epochs=1000, batch_size=16); print('started')"
-        )
-        assert time.monotonic() - started < 10  # the cell did not wait for training
-        time.sleep(0.5)
-        click(button)
-        result = execute(
-            "h = dash.wait(timeout=60)\nprint(h.stopped_early, h.epochs < 1000, dash.state.phase)"
-        )
-        assert result.split() == ["True", "True", "stopped"], result
+    button = execute(
+        "import numpy as np\n"
+        "from edu_cnn.models import mlp\n"
+        "from edu_cnn.losses import CrossEntropyLoss\n"
+        "from edu_cnn.optim import Adam\n"
+        "from edu_cnn.widgets.dashboard import TrainingDashboard\n"
+        "rng = np.random.default_rng(0)\n"
+        "x = rng.normal(size=(20000, 20)).astype(np.float32)\n"
+        "y = (x.sum(1) > 0).astype(np.int64)\n"
+        "model = mlp((20, 64, 2)); dash = TrainingDashboard()\n"
+        "args = (model, CrossEntropyLoss(), Adam(model.parameters()), x, y)\n"
+        "print(dash.stop_button.model_id)\n"
+    ).split()[-1]
+    started = time.monotonic()
+    assert "started" in execute("dash.start(*args, epochs=1000, batch_size=16); print('started')")
+    assert time.monotonic() - started < 10  # the cell did not wait for training
+    time.sleep(0.5)
+    click(button)
+    result = execute(
+        "h = dash.wait(timeout=60)\nprint(h.stopped_early, h.epochs < 1000, dash.state.phase)"
+    )
+    assert result.split() == ["True", "True", "stopped"], result
 
-        result = execute(
-            "h = dash.run(*args, epochs=2, batch_size=16)\nprint(h.stopped_early, h.epochs)",
-            during=lambda: (time.sleep(0.3), click(button)),
-        )
-        assert result.split() == ["False", "2"], result  # the click came too late
+    result = execute(
+        "h = dash.run(*args, epochs=2, batch_size=16)\nprint(h.stopped_early, h.epochs)",
+        during=lambda: (time.sleep(0.3), click(button)),
+    )
+    assert result.split() == ["False", "2"], result  # the click came too late
 
-        result = execute(
-            "h = dash.run(*args, epochs=1000, batch_size=16)\n"
-            "print(h.stopped_early, h.epochs < 1000, dash.state.phase)",
-            during=lambda: (time.sleep(1.0), km.interrupt_kernel()),
-        )
-        assert result.split() == ["True", "True", "stopped"], result
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+    result = execute(
+        "h = dash.run(*args, epochs=1000, batch_size=16)\n"
+        "print(h.stopped_early, h.epochs < 1000, dash.state.phase)",
+        during=lambda: (time.sleep(1.0), real_kernel.manager.interrupt_kernel()),
+    )
+    assert result.split() == ["True", "True", "stopped"], result
 
 
 # -- the chapter's exercises: typical wrong answers get a useful message --------------------

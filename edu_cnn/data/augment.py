@@ -75,7 +75,7 @@ def random_shift_reference(
     x, max_shift = _check(x, max_shift, "random_shift_reference")
     dy, dx = _offsets(len(x), max_shift, rng)
     return (
-        np.stack([shift_image(img, int(a), int(b)) for img, a, b in zip(x, dy, dx)])
+        np.stack([shift_image(img, int(a), int(b)) for img, a, b in zip(x, dy, dx, strict=True)])
         if len(x)
         else x.copy()
     )

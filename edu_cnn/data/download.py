@@ -24,8 +24,8 @@ downloads over it, while this cache never deletes a file a user put there (see
 :mod:`edu_cnn.data.mnist`); and its temporary files (``tmpXXXXXXXX``) cannot be told from
 a user's, so leftovers could not be cleaned. With a custom downloader for the cap and the
 deadline, pooch would be left doing the rename and one hash – a dependency (and
-``requests``) for that. The progress bar is a dozen lines for the same reason (tqdm is not
-a dependency of the course).
+``requests``) for that. The progress bar is tqdm's, as pooch's would be (``tqdm.auto``, as
+in :func:`edu_cnn.training.fit`: a widget in Jupyter, a text line in a terminal).
 """
 
 from __future__ import annotations
@@ -34,14 +34,13 @@ import contextlib
 import hashlib
 import os
 import secrets
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import Any, BinaryIO
 
 from edu_cnn import settings
 from edu_cnn.data.errors import ChecksumError, DataError, DownloadError
@@ -117,35 +116,12 @@ def verify_file(path: str | os.PathLike[str], remote: RemoteFile) -> None:
         )
 
 
-class _Progress:
-    """A one-line text progress bar on stderr (works in a terminal and in Jupyter)."""
+def _progress_bar(name: str, total: int | None) -> Any:
+    """A tqdm bar counting the bytes of ``name`` (kB / MB as they grow): ``tqdm.auto``
+    draws a widget in Jupyter and a text line on stderr in a terminal."""
+    from tqdm.auto import tqdm
 
-    def __init__(self, name: str, total: int | None, stream: IO[str] | None = None) -> None:
-        self.name, self.total = name, total
-        self.stream = stream if stream is not None else sys.stderr
-        self.done = 0
-        self._last = 0.0
-
-    def update(self, n: int) -> None:
-        self.done += n
-        now = time.monotonic()
-        if now - self._last >= 0.2:
-            self._last = now
-            self._draw()
-
-    def _draw(self, end: str = "") -> None:
-        mb = self.done / 1e6
-        if self.total:
-            frac = min(self.done / self.total, 1.0)
-            bar = "█" * int(25 * frac) + "·" * (25 - int(25 * frac))
-            text = f"{self.name} |{bar}| {100 * frac:5.1f}% {mb:.1f}/{self.total / 1e6:.1f} MB"
-        else:
-            text = f"{self.name} {mb:.1f} MB"
-        self.stream.write("\r" + text + end)
-        self.stream.flush()
-
-    def close(self) -> None:
-        self._draw(end="\n")
+    return tqdm(total=total, desc=name, unit="B", unit_scale=True, leave=True, mininterval=0.2)
 
 
 def deadline_for(remote: RemoteFile) -> float:
@@ -199,6 +175,7 @@ def _download_once(
     limit = remote.size if remote.size else MAX_UNKNOWN_SIZE
     ends = time.monotonic() + deadline
     temp: Path | None = None
+    bar = None
     try:
         with urllib.request.urlopen(request, timeout=min(timeout, deadline)) as response:
             announced = response.headers.get("Content-Length")
@@ -208,7 +185,8 @@ def _download_once(
                     f"{url}: announces {announced:,} bytes, more than the "
                     f"{limit:,} expected; not downloaded"
                 )
-            bar = _Progress(remote.name, announced or remote.size) if progress else None
+            if progress:
+                bar = _progress_bar(remote.name, announced or remote.size)
             sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
             received = 0
             try:
@@ -247,7 +225,7 @@ def _download_once(
                         raise _disk_full_error(destination, remote, error) from error
                     sha.update(block)
                     md5.update(block)
-                    if bar:
+                    if bar is not None:
                         bar.update(len(block))
                 try:
                     handle.flush()
@@ -256,8 +234,6 @@ def _download_once(
             finally:
                 with contextlib.suppress(OSError):
                     handle.close()
-            if bar:
-                bar.close()
         if announced is not None and received != announced:
             raise DownloadError(
                 f"{url}: transfer interrupted – received {received:,} of {announced:,} bytes"
@@ -282,6 +258,8 @@ def _download_once(
     except Exception as error:  # http.client.IncompleteRead, BadStatusLine, …
         raise DownloadError(f"{url}: {type(error).__name__}: {error}") from error
     finally:
+        if bar is not None:
+            bar.close()  # also after a failure: the bar shows how far this mirror got
         if temp is not None:
             temp.unlink(missing_ok=True)
 
@@ -308,7 +286,7 @@ def fetch_file(
     timeout : float
         Seconds to wait for a mirror to answer or send the next block.
     progress : bool
-        Draw a progress bar on stderr.
+        Show a tqdm progress bar (a widget in Jupyter, a text line on stderr elsewhere).
     deadline : float, optional
         Seconds one mirror gets for the whole file (default :func:`deadline_for`).
 

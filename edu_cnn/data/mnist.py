@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -303,7 +304,7 @@ def _to_arrays(
     contents: Sequence[bytes], names: Sequence[str], spec: DatasetSpec, as_float: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Decode the four IDX payloads and check that they fit together."""
-    arrays = [parse_idx(data, name) for data, name in zip(contents, names)]
+    arrays = [parse_idx(data, name) for data, name in zip(contents, names, strict=True)]
     out = []
     for images_at in (0, 2):
         images, labels = arrays[images_at], arrays[images_at + 1]
@@ -381,7 +382,7 @@ def _from_cache(folder: Path, spec: DatasetSpec) -> tuple[dict[str, bytes], list
     """
     found: dict[str, bytes] = {}
     missing = []
-    for remote, raw_sha in zip(spec.files, spec.raw_sha256):
+    for remote, raw_sha in zip(spec.files, spec.raw_sha256, strict=True):
         gz = folder / remote.name
         raw = folder / remote.name.removesuffix(".gz")
         content = None
@@ -424,7 +425,7 @@ def _from_debian(spec: DatasetSpec, as_float: bool) -> Dataset | None:
     if not all(path.is_file() for path in paths):
         return None
     contents = []
-    for path, expected in zip(paths, spec.raw_sha256):
+    for path, expected in zip(paths, spec.raw_sha256, strict=True):
         data = decompress(path.read_bytes(), str(path))
         if hashlib.sha256(data).hexdigest() != expected:
             warnings.warn(
@@ -578,21 +579,13 @@ def load_dataset(
     return Dataset(*arrays, spec.class_names, "download", spec.name, str(folder))
 
 
-def load_mnist(
-    *,
-    as_float: bool = False,
-    data_dir: str | os.PathLike[str] | None = None,
-    mirrors: Sequence[str] | None = None,
-    download: bool = True,
-    progress: bool = True,
-    timeout: float = DEFAULT_TIMEOUT,
-    sample: bool | None = None,
-) -> Dataset:
+def load_mnist(**options: Any) -> Dataset:
     """The MNIST handwritten digits: 60,000 training and 10,000 test images, 28×28.
 
     Looks in the cache, then downloads (checked by SHA-256 and MD5); offline it returns
-    the small sample shipped with the course and warns. See :func:`load_dataset` for
-    the parameters.
+    the small sample shipped with the course and warns. The keyword arguments
+    (``as_float``, ``data_dir``, ``mirrors``, ``download``, ``progress``, ``timeout``,
+    ``sample``) are those of :func:`load_dataset`.
 
     Examples
     --------
@@ -600,41 +593,14 @@ def load_mnist(
     >>> data.x_train.shape                     # doctest: +SKIP
     (60000, 1, 28, 28)
     """
-    return load_dataset(
-        MNIST,
-        as_float=as_float,
-        data_dir=data_dir,
-        mirrors=mirrors,
-        download=download,
-        progress=progress,
-        timeout=timeout,
-        sample=sample,
-    )
+    return load_dataset(MNIST, **options)
 
 
-def load_fashion_mnist(
-    *,
-    as_float: bool = False,
-    data_dir: str | os.PathLike[str] | None = None,
-    mirrors: Sequence[str] | None = None,
-    download: bool = True,
-    progress: bool = True,
-    timeout: float = DEFAULT_TIMEOUT,
-    sample: bool | None = None,
-) -> Dataset:
+def load_fashion_mnist(**options: Any) -> Dataset:
     """Zalando's Fashion-MNIST: 70,000 28×28 images of clothes in 10 classes.
 
     Looks in the cache, then in Debian's ``dataset-fashion-mnist`` package, then
     downloads; offline it returns the small sample shipped with the course and warns.
-    See :func:`load_dataset` for the parameters.
+    The keyword arguments are those of :func:`load_dataset`, as for :func:`load_mnist`.
     """
-    return load_dataset(
-        FASHION_MNIST,
-        as_float=as_float,
-        data_dir=data_dir,
-        mirrors=mirrors,
-        download=download,
-        progress=progress,
-        timeout=timeout,
-        sample=sample,
-    )
+    return load_dataset(FASHION_MNIST, **options)

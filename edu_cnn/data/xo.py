@@ -43,8 +43,11 @@ def _draw(kind, size, angle, half_extent, width, shift_r, shift_c):
     axis, the O's radius), ``width`` its stroke width in pixels, ``angle`` in radians.
     """
     rows, cols = _pixel_grid(size)
+
     # Per-image parameters as (N, 1, 1) so they broadcast against the (size, size) grid.
-    col = lambda v: np.asarray(v, dtype=np.float64).reshape(-1, 1, 1)
+    def col(v):
+        return np.asarray(v, dtype=np.float64).reshape(-1, 1, 1)
+
     angle, half, width = col(angle), col(half_extent), col(width)
     y, x = rows - col(shift_r), cols - col(shift_c)
     # Rotate the pixel coordinates by −angle: the same as rotating the letter by +angle.

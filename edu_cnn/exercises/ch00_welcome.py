@@ -43,7 +43,8 @@ def _accuracy_cases(rng: np.random.Generator) -> list[tuple]:
         Mistake(
             "error rate",
             lambda predictions, labels: np.mean(predictions != labels),
-            "That is the share of *wrong* predictions (the error rate) – accuracy counts the right ones.",
+            "That is the share of *wrong* predictions (the error rate) – "
+            "accuracy counts the right ones.",
         ),
         Mistake(
             "percent",

@@ -106,8 +106,9 @@ def _update(w, b, x, t, lr, sign=1, strict=False):
     "the error (target minus output) – zero when the output is right.",
     hints=[
         (
-            "y = step(w·x + b); the error t − y is +1, 0 or −1. The weights move by lr · error · x, "
-            "the bias by lr · error (the bias acts like a weight on an input that is always 1)."
+            "y = step(w·x + b); the error t − y is +1, 0 or −1. "
+            "The weights move by lr · error · x, the bias by lr · error "
+            "(the bias acts like a weight on an input that is always 1)."
         ),
         "w_new = w + lr·(t − y)·x and b_new = b + lr·(t − y); return the tuple (w_new, b_new).",
     ],
@@ -115,7 +116,8 @@ def _update(w, b, x, t, lr, sign=1, strict=False):
         Mistake(
             "sign",
             lambda w, b, x, t, lr: _update(w, b, x, t, lr, sign=-1),
-            "The update has the opposite sign: the error is t − y (target minus output), not y − t.",
+            "The update has the opposite sign: the error is t − y (target minus output), "
+            "not y − t.",
         ),
         Mistake(
             "no lr",
@@ -158,7 +160,7 @@ def _epoch_cases(rng: np.random.Generator) -> list[tuple]:
 
 def _epoch(X, t, w, b, lr, batch=False, count_right=False, sign=1, count_after=False):
     w0, b0, mistakes, right = w, b, 0, 0
-    for x_n, t_n in zip(X, t):
+    for x_n, t_n in zip(X, t, strict=True):
         y = 1 if np.dot(w0 if batch else w, x_n) + (b0 if batch else b) >= 0 else 0
         right += y == t_n
         if y != t_n:
@@ -177,8 +179,8 @@ def _epoch(X, t, w, b, lr, batch=False, count_right=False, sign=1, count_after=F
     "before it left them.",
     hints=[
         (
-            "For each row: compute its output with the current w and b, and if it is wrong, count a "
-            "mistake and apply the learning rule right away (before the next row)."
+            "For each row: compute its output with the current w and b, and if it is wrong, "
+            "count a mistake and apply the learning rule right away (before the next row)."
         ),
         (
             "for x_n, t_n in zip(X, t): y = step(w·x_n + b); if y != t_n: mistakes += 1, "
@@ -213,7 +215,7 @@ def _epoch(X, t, w, b, lr, batch=False, count_right=False, sign=1, count_after=F
 def perceptron_epoch(X, t, w, b, lr):
     """One pass of the learning rule over every row: returns (w, b, number of mistakes)."""
     mistakes = 0
-    for x_n, t_n in zip(X, t):
+    for x_n, t_n in zip(X, t, strict=True):
         y = 1 if np.dot(w, x_n) + b >= 0 else 0
         if y != t_n:
             mistakes += 1

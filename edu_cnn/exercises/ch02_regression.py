@@ -34,7 +34,10 @@ def _mse_cases(rng: np.random.Generator) -> list[tuple]:
 @exercise(
     "mse_loss",
     cases=_mse_cases,
-    hint="Three words in the name, three steps: the error of each prediction, squared, then averaged.",
+    hint=(
+        "Three words in the name, three steps: the error of each prediction, squared, "
+        "then averaged."
+    ),
     hints=[
         (
             "Compute the differences ŷ − y (an array), square each one, then take the mean over "
@@ -61,7 +64,8 @@ def _mse_cases(rng: np.random.Generator) -> list[tuple]:
         Mistake(
             "square of mean",
             lambda y_pred, y: np.mean(y_pred - y) ** 2,
-            "That is the square of the mean difference – square each difference first, then average.",
+            "That is the square of the mean difference – square each difference first, "
+            "then average.",
         ),
         Mistake(
             "half",
@@ -184,7 +188,8 @@ def _step_cases(rng: np.random.Generator) -> list[tuple]:
         Mistake(
             "uphill",
             lambda X, y, w, b, lr: _step(X, y, w, b, lr, direction=1),
-            "The step went uphill (w + lr·dw): the loss grows. Step against the gradient: w − lr·dw.",
+            "The step went uphill (w + lr·dw): the loss grows. Step against the gradient: "
+            "w − lr·dw.",
         ),
         Mistake(
             "no lr",
@@ -194,7 +199,8 @@ def _step_cases(rng: np.random.Generator) -> list[tuple]:
         Mistake(
             "gradient",
             lambda X, y, w, b, lr: _gradient(X, y, w, b),
-            "That is the gradient (dw, db) itself – the step returns the new weights w − lr·dw, b − lr·db.",
+            "That is the gradient (dw, db) itself – the step returns the new weights w − lr·dw, "
+            "b − lr·db.",
         ),
         Mistake(
             "no 1/N",
@@ -246,8 +252,9 @@ def _zscore_cases(rng: np.random.Generator) -> list[tuple]:
     "which data's mean? The model may only learn from the *training* data.",
     hints=[
         (
-            "Compute one mean and one standard deviation per column (per feature, axis=0) of the "
-            "training set, and use these same numbers for both sets. Test statistics must never be used."
+            "Compute one mean and one standard deviation per column (per feature, axis=0) "
+            "of the training set, and use these same numbers for both sets. "
+            "Test statistics must never be used."
         ),
         (
             "mean = X_train.mean(axis=0), std = X_train.std(axis=0); return "
@@ -274,7 +281,8 @@ def _zscore_cases(rng: np.random.Generator) -> list[tuple]:
         Mistake(
             "ddof",
             lambda X_train, X_test: _zscore(X_train, X_test, ddof=1),
-            "The std divides by N − 1 (ddof=1, pandas' default); the z-score here uses np.std's N (ddof=0).",
+            "The std divides by N − 1 (ddof=1, pandas' default); "
+            "the z-score here uses np.std's N (ddof=0).",
         ),
     ],
 )

@@ -38,8 +38,8 @@ def _sigmoid_cases(rng: np.random.Generator) -> list[tuple]:
     hint="The sigmoid's derivative can be written with the sigmoid itself – compute σ(z) first.",
     hints=[
         (
-            "σ(z) = 1 / (1 + exp(−z)). Its derivative is σ(z) times (one minus σ(z)); at z = 0 that "
-            "is 0.5 · 0.5 = 0.25."
+            "σ(z) = 1 / (1 + exp(−z)). Its derivative is σ(z) times (one minus σ(z)); "
+            "at z = 0 that is 0.5 · 0.5 = 0.25."
         ),
         "s = 1 / (1 + np.exp(-z)); return s * (1 - s).",
     ],
@@ -90,7 +90,8 @@ def _one_hot_cases(rng: np.random.Generator) -> list[tuple]:
     cases=_one_hot_cases,
     hint="One row per label and one column per class; each row is all zeros except one place.",
     hints=[
-        "Start from an array of zeros of shape (N, num_classes); row n gets its 1 in column labels[n].",
+        "Start from an array of zeros of shape (N, num_classes); "
+        "row n gets its 1 in column labels[n].",
         "t = np.zeros((len(labels), num_classes)); t[np.arange(len(labels)), labels] = 1.",
     ],
     mistakes=[
@@ -102,7 +103,8 @@ def _one_hot_cases(rng: np.random.Generator) -> list[tuple]:
         Mistake(
             "max+1",
             lambda labels, num_classes: np.eye(labels.max() + 1)[labels],
-            "The number of columns must be num_classes, not labels.max() + 1 – a class may be absent.",
+            "The number of columns must be num_classes, not labels.max() + 1 – "
+            "a class may be absent.",
         ),
         Mistake(
             "off by one",
@@ -144,9 +146,10 @@ def _true_class_only(z, labels):
     "probabilities with the one-hot target, and remember the loss is a mean.",
     hints=[
         (
-            "The softmax of each row gives probabilities y; the one-hot label gives t. The gradient "
-            "of the mean cross-entropy is their difference, divided by the N samples. Subtract each "
-            "row's max before exp so that large logits do not overflow."
+            "The softmax of each row gives probabilities y; the one-hot label gives t. "
+            "The gradient of the mean cross-entropy is their difference, "
+            "divided by the N samples. Subtract each row's max before exp so that large logits "
+            "do not overflow."
         ),
         "y = softmax(z) (row-wise, max subtracted), t = one_hot(labels, C); return (y − t) / N.",
     ],
@@ -154,7 +157,8 @@ def _true_class_only(z, labels):
         Mistake(
             "true class only",
             lambda z, labels: _true_class_only(z, labels),
-            "Only the true class got a gradient: all classes get one – y − t is non-zero in every column.",
+            "Only the true class got a gradient: all classes get one – "
+            "y − t is non-zero in every column.",
         ),
         Mistake(
             "no 1/N",
@@ -164,7 +168,8 @@ def _true_class_only(z, labels):
         Mistake(
             "sign",
             lambda z, labels: (np.eye(z.shape[1])[labels] - _softmax(z)) / len(z),
-            "The sign is flipped: the gradient is (y − t)/N – probabilities minus target, not t − y.",
+            "The sign is flipped: the gradient is (y − t)/N – probabilities minus target, "
+            "not t − y.",
         ),
         Mistake(
             "column softmax",
@@ -216,9 +221,11 @@ def _mlp(x, labels, W1, b1, W2, b2, prime=True, mean=True):
     "shape of its parameter.",
     hints=[
         (
-            "The output δ2 is the softmax_ce_gradient of z2. A layer's weight gradient pairs its δ "
-            "with its input (δᵀ · input), its bias gradient sums δ over the samples. δ1 comes from "
-            "sending δ2 back through W2 and multiplying by the sigmoid's derivative at the hidden layer."
+            "The output δ2 is the softmax_ce_gradient of z2. "
+            "A layer's weight gradient pairs its δ with its input (δᵀ · input), "
+            "its bias gradient sums δ over the samples. "
+            "δ1 comes from sending δ2 back through W2 and multiplying by the sigmoid's "
+            "derivative at the hidden layer."
         ),
         (
             "Forward: a1 = σ(x W1ᵀ + b1), z2 = a1 W2ᵀ + b2. Backward: δ2 = (softmax(z2) − t)/N; "
@@ -234,7 +241,8 @@ def _mlp(x, labels, W1, b1, W2, b2, prime=True, mean=True):
         Mistake(
             "no 1/N",
             lambda x, labels, W1, b1, W2, b2: _mlp(x, labels, W1, b1, W2, b2, mean=False),
-            "The 1/N is missing from δ2 = (softmax(z2) − t)/N: the loss is a mean over the samples.",
+            "The 1/N is missing from δ2 = (softmax(z2) − t)/N: "
+            "the loss is a mean over the samples.",
         ),
         Mistake(
             "sign",

@@ -106,9 +106,9 @@ def _correlate_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndar
     "position one number comes out.",
     hints=[
         (
-            "The output has (H − kh + 1) × (W − kw + 1) positions. At position (i, j) multiply the "
-            "kh × kw patch starting there element by element with the kernel and add everything up. "
-            "No flipping – that would be true convolution."
+            "The output has (H − kh + 1) × (W − kw + 1) positions. At position (i, j) "
+            "multiply the kh × kw patch starting there element by element with the kernel and "
+            "add everything up. No flipping – that would be true convolution."
         ),
         (
             "out[i, j] = np.sum(image[i:i+kh, j:j+kw] * kernel) for i in range(H − kh + 1), "
@@ -202,8 +202,9 @@ def _multichannel_cases(rng: np.random.Generator) -> list[dict]:
     "channels at once and adds what it sees, plus its own bias.",
     hints=[
         (
-            "For output channel o: cross-correlate each input channel c with weight[o, c], add the "
-            "C_in results, then add bias[o] once. The output has shape (C_out, H − kh + 1, W − kw + 1)."
+            "For output channel o: cross-correlate each input channel c with weight[o, c], "
+            "add the C_in results, then add bias[o] once. "
+            "The output has shape (C_out, H − kh + 1, W − kw + 1)."
         ),
         "out[o, i, j] = np.sum(x[:, i:i+kh, j:j+kw] * weight[o]) + bias[o] for every o, i, j.",
     ],
@@ -216,7 +217,8 @@ def _multichannel_cases(rng: np.random.Generator) -> list[dict]:
         Mistake(
             "flipped",
             lambda x, weight, bias: _multichannel(x, weight, bias, flip=True),
-            "The kernels were rotated by 180° (true convolution): a convolution layer cross-correlates.",
+            "The kernels were rotated by 180° (true convolution): "
+            "a convolution layer cross-correlates.",
         ),
         Mistake(
             "one channel",

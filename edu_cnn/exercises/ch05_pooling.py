@@ -57,8 +57,8 @@ def _pool_cases(rng: np.random.Generator) -> list[dict]:
     "`stride` pixels.",
     hints=[
         (
-            "There are ⌊(n − size)/stride⌋ + 1 windows along each axis. Window (i, j) starts at row "
-            "i·stride and column j·stride; max pooling keeps its largest value."
+            "There are ⌊(n − size)/stride⌋ + 1 windows along each axis. Window (i, j) "
+            "starts at row i·stride and column j·stride; max pooling keeps its largest value."
         ),
         "out[i, j] = x[i*stride : i*stride + size, j*stride : j*stride + size].max()",
     ],
@@ -71,7 +71,8 @@ def _pool_cases(rng: np.random.Generator) -> list[dict]:
         Mistake(
             "stride ignored",
             lambda x, size, stride: _pool(x, size, 1),
-            "The windows moved by 1 instead of by `stride`: window (i, j) starts at (i·stride, j·stride).",
+            "The windows moved by 1 instead of by `stride`: window (i, j) "
+            "starts at (i·stride, j·stride).",
         ),
         Mistake(
             "min",
@@ -165,9 +166,10 @@ def _pool_backward_cases(rng: np.random.Generator) -> list[dict]:
     "grad_out[i, j] has to go, and what happens where windows overlap.",
     hints=[
         (
-            "Each window passes its gradient to the one position that held its maximum; every other "
-            "position gets 0. If several positions tie for the maximum, only the first (the one "
-            "np.argmax finds) gets it. Where windows overlap (stride < size) the contributions add up: use +=."
+            "Each window passes its gradient to the one position that held its maximum; "
+            "every other position gets 0. If several positions tie for the maximum, "
+            "only the first (the one np.argmax finds) gets it. "
+            "Where windows overlap (stride < size) the contributions add up: use +=."
         ),
         (
             "r, c = np.unravel_index(np.argmax(window), window.shape); "
@@ -298,7 +300,8 @@ def _transposed_cases(rng: np.random.Generator) -> list[dict[str, int]]:
     "transposed_conv_output_size",
     cases=_transposed_cases,
     hint="A transposed convolution undoes the size change of a convolution: solve the "
-    "convolution's formula o = ⌊(n + 2p − k)/s⌋ + 1 for n, then swap the roles of input and output.",
+    "convolution's formula o = ⌊(n + 2p − k)/s⌋ + 1 for n, "
+    "then swap the roles of input and output.",
     hints=[
         (
             "Each of the n inputs stamps a k-wide copy of the kernel, the copies s apart: they "

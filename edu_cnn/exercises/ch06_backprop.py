@@ -40,8 +40,9 @@ def _dw_cases(rng: np.random.Generator) -> list[dict]:
     "output's δ. dW has the kernel's shape.",
     hints=[
         (
-            "dW has shape (H − Ho + 1, W − Wo + 1). dW[u, v] sums a_prev[i + u, j + v] · δ[i, j] over all "
-            "output positions (i, j): slide δ over the layer's input a^{l−1} (not z) like a kernel, "
+            "dW has shape (H − Ho + 1, W − Wo + 1). dW[u, v] sums a_prev[i + u, j + v] · "
+            "δ[i, j] over all output positions (i, j): "
+            "slide δ over the layer's input a^{l−1} (not z) like a kernel, "
             "without flipping anything."
         ),
         "dW[u, v] = np.sum(a_prev[u:u+Ho, v:v+Wo] * delta) – the cross-correlation a_prev ⋆ δ.",
@@ -56,7 +57,8 @@ def _dw_cases(rng: np.random.Generator) -> list[dict]:
         Mistake(
             "convolution",
             lambda a_prev, delta: _correlate(a_prev, np.rot90(delta, 2)),
-            "δ was rotated by 180° (a true convolution): dW = a_prev ⋆ δ, cross-correlation without flipping.",
+            "δ was rotated by 180° (a true convolution): dW = a_prev ⋆ δ, "
+            "cross-correlation without flipping.",
         ),
         Mistake(
             "sign",
@@ -105,9 +107,10 @@ def _delta_cases(rng: np.random.Generator) -> list[dict]:
     "collect δ back from all of them. The result has the input's shape.",
     hints=[
         (
-            "a_prev[p, q] reached z[i, j] through W[p − i, q − j]. Summing δ[i, j] · W[p − i, q − j] is "
-            "a cross-correlation of δ – padded with kh − 1 rows / kw − 1 columns of zeros on each "
-            "side – with the kernel rotated by 180°."
+            "a_prev[p, q] reached z[i, j] through W[p − i, q − j]. "
+            "Summing δ[i, j] · W[p − i, q − j] is a cross-correlation of δ – "
+            "padded with kh − 1 rows / kw − 1 columns of zeros on each side – "
+            "with the kernel rotated by 180°."
         ),
         (
             "padded = np.pad(delta, ((kh-1, kh-1), (kw-1, kw-1))); cross-correlate padded with "
@@ -218,9 +221,10 @@ def _numerical_cases(rng: np.random.Generator) -> list[dict]:
     "changes – then put x back as it was.",
     hints=[
         (
-            "For every index i (np.ndindex(x.shape)): set x[i] to x[i] + eps, evaluate f; set it to "
-            "x[i] − eps, evaluate f; restore x[i]. The slope is the difference of the two values over "
-            "the distance between the two points, 2·eps. The answer has x's shape."
+            "For every index i (np.ndindex(x.shape)): set x[i] to x[i] + eps, evaluate f; "
+            "set it to x[i] − eps, evaluate f; restore x[i]. "
+            "The slope is the difference of the two values over the distance between the two "
+            "points, 2·eps. The answer has x's shape."
         ),
         "grad[i] = (f(x + eps·e_i) − f(x − eps·e_i)) / (2 * eps), with x[i] restored afterwards.",
     ],

@@ -61,14 +61,16 @@ def _conv_cases(rng: np.random.Generator) -> list[dict[str, int]]:
         Mistake(
             "no in_channels",
             lambda in_channels, out_channels, kernel_size: out_channels * (kernel_size**2 + 1),
-            "Each filter spans all in_channels input channels: multiply its k × k weights by in_channels.",
+            "Each filter spans all in_channels input channels: "
+            "multiply its k × k weights by in_channels.",
         ),
         Mistake(
             "bias per input channel",
             lambda in_channels, out_channels, kernel_size: (
                 out_channels * in_channels * (kernel_size**2 + 1)
             ),
-            "One bias per filter, not one per input channel: out_channels · (in_channels · k² + 1).",
+            "One bias per filter, not one per input channel: "
+            "out_channels · (in_channels · k² + 1).",
         ),
         Mistake(
             "bias per weight",
@@ -187,8 +189,9 @@ def _confusion_cases(rng: np.random.Generator) -> list[tuple[np.ndarray]]:
     "Find both numbers in the confusion matrix.",
     hints=[
         (
-            "Row i of the confusion matrix holds every sample whose TRUE class is i; the correct ones "
-            "are on the diagonal. Divide C[i, i] by the sum of row i (not column i)."
+            "Row i of the confusion matrix holds every sample whose TRUE class is i; "
+            "the correct ones are on the diagonal. Divide C[i, i] by the sum of row i "
+            "(not column i)."
         ),
         "np.diag(C) / C.sum(axis=1), as floats.",
     ],
@@ -217,7 +220,8 @@ def _confusion_cases(rng: np.random.Generator) -> list[tuple[np.ndarray]]:
         Mistake(
             "overall",
             lambda confusion: np.full(len(confusion), np.trace(confusion) / np.sum(confusion)),
-            "That is the overall accuracy, the same for every class: each class gets C[i, i] / row sum.",
+            "That is the overall accuracy, the same for every class: "
+            "each class gets C[i, i] / row sum.",
         ),
     ],
 )
@@ -255,7 +259,8 @@ def _standardize_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, np.nd
             "Compute ONE mean and ONE standard deviation over all training pixels and use them for "
             "both sets – never the test set's own statistics."
         ),
-        "mean, std = x_train.mean(), x_train.std(); return ((x_train − mean) / std, (x_test − mean) / std).",
+        "mean, std = x_train.mean(), x_train.std(); return "
+        "((x_train − mean) / std, (x_test − mean) / std).",
     ],
     mistakes=[
         Mistake(
@@ -274,7 +279,8 @@ def _standardize_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, np.nd
                 / s.std(axis=tuple(range(1, s.ndim)), keepdims=True)
                 for s in (x_train, x_test)
             ),
-            "Each image was standardised on its own: use ONE mean and ONE std over all training pixels.",
+            "Each image was standardised on its own: use ONE mean and ONE std over all training "
+            "pixels.",
         ),
         Mistake(
             "variance",
@@ -295,7 +301,8 @@ def _standardize_cases(rng: np.random.Generator) -> list[tuple[np.ndarray, np.nd
                 (x_train - x_train.mean(0)) / x_train.std(0),
                 (x_test - x_train.mean(0)) / x_train.std(0),
             ),
-            "A mean and std per pixel position (axis=0): use ONE mean and ONE std over all training pixels.",
+            "A mean and std per pixel position (axis=0): "
+            "use ONE mean and ONE std over all training pixels.",
         ),
     ],
 )

@@ -57,8 +57,9 @@ def _gemm_cases(rng: np.random.Generator) -> list[dict]:
     hint="Gemm is one matrix product, scaled, plus a scaled C – but read transA and transB first.",
     hints=[
         (
-            "Transpose A when transA = 1 and B when transB = 1; multiply the two; scale the product by "
-            "alpha and C by beta, and add them (numpy broadcasts C to the product's shape)."
+            "Transpose A when transA = 1 and B when transB = 1; multiply the two; "
+            "scale the product by alpha and C by beta, "
+            "and add them (numpy broadcasts C to the product's shape)."
         ),
         "a = A.T if transA else A; b = B.T if transB else B; return alpha * (a @ b) + beta * C",
     ],
@@ -82,7 +83,8 @@ def _gemm_cases(rng: np.random.Generator) -> list[dict]:
             lambda A, B, C, alpha=1.0, beta=1.0, transA=0, transB=0: (
                 alpha * (gemm(A, B, C, 1.0, beta, transA, transB))
             ),
-            "alpha scaled C too: Y = alpha · (A′B′) + beta · C – alpha multiplies the product only.",
+            "alpha scaled C too: Y = alpha · (A′B′) + beta · C – "
+            "alpha multiplies the product only.",
         ),
         Mistake(
             "scales swapped",
@@ -154,9 +156,10 @@ def _one_pass(nodes, available):
     "Make sure each pass of your loop runs a node (or stops).",
     hints=[
         (
-            "Keep a set of the tensor names that exist (start with `available`). Repeatedly scan the "
-            "nodes not yet run, in list order, and run the first one whose inputs all exist; add its "
-            "outputs to the set. Stop when every node has run."
+            "Keep a set of the tensor names that exist (start with `available`). "
+            "Repeatedly scan the nodes not yet run, in list order, "
+            "and run the first one whose inputs all exist; add its outputs to the set. "
+            "Stop when every node has run."
         ),
         (
             "while waiting: node = first in waiting with all(i in known for i in node['inputs']); "
@@ -236,15 +239,16 @@ def _resize(x, scale_h, scale_w, rounding, inverse=False):
             "⌊i / scale_h⌋ (floor, not round), clipped to H − 1; columns likewise."
         ),
         (
-            "rows = np.minimum(np.floor(np.arange(h_out) / scale_h).astype(int), h - 1) (same for cols); "
-            "return x[:, :, rows][:, :, :, cols]"
+            "rows = np.minimum(np.floor(np.arange(h_out) / scale_h).astype(int), h - 1) "
+            "(same for cols); return x[:, :, rows][:, :, :, cols]"
         ),
     ],
     mistakes=[
         Mistake(
             "round",
             lambda x, scale_h, scale_w: _resize(x, scale_h, scale_w, np.round),
-            "Output pixel i read input ⌊i / scale⌉ rounded to nearest: nearest_mode='floor' takes ⌊i / scale⌋.",
+            "Output pixel i read input ⌊i / scale⌉ rounded to nearest: "
+            "nearest_mode='floor' takes ⌊i / scale⌋.",
         ),
         Mistake(
             "ceil",
@@ -259,7 +263,8 @@ def _resize(x, scale_h, scale_w, rounding, inverse=False):
         Mistake(
             "axes swapped",
             lambda x, scale_h, scale_w: _resize(x, scale_w, scale_h, np.floor),
-            "scale_h and scale_w are swapped: scale_h acts on the rows (axis 2), scale_w on the columns.",
+            "scale_h and scale_w are swapped: scale_h acts on the rows (axis 2), "
+            "scale_w on the columns.",
         ),
     ],
 )

@@ -182,7 +182,7 @@ def exercise(
     return register
 
 
-def _load_all() -> None:
+def load_all_exercises() -> None:
     """Import every chapter module of this package, which registers its exercises."""
     package = importlib.import_module(__package__)
     for info in pkgutil.iter_modules(package.__path__):
@@ -193,7 +193,7 @@ def _load_all() -> None:
 def get_exercise(name: str) -> Exercise:
     """The registered exercise ``name`` (``ValueError`` listing the known ones if none)."""
     if name not in REGISTRY:
-        _load_all()
+        load_all_exercises()
     if name not in REGISTRY:
         known = ", ".join(sorted(REGISTRY))
         raise ValueError(f"check: no exercise called {name!r}; the exercises are: {known}")
@@ -261,7 +261,7 @@ def _shape_problem(want: tuple[int, ...], have: tuple[int, ...], what: str) -> s
         return base + " – transposed?"
     if int(np.prod(want)) == int(np.prod(have)):
         return base + " (same number of values: a reshape or axis mix-up?)"
-    if len(want) == len(have) and all(h - w in (-1, 1, 0) for w, h in zip(want, have)):
+    if len(want) == len(have) and all(h - w in (-1, 1, 0) for w, h in zip(want, have, strict=True)):
         return base + " – one row or column too many or too few: count the positions again"
     return base
 
@@ -272,7 +272,7 @@ def _object_problem(e: Any, got: Any, what: str) -> str | None:
     if e_list == g_list:
         return None
     if sorted(map(str, e_list)) == sorted(map(str, g_list)):
-        i = next(i for i, (a, b) in enumerate(zip(e_list, g_list)) if a != b)
+        i = next(i for i, (a, b) in enumerate(zip(e_list, g_list, strict=True)) if a != b)
         return (
             f"{what} has the right values in the wrong order: position {i} should be "
             f"{e_list[i]!r}, got {g_list[i]!r}"
@@ -295,7 +295,10 @@ def _dtype_problem(got: Any, dtype: str | None, what: str) -> str | None:
                 f"0 and 1 – convert with .astype(int)"
             )
         if not np.issubdtype(have, np.integer):
-            return f"{what} has dtype {have}, but the task asks for integers – convert with .astype(int)"
+            return (
+                f"{what} has dtype {have}, but the task asks for integers – "
+                "convert with .astype(int)"
+            )
         return None
     if have != np.dtype(dtype):
         return (
@@ -433,7 +436,7 @@ def compare(
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             n = len(got) if isinstance(got, (tuple, list)) else "a single value"
             return f"{what} should be a tuple of {len(expected)} values, got {n}"
-        for i, (e, g) in enumerate(zip(expected, got)):
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
             problem = compare(e, g, rtol, atol, f"value {i + 1} of {what}")
             if problem:
                 return problem
@@ -458,7 +461,8 @@ def compare(
 def _first_difference(expected: Any, got: Any, rtol: float, atol: float) -> str | None:
     """Where a (possibly tuple-valued) answer first differs, as a plain value sentence."""
     if isinstance(expected, tuple):
-        for i, (e, g) in enumerate(zip(expected, got)):
+        # strict=False: a student's tuple may be shorter or longer (the form check says so)
+        for i, (e, g) in enumerate(zip(expected, got, strict=False)):
             sentence = _first_difference(e, g, rtol, atol)
             if sentence:
                 return sentence.replace("the result", f"value {i + 1} of the result", 1)
@@ -493,8 +497,9 @@ def _tuple_order_problem(expected: Any, got: Any, rtol: float, atol: float) -> s
             wrong = [i for i, j in enumerate(order) if i != j]
             i = wrong[0]
             return (
-                f"the values are right but in the wrong order: value {i + 1} of your tuple is "
-                f"value {order[i] + 1} of the expected one – return them in the order the task names"
+                "the values are right but in the wrong order: "
+                f"value {i + 1} of your tuple is value {order[i] + 1} of the expected one – "
+                "return them in the order the task names"
             )
     return None
 
@@ -645,7 +650,7 @@ def _changed_input(before: Case, after: Case, reference: Callable[..., Any]) -> 
         names = []
     pairs = [
         (names[i] if i < len(names) else f"argument {i + 1}", b, a)
-        for i, (b, a) in enumerate(zip(before[0], after[0]))
+        for i, (b, a) in enumerate(zip(before[0], after[0], strict=True))
     ]
     pairs += [(k, before[1][k], after[1][k]) for k in before[1]]
     for name, old, new in pairs:
@@ -730,7 +735,7 @@ def _same(a: Any, b: Any, rtol: float, atol: float) -> bool:
         return (
             isinstance(b, (tuple, list))
             and len(a) == len(b)
-            and all(_same(x, y, rtol, atol) for x, y in zip(a, b))
+            and all(_same(x, y, rtol, atol) for x, y in zip(a, b, strict=True))
         )
     if isinstance(b, tuple):
         return False
@@ -790,7 +795,7 @@ def _factor_over_cases(runs: Sequence[_Run], atol: float) -> float | None:
         if isinstance(e, tuple):
             if not isinstance(g, (tuple, list)) or len(g) != len(e):
                 return None
-            pairs.extend(zip(e, g))
+            pairs.extend(zip(e, g, strict=True))
         else:
             pairs.append((e, g))
     try:
@@ -967,8 +972,9 @@ def _timeout_result(
         "and was stopped"
         if stopped
         else (
-            "and could not be stopped (it is inside one long library call, or a bare `except:` "
-            "catches everything); it goes on in the background – restart the kernel if it slows down"
+            "and could not be stopped (it is inside one long library call, "
+            "or a bare `except:` catches everything); it goes on in the background – "
+            "restart the kernel if it slows down"
         )
     )
     diagnosis = (
@@ -1059,7 +1065,7 @@ def show_solution(name: str) -> None:
 
 def list_exercises(prefix: str = "") -> list[str]:
     """Names of all registered exercises (optionally only those starting with ``prefix``)."""
-    _load_all()
+    load_all_exercises()
     return sorted(n for n in REGISTRY if n.startswith(prefix))
 
 
@@ -1075,6 +1081,7 @@ __all__: Iterable[str] = [
     "exercise",
     "hint_text",
     "list_exercises",
+    "load_all_exercises",
     "show_hint",
     "show_solution",
     "solution_source",

@@ -258,7 +258,8 @@ def _draw_panels(axes: Any, step: BackpropStep) -> None:
     the cells of ``step.marks`` framed."""
     from matplotlib.patches import Rectangle
 
-    for ax, (label, array) in zip(axes, step.panels):
+    # strict=False: in a figure of several steps a row may have more axes than this step's panels
+    for ax, (label, array) in zip(axes, step.panels, strict=False):
         a = np.atleast_2d(np.asarray(array, dtype=np.float64))
         signed = step.direction == "backward" or a.min() < 0
         m = float(np.abs(a).max()) or 1.0
@@ -272,7 +273,7 @@ def _draw_panels(axes: Any, step: BackpropStep) -> None:
             ax.set_title(label, fontsize=10)
             ax.set_xticks([])
             ax.set_yticks([])
-        for i, j in zip(*np.nonzero(step.marks.get(label, np.zeros((0, 0), bool)))):
+        for i, j in zip(*np.nonzero(step.marks.get(label, np.zeros((0, 0), bool))), strict=True):
             ax.add_patch(
                 Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.2)
             )
@@ -294,7 +295,10 @@ def draw_backprop_step(step: BackpropStep) -> Any:
 def _check_text(check: GradcheckResult | None) -> str:
     if check is None:
         return ""
-    return f"gradient check: max relative error {check.max_rel_error:.1e} at {check.where} – {check.verdict}"
+    return (
+        f"gradient check: max relative error {check.max_rel_error:.1e} at {check.where} – "
+        f"{check.verdict}"
+    )
 
 
 def draw_backprop_steps(
@@ -311,7 +315,7 @@ def draw_backprop_steps(
     row_height = 2.55
     fig = plt.figure(figsize=(width, row_height * len(chosen)))
     rows = fig.subfigures(len(chosen), 1, squeeze=False)[:, 0]
-    for row, step in zip(rows, chosen):
+    for row, step in zip(rows, chosen, strict=True):
         axes = row.subplots(1, columns, squeeze=False)[0]
         for ax in axes[len(step.panels) :]:
             ax.axis("off")
@@ -451,7 +455,7 @@ def draw_input_gradient_connections(
                 fontsize=10,
                 zorder=3,
             )
-    for name, colour in zip(kernel_names, colours):
+    for name, colour in zip(kernel_names, colours, strict=True):
         ax.plot([], [], color=colour, lw=2.6, label=name)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title="weight on the line", fontsize=9)
     ax.text(0, -1.0, "input a (3×3)", ha="center", fontsize=9)

@@ -66,6 +66,17 @@ class BlitRenderer:
         return array_to_png(pixels)
 
 
+def blit_render(figure: Any) -> Callable[[Any], bytes]:
+    """The ``render`` of an :class:`~edu_cnn.widgets.base.Explorer` over a figure class
+    built with ``fast=True``: ``figure.update(state)``, then its :class:`BlitRenderer`
+    redraws only the artists that change."""
+
+    def render(state: Any) -> bytes:
+        return figure.update(state).renderer.render()
+
+    return render
+
+
 class UpdatingRenderer:
     """PNG of a widget state through a figure class, redrawing only what changed.
 

@@ -94,7 +94,7 @@ class BoundaryTrainer:
         return len(self.losses)
 
     def train(self, epochs: int) -> float:
-        """Run ``epochs`` full-batch steps: forward, loss, backward, update; returns the last loss."""
+        """Run ``epochs`` full-batch steps (forward, loss, backward, update); the last loss."""
         for _ in range(int(epochs)):
             loss = self.loss_fn(self.model(self.x), self.y)
             self.model.backward(self.loss_fn.backward())

@@ -89,7 +89,8 @@ class ConvStepState:
     def formula(self) -> str:
         """The sum written out, e.g. ``1·0 + 2·(−1) + … = 3``."""
         terms = " + ".join(
-            f"{_num(p)}·{_num(k)}" for p, k in zip(self.patch.ravel(), self.kernel.ravel())
+            f"{_num(p)}·{_num(k)}"
+            for p, k in zip(self.patch.ravel(), self.kernel.ravel(), strict=True)
         )
         return f"{terms} = {round(self.value, 2) + 0.0:g}"
 
@@ -176,7 +177,7 @@ class ConvStepFigure:
             cmap="Greys",
             vmin=-top,
             vmax=top,
-            grey=is_pad,
+            gray=is_pad,
         )
         self.window = axes[0].add_patch(
             Rectangle((-0.5, -0.5), kw, kh, fill=False, edgecolor="crimson", linewidth=3)
@@ -216,11 +217,11 @@ class ConvStepFigure:
         m = 2 * np.abs(state.products).max() + 1e-9
         self.products.set_data(state.products)
         self.products.set_clim(-m, m)
-        for text, v in zip(self.product_texts.ravel(), state.products.ravel()):
+        for text, v in zip(self.product_texts.ravel(), state.products.ravel(), strict=True):
             text.set_text(f"{round(float(v), 2) + 0.0:g}")
         self.product_title.set_text(f"patch × kernel\nsum = {state.value:g}")
         self.output.set_data(np.where(state.filled, state.output, np.nan))
-        for text, shown in zip(self.output_texts.ravel(), state.filled.ravel()):
+        for text, shown in zip(self.output_texts.ravel(), state.filled.ravel(), strict=True):
             text.set_visible(bool(shown))
         self.cell.set_xy((state.col - 0.5, state.row - 0.5))
 
@@ -487,7 +488,7 @@ class _KernelExplorer(Explorer):
             boxes = [self.controls[f"w{i}{j}"] for i in range(3) for j in range(3)]
             dropdown = self.controls["kernel"]
             if change is not None and change.get("owner") is dropdown and change["new"] != "custom":
-                for box, v in zip(boxes, get_kernel(change["new"]).ravel()):
+                for box, v in zip(boxes, get_kernel(change["new"]).ravel(), strict=True):
                     box.value = round(float(v), 4)
             elif change is not None and change.get("owner") in boxes:
                 numbers = np.array([b.value for b in boxes]).reshape(3, 3)
@@ -649,7 +650,7 @@ def draw_padding_stride(state: PaddingStrideState) -> Any:
         ax.add_patch(Rectangle((p - 0.5, p - 0.5), n, n, fill=False, edgecolor="black", lw=1.5))
     if state.valid:
         colours = plt.cm.viridis(np.linspace(0, 0.9, len(state.starts)))
-        for c, colour in zip(state.starts, colours):
+        for c, colour in zip(state.starts, colours, strict=True):
             ax.add_patch(
                 Rectangle(
                     (c - 0.5, -0.5),
@@ -864,7 +865,7 @@ class MultichannelFigure:
             own = float(np.abs(maps[i]).max()) or 1.0  # each map its own colour limits
             self.maps[i].set_clim(-own, own)
         m = float(np.abs(state["output"]).max()) or 1.0
-        for text, v in zip(self.slice_texts, w.ravel()):
+        for text, v in zip(self.slice_texts, w.ravel(), strict=True):
             text.set_text(f"{round(float(v), 2) + 0.0:g}")
         self.total.set_data(state["output"])
         self.total.set_clim(-m, m)

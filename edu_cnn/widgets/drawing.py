@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from edu_cnn.plots import new_figure, plot_probabilities, top_k
+from edu_cnn.metrics import top_k
+from edu_cnn.plots import new_figure, plot_probabilities
 from edu_cnn.preprocess import DigitSteps, normalize, preprocess_steps
 from edu_cnn.widgets.base import array_to_png, picture, side_by_side, to_rgb, upscale
 from edu_cnn.widgets.features import (
@@ -150,7 +151,9 @@ def prediction_html(
         return class_names[c] if class_names is not None else str(c)
 
     classes, probs = top_k(prediction.probabilities, 3)
-    others = ", ".join(f"{name(int(c))}: {100 * p:.1f} %" for c, p in zip(classes[1:], probs[1:]))
+    others = ", ".join(
+        f"{name(int(c))}: {100 * p:.1f} %" for c, p in zip(classes[1:], probs[1:], strict=True)
+    )
     return (
         f"Prediction: <b style='font-size:150%'>{name(prediction.predicted)}</b> "
         f"with probability {100 * probs[0]:.1f} % (next: {others})"
@@ -242,7 +245,8 @@ def steps_image(steps: DigitSteps, box: int = 84) -> np.ndarray:
 
 def steps_caption(steps: DigitSteps) -> str:
     """The titles of :func:`steps_image`'s four panels, as one line of HTML."""
-    drawing = f"drawing{' (inverted)' if steps.inverted else ''} {steps.gray.shape[0]}×{steps.gray.shape[1]}"
+    inverted = " (inverted)" if steps.inverted else ""
+    drawing = f"drawing{inverted} {steps.gray.shape[0]}×{steps.gray.shape[1]}"
     return (
         f"<small>{drawing} → cropped {steps.cropped.shape[0]}×{steps.cropped.shape[1]} → "
         f"longer side 20: {steps.scaled.shape[0]}×{steps.scaled.shape[1]} → "

@@ -106,7 +106,8 @@ def layer_labels(model: Any, input_shape: Sequence[int] = (1, 28, 28)) -> list[s
     """The label of each layer (``"0: Conv2d → 6@28×28"``…) without running an image."""
     shapes = model.layer_shapes(tuple(input_shape))
     return [
-        _describe(i, layer, tuple(shape)) for i, (layer, shape) in enumerate(zip(model, shapes))
+        _describe(i, layer, tuple(shape))
+        for i, (layer, shape) in enumerate(zip(model, shapes, strict=True))
     ]
 
 
@@ -210,7 +211,7 @@ def draw_kernels(model: Any) -> Any:
     heights = [1.0 + 0.45 * w.shape[1] for _, w in weights]
     fig = new_figure(9.0, sum(heights))
     axes = fig.subplots(len(weights), 1, squeeze=False, height_ratios=heights)[:, 0]
-    for ax, (i, w) in zip(axes, weights):
+    for ax, (i, w) in zip(axes, weights, strict=True):
         out_c, in_c, kh, kw = w.shape
         # rows = input channels, columns = filters
         tiles = w.transpose(1, 0, 2, 3).reshape(in_c * out_c, kh, kw)
@@ -465,7 +466,7 @@ class ActivationsFigure:
                     "ActivationsFigure.update: this figure shows the input; pass image="
                 )
             pictures.insert(0, _as_single(image, "ActivationsFigure.update")[0])
-        for im, bar, picture in zip(self.images, self.bars, pictures):
+        for im, bar, picture in zip(self.images, self.bars, pictures, strict=True):
             im.set_data(picture)
             im.set_clim(np.nanmin(picture), np.nanmax(picture))
             ticks, labels = _range_ticks(picture)

@@ -24,7 +24,7 @@ import numpy as np
 from ..layer import Parameter
 from ..optim import SGD, Adadelta, Adagrad, Adam, Optimizer, RMSprop
 from .base import Explorer
-from .blit import BlitRenderer
+from .blit import BlitRenderer, blit_render
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,7 @@ COLOURS = dict(
     zip(
         OPTIMIZERS,
         ["black", "tab:blue", "tab:cyan", "tab:green", "tab:olive", "tab:orange", "tab:red"],
+        strict=True,
     )
 )
 
@@ -286,14 +287,14 @@ def optimizer_race(
     return Explorer(
         controls,
         race,
-        lambda state: figure.update(state).renderer.render(),
+        blit_render(figure),
         "educnn-optimizer-race",
         caption=race_caption,
     )
 
 
 def race_caption(state: RaceState) -> str:
-    """The widget's legend as HTML: each optimiser in its colour with its distance to the minimum."""
+    """The widget's legend (HTML): each optimiser in its colour with its distance to the minimum."""
     from matplotlib.colors import to_hex
 
     items = []

@@ -20,7 +20,7 @@ import numpy as np
 from ..data.toy import logic_gate
 from ..perceptron import decision_line, perceptron_output, perceptron_update
 from .base import BackgroundLoop, Explorer, LiveControls
-from .blit import BlitRenderer
+from .blit import BlitRenderer, blit_render
 
 #: The gates with two inputs (NOT has one and is treated in the notebook on its own).
 TWO_INPUT_GATES = ("AND", "OR", "NAND", "NOR", "XOR", "XNOR")
@@ -146,9 +146,9 @@ def learning_run(
                 message = f"{message.rstrip('.')}. Epoch {epoch} changed nothing: converged."
             elif gave_up:
                 message = (
-                    f"{message.rstrip('.')}. After {max_epochs} epochs {4 - current.n_correct} of 4 rows are "
-                    f"still wrong: no straight line separates {current.gate}, so the "
-                    "rule never settles."
+                    f"{message.rstrip('.')}. After {max_epochs} epochs {4 - current.n_correct} "
+                    f"of 4 rows are still wrong: no straight line separates {current.gate}, "
+                    "so the rule never settles."
                 )
             frames.append(LearningFrame(epoch, row, w, b, message, converged, gave_up))
             if converged:
@@ -236,7 +236,7 @@ class PerceptronFigure:
         self._region.set_data(ones.astype(float))
         self._line.set_data(*(state.line if state.line is not None else ([], [])))
         self._points.set_facecolors(["tab:orange" if t else "white" for t in state.t])
-        for mark, ok in zip(self._marks, state.correct):
+        for mark, ok in zip(self._marks, state.correct, strict=True):
             mark.set_text("✓" if ok else "✗")
             mark.set_color("green" if ok else "red")
         self._title.set_text(f"{state.gate}: shaded = output 1, orange = target 1")
@@ -280,7 +280,7 @@ class PerceptronPlayground(LiveControls, Explorer):
         super().__init__(
             controls,
             perceptron_state,
-            lambda state: self.figure.update(state).renderer.render(),
+            blit_render(self.figure),
             "educnn-perceptron",
             caption=self._describe,
         )

@@ -277,20 +277,20 @@ class PoolFigure:
         oh, ow = state.output.shape
         filled = (np.arange(oh * ow) <= state.position).reshape(oh, ow)
         self.output.set_data(np.where(filled, state.output, np.nan))
-        for text, shown in zip(self.output_texts.ravel(), filled.ravel()):
+        for text, shown in zip(self.output_texts.ravel(), filled.ravel(), strict=True):
             text.set_visible(bool(shown))
         self.cell.set_xy((state.col - 0.5, state.row - 0.5))
         changed = ~np.isclose(state.shifted_output, state.output)  # changed outputs in red
         self.shifted.set_data(state.shifted_output)
         for text, v, red in zip(
-            self.shifted_texts.ravel(), state.shifted_output.ravel(), changed.ravel()
+            self.shifted_texts.ravel(), state.shifted_output.ravel(), changed.ravel(), strict=True
         ):
             text.set_text(f"{round(float(v), 2) + 0.0:g}")
             text.set_color("crimson" if red else "black")
             text.set_fontweight("bold" if red else "normal")
         shifted_x = shift_right(state.x, state.shift)
         self.shifted_input.set_data(shifted_x)
-        for text, v in zip(self.shifted_input_texts.ravel(), shifted_x.ravel()):
+        for text, v in zip(self.shifted_input_texts.ravel(), shifted_x.ravel(), strict=True):
             text.set_text(f"{round(float(v), 2) + 0.0:g}")
         self.shifted_input_title.set_text(f"input shifted {state.shift} right")
         self.shifted_title.set_text(
@@ -355,9 +355,10 @@ def pooling_explorer(x: np.ndarray | None = None) -> Explorer:
         window = ", ".join(f"{v:g}" for v in state.window.ravel())
         what = "max" if state.mode == "max" else "mean"
         return (
-            f"<b>out[{state.row}, {state.col}]</b> = {what}({html.escape(window)}) = {state.value:g}"
-            f" &nbsp;|&nbsp; shifted by {state.shift}: similarity to the original "
-            f"{state.input_similarity:.2f} before pooling, {state.output_similarity:.2f} after"
+            f"<b>out[{state.row}, {state.col}]</b> = {what}({html.escape(window)}) "
+            f"= {state.value:g} &nbsp;|&nbsp; shifted by {state.shift}: "
+            f"similarity to the original {state.input_similarity:.2f} before pooling, "
+            f"{state.output_similarity:.2f} after"
         )
 
     return _PoolingExplorer(
@@ -387,13 +388,14 @@ def draw_arrays(
     fig, axes = plt.subplots(
         len(rows), columns, figsize=(width, row_height * len(rows)), squeeze=False
     )
-    for ax_row, row in zip(axes, rows):
+    for ax_row, row in zip(axes, rows, strict=True):
         for ax in ax_row[len(row) :]:
             ax.axis("off")
-        for ax, (label, array) in zip(ax_row, row):
+        # strict=False: a short row leaves spare axes (switched off above)
+        for ax, (label, array) in zip(ax_row, row, strict=False):
             a = np.atleast_2d(np.asarray(array, dtype=np.float64))
             m = float(np.abs(a).max()) or 1.0
-            value_grid(ax, a, label, cmap="RdBu_r", vmin=-2 * m, vmax=2 * m, grey=a == 0)
+            value_grid(ax, a, label, cmap="RdBu_r", vmin=-2 * m, vmax=2 * m, gray=a == 0)
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()

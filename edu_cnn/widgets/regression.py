@@ -35,7 +35,7 @@ from ..regression import (
     mse_gradient,
 )
 from .base import Explorer
-from .blit import BlitRenderer
+from .blit import BlitRenderer, blit_render
 
 # -- the learning-rate explorer ---------------------------------------------------------------
 #: Where every descent of the explorer starts: far from the minimum, across the valley.
@@ -190,7 +190,7 @@ def learning_rate_explorer(lr: float = 0.05, steps: int = 50) -> Explorer:
     return Explorer(
         controls,
         descent_state,
-        lambda state: figure.update(state).renderer.render(),
+        blit_render(figure),
         "educnn-learning-rate",
     )
 
@@ -280,7 +280,7 @@ class NormalisationFigure:
         self.fig.subplots_adjust(left=0.08, right=0.98, bottom=0.18, top=0.85, wspace=0.15)
         self.axes = self.fig.subplots(1, len(SCALINGS), sharex=True, sharey=True)
         self._curves, self._titles, self._notes = [], [], []
-        for ax, name in zip(self.axes, SCALINGS):
+        for ax, name in zip(self.axes, SCALINGS, strict=True):
             self._curves.append(ax.plot([], [], color="tab:blue")[0])
             ax.axhline(low, color="crimson", ls="--", lw=0.8)
             self._titles.append(ax.set_title(name, fontsize=10))
@@ -309,7 +309,9 @@ class NormalisationFigure:
         finals = state.final_losses()
         if self.renderer is None:  # the static twin fits its axis; the widget keeps it fixed
             self.axes[0].set_xlim(0, state.epochs)
-        for name, curve, title, note in zip(SCALINGS, self._curves, self._titles, self._notes):
+        for name, curve, title, note in zip(
+            SCALINGS, self._curves, self._titles, self._notes, strict=True
+        ):
             run = state.runs[name]
             losses = state.climbs.get(name, run.losses)  # a diverged run: its first epochs climbing
             curve.set_color("tab:red" if run.diverged else "tab:blue")
@@ -352,6 +354,6 @@ def normalisation_explorer(lr: float = 0.1, epochs: int = 100) -> Explorer:
     return Explorer(
         controls,
         normalisation_state,
-        lambda state: figure.update(state).renderer.render(),
+        blit_render(figure),
         "educnn-normalisation",
     )

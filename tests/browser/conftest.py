@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,8 +117,7 @@ class Lab:
                 self.api("DELETE", f"/api/sessions/{session['id']}")
 
     def log_tail(self, lines: int = 40) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        return _tail(self.log, lines)
 
 
 def _write_lab_settings(settings_dir: Path) -> None:
@@ -194,34 +193,52 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium_executable: Path) -> 
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     log = base / "jupyterlab.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            cwd=root,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start_server(command, log, cwd=root, env=env)
     server = Lab(f"http://127.0.0.1:{port}", token, root, log, process)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {process.returncode}:\n{server.log_tail()}")
-            try:
-                server.api("GET", "/api/status")
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab not ready after 60 s:\n{server.log_tail()}")
-                time.sleep(0.3)
+        wait_until_ready("JupyterLab", process, log, lambda: server.api("GET", "/api/status"))
         yield server
     finally:
-        _stop(process)
+        stop_server(process)
 
 
-def _stop(process: subprocess.Popen) -> None:
+def start_server(command: list[str], log: Path, **popen: object) -> subprocess.Popen:
+    """Start a server process in its own session, its output (both streams) in ``log``."""
+    with log.open("wb") as log_file:
+        return subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True, **popen
+        )
+
+
+def wait_until_ready(
+    name: str,
+    process: subprocess.Popen,
+    log: Path,
+    ready: Callable[[], object],
+    timeout: float = 60.0,
+    poll: float = 0.3,
+) -> None:
+    """Call ``ready()`` until it stops failing to connect; fail the test, with the end of
+    the server's log, if the server exits or is not ready within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with {process.returncode}:\n{_tail(log)}")
+        try:
+            ready()
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                pytest.fail(f"{name} not ready after {timeout:g} s:\n{_tail(log)}")
+            time.sleep(poll)
+
+
+def _tail(log: Path, lines: int = 40) -> str:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def stop_server(process: subprocess.Popen) -> None:
     """Stop a server we started: SIGTERM to its PID, then SIGKILL if it lingers."""
     if process.poll() is not None:
         return

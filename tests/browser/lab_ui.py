@@ -26,21 +26,26 @@ MAX_STRETCH = 1.25
 # Errors in a cell's output: the traceback of an error, or a widget that failed to show.
 _ERROR_SCAN_JS = r"""
 () => {
-  const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')];
+  const panel = '.jp-NotebookPanel:not(.lm-mod-hidden)';
+  const stderr = '[data-mime-type="application/vnd.jupyter.stderr"]';
+  const widgetFailed = new RegExp(
+    'Error displaying widget|Failed to load model class|Could not create a model|' +
+    'Error creating widget');
+  const cells = [...document.querySelectorAll(panel + ' .jp-Notebook .jp-Cell')];
   return cells.map((cell, index) => {
     const problems = [];
     const isCode = cell.classList.contains('jp-CodeCell');
-    for (const out of cell.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')) {
+    for (const out of cell.querySelectorAll('.jp-OutputArea-output' + stderr)) {
       const text = out.innerText || '';
       if (/Traceback|\b\w*Error\b/.test(text)) problems.push(text.slice(0, 1500));
     }
-    for (const out of cell.querySelectorAll('.jp-RenderedText:not([data-mime-type="application/vnd.jupyter.stderr"])')) {
+    for (const out of cell.querySelectorAll('.jp-RenderedText:not(' + stderr + ')')) {
       const text = out.innerText || '';
       if (/Traceback \(most recent call last\)/.test(text)) problems.push(text.slice(0, 1500));
     }
     for (const out of cell.querySelectorAll('.jp-OutputArea-output')) {
       const text = out.innerText || '';
-      if (/Error displaying widget|Failed to load model class|Could not create a model|Error creating widget/.test(text)) {
+      if (widgetFailed.test(text)) {
         problems.push('widget did not render: ' + text.slice(0, 500));
       }
     }
@@ -67,7 +72,8 @@ _RUN_FINISHED_JS = r"""
       .map(p => p.innerText.trim());
   if (prompts.some(p => p.includes('*'))) return false;
   const done = prompts.filter(p => /\[\d+\]/.test(p)).length;
-  const failed = [...panel.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+  const stderr = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
+  const failed = [...panel.querySelectorAll(stderr)]
       .some(o => /Traceback|\b\w*Error\b/.test(o.innerText || ''));
   return done >= expectedCode || failed;
 }
@@ -83,7 +89,7 @@ class CellReport:
 
 
 def expected_failures(notebook: Path) -> set[int]:
-    """Indices of cells meant to raise (tag ``raises-exception`` or ``# NBVAL_RAISES_EXCEPTION``)."""
+    """Indices of cells meant to raise (tag ``raises-exception``, ``# NBVAL_RAISES_EXCEPTION``)."""
     nb = nbformat.read(notebook, as_version=4)
     return {
         index

@@ -175,6 +175,13 @@ def _hook(page, notebook: Path, css_class: str, what: str):
     return element
 
 
+def _part(notebook: Path, widget: str, locator, what: str):
+    """``locator``, a part of ``widget``; fail, naming both, if the page has none."""
+    if locator.count() == 0:
+        pytest.fail(f"{notebook.name}: {widget} has no {what}")
+    return locator
+
+
 def _labelled(container, kind_class: str, label: str):
     """The control of type ``kind_class`` (e.g. widget-dropdown) whose label is ``label``."""
     return container.locator(f".{kind_class}").filter(
@@ -186,12 +193,16 @@ def test_kernel_explorer_changes_feature_map(run_chapter) -> None:
     notebook = _chapter(4)
     page = run_chapter(notebook).page
     explorer = _hook(page, notebook, "educnn-kernel-explorer", "the kernel explorer")
-    feature_map = explorer.locator(".educnn-feature-map")
-    if feature_map.count() == 0:
-        pytest.fail(f"{notebook.name}: the kernel explorer has no 'educnn-feature-map' image")
-    dropdown = _labelled(explorer, "widget-dropdown", "Kernel").locator("select")
-    if dropdown.count() == 0:
-        pytest.fail(f"{notebook.name}: the kernel explorer has no Dropdown described 'Kernel'")
+    widget = "the kernel explorer"
+    feature_map = _part(
+        notebook, widget, explorer.locator(".educnn-feature-map"), "'educnn-feature-map' image"
+    )
+    dropdown = _part(
+        notebook,
+        widget,
+        _labelled(explorer, "widget-dropdown", "Kernel").locator("select"),
+        "Dropdown described 'Kernel'",
+    )
     wait_kernel_idle(page)
     before = wait_stable_image(feature_map.first)
     explorer.screenshot(path=screenshot_path("ch04-kernel-explorer-before"))
@@ -220,16 +231,25 @@ def test_conv_stepper_moves_window_and_value(run_chapter) -> None:
     notebook = _chapter(4)
     page = run_chapter(notebook).page
     stepper = _hook(page, notebook, "educnn-conv-stepper", "the convolution stepper")
-    figure = stepper.locator(".educnn-conv-figure")
-    value = stepper.locator(".educnn-conv-value")
-    slider = _labelled(stepper, "widget-slider", "Position")
-    for locator, what in [
-        (figure, "an Image with class 'educnn-conv-figure'"),
-        (value, "an HTML with class 'educnn-conv-value'"),
-        (slider, "an IntSlider described 'Position'"),
-    ]:
-        if locator.count() == 0:
-            pytest.fail(f"{notebook.name}: the convolution stepper has no {what}")
+    widget = "the convolution stepper"
+    figure = _part(
+        notebook,
+        widget,
+        stepper.locator(".educnn-conv-figure"),
+        "an Image with class 'educnn-conv-figure'",
+    )
+    value = _part(
+        notebook,
+        widget,
+        stepper.locator(".educnn-conv-value"),
+        "an HTML with class 'educnn-conv-value'",
+    )
+    slider = _part(
+        notebook,
+        widget,
+        _labelled(stepper, "widget-slider", "Position"),
+        "an IntSlider described 'Position'",
+    )
     wait_kernel_idle(page)
     figure_before = wait_stable_image(figure.first)
     value_before = value.first.inner_text().strip()
@@ -273,12 +293,11 @@ def test_draw_digit_gives_prediction(run_chapter) -> None:
     notebook = _chapter(7)
     page = run_chapter(notebook).page
     box = _hook(page, notebook, "educnn-draw-digit", "the draw-a-digit widget")
-    prediction = box.locator(".educnn-prediction")
-    canvas = box.locator("canvas")
-    if prediction.count() == 0:
-        pytest.fail(f"{notebook.name}: the draw-a-digit widget has no 'educnn-prediction' HTML")
-    if canvas.count() == 0:
-        pytest.fail(f"{notebook.name}: the draw-a-digit widget has no ipycanvas Canvas")
+    widget = "the draw-a-digit widget"
+    prediction = _part(
+        notebook, widget, box.locator(".educnn-prediction"), "'educnn-prediction' HTML"
+    )
+    canvas = _part(notebook, widget, box.locator("canvas"), "ipycanvas Canvas")
     wait_kernel_idle(page)
     text_before = prediction.first.inner_text().strip()
     area = canvas.last.bounding_box()

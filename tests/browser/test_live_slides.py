@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BLAS_ENV, COURSE_ENV, _stop, free_port
+from .conftest import BLAS_ENV, COURSE_ENV, free_port, start_server, stop_server, wait_until_ready
 from .lab_ui import wait_image_change, wait_stable_image
 from .paths import REPO, VIEWPORT, chapter, screenshot_path
 
@@ -69,31 +67,15 @@ def live_deck(tmp_path_factory: pytest.TempPathFactory, chromium_executable: Pat
         JUPYTER_DATA_DIR=str(work / "data"),
     )
     log = work / "voila.log"
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            present.voila_command(deck, port),
-            env=env,
-            cwd=deck.parent,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}/"
+    process = start_server(present.voila_command(deck, port), log, env=env, cwd=deck.parent)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"Voilà exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(present.probe_url(port), timeout=5)
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"Voilà not up after 60 s:\n{log.read_text()[-3000:]}")
-                time.sleep(0.5)
-        yield url
+        probe = present.probe_url(port)
+        wait_until_ready(
+            "Voilà", process, log, lambda: urllib.request.urlopen(probe, timeout=5), poll=0.5
+        )
+        yield f"http://127.0.0.1:{port}/"
     finally:
-        _stop(process)
+        stop_server(process)
 
 
 def test_live_slides_widget_works_offline(browser, live_deck: str) -> None:

@@ -138,7 +138,8 @@ def test_deck_works_offline(browser, slides_server, notebook: Path) -> None:
         if 'type="application/vnd.jupyter.widget-view+json"' in html:
             # The HTML manager replaces each saved widget view with the widget itself.
             page.wait_for_function(
-                "() => document.querySelector('.jupyter-widgets .lm-Widget, .jupyter-widgets.widget-container, .jupyter-widgets .widget-image') !== null",
+                "() => document.querySelector('.jupyter-widgets .lm-Widget, "
+                ".jupyter-widgets.widget-container, .jupyter-widgets .widget-image') !== null",
                 timeout=30_000,
             )
 
