@@ -651,8 +651,8 @@ MEASURED_NOTEBOOK = [
         "start = time.perf_counter()\n"
         "sum(range(200_000))\n"
         "took = time.perf_counter() - start\n"
-        "state = DashboardState(epochs=2, batches_per_epoch=3, epoch=1, batch=2, phase='finished',\n"
-        "                       images_per_second=600_000 / took, elapsed=took)\n"
+        "state = DashboardState(epochs=2, batches_per_epoch=3, epoch=1, batch=2,\n"
+        "                       phase='finished', images_per_second=6e5 / took, elapsed=took)\n"
         "widgets.VBox([widgets.HTML(status_html(state)), widgets.IntSlider(7)])"
     ),
 ]

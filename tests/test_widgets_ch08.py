@@ -180,8 +180,8 @@ def test_live_picture_is_the_static_figure_redrawn_in_place():
     pictures = set()
     for name, value in changes:
         explorer.controls[name].value = value
-        truth = labels[explorer.controls["digit"].value]
-        fresh = ContractFigure(explorer.state, true_class=truth, pyplot=False)
+        assert explorer.state.true_class == labels[explorer.controls["digit"].value]
+        fresh = ContractFigure(explorer.state, pyplot=False)
         expected = _pixels(BlitRenderer(fresh.fig, [], dpi=80).render())  # all drawn at once
         live = _pixels(bytes(explorer.image.value))
         assert live.shape == expected.shape, (name, value)

@@ -13,11 +13,12 @@ images were. For MNIST that contract has three parts:
 :func:`contract_state` (pure) prepares a "photographed" digit with any of the three parts
 switched off and runs the deployed model on it; :func:`draw_contract` is its static twin;
 :func:`contract_explorer` wires check boxes to the two, redrawing only what changes in one
-:class:`ContractFigure` (:mod:`edu_cnn.widgets.blit`).
+:class:`ContractFigure` (:class:`~edu_cnn.widgets.blit.UpdatingRenderer`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from ..activations import softmax
 from ..plots import plot_probabilities, update_probabilities
 from ..preprocess import preprocess_digit, to_gray
 from .base import Explorer, widget_figure
-from .blit import BlitRenderer
+from .blit import UpdatingRenderer
 
 __all__ = [
     "ContractFigure",
@@ -94,6 +95,7 @@ class ContractState:
     probabilities : (classes,) – the model's answer.
     predicted : int – the most probable class.
     steps : which parts of the contract were applied.
+    true_class : the request's true class when it is known, else ``None``.
     """
 
     raw: np.ndarray
@@ -101,6 +103,7 @@ class ContractState:
     probabilities: np.ndarray
     predicted: int
     steps: dict[str, bool]
+    true_class: int | None = None
 
 
 def contract_state(
@@ -111,6 +114,7 @@ def contract_state(
     invert: bool = True,
     centre: bool = True,
     normalise: bool = True,
+    true_class: int | None = None,
 ) -> ContractState:
     """Prepare ``raw`` with the chosen parts of the contract and run the model on it.
 
@@ -125,6 +129,8 @@ def contract_state(
         The training set's pixel statistics (stored in the model file).
     invert, centre, normalise : bool
         Apply the polarity, geometry and statistics parts of the contract.
+    true_class : int, optional
+        The request's true class (only passed on, for the picture).
     """
     grey = to_gray(raw)
     if centre:
@@ -144,6 +150,7 @@ def contract_state(
         probabilities,
         int(np.argmax(probabilities)),
         {"invert": invert, "centre": centre, "normalise": normalise},
+        None if true_class is None else int(true_class),
     )
 
 
@@ -159,8 +166,8 @@ class ContractFigure:
     Parameters
     ----------
     state : ContractState
+        Its ``true_class``, when known, is marked green if the prediction misses it.
     class_names : the names of the classes (default 0, 1, …).
-    true_class : the request's true class, marked green when the prediction misses it.
     pyplot : register the figure with pyplot (the static twin) or not (a live widget).
     """
 
@@ -168,7 +175,6 @@ class ContractFigure:
         self,
         state: ContractState,
         class_names: Sequence[str] | None = None,
-        true_class: int | None = None,
         pyplot: bool = True,
     ) -> None:
         # columns: request, network input, its colour bar, a gap for the class labels,
@@ -187,7 +193,7 @@ class ContractFigure:
         plot_probabilities(
             state.probabilities,
             class_names,
-            true_class=true_class,
+            true_class=state.true_class,
             ax=axes[4],
             title=f"prediction: {state.predicted}",
         )
@@ -210,11 +216,12 @@ class ContractFigure:
         applied = [name for name, on in state.steps.items() if on] or ["nothing"]
         return "what the network sees\n(" + ", ".join(applied) + ")"
 
-    def layout_key(self, state: ContractState) -> tuple[Any, ...]:
+    @staticmethod
+    def layout_key(state: ContractState) -> tuple[Any, ...]:
         """What :meth:`update` cannot change: the request's size and the number of classes."""
         return np.shape(state.raw), len(state.probabilities)
 
-    def update(self, state: ContractState, true_class: int | None = None) -> None:
+    def update(self, state: ContractState) -> None:
         """Show ``state`` (of the same :meth:`layout_key` as the first one)."""
         self.request.set_data(state.raw)
         self.seen.set_data(state.network_input)
@@ -222,15 +229,24 @@ class ContractFigure:
         self.seen.set_clim(float(np.min(state.network_input)), float(np.max(state.network_input)))
         self.seen_title.set_text(self._seen_title(state))
         update_probabilities(
-            self.probabilities_ax, state.probabilities, true_class, f"prediction: {state.predicted}"
+            self.probabilities_ax,
+            state.probabilities,
+            state.true_class,
+            f"prediction: {state.predicted}",
         )
 
 
 def draw_contract(
     state: ContractState, class_names: Sequence[str] | None = None, true_class: int | None = None
 ) -> Any:
-    """The request, what the network sees, and its class probabilities, side by side."""
-    return ContractFigure(state, class_names, true_class).fig
+    """The request, what the network sees, and its class probabilities, side by side.
+
+    ``true_class`` (default: ``state.true_class``) is marked green when the prediction
+    misses it.
+    """
+    if true_class is not None:
+        state = dataclasses.replace(state, true_class=int(true_class))
+    return ContractFigure(state, class_names).fig
 
 
 def contract_explorer(
@@ -257,21 +273,16 @@ def contract_explorer(
     }
 
     def compute(digit: int, invert: bool, centre: bool, normalise: bool) -> ContractState:
-        return contract_state(photos[digit], run, mean, std, invert, centre, normalise)
+        truth = None if labels is None else int(labels[digit])
+        return contract_state(photos[digit], run, mean, std, invert, centre, normalise, truth)
 
-    drawn: dict[str, Any] = {}  # the live figure and its renderer, made on the first update
-
-    def render(state: ContractState) -> bytes:
-        truth = None if labels is None else int(labels[controls["digit"].value])
-        figure = drawn.get("figure")
-        if figure is None or figure.layout_key(state) != drawn["key"]:
-            figure = ContractFigure(state, class_names, truth, pyplot=False)
-            drawn.update(figure=figure, key=figure.layout_key(state))
-            # at the 80 dpi it was shown at when it was drawn whole (figure_to_png's default)
-            drawn["renderer"] = BlitRenderer(figure.fig, figure.animated, dpi=80)
-        else:
-            figure.update(state, truth)
-        return drawn["renderer"].render()
+    # one figure, updated in place (rebuilt for a request of another size); drawn at the
+    # 80 dpi it was shown at when it was drawn whole (figure_to_png's default)
+    render = UpdatingRenderer(
+        lambda state, pyplot: ContractFigure(state, class_names, pyplot=pyplot),
+        key=ContractFigure.layout_key,
+        dpi=80,
+    )
 
     def caption(state: ContractState) -> str:
         name = class_names[state.predicted] if class_names else str(state.predicted)
