@@ -26,6 +26,7 @@ __all__ = [
     "plot_image_grid",
     "plot_probabilities",
     "top_k",
+    "update_probabilities",
     "value_grid",
 ]
 
@@ -245,19 +246,41 @@ def plot_probabilities(
         ax = fig.add_subplot()
     else:
         fig = ax.figure
-    colours = ["tab:blue"] * len(p)
-    best = int(np.argmax(p))
-    colours[best] = "tab:orange"
-    if true_class is not None and true_class != best:
-        colours[int(true_class)] = "tab:green"
-    ax.barh(range(len(p)), p, color=colours)
+    ax.barh(range(len(p)), p)
     ax.set_yticks(range(len(p)), names)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    for i, value in enumerate(p):
-        ax.text(min(value + 0.02, 0.8), i, f"{100 * value:.1f}%", va="center", fontsize=7)
-    ax.set_title(title, fontsize=9)
+    for i in range(len(p)):
+        ax.text(0, i, "", va="center", fontsize=7)
+    update_probabilities(ax, p, true_class, title)
     return fig
+
+
+def update_probabilities(
+    ax: Any, probabilities: Any, true_class: int | None = None, title: str | None = None
+) -> None:
+    """Give the bars :func:`plot_probabilities` drew on ``ax`` new values (same classes).
+
+    Sets each bar's length and colour (the winner orange, a missed true class green) and
+    its percentage; a live widget calls this instead of drawing the panel again.
+    """
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    bars, labels = ax.patches, ax.texts
+    if len(bars) != len(p) or len(labels) != len(p):
+        raise ValueError(
+            f"update_probabilities: the panel has {len(bars)} bars, got {len(p)} probabilities"
+        )
+    best = int(np.argmax(p))
+    for i, (bar, label, value) in enumerate(zip(bars, labels, p, strict=True)):
+        missed_truth = true_class is not None and i == int(true_class) != best
+        bar.set_width(value)
+        bar.set_facecolor(
+            "tab:orange" if i == best else "tab:green" if missed_truth else "tab:blue"
+        )
+        label.set_x(min(value + 0.02, 0.8))
+        label.set_text(f"{100 * value:.1f}%")
+    if title is not None:
+        ax.set_title(title, fontsize=9)
 
 
 # -- training curves ---------------------------------------------------------------------------

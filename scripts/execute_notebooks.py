@@ -4,7 +4,7 @@ Used by ``make execute-notebooks`` after a notebook is edited, so that the outpu
 compares in ``make test`` are the fresh ones. Run it with the same settings as the tests
 (the Makefile sets them)::
 
-    python scripts/execute_notebooks.py notebooks/04_convolution.ipynb [--out DIR]
+    python scripts/execute_notebooks.py notebooks/04_convolution.ipynb [--out DIR] [--measure-again]
 
 Executing a notebook twice without a change gives the same bytes, because after the run
 the notebook is *normalised* (:func:`normalise`):
@@ -22,7 +22,10 @@ the notebook is *normalised* (:func:`normalise`):
 - consecutive stream outputs are merged (how ``print`` output splits into messages
   depends on when the kernel flushes);
 - a cell tagged ``keep-stored-output`` (its output is a wall-clock measurement) keeps
-  its stored output while its source is unchanged;
+  its stored output while its source is unchanged; when it displays widgets (a training
+  dashboard's "1,188 images/s · 15 s"), the widgets are fresh, and only their texts that
+  differ from the stored ones in nothing but measurements get the stored texts back
+  (:func:`keep_measured_outputs`; ``--measure-again`` measures afresh);
 - large photographic PNG figures (over ``PHOTO_MIN_BYTES`` and at least
   ``1 / PHOTO_MIN_GAIN`` smaller as JPEG) are stored as JPEG (quality ``JPEG_QUALITY``),
   both as cell outputs and as the saved pictures of ``Image`` widgets; other PNGs over
@@ -41,6 +44,7 @@ import copy
 import hashlib
 import io
 import json
+import re
 import sys
 import time
 import uuid
@@ -57,6 +61,9 @@ MODEL_PREFIX = "IPY_MODEL_"
 LINK_MODELS = {"LinkModel", "DirectionalLinkModel"}
 #: Tag of a cell whose output is a wall-clock measurement: see keep_measured_outputs.
 KEEP_TAG = "keep-stored-output"
+#: A wall-clock measurement in text: "475 ms", "0.069 ms", "1,188 images/s", "15 s" (the
+#: units of nbval's timing sanitiser in notebooks/sanitize.cfg); not "k=3 s=1".
+MEASUREMENT = re.compile(r"\d[\d,]*(\.\d+)? ?(ms|µs|us|ns|s|images/s|img/s)\b(?!=)")
 
 #: PNGs smaller than this stay as they are (line plots, small pictures).
 PHOTO_MIN_BYTES = 100_000
@@ -368,31 +375,136 @@ def source_hash(source: str | list[str]) -> str:
     return hashlib.sha256(_text(source).encode("utf-8")).hexdigest()[:16]
 
 
-def keep_measured_outputs(executed: Any, stored: Any) -> int:
-    """Give cells tagged ``KEEP_TAG`` their stored outputs back while their code is the code
-    that measured them.
+#: The end of a repr that IPython cut off ("… 19,564,2…"): perhaps part of a measurement.
+_CUT_MEASUREMENT = re.compile(r"[\d,.]*\s*[a-zµ/]*$")
 
-    Such a cell prints a measurement of wall-clock time (e.g. "loops: 475 ms, im2col:
-    1.8 ms"), which differs on every run; keeping the stored measurement while the code
-    is unchanged keeps the notebook's bytes stable. Each measured cell carries
-    ``metadata.measured_source``, the fingerprint of the code its output came from: comparing
-    with the stored cell's *source* would not do, because an author saves the edited code
-    before re-executing. Returns the number of cells kept. Outputs that hold widget views
-    are never kept (their models were re-made).
+
+def only_measurements_differ(new: str, old: str) -> bool:
+    """Whether two texts are the same but for wall-clock measurements (see ``MEASUREMENT``).
+
+    A widget's ``text/plain`` repr is cut at a fixed length and ends in "…"; two such texts
+    count as the same when, measurements replaced and a measurement cut at the end left
+    out, one is the start of the other (a shorter number leaves room for more text), and at
+    least one of them shows a whole measurement.
+    """
+    if new == old:
+        return False
+    a, b = MEASUREMENT.sub("<T>", new), MEASUREMENT.sub("<T>", old)
+    if a == b:
+        return True
+    if new.endswith("…") and old.endswith("…") and (a != new or b != old):
+        a, b = (_CUT_MEASUREMENT.sub("", text[:-1]) for text in (a, b))
+        return abs(len(a) - len(b)) <= 24 and (a.startswith(b) or b.startswith(a))
+    return False
+
+
+def _paired_models(
+    new_state: dict[str, Any], old_state: dict[str, Any], new_roots: list[str], old_roots: list[str]
+) -> list[tuple[str, str]]:
+    """Pairs (new id, old id) of the same widget in two runs, found by walking both states.
+
+    Starting from the views two runs of one cell display, the references of paired models
+    are paired in order while they lead to models of the same kind; the walk stops where the
+    two runs' widgets differ in shape.
+    """
+    pairs: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    stack = list(zip(new_roots, old_roots, strict=False))[::-1]
+    while stack:
+        new_id, old_id = stack.pop()
+        if new_id in seen or new_id not in new_state or old_id not in old_state:
+            continue
+        new_model, old_model = new_state[new_id], old_state[old_id]
+        if new_model.get("model_name") != old_model.get("model_name"):
+            continue
+        seen.add(new_id)
+        pairs.append((new_id, old_id))
+        new_refs = list(_references(new_model.get("state", {}), new_state))
+        old_refs = list(_references(old_model.get("state", {}), old_state))
+        if len(new_refs) == len(old_refs):
+            stack.extend(reversed(list(zip(new_refs, old_refs, strict=True))))
+    return pairs
+
+
+def _keep_measured_text(new: Any, old: Any) -> int:
+    """Strings of ``new`` that differ from ``old``'s only in measurements get ``old``'s back.
+
+    ``new`` and ``old`` are JSON values of the same place in two runs (a widget's state,
+    a cell's outputs); they are walked in parallel while their shapes agree. Returns the
+    number of strings given back; ``new`` is changed in place.
     """
     kept = 0
+    if isinstance(new, dict) and isinstance(old, dict):
+        for key, value in new.items():
+            if key not in old:
+                continue
+            if isinstance(value, str) and isinstance(old[key], str):
+                if only_measurements_differ(value, old[key]):
+                    new[key] = old[key]
+                    kept += 1
+            else:
+                kept += _keep_measured_text(value, old[key])
+    elif isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        if all(isinstance(v, str) for v in new + old):  # multi-line text stored as a list
+            if only_measurements_differ("".join(new), "".join(old)):
+                new[:] = old
+                kept += 1
+        else:
+            for new_item, old_item in zip(new, old, strict=True):
+                kept += _keep_measured_text(new_item, old_item)
+    return kept
+
+
+def _widget_state(nb: Any) -> dict[str, Any]:
+    return nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+
+
+def keep_measured_outputs(executed: Any, stored: Any, measure_again: bool = False) -> int:
+    """Give cells tagged ``KEEP_TAG`` their stored measurements back while their code is the
+    code that measured them.
+
+    Such a cell shows a measurement of wall-clock time (e.g. "loops: 475 ms, im2col:
+    1.8 ms", or a training dashboard's "1,188 images/s · 15 s"), which differs on every
+    run; keeping the stored measurement while the code is unchanged keeps the notebook's
+    bytes stable. Each measured cell carries ``metadata.measured_source``, the fingerprint
+    of the code its output came from: comparing with the stored cell's *source* would not
+    do, because an author saves the edited code before re-executing.
+
+    A cell whose outputs are text gets its stored outputs back whole. A cell that displays
+    widgets keeps its fresh outputs and widget state – the models were re-made, and the
+    curves or accuracy they show may have changed – except that every text in them (a
+    widget's ``value``, ``description`` …, or a printed line) that differs from the stored
+    one *only* in its measurements (``MEASUREMENT``) gets the stored text back. Any other
+    change to such a text (a new accuracy beside the images/s) keeps the whole fresh text,
+    measurements included.
+
+    ``measure_again`` keeps nothing (after a change outside the cell that makes it faster
+    or slower, e.g. a new convolution in ``edu_cnn``), but still stores the fingerprints.
+    Returns the number of cells whose measurements were kept.
+    """
+    kept = 0
+    new_state, old_state = _widget_state(executed), _widget_state(stored)
     for new, old in zip(executed.cells, stored.cells, strict=False):
         if KEEP_TAG not in new.get("metadata", {}).get("tags", []) or new.get("outputs") is None:
             continue
         fingerprint = source_hash(new.source)
-        if (
-            old.get("metadata", {}).get("measured_source") == fingerprint
-            and old.get("outputs")
-            and not displayed_model_ids([old])
-        ):
-            new["outputs"] = copy.deepcopy(old["outputs"])
-            kept += 1
         new.metadata["measured_source"] = fingerprint
+        if measure_again or not old.get("outputs"):
+            continue
+        if old.get("metadata", {}).get("measured_source") == fingerprint:
+            new_views, old_views = displayed_model_ids([new]), displayed_model_ids([old])
+            if not new_views and not old_views:
+                new["outputs"] = copy.deepcopy(old["outputs"])
+                kept += 1
+            elif new_views and old_views:
+                given_back = 0
+                # printed text, and the views' text/plain reprs (their model ids differ)
+                given_back = _keep_measured_text(new["outputs"], old["outputs"])
+                for new_id, old_id in _paired_models(new_state, old_state, new_views, old_views):
+                    given_back += _keep_measured_text(
+                        new_state[new_id].get("state", {}), old_state[old_id].get("state", {})
+                    )
+                kept += given_back > 0
     return kept
 
 
@@ -414,8 +526,12 @@ def normalise(nb: Any) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- running
-def run(nb: Any, cwd: Path, timeout: int = 600) -> Any:
-    """Execute ``nb`` (a copy is made) in a fresh kernel started in ``cwd``; return it."""
+def run(nb: Any, cwd: Path, timeout: int = 600, measure_again: bool = False) -> Any:
+    """Execute ``nb`` (a copy is made) in a fresh kernel started in ``cwd``; return it.
+
+    The measurements of cells tagged ``KEEP_TAG`` are kept from ``nb`` unless
+    ``measure_again`` (see :func:`keep_measured_outputs`).
+    """
     executed = copy.deepcopy(nb)
     NotebookClient(
         executed,
@@ -425,19 +541,21 @@ def run(nb: Any, cwd: Path, timeout: int = 600) -> Any:
         record_timing=False,
         store_widget_state=True,
     ).execute()
-    keep_measured_outputs(executed, nb)
+    keep_measured_outputs(executed, nb, measure_again)
     normalise(executed)
     return executed
 
 
-def execute(path: Path, timeout: int = 600, out: Path | None = None) -> float:
+def execute(
+    path: Path, timeout: int = 600, out: Path | None = None, measure_again: bool = False
+) -> float:
     """Execute the notebook at ``path`` and write it (to ``out`` when given); return seconds.
 
     The kernel starts in the notebook's own folder, wherever the result is written.
     """
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    executed = run(notebook, path.resolve().parent, timeout)
+    executed = run(notebook, path.resolve().parent, timeout, measure_again)
     elapsed = time.perf_counter() - start
     nbformat.write(executed, out if out is not None else path)
     return elapsed
@@ -454,6 +572,12 @@ def main(argv: list[str] | None = None) -> int:
         help="write the executed notebooks into this folder instead of "
         "in place (the kernel still runs in the notebook's folder)",
     )
+    parser.add_argument(
+        "--measure-again",
+        action="store_true",
+        help=f"store fresh measurements in the cells tagged {KEEP_TAG} (e.g. after a change "
+        "in edu_cnn made them faster); by default they keep theirs while their code is unchanged",
+    )
     args = parser.parse_args(argv)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -461,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             parser.error(f"no notebook at {path}")
         target = args.out / path.name if args.out is not None else path
-        elapsed = execute(path, args.timeout, target)
+        elapsed = execute(path, args.timeout, target, args.measure_again)
         print(f"{path}: {elapsed:.1f} s, {target.stat().st_size / 1e6:.2f} MB -> {target}")
     return 0
 

@@ -8,6 +8,14 @@ Checks on every notebook in ``notebooks/`` (fast, no kernel):
 - what ``scripts/execute_notebooks.py`` writes: normalising the stored notebook again
   changes no byte (no execution timestamps, no ``language_info.version``, renumbered
   widget ids, photographic figures stored as JPEG);
+- every measurement of wall-clock time ("475 ms", "1,188 images/s", "15 s"; the pattern
+  ``MEASUREMENT`` of the script) in a cell's stored output – printed text, or the saved
+  state of the widgets the cell displays – stands in a cell tagged ``keep-stored-output``,
+  which keeps its stored measurement while its code is unchanged. This is how the
+  expensive notebooks (04, 07, 08, and A1, which needs PyTorch) are held to "a second
+  execution gives the same bytes" without executing them here; it cannot see a time
+  printed without a unit;
+- no output shows a path in the temporary folder (a ``mkdtemp`` name is new every run);
 - the figure check: every stored PNG/JPEG – cell outputs, Output widgets, Image widgets –
   decodes with Pillow, matches its declared size, and is not blank (its pixels take more
   than one value in at least one channel; a figure that failed to draw is a single
@@ -19,8 +27,12 @@ Execution checks (slow, each runs real kernels with the notebook test settings):
 - a small notebook made here with a displayed widget, an undisplayed copy, flushed
   prints and a photographic figure, executed twice, gives the same bytes, no orphan and
   a JPEG figure;
+- a small notebook with a tagged cell that prints a time and one that shows a time in a
+  widget, executed twice in place, gives the same bytes;
 - ``DETERMINISM_SUBSET`` of the course notebooks, executed twice by the script, gives
-  the same bytes (each run takes 5–40 s on a loaded two-core machine, so not all nine).
+  the same bytes (each run takes 5–40 s on a loaded two-core machine, so not all nine;
+  the others are covered by the measurement check above: executed twice by hand, 00–08
+  and A2 gave the same bytes once their timings were tagged).
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import numpy as np
@@ -45,7 +58,11 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SCRIPT = ROOT / "scripts" / "execute_notebooks.py"
 MAX_BYTES = 1_000_000
 MAX_TOTAL_BYTES = 3_500_000
-DETERMINISM_SUBSET = ["00_welcome.ipynb", "06_backprop_cnn.ipynb"]
+DETERMINISM_SUBSET = [
+    "00_welcome.ipynb",
+    "06_backprop_cnn.ipynb",
+    "A2_glossary.ipynb",
+]
 
 NOTEBOOK_ENV = {
     "EDU_CNN_OFFLINE": "1",
@@ -114,6 +131,112 @@ def test_stored_notebook_is_normalised(path: Path) -> None:
         f"{path.name} is not as scripts/execute_notebooks.py writes it (widget ids, "
         "streams or figures differ); re-execute it with the script"
     )
+
+
+def _texts(value) -> list[str]:
+    """The strings in a JSON value (outputs, a widget's state), without pictures or ids."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        skip = {"image/png", "image/jpeg", ex.WIDGET_VIEW}
+        return [t for key, item in value.items() if key not in skip for t in _texts(item)]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    return []
+
+
+def _shown_texts(nb) -> list[tuple[int, Any, list[str]]]:
+    """(index, cell, texts) of each code cell: the strings of its stored outputs and of the
+    saved state of the widgets it displays."""
+    state = nb.get("metadata", {}).get("widgets", {}).get(ex.WIDGET_STATE, {}).get("state", {})
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        texts = _texts(cell.get("outputs", []))
+        for model_id in ex.reachable_models(state, ex.displayed_model_ids([cell])):
+            texts += _texts(state[model_id].get("state", {}))
+        found.append((index, cell, texts))
+    return found
+
+
+def untagged_measurements(nb) -> list[tuple[int, list[str]]]:
+    """(cell index, measurements) of the code cells that show a wall-clock measurement in
+    their stored output or displayed widgets but are not tagged ``keep-stored-output``."""
+    found = []
+    for index, cell, texts in _shown_texts(nb):
+        if ex.KEEP_TAG in cell.metadata.get("tags", []):
+            continue
+        hits = sorted({m.group(0) for text in texts for m in ex.MEASUREMENT.finditer(text)})
+        if hits:
+            found.append((index, hits))
+    return found
+
+
+#: A path in the temporary folder (Linux, macOS, Windows): ``mkdtemp`` names it anew on
+#: every run.
+TEMPORARY_PATH = re.compile(r"(/tmp/|/var/folders/|\\Temp\\)\S+")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_temporary_path_in_an_output(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    found = [
+        (index, match.group(0))
+        for index, _, texts in _shown_texts(nb)
+        for text in texts
+        for match in TEMPORARY_PATH.finditer(text)
+    ]
+    assert not found, (
+        f"{path.name}: outputs show temporary paths, new on every run, so re-executing the "
+        f"notebook rewrites them: {found[:5]}"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_every_measured_time_is_in_a_tagged_cell(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    found = untagged_measurements(nb)
+    assert not found, (
+        f"{path.name}: cells {found} show wall-clock times (different in every run) but are "
+        f"not tagged {ex.KEEP_TAG!r}, so re-executing the notebook rewrites them; tag them "
+        "(or show a count or a rounded ratio instead)"
+    )
+    tagged = [c for c in nb.cells if ex.KEEP_TAG in c.metadata.get("tags", [])]
+    unmeasured = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c in tagged and c.get("outputs") and "measured_source" not in c.metadata
+    ]
+    assert not unmeasured, (
+        f"{path.name}: tagged cells {unmeasured} carry no metadata.measured_source; "
+        "re-execute with scripts/execute_notebooks.py"
+    )
+
+
+def test_measurement_check_can_fail() -> None:
+    nb = nbformat.v4.new_notebook()
+    printed = nbformat.v4.new_code_cell("print(t)")
+    printed.outputs = [nbformat.v4.new_output("stream", name="stdout", text="loops: 475 ms\n")]
+    shapes = nbformat.v4.new_code_cell("print(rows)")
+    shapes.outputs = [nbformat.v4.new_output("stream", name="stdout", text="k=3 s=1 → 5×5\n")]
+    shown = nbformat.v4.new_code_cell("dashboard")
+    shown.outputs = [nbformat.from_dict(_view("box"))]
+    nb.cells = [printed, shapes, shown]
+    nb.metadata["widgets"] = {
+        ex.WIDGET_STATE: {
+            "state": {
+                "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_html"]}},
+                "html": {"model_name": "HTMLModel", "state": {"value": "6/6 · 1,188 images/s"}},
+            }
+        }
+    }
+    assert untagged_measurements(nb) == [(0, ["475 ms"]), (2, ["1,188 images/s"])]
+    for cell in (printed, shown):
+        cell.metadata["tags"] = [ex.KEEP_TAG]
+    assert untagged_measurements(nb) == []
+    assert TEMPORARY_PATH.search("this chapter writes its files to /tmp/edu-cnn-ch08-25onw1p9")
+    assert not TEMPORARY_PATH.search("this chapter writes its files to WORK, a new folder in /tmp")
 
 
 def _pictures(nb) -> list[tuple[str, str, bytes, dict]]:
@@ -378,6 +501,87 @@ def test_measured_output_is_kept_while_the_source_is_unchanged() -> None:
     assert ex.keep_measured_outputs(untagged, stored) == 0
 
 
+def _dashboard_notebook(
+    source: str, status: str, curves: str, tags: list[str], ids: str, measured: str | None = None
+):
+    """A cell displaying a VBox(HTML status, Image curves), its models named ``ids`` + …"""
+    nb = nbformat.v4.new_notebook()
+    metadata = {"tags": tags, **({"measured_source": ex.source_hash(measured)} if measured else {})}
+    cell = nbformat.v4.new_code_cell(source, metadata=metadata)
+    cell.outputs = [nbformat.from_dict(_view(f"{ids}box"))]
+    nb.cells = [cell]
+    nb.metadata["widgets"] = {
+        ex.WIDGET_STATE: {
+            "state": {
+                f"{ids}box": {
+                    "model_name": "VBoxModel",
+                    "state": {"children": [f"IPY_MODEL_{ids}status", f"IPY_MODEL_{ids}curves"]},
+                },
+                f"{ids}status": {"model_name": "HTMLModel", "state": {"value": status}},
+                f"{ids}curves": {"model_name": "HTMLModel", "state": {"value": curves}},
+            }
+        }
+    }
+    return nb
+
+
+def _status(nb) -> tuple[str, str]:
+    state = nb.metadata.widgets[ex.WIDGET_STATE]["state"]
+    box = nb.cells[0].outputs[0].data[ex.WIDGET_VIEW]["model_id"]
+    status, curves = (c[len("IPY_MODEL_") :] for c in state[box]["state"]["children"])
+    return state[status]["state"]["value"], state[curves]["state"]["value"]
+
+
+def test_measured_text_in_a_widget_is_kept_and_the_rest_is_fresh() -> None:
+    stored = _dashboard_notebook(
+        "d",
+        "Finished – accuracy 96.8 % · 1,188 images/s · 15 s",
+        "curve A",
+        [ex.KEEP_TAG],
+        "old-",
+        measured="d",
+    )
+    fresh = _dashboard_notebook(
+        "d", "Finished – accuracy 96.8 % · 1,201 images/s · 16 s", "curve B", [ex.KEEP_TAG], "new-"
+    )
+    assert ex.keep_measured_outputs(fresh, stored) == 1
+    # the measurement is the stored one, the widget and what it draws are the fresh ones
+    assert _status(fresh) == ("Finished – accuracy 96.8 % · 1,188 images/s · 15 s", "curve B")
+    assert fresh.cells[0].outputs[0].data[ex.WIDGET_VIEW]["model_id"] == "new-box"
+    assert fresh.cells[0].metadata["measured_source"] == ex.source_hash("d")
+    # anything else changed beside the times: the whole fresh text, times included
+    better = _dashboard_notebook(
+        "d", "Finished – accuracy 97.1 % · 1,201 images/s · 16 s", "curve B", [ex.KEEP_TAG], "n-"
+    )
+    assert ex.keep_measured_outputs(better, stored) == 0
+    assert _status(better)[0] == "Finished – accuracy 97.1 % · 1,201 images/s · 16 s"
+    for source, tags in (("d2", [ex.KEEP_TAG]), ("d", [])):  # edited code, or no tag
+        other = _dashboard_notebook(source, "Finished – 1,201 images/s", "c", tags, "x-")
+        assert ex.keep_measured_outputs(other, stored) == 0
+        assert _status(other)[0] == "Finished – 1,201 images/s"
+    again = _dashboard_notebook("d", "Finished – 1,201 images/s", "c", [ex.KEEP_TAG], "y-")
+    assert ex.keep_measured_outputs(again, stored, measure_again=True) == 0
+    assert _status(again)[0] == "Finished – 1,201 images/s"
+    assert again.cells[0].metadata["measured_source"] == ex.source_hash("d")
+
+
+def test_only_measurements_differ() -> None:
+    assert ex.only_measurements_differ("1,188 images/s · 15 s", "1,201 images/s · 9 s")
+    assert ex.only_measurements_differ("loops 305.09 ms", "loops 1,002.5 ms")
+    assert not ex.only_measurements_differ("loops 305 ms", "loops 305 ms")  # nothing differs
+    assert not ex.only_measurements_differ("accuracy 96.8 % · 15 s", "accuracy 97.0 % · 15 s")
+    assert not ex.only_measurements_differ("2,512× faster", "2,400× faster")  # a ratio
+    assert not ex.only_measurements_differ("k=3 s=1", "k=5 s=1")  # not a time
+    assert not ex.only_measurements_differ("3 steps", "4 steps")
+    # reprs cut by IPython: a shorter number leaves room for more text, or is cut itself
+    cut = "VBox(children=(HTML(value='6/6 · {} images/s · 15 s'), IntSlider(value=7, max=9"
+    long, short = cut.format("19,564,226")[:70] + "…", cut.format("998")[:70] + "…"
+    assert ex.only_measurements_differ(long, short)
+    assert ex.only_measurements_differ(cut.format("1,188")[:50] + "…", long[:39] + "…")
+    assert not ex.only_measurements_differ(cut[:33] + "7…", cut[:33] + "8…")  # no time seen
+    assert not ex.only_measurements_differ(long, cut.replace("6/6", "5/6")[:70] + "…")
+
+
 # --------------------------------------------------------------------------- execution
 def _execute_twice(source: Path, tmp_path: Path) -> tuple[bytes, bytes]:
     env = {**os.environ, **NOTEBOOK_ENV}
@@ -433,6 +637,54 @@ def test_small_widget_notebook_executes_to_the_same_bytes(tmp_path: Path) -> Non
     pictures = [o for o in done.cells[4].outputs if "image/jpeg" in o.get("data", {})]
     assert pictures, "the photographic figure was not stored as JPEG"
     assert all("execution" not in c.metadata for c in done.cells)
+
+
+MEASURED_NOTEBOOK = [
+    "import time\nimport ipywidgets as widgets\nfrom edu_cnn.widgets.dashboard import status_html",
+    (
+        "start = time.perf_counter()\n"
+        "total = sum(range(200_000))\n"
+        "print(f'sum {total:,} in {1e3 * (time.perf_counter() - start):.3f} ms')"
+    ),
+    (
+        "from edu_cnn.widgets.dashboard import DashboardState\n"
+        "start = time.perf_counter()\n"
+        "sum(range(200_000))\n"
+        "took = time.perf_counter() - start\n"
+        "state = DashboardState(epochs=2, batches_per_epoch=3, epoch=1, batch=2,\n"
+        "                       phase='finished', images_per_second=6e5 / took, elapsed=took)\n"
+        "widgets.VBox([widgets.HTML(status_html(state)), widgets.IntSlider(7)])"
+    ),
+]
+
+
+@pytest.mark.slow
+def test_measured_cells_execute_twice_in_place_to_the_same_bytes(tmp_path: Path) -> None:
+    """What an author does: execute, then execute again without a change (in place, so the
+    second run finds the first one's measurements). That an edited cell is measured again
+    is checked without a kernel (test_measured_output_is_kept_while_the_source_is_unchanged)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in MEASURED_NOTEBOOK]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i}"
+        if i:
+            cell.metadata["tags"] = [ex.KEEP_TAG]
+    path = tmp_path / "measured.ipynb"
+    nbformat.write(nb, path)
+    env = {**os.environ, **NOTEBOOK_ENV}
+
+    def execute() -> bytes:
+        command = [sys.executable, str(SCRIPT), str(path), "--timeout", "300"]
+        subprocess.run(command, check=True, env=env, timeout=600, capture_output=True)
+        return path.read_bytes()
+
+    first, second = execute(), execute()
+    assert first == second
+    done = nbformat.reads(first.decode(), as_version=4)
+    assert re.fullmatch(r"sum 19,999,900,000 in \d+\.\d{3} ms\n", done.cells[1].outputs[0].text)
+    state = done.metadata.widgets[ex.WIDGET_STATE]["state"]
+    status = [m["state"]["value"] for m in state.values() if m["model_name"] == "HTMLModel"]
+    assert len(status) == 1 and re.search(r"[\d,]+ images/s", status[0]), status
 
 
 @pytest.mark.slow

@@ -149,3 +149,60 @@ def test_contract_figure_keeps_its_colour_bar_clear_of_the_class_labels():
     bar_labels = fig.axes[2].get_tightbbox(renderer)
     probability_panel = fig.axes[4].get_tightbbox(renderer)  # includes the 0–9 labels
     assert bar_labels.x1 < probability_panel.x0
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+def test_live_picture_is_the_static_figure_redrawn_in_place():
+    """The explorer redraws only what moves (blitting); after any change its picture is
+    the figure drawn afresh for the same state – pixel for pixel but for the anti-aliased
+    edge where the bars meet the tick marks of the class axis (drawn in another order)."""
+    from edu_cnn.widgets.blit import BlitRenderer
+    from edu_cnn.widgets.deployment import ContractFigure
+
+    photos = [photo_of_digit(a_digit(), seed=s, offset=(s, -s)) for s in range(3)]
+    photos.append(photo_of_digit(a_digit(), size=96, seed=3))  # another size: a new layout
+
+    def logits(x: np.ndarray) -> np.ndarray:
+        return x.reshape(len(x), -1)[:, 300:310].astype(np.float64)
+
+    labels = [7, 1, 7, 3]
+    explorer = contract_explorer(logits, photos, MEAN, STD, labels=labels)
+    changes = [("digit", 1), ("invert", False), ("normalise", False), ("digit", 2)]
+    changes += [("centre", False), ("invert", True), ("digit", 3), ("digit", 0)]
+    pictures = set()
+    for name, value in changes:
+        explorer.controls[name].value = value
+        assert explorer.state.true_class == labels[explorer.controls["digit"].value]
+        fresh = ContractFigure(explorer.state, pyplot=False)
+        expected = _pixels(BlitRenderer(fresh.fig, [], dpi=80).render())  # all drawn at once
+        live = _pixels(bytes(explorer.image.value))
+        assert live.shape == expected.shape, (name, value)
+        changed = np.abs(live - expected).max(axis=-1)
+        assert changed.max() <= 16 and (changed > 0).sum() <= 20, (name, value, changed.max())
+        pictures.add(live.tobytes())
+    assert len(pictures) == len(changes)  # every change showed something new
+
+
+def test_update_probabilities_marks_the_winner_and_a_missed_truth():
+    from matplotlib.colors import to_hex
+
+    from edu_cnn.plots import plot_probabilities, update_probabilities
+
+    fig = plot_probabilities([0.1, 0.7, 0.2], ["a", "b", "c"])
+    ax = fig.axes[0]
+    update_probabilities(ax, [0.6, 0.1, 0.3], true_class=2, title="prediction: a")
+    assert [round(bar.get_width(), 2) for bar in ax.patches] == [0.6, 0.1, 0.3]
+    colours = [to_hex(bar.get_facecolor()) for bar in ax.patches]
+    assert colours == [to_hex("tab:orange"), to_hex("tab:blue"), to_hex("tab:green")]
+    assert [t.get_text() for t in ax.texts] == ["60.0%", "10.0%", "30.0%"]
+    assert ax.get_title() == "prediction: a"
+    with pytest.raises(ValueError, match="3 bars, got 2 probabilities"):
+        update_probabilities(ax, [0.5, 0.5])

@@ -12,11 +12,13 @@ images were. For MNIST that contract has three parts:
 
 :func:`contract_state` (pure) prepares a "photographed" digit with any of the three parts
 switched off and runs the deployed model on it; :func:`draw_contract` is its static twin;
-:func:`contract_explorer` wires check boxes to the two.
+:func:`contract_explorer` wires check boxes to the two, redrawing only what changes in one
+:class:`ContractFigure` (:class:`~edu_cnn.widgets.blit.UpdatingRenderer`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +26,13 @@ from typing import Any
 import numpy as np
 
 from ..activations import softmax
-from ..plots import plot_probabilities
+from ..plots import plot_probabilities, update_probabilities
 from ..preprocess import preprocess_digit, to_gray
-from .base import Explorer, figure_to_png
+from .base import Explorer, widget_figure
+from .blit import UpdatingRenderer
 
 __all__ = [
+    "ContractFigure",
     "ContractState",
     "contract_explorer",
     "contract_state",
@@ -91,6 +95,7 @@ class ContractState:
     probabilities : (classes,) – the model's answer.
     predicted : int – the most probable class.
     steps : which parts of the contract were applied.
+    true_class : the request's true class when it is known, else ``None``.
     """
 
     raw: np.ndarray
@@ -98,6 +103,7 @@ class ContractState:
     probabilities: np.ndarray
     predicted: int
     steps: dict[str, bool]
+    true_class: int | None = None
 
 
 def contract_state(
@@ -108,6 +114,7 @@ def contract_state(
     invert: bool = True,
     centre: bool = True,
     normalise: bool = True,
+    true_class: int | None = None,
 ) -> ContractState:
     """Prepare ``raw`` with the chosen parts of the contract and run the model on it.
 
@@ -122,6 +129,8 @@ def contract_state(
         The training set's pixel statistics (stored in the model file).
     invert, centre, normalise : bool
         Apply the polarity, geometry and statistics parts of the contract.
+    true_class : int, optional
+        The request's true class (only passed on, for the picture).
     """
     grey = to_gray(raw)
     if centre:
@@ -141,37 +150,103 @@ def contract_state(
         probabilities,
         int(np.argmax(probabilities)),
         {"invert": invert, "centre": centre, "normalise": normalise},
+        None if true_class is None else int(true_class),
     )
+
+
+class ContractFigure:
+    """The request, what the network sees, and its class probabilities, side by side.
+
+    Built once; :meth:`update` gives it another :class:`ContractState` by changing only
+    what moves – the two pictures, the colour bar's range, the second title, the bars and
+    the prediction – so a live widget redraws just those (``animated``, for
+    :class:`~edu_cnn.widgets.blit.BlitRenderer`). :func:`draw_contract` is the same figure
+    drawn once.
+
+    Parameters
+    ----------
+    state : ContractState
+        Its ``true_class``, when known, is marked green if the prediction misses it.
+    class_names : the names of the classes (default 0, 1, …).
+    pyplot : register the figure with pyplot (the static twin) or not (a live widget).
+    """
+
+    def __init__(
+        self,
+        state: ContractState,
+        class_names: Sequence[str] | None = None,
+        pyplot: bool = True,
+    ) -> None:
+        # columns: request, network input, its colour bar, a gap for the class labels,
+        # probabilities
+        self.fig = widget_figure((9.5, 3.0), pyplot)
+        axes = self.fig.subplots(1, 5, gridspec_kw={"width_ratios": [1, 1, 0.05, 0.22, 1.2]})
+        self.request = axes[0].imshow(state.raw, cmap="gray", vmin=0, vmax=255)
+        axes[0].set_title("the request (a photo)", fontsize=10)
+        self.seen = axes[1].imshow(state.network_input, cmap="gray")
+        self.seen_title = axes[1].set_title(self._seen_title(state), fontsize=9)
+        bar = self.fig.colorbar(self.seen, cax=axes[2])
+        bar.ax.tick_params(labelsize=8)
+        for ax in (axes[0], axes[1], axes[3]):
+            ax.axis("off")
+        self.probabilities_ax = axes[4]
+        plot_probabilities(
+            state.probabilities,
+            class_names,
+            true_class=state.true_class,
+            ax=axes[4],
+            title=f"prediction: {state.predicted}",
+        )
+        self.fig.tight_layout()
+        #: what :meth:`update` changes; the colour bar's axes is redrawn whole (its ticks
+        #: follow the range of the network's input)
+        self.animated = [
+            self.request,
+            self.seen,
+            self.seen_title,
+            axes[2],
+            *axes[4].patches,
+            axes[4].spines["left"],  # drawn over the bars' ends, as in the static figure
+            *axes[4].texts,
+            axes[4].title,
+        ]
+
+    @staticmethod
+    def _seen_title(state: ContractState) -> str:
+        applied = [name for name, on in state.steps.items() if on] or ["nothing"]
+        return "what the network sees\n(" + ", ".join(applied) + ")"
+
+    @staticmethod
+    def layout_key(state: ContractState) -> tuple[Any, ...]:
+        """What :meth:`update` cannot change: the request's size and the number of classes."""
+        return np.shape(state.raw), len(state.probabilities)
+
+    def update(self, state: ContractState) -> None:
+        """Show ``state`` (of the same :meth:`layout_key` as the first one)."""
+        self.request.set_data(state.raw)
+        self.seen.set_data(state.network_input)
+        # what a new imshow would do: the grey scale spans the picture's own range
+        self.seen.set_clim(float(np.min(state.network_input)), float(np.max(state.network_input)))
+        self.seen_title.set_text(self._seen_title(state))
+        update_probabilities(
+            self.probabilities_ax,
+            state.probabilities,
+            state.true_class,
+            f"prediction: {state.predicted}",
+        )
 
 
 def draw_contract(
     state: ContractState, class_names: Sequence[str] | None = None, true_class: int | None = None
 ) -> Any:
-    """The request, what the network sees, and its class probabilities, side by side."""
-    import matplotlib.pyplot as plt
+    """The request, what the network sees, and its class probabilities, side by side.
 
-    # columns: request, network input, its colour bar, a gap for the class labels, probabilities
-    fig, axes = plt.subplots(
-        1, 5, figsize=(9.5, 3.0), gridspec_kw={"width_ratios": [1, 1, 0.05, 0.22, 1.2]}
-    )
-    axes[0].imshow(state.raw, cmap="gray", vmin=0, vmax=255)
-    axes[0].set_title("the request (a photo)", fontsize=10)
-    shown = axes[1].imshow(state.network_input, cmap="gray")
-    applied = [name for name, on in state.steps.items() if on] or ["nothing"]
-    axes[1].set_title("what the network sees\n(" + ", ".join(applied) + ")", fontsize=9)
-    bar = fig.colorbar(shown, cax=axes[2])
-    bar.ax.tick_params(labelsize=8)
-    for ax in (axes[0], axes[1], axes[3]):
-        ax.axis("off")
-    plot_probabilities(
-        state.probabilities,
-        class_names,
-        true_class=true_class,
-        ax=axes[4],
-        title=f"prediction: {state.predicted}",
-    )
-    fig.tight_layout()
-    return fig
+    ``true_class`` (default: ``state.true_class``) is marked green when the prediction
+    misses it.
+    """
+    if true_class is not None:
+        state = dataclasses.replace(state, true_class=int(true_class))
+    return ContractFigure(state, class_names).fig
 
 
 def contract_explorer(
@@ -198,11 +273,16 @@ def contract_explorer(
     }
 
     def compute(digit: int, invert: bool, centre: bool, normalise: bool) -> ContractState:
-        return contract_state(photos[digit], run, mean, std, invert, centre, normalise)
+        truth = None if labels is None else int(labels[digit])
+        return contract_state(photos[digit], run, mean, std, invert, centre, normalise, truth)
 
-    def render(state: ContractState) -> bytes:
-        truth = None if labels is None else int(labels[controls["digit"].value])
-        return figure_to_png(draw_contract(state, class_names, truth))
+    # one figure, updated in place (rebuilt for a request of another size); drawn at the
+    # 80 dpi it was shown at when it was drawn whole (figure_to_png's default)
+    render = UpdatingRenderer(
+        lambda state, pyplot: ContractFigure(state, class_names, pyplot=pyplot),
+        key=ContractFigure.layout_key,
+        dpi=80,
+    )
 
     def caption(state: ContractState) -> str:
         name = class_names[state.predicted] if class_names else str(state.predicted)
