@@ -59,7 +59,8 @@ def leaky_relu(z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """e^{z_i} / Σ_j e^{z_j} along ``axis``; subtracting the max first changes nothing
-    mathematically (it cancels in the ratio) and prevents overflow."""
+    mathematically (it cancels in the ratio) and prevents overflow.
+    """
     z = np.asarray(z)
     shifted = z - z.max(axis=axis, keepdims=True)
     e = np.exp(shifted)

@@ -148,7 +148,8 @@ def convolve2d(
 def _indices(*sizes: int) -> product:
     """Every index tuple of nested loops over ``range(size)`` for each size, in the nested
     loops' order (the last index runs fastest): ``for n, o in _indices(2, 3)`` is
-    ``for n in range(2): for o in range(3)``."""
+    ``for n in range(2): for o in range(3)``.
+    """
     return product(*(range(size) for size in sizes))
 
 
@@ -192,7 +193,8 @@ def conv2d_backward_reference(
     grad_y: np.ndarray, x: np.ndarray, w: np.ndarray, stride: IntOrPair = 1, padding: IntOrPair = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dx, dW, db) with the same loops as the forward pass: each product
-    W[o,i,u,v]·x_pad[n,i,r·s+u,c·s+v] sends δ[n,o,r,c] times one factor to the other."""
+    W[o,i,u,v]·x_pad[n,i,r·s+u,c·s+v] sends δ[n,o,r,c] times one factor to the other.
+    """
     _check_conv_args(x, w, "conv2d_backward_reference")
     (sh, sw), (ph, pw) = pair(stride, "stride", "conv2d"), pair(padding, "padding", "conv2d")
     n_samples, c_in, h, wd = x.shape
@@ -322,7 +324,8 @@ def col2im(
     padding: IntOrPair = 0,
 ) -> np.ndarray:
     """The adjoint of :func:`im2col`: fold the columns back into an (N, C, H, W) array,
-    *adding* the entries of overlapping windows (that is the gradient of im2col)."""
+    *adding* the entries of overlapping windows (that is the gradient of im2col).
+    """
     n, c, h, w = x_shape
     kernel = (int(kh), int(kw))
     s = pair_at_least(stride, "stride", "col2im", 1)
@@ -628,7 +631,8 @@ def conv_transpose2d_forward_reference(
     output_padding: IntOrPair = 0,
 ) -> np.ndarray:
     """Transposed convolution by scattering: every input pixel adds ``x · kernel`` to the
-    output window it maps to, y[n, o, r·s + u − p, c·s + v − p] += x[n, i, r, c]·W[i, o, u, v]."""
+    output window it maps to, y[n, o, r·s + u − p, c·s + v − p] += x[n, i, r, c]·W[i, o, u, v].
+    """
     (sh, sw), (ph, pw), (ho, wo) = _transpose_args(
         x, w, stride, padding, "conv_transpose2d_forward_reference", output_padding
     )
@@ -655,7 +659,8 @@ def conv_transpose2d_forward_by_zero_insertion(
     """Transposed convolution the other way: insert s − 1 zeros between the inputs, pad by
     k − 1 − p (plus ``output_padding`` at the bottom/right), cross-correlate with the kernel
     flipped 180° – exactly the input-gradient formula of ``Conv2d``
-    (:func:`conv2d_input_grad_by_full_convolution`)."""
+    (:func:`conv2d_input_grad_by_full_convolution`).
+    """
     s, p, out_hw = _transpose_args(
         x, w, stride, padding, "conv_transpose2d_forward_by_zero_insertion", output_padding
     )
@@ -704,7 +709,8 @@ def conv_transpose2d_forward(
 ) -> np.ndarray:
     """Fast transposed convolution: it *is* the input gradient of a ``Conv2d`` whose weight
     is ``w`` (C_in of the transposed layer = C_out of that convolution), so it reuses the
-    col2im path: columns Wᵀx, then add each column back to its window."""
+    col2im path: columns Wᵀx, then add each column back to its window.
+    """
     x = as_float_array(x, "conv_transpose2d_forward")
     w = as_float_array(w, "conv_transpose2d_forward")
     s, p, out_hw = _transpose_args(
@@ -734,7 +740,8 @@ def conv_transpose2d_backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fast (dx, dW, db): the forward pass of a ``Conv2d`` with weight ``w`` turned around –
     dx is that convolution applied to δ, dW its weight gradient with the roles of input
-    and δ swapped."""
+    and δ swapped.
+    """
     x = as_float_array(x, "conv_transpose2d_backward")
     w = as_float_array(w, "conv_transpose2d_backward")
     s, p, out_hw = _transpose_args(
@@ -849,7 +856,8 @@ class Conv2d(_ConvSizes):
 
     def _check_input(self, shape: tuple[int, ...], shown: str | None = None) -> tuple[int, int]:
         """(H_out, W_out) for an input of ``shape`` (N, C, H, W) – or the error, which
-        shows the shape as ``shown`` if given."""
+        shows the shape as ``shown`` if given.
+        """
         kh, kw = self.kernel_size
         ph, pw = self.padding
         min_h, min_w = max(kh - 2 * ph, 1), max(kw - 2 * pw, 1)

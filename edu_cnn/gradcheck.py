@@ -73,13 +73,15 @@ class GradcheckResult:
     def passed(self, threshold: float = GOOD) -> bool:
         """True when the worst relative error is below ``threshold`` – by default ``GOOD``
         (1e-7), the bound of the ``"correct"`` verdict; pass ``KINK`` (1e-4) for a check
-        that sits next to a kink."""
+        that sits next to a kink.
+        """
         return self.max_rel_error < threshold
 
     @property
     def verdict(self) -> str:
         """``"correct"`` (< 1e-7), ``"suspicious"`` (< 1e-4: fine only next to a kink),
-        ``"probably wrong"`` (< 1e-2) or ``"wrong"``."""
+        ``"probably wrong"`` (< 1e-2) or ``"wrong"``.
+        """
         if self.max_rel_error < GOOD:
             return "correct"
         if self.max_rel_error < KINK:
@@ -100,7 +102,8 @@ def relative_error(
     analytic: np.ndarray, numeric: np.ndarray, floor: float | None = None
 ) -> np.ndarray:
     """|a − n| / max(|a|, |n|, floor), entry by entry; ``floor`` defaults to a thousandth of
-    the largest |a| or |n| (and at least 1e-12)."""
+    the largest |a| or |n| (and at least 1e-12).
+    """
     scale = np.maximum(np.abs(analytic), np.abs(numeric))
     if floor is None:
         floor = max(1e-12, 1e-3 * float(scale.max())) if scale.size else 1e-12
@@ -134,7 +137,8 @@ def _record(
 
 def _numeric_gradient(flat: np.ndarray, idx: np.ndarray, loss: Any, eps: float) -> np.ndarray:
     """Central differences of ``loss()`` for the entries ``idx`` of ``flat`` (changed in place
-    and restored): (L(θ + ε) − L(θ − ε)) / 2ε."""
+    and restored): (L(θ + ε) − L(θ − ε)) / 2ε.
+    """
     numeric = np.empty(idx.size)
     for k, i in enumerate(idx):
         saved = flat[i]

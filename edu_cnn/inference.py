@@ -41,7 +41,8 @@ class PredictionError(ValueError):
 def escape_controls(text: str) -> str:
     r"""``text`` with control and format characters (ANSI escapes, bidi overrides, new
     lines) written as ``\x1b`` / ``\u202e``, so a string from a file or a request cannot
-    drive the terminal it is printed on."""
+    drive the terminal it is printed on.
+    """
     out = []
     for char in str(text):
         if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):

@@ -172,7 +172,8 @@ class Layer:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of the parameter and buffer arrays by name (PyTorch's names: weight,
-        bias, running_mean, …)."""
+        bias, running_mean, …).
+        """
         state = {k: p.data.copy() for k, p in self.named_parameters().items()}
         state.update({k: np.array(b, copy=True) for k, b in self.named_buffers().items()})
         return state
@@ -204,7 +205,8 @@ class Layer:
 
     def astype(self, dtype: Any) -> Layer:
         """Convert the parameters and buffers (e.g. to float64 for a gradient check);
-        returns self."""
+        returns self.
+        """
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = p.grad.astype(dtype)
@@ -235,7 +237,8 @@ class Layer:
         """The call that builds this layer, as a student would write it: required
         arguments by position, others only where they differ from the default, and a
         square pair such as ``(5, 5)`` written as ``5`` –
-        ``Conv2d(1, 6, kernel_size=5, padding=2)``."""
+        ``Conv2d(1, 6, kernel_size=5, padding=2)``.
+        """
         try:
             signature = inspect.signature(type(self).__init__)
         except (TypeError, ValueError):  # pragma: no cover - builtins

@@ -69,7 +69,8 @@ def linear_backward(
     grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray, input_grad: bool = True
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """dW = δᵀx sums over the batch inside the product; db sums δ over the batch;
-    dx = δW, or ``None`` with ``input_grad=False``."""
+    dx = δW, or ``None`` with ``input_grad=False``.
+    """
     dx = grad_y @ weight if input_grad else None
     return dx, grad_y.T @ x, grad_y.sum(axis=0)
 

@@ -85,7 +85,8 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def _first(mask: np.ndarray) -> tuple[tuple[int, ...], Any]:
     """The first True entry of ``mask``: its index tuple, and how to print it (a plain
-    number for 1-D arrays)."""
+    number for 1-D arrays).
+    """
     bad = tuple(int(i) for i in np.argwhere(mask)[0])
     return bad, bad[0] if len(bad) == 1 else bad
 

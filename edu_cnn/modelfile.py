@@ -101,7 +101,8 @@ def register_layer(cls: type[Layer]) -> type[Layer]:
 def layer_types() -> dict[str, type[Layer]]:
     """Every layer class a model file may name, by class name (``{"Conv2d": Conv2d, …}``):
     edu_cnn's own (they register themselves, :func:`edu_cnn.layer.registered_layers`) and
-    those added with :func:`register_layer`."""
+    those added with :func:`register_layer`.
+    """
     found = registered_layers()
     found.update(_extra_types)
     return found
@@ -452,7 +453,8 @@ def _size_bound(config: dict[str, Any]) -> int:
     """The product of a layer's integer size arguments (each at least 1): an upper bound on
     the numbers its constructor allocates (``in·out`` for Linear, ``in·out·kh·kw`` for a
     convolution) known before the constructor runs. Stride, padding, dilation … are left
-    out: they size no array (``Conv2d(512, 1024, 5, stride=2, padding=2)`` is 13.1 M)."""
+    out: they size no array (``Conv2d(512, 1024, 5, stride=2, padding=2)`` is 13.1 M).
+    """
     bound = 1
     for key, value in config.items():
         if key in _NOT_SIZES:
@@ -555,7 +557,8 @@ def check_activations(
 ) -> tuple[int, ...] | None:
     """The output shape of one sample, layer by layer; refuse one too large or a layer that
     cannot take its input. Returns the model's output shape (``None`` without an input
-    shape)."""
+    shape).
+    """
     if input_shape is None:
         return None
     shape = tuple(int(v) for v in input_shape)
@@ -752,7 +755,8 @@ def read_header(
 
 def _build(spec: Any, where: str, known: dict[str, type[Layer]], path: Path) -> Layer:
     """A layer from its JSON description, using only registered classes (the spec has
-    passed :func:`_check_parameter_budget`)."""
+    passed :func:`_check_parameter_budget`).
+    """
     kind = spec["type"]
     cls = known.get(kind)
     if cls is None:
@@ -806,7 +810,8 @@ def leaf_layers(layer: Layer, prefix: str = "") -> Iterator[tuple[str, Layer]]:
 
 def _npy_header(member: BinaryIO, name: str, path: Path) -> tuple[Any, bool, np.dtype]:
     """(shape, fortran order, dtype) from the header of one ``.npy`` member; an object
-    dtype (a pickle) is refused here, before anything else is looked at."""
+    dtype (a pickle) is refused here, before anything else is looked at.
+    """
     fmt = np.lib.format
     try:
         version = fmt.read_magic(member)
@@ -839,7 +844,8 @@ def _npy_header(member: BinaryIO, name: str, path: Path) -> tuple[Any, bool, np.
 
 def _read_npy(member: BinaryIO, name: str, entry: dict[str, Any], path: Path) -> np.ndarray:
     """One array of weights.npz, its header checked against model.json before its data
-    are read (a header claiming 10¹² numbers costs nothing)."""
+    are read (a header claiming 10¹² numbers costs nothing).
+    """
     shape, fortran, dtype = _npy_header(member, name, path)
     if dtype.kind != "f":
         raise _fail(

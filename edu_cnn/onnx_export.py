@@ -285,7 +285,8 @@ EXPORTERS: dict[type[Layer], Exporter] = {
 
 def exporter_for(cls: type[Layer]) -> Exporter | None:
     """The exporter of a layer class: its own entry in ``EXPORTERS`` or its nearest base
-    class's (so a subclass of ``Conv2d`` exports as ``Conv``); ``None`` if there is none."""
+    class's (so a subclass of ``Conv2d`` exports as ``Conv``); ``None`` if there is none.
+    """
     for base in cls.__mro__:
         if base in EXPORTERS:
             return EXPORTERS[base]
@@ -530,7 +531,8 @@ def tensor_shapes(proto: Any) -> dict[str, tuple[Any, ...]]:
 def draw_graph(proto: Any, columns: int = 5, ax: Any = None):
     """Draw the graph: a box per node (operator, name, weights), arrows labelled with the
     tensor names and shapes that join them. Nodes are laid out in reading order,
-    ``columns`` per row. Returns the matplotlib figure."""
+    ``columns`` per row. Returns the matplotlib figure.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
 

@@ -97,7 +97,8 @@ def adadelta_reference(
     eps: float = 1e-6,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """AdaDelta: v_t = ρv + (1 − ρ)g²; Δ = √(u + ε)/√(v_t + ε)·g; u_t = ρu + (1 − ρ)Δ²;
-    θ ← θ − γΔ."""
+    θ ← θ − γΔ.
+    """
     g = _decayed(theta, g, weight_decay)
     v = rho * state.get("square_avg", np.zeros_like(theta)) + (1 - rho) * g * g
     u_old = state.get("acc_delta", np.zeros_like(theta))

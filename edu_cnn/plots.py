@@ -371,7 +371,8 @@ class HistoryFigure:
 
     def to_png(self) -> bytes:
         """The figure as PNG bytes: Agg draws into memory, Pillow encodes with light
-        compression (about 45 ms, a third faster than ``savefig``)."""
+        compression (about 45 ms, a third faster than ``savefig``).
+        """
         import io
 
         from PIL import Image

@@ -460,7 +460,8 @@ def max_unpool2d_backward_reference(grad_y: np.ndarray, indices: np.ndarray) -> 
 
 def max_unpool2d_forward(x: np.ndarray, indices: np.ndarray, out_hw: IntPair) -> np.ndarray:
     """Fast max-unpooling: one scatter per (sample, channel) row (indices are distinct
-    within a row for non-overlapping pooling, so the order of writes does not matter)."""
+    within a row for non-overlapping pooling, so the order of writes does not matter).
+    """
     x = as_float_array(x, "max_unpool2d_forward")
     indices = _check_unpool(x, indices, out_hw, "max_unpool2d_forward")
     n, c = x.shape[:2]
@@ -524,7 +525,8 @@ def upsample_nearest_backward_reference(grad_y: np.ndarray, scale: IntOrPair) ->
 
 def upsample_nearest_forward(x: np.ndarray, scale: IntOrPair) -> np.ndarray:
     """Fast nearest up-sampling: view x as (N, C, H, 1, W, 1), broadcast the two 1-axes to
-    s_h and s_w (each value repeated into its block) and reshape."""
+    s_h and s_w (each value repeated into its block) and reshape.
+    """
     x = as_float_array(x, "upsample_nearest_forward")
     check_ndim(x, 4, "upsample_nearest_forward", "(N, C, H, W)")
     sh, sw = pair_at_least(scale, "scale_factor", "upsample_nearest_forward", 1)
@@ -640,7 +642,8 @@ class MaxPool2d(_Pool2d):
     def can_fuse_relu_backward(self, relu: Layer) -> bool:
         """Whether :meth:`backward_through_relu` may stand for ``relu.backward(self.backward(δ))``:
         ``relu`` is a ``ReLU``, the windows are disjoint (stride ≥ kernel) and this layer's
-        last input is the very array ``relu``'s last forward returned."""
+        last input is the very array ``relu``'s last forward returned.
+        """
         k, s = self.kernel_size, self.stride
         return (
             type(relu) is ReLU

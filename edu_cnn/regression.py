@@ -46,7 +46,8 @@ def _check_xy(X: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.
 
 def least_squares(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     r"""The exact minimiser ``(w, b)`` of the MSE:
-    solve :math:`\min_\theta \lVert A\theta - y\rVert^2`."""
+    solve :math:`\min_\theta \lVert A\theta - y\rVert^2`.
+    """
     X, y = _check_xy(X, y, "least_squares")
     A = np.hstack([X, np.ones((X.shape[0], 1))])
     theta, *_ = np.linalg.lstsq(A, y, rcond=None)

@@ -20,7 +20,8 @@ from .pooling import MaxPool2d
 def _backward_without_input_grad(layer: Layer, grad_y: np.ndarray) -> None:
     """``layer.backward(grad_y)`` for the parameter gradients only: a nested ``Sequential``
     passes the request on, a ``Conv2d`` or ``Linear`` skips its input-gradient product
-    (``needs_input_grad``); other layers compute it and it is dropped."""
+    (``needs_input_grad``); other layers compute it and it is dropped.
+    """
     if isinstance(layer, Sequential):
         layer.backward(grad_y)  # its default: no ∂L/∂x
         return
@@ -37,7 +38,8 @@ def _backward_without_input_grad(layer: Layer, grad_y: np.ndarray) -> None:
 
 def _backward_with_input_grad(layer: Layer, grad_y: np.ndarray) -> np.ndarray:
     """``layer.backward(grad_y)``, returning ∂L/∂(the layer's input) – a nested
-    ``Sequential`` must be asked for it."""
+    ``Sequential`` must be asked for it.
+    """
     if isinstance(layer, Sequential):
         return layer.backward(grad_y, input_grad=True)
     return layer.backward(grad_y)
@@ -45,7 +47,8 @@ def _backward_with_input_grad(layer: Layer, grad_y: np.ndarray) -> np.ndarray:
 
 def _fuses_relu_backward(layer: Layer, before: Layer) -> bool:
     """Whether ``layer`` is a max pooling with disjoint windows right after a ``ReLU``, so
-    that both backward passes can run as one (``MaxPool2d.backward_through_relu``)."""
+    that both backward passes can run as one (``MaxPool2d.backward_through_relu``).
+    """
     return isinstance(layer, MaxPool2d) and layer.can_fuse_relu_backward(before)
 
 

@@ -55,7 +55,8 @@ PROG = "python -m edu_cnn serve"
 
 class _DeadlineReader(io.RawIOBase):
     """The socket as a raw stream whose every read waits at most the time left: a read
-    timeout per call *and* one deadline for the whole request (set by the handler)."""
+    timeout per call *and* one deadline for the whole request (set by the handler).
+    """
 
     def __init__(self, sock: socket.socket, read_timeout: float) -> None:
         self.sock = sock

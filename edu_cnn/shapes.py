@@ -73,7 +73,8 @@ def check_int(value: Any, name: str, where: str, low: int = 0) -> int:
 
 def positive_int(value: Any, name: str, where: str) -> int:
     """``value`` as an int if it is an integer ≥ 1, else a ``ValueError``
-    (``Linear: in_features must be a positive integer, got 0``)."""
+    (``Linear: in_features must be a positive integer, got 0``).
+    """
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
     return int(value)
@@ -86,7 +87,8 @@ def kernel_text(size: IntPair) -> str:
 
 def pair_at_least(value: Any, name: str, where: str, low: int) -> IntPair:
     """:func:`pair`, then both entries must be ≥ ``low`` (1 for a kernel or stride, 0 for
-    padding)."""
+    padding).
+    """
     result = pair(value, name, where)
     if min(result) < low:
         raise ValueError(f"{where}: {name} must be ≥ {low}, got {value!r}")

@@ -367,7 +367,8 @@ def evaluate(
 
 class _ProgressBar:
     """One tqdm bar per epoch: ``tqdm.auto`` draws a widget in Jupyter and a text line
-    (redrawn in place) in a terminal, at most ten redraws a second."""
+    (redrawn in place) in a terminal, at most ten redraws a second.
+    """
 
     def __init__(self, epochs: int, batches: int, file: Any = None) -> None:
         self.epochs, self.batches = epochs, batches

@@ -208,7 +208,16 @@ def notebook(glossary: list[Entry]) -> dict:
                 "language": "python",
                 "name": "python3",
             },
-            "language_info": {"name": "python"},
+            # what the kernel reports when the notebook is executed (its version dropped,
+            # as scripts/execute_notebooks.py does), so executing A2 changes nothing
+            "language_info": {
+                "codemirror_mode": {"name": "ipython", "version": 3},
+                "file_extension": ".py",
+                "mimetype": "text/x-python",
+                "name": "python",
+                "nbconvert_exporter": "python",
+                "pygments_lexer": "ipython3",
+            },
         },
         "nbformat": 4,
         "nbformat_minor": 5,

@@ -50,7 +50,8 @@ def _check(x: Any, max_shift: Any, where: str) -> tuple[np.ndarray, int]:
 
 def shift_image(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
     """One image (…, H, W) moved ``dy`` pixels down and ``dx`` pixels right (negative: up /
-    left); the uncovered border repeats the edge pixels. The plain-slicing version."""
+    left); the uncovered border repeats the edge pixels. The plain-slicing version.
+    """
     image = np.asarray(image)
     h, w = image.shape[-2:]
     if abs(dy) >= h or abs(dx) >= w:

@@ -118,7 +118,8 @@ def verify_file(path: str | os.PathLike[str], remote: RemoteFile) -> None:
 
 def _progress_bar(name: str, total: int | None) -> Any:
     """A tqdm bar counting the bytes of ``name`` (kB / MB as they grow): ``tqdm.auto``
-    draws a widget in Jupyter and a text line on stderr in a terminal."""
+    draws a widget in Jupyter and a text line on stderr in a terminal.
+    """
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=name, unit="B", unit_scale=True, leave=True, mininterval=0.2)
@@ -126,14 +127,16 @@ def _progress_bar(name: str, total: int | None) -> Any:
 
 def deadline_for(remote: RemoteFile) -> float:
     """Seconds one mirror gets for the whole file: a minute, plus the time of the expected
-    size at :data:`MIN_BYTES_PER_SECOND`."""
+    size at :data:`MIN_BYTES_PER_SECOND`.
+    """
     return 60.0 + (remote.size or MAX_UNKNOWN_SIZE) / MIN_BYTES_PER_SECOND
 
 
 def _open_temporary(folder: Path, name: str) -> tuple[BinaryIO, Path]:
     """A new temporary file beside the final one (same disk, so the rename is atomic),
     named like :mod:`edu_cnn.safefile`'s (``.NAME.PID.RANDOM.part``) so the next download
-    can tell a killed one's leftover from a user's file."""
+    can tell a killed one's leftover from a user's file.
+    """
     temp = folder / f".{name}.{os.getpid()}.{secrets.token_hex(4)}.part"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     return os.fdopen(fd, "wb"), temp
@@ -151,7 +154,8 @@ def _disk_full_error(destination: Path, remote: RemoteFile, error: OSError) -> D
 
 def _set_read_timeout(response: object, seconds: float) -> None:
     """Shorten the socket timeout of an open response (so the last read ends by the
-    deadline). ``http.client`` has no public way; without it the overshoot is one timeout."""
+    deadline). ``http.client`` has no public way; without it the overshoot is one timeout.
+    """
     sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
     if sock is not None:
         with contextlib.suppress(OSError):

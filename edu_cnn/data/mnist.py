@@ -337,7 +337,8 @@ MAX_IDX_BYTES = 128 * 1024 * 1024
 
 def _gunzip_bounded(path: Path, limit: int = MAX_IDX_BYTES) -> bytes | None:
     """The decompressed content of a gzip file, or ``None`` if it is not valid gzip or
-    would decompress to more than ``limit`` bytes."""
+    would decompress to more than ``limit`` bytes.
+    """
     try:
         with gzip.open(path, "rb") as handle:
             data = handle.read(limit + 1)
@@ -348,7 +349,8 @@ def _gunzip_bounded(path: Path, limit: int = MAX_IDX_BYTES) -> bytes | None:
 
 def _move_aside(path: Path, problem: str) -> None:
     """Never delete a file a user may have put in the cache: rename it ``*.damaged``
-    (``*.damaged.1``, … if taken) and say so; a read-only cache just skips it."""
+    (``*.damaged.1``, … if taken) and say so; a read-only cache just skips it.
+    """
     target = path.with_name(path.name + ".damaged")
     n = 0
     while target.exists():

@@ -69,7 +69,8 @@ class BackpropStep:
 
 def tiny_cnn(seed: int = 0, size: int = 10) -> list[Any]:
     """The stepper's network, in float64: [Conv2d(1→2, 3), ReLU, MaxPool2d(2), Flatten,
-    Linear(2·h·h → 2)] with h = (size − 2) // 2, weights from ``seed``."""
+    Linear(2·h·h → 2)] with h = (size − 2) // 2, weights from ``seed``.
+    """
     from .. import init
 
     rng = np.random.default_rng(seed)
@@ -255,7 +256,8 @@ def backprop_trace(
 
 def _draw_panels(axes: Any, step: BackpropStep) -> None:
     """Draw the panels of one step into ``axes``: small arrays with their numbers, δ in red/blue,
-    the cells of ``step.marks`` framed."""
+    the cells of ``step.marks`` framed.
+    """
     from matplotlib.patches import Rectangle
 
     # strict=False: in a figure of several steps a row may have more axes than this step's panels
@@ -305,7 +307,8 @@ def draw_backprop_steps(
     steps: list[BackpropStep], indices: list[int] | None = None, width: float = 11.0
 ) -> Any:
     """The stepper's static twin: the chosen steps (all by default) one row each, with the
-    step's panels, its formula and – for backward steps – its gradient-check result."""
+    step's panels, its formula and – for backward steps – its gradient-check result.
+    """
     import textwrap
 
     import matplotlib.pyplot as plt
@@ -403,7 +406,8 @@ def draw_input_gradient_connections(
 
     Every line joins an input a_ij to an output z_rc it feeds, coloured by the weight
     w_(i−r)(j−c) on it. Read from one input, the weights on its lines are the kernel rotated
-    by 180° – ∂L/∂a_ij = Σ δ_rc w_(i−r)(j−c)."""
+    by 180° – ∂L/∂a_ij = Σ δ_rc w_(i−r)(j−c).
+    """
     import matplotlib.pyplot as plt
 
     colours = ["tab:blue", "tab:orange", "tab:green", "tab:purple"]

@@ -58,7 +58,8 @@ def fitting_dpi(
     fig: Any, dpi: float, max_width: int = MAX_PICTURE_WIDTH, pad_inches: float = 0.0
 ) -> float:
     """``dpi``, lowered if the figure (plus ``pad_inches`` each side) would be wider than
-    ``max_width`` pixels at it."""
+    ``max_width`` pixels at it.
+    """
     width_inches = float(fig.get_size_inches()[0]) + 2 * pad_inches
     return min(float(dpi), max_width / width_inches) if width_inches > 0 else float(dpi)
 
@@ -398,7 +399,8 @@ class BackgroundLoop:
 class LiveControls:
     """What a widget whose "train" button runs a :class:`BackgroundLoop` offers – the
     perceptron's animation and the boundary trainer share it. The widget keeps its loop in
-    ``self._loop`` and starts it with ``self.train(fps=...)``."""
+    ``self._loop`` and starts it with ``self.train(fps=...)``.
+    """
 
     FRAMES_PER_SECOND = 5.0
     _loop: BackgroundLoop | None = None

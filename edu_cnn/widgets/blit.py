@@ -69,7 +69,8 @@ class BlitRenderer:
 def blit_render(figure: Any) -> Callable[[Any], bytes]:
     """The ``render`` of an :class:`~edu_cnn.widgets.base.Explorer` over a figure class
     built with ``fast=True``: ``figure.update(state)``, then its :class:`BlitRenderer`
-    redraws only the artists that change."""
+    redraws only the artists that change.
+    """
 
     def render(state: Any) -> bytes:
         return figure.update(state).renderer.render()

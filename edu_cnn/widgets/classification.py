@@ -108,7 +108,8 @@ class BoundaryTrainer:
 
     def probabilities(self, resolution: int = GRID) -> np.ndarray:
         """Class probabilities on a resolution × resolution grid over the view: (R, R, C),
-        row 0 at the bottom."""
+        row 0 at the bottom.
+        """
         x0, x1, y0, y1 = self.extent
         g1, g2 = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
         points = np.stack([g1.ravel(), g2.ravel()], axis=1).astype(np.float32)
@@ -153,7 +154,8 @@ def region_image(probabilities: np.ndarray) -> np.ndarray:
 def boundary_image(state: BoundaryState, pixels: int = PIXELS) -> np.ndarray:
     """The widget's picture as an (H, W, 3) RGB array in 0…1: the class regions
     (:func:`region_image`, each grid point ``pixels`` wide) with the data points as dark
-    squares on top."""
+    squares on top.
+    """
     rgb = region_image(state.probabilities)
     rgb = np.repeat(np.repeat(rgb, pixels, axis=0), pixels, axis=1)
     size = rgb.shape[0]
@@ -365,7 +367,8 @@ def decision_boundary_trainer(
 ) -> DecisionBoundaryTrainer:
     """Widget: data set, hidden units, activation, learning rate and seed; "train" trains
     ``epochs_per_click`` more epochs while regions and loss are redrawn a few times a second
-    ("stop" ends it early)."""
+    ("stop" ends it early).
+    """
     import ipywidgets as widgets
 
     controls = {

@@ -381,7 +381,8 @@ def kernel_feature_map(
 
 def _display_limits(kernel: np.ndarray, *maps: np.ndarray) -> tuple[float, float]:
     """Grey-scale limits that keep kernels comparable: a kernel summing to s turns a flat
-    region of brightness 1 into s; edge kernels (s = 0) are shown around mid-grey = 0."""
+    region of brightness 1 into s; edge kernels (s = 0) are shown around mid-grey = 0.
+    """
     total = float(np.sum(kernel))
     if abs(total) < 1e-6:
         m = max(float(np.percentile(np.abs(f), 99.5)) for f in maps) or 1.0
@@ -798,7 +799,8 @@ def multichannel_state(image: np.ndarray, weight: np.ndarray, bias: float = 0.0)
 
 class MultichannelFigure:
     """Rows per channel – the channel, its k×k slice of the filter, its map – and the sum +
-    bias, built once; :meth:`update` swaps the numbers for another filter or bias."""
+    bias, built once; :meth:`update` swaps the numbers for another filter or bias.
+    """
 
     def __init__(self, state: dict[str, Any], pyplot: bool = True) -> None:
         x, w = state["image"], state["weight"]

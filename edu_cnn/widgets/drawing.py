@@ -162,7 +162,8 @@ def prediction_html(
 
 def draw_preprocessing(steps: DigitSteps, axes: Sequence[Any] | None = None) -> Any:
     """Four panels: the drawing with its bounding box, the crop, the 20-px box, the 28×28
-    image with its centre of mass."""
+    image with its centre of mass.
+    """
     from matplotlib.patches import Rectangle
 
     if axes is None:
@@ -221,7 +222,8 @@ def _fit(a: np.ndarray, box: int) -> np.ndarray:
 def steps_image(steps: DigitSteps, box: int = 84) -> np.ndarray:
     """The four pre-processing steps side by side as an (H, W, 3) picture: the drawing with
     the ink's bounding box (orange), the crop, the longer side at 20 px, the 28×28 input
-    with its centre of mass (orange +)."""
+    with its centre of mass (orange +).
+    """
     panels = []
     for number, a in enumerate((steps.cleaned, steps.cropped, steps.scaled, steps.final)):
         fitted = _fit(a, box)
@@ -281,7 +283,8 @@ ROW_WIDTH = 640  # the widest
 def activations_image(outputs: Sequence[LayerOutput], gap: int = 6) -> tuple[np.ndarray, str]:
     """Every layer's output for one image as one (H, W, 3) picture – a row of maps per
     feature-map layer, a colour strip per vector layer, each with its own viridis range –
-    and the HTML of the row labels, aligned with the rows (what the widget shows)."""
+    and the HTML of the row labels, aligned with the rows (what the widget shows).
+    """
     rows, labels = [], []
     for o in ActivationsFigure._shown(outputs):
         out = np.asarray(o.output, dtype=np.float64)
@@ -315,7 +318,8 @@ def draw_digit_prediction(
     activations: bool = True,
 ) -> Any:
     """The static twin of :class:`DrawDigit`: pre-processing steps, probability bars and
-    (optionally) every layer's activations, in one figure."""
+    (optionally) every layer's activations, in one figure.
+    """
     rows = len([o for o in prediction.outputs if o.name not in ("Flatten", "Dropout")])
     below = 0.55 * rows + 0.3 if activations else 0.0
     fig = new_figure(9.0, 2.2 + below)

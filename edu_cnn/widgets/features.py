@@ -301,7 +301,8 @@ _POSITIVE, _NEGATIVE = (0.12, 0.47, 0.71), (0.84, 0.15, 0.16)
 
 def bars_image(values: np.ndarray, width: int = 640, height: int = 110) -> np.ndarray:
     """A bar per unit as an (H, W, 3) picture: blue up for positive values, red down for
-    negative ones, from a grey zero line (in the middle if any value is negative)."""
+    negative ones, from a grey zero line (in the middle if any value is negative).
+    """
     v = np.asarray(values, dtype=np.float64).ravel()
     if v.size == 0:
         raise ValueError("bars_image: expected at least one value, got none")
@@ -326,7 +327,8 @@ def feature_maps_image(
 ) -> np.ndarray:
     """The explorer's picture as an (H, W, 3) array: the input digit, then every channel of
     the layer's output (at most 8 a row, map 0 top left, one shared viridis scale) or, for a
-    vector, a bar per unit. Each map is enlarged by a whole number so pixels stay square."""
+    vector, a bar per unit. Each map is enlarged by a whole number so pixels stay square.
+    """
     digit = np.asarray(state.image[0], dtype=np.float64)
     left = upscale(to_rgb(digit, "gray"), max(1, digit_px // digit.shape[0]))
     out = state.layer.output
@@ -372,7 +374,8 @@ def _range_ticks(picture: np.ndarray) -> tuple[list[float], list[str]]:
 class ActivationsFigure:
     """The figure of :func:`draw_activations`, kept so that a new input only swaps the
     pictures' pixels (``update``) instead of building two dozen axes again – what keeps
-    the draw-a-digit widget quick after each stroke."""
+    the draw-a-digit widget quick after each stroke.
+    """
 
     def __init__(
         self,
@@ -458,7 +461,8 @@ class ActivationsFigure:
 
     def update(self, outputs: Sequence[LayerOutput], image: Any = None) -> Any:
         """Show ``outputs`` (of the same layers; ``image`` too if the figure shows the input);
-        each picture gets its own colour range again, as a fresh ``imshow`` would give it."""
+        each picture gets its own colour range again, as a fresh ``imshow`` would give it.
+        """
         pictures = [_activation_picture(o.output) for o in self._shown(outputs)]
         if self.has_input:
             if image is None:

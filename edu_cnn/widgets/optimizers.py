@@ -157,7 +157,8 @@ class RaceState:
 
 def race(surface: str = "elongated bowl", steps: int = 100, lr_scale: float = 1.0) -> RaceState:
     """Run every optimiser for ``steps`` steps on ``surface``, each with its fair learning
-    rate (:attr:`Surface.lrs`) times ``lr_scale``."""
+    rate (:attr:`Surface.lrs`) times ``lr_scale``.
+    """
     if surface not in SURFACES:
         raise ValueError(
             f"race: unknown surface {surface!r}; expected one of {', '.join(SURFACES)}"

@@ -170,7 +170,8 @@ def pool_state(
 
 class PoolFigure:
     """The explorer's figure, built once per (mode, window, stride, shift) and updated in
-    place when only the window position moves; ``animated`` lists what moves."""
+    place when only the window position moves; ``animated`` lists what moves.
+    """
 
     def __init__(self, state: PoolState, pyplot: bool = True) -> None:
         from matplotlib.patches import Rectangle
@@ -301,7 +302,8 @@ class PoolFigure:
 
 def draw_pooling(state: PoolState) -> Any:
     """Static twin: input with the window, pooled output so far; the shifted input's pooled
-    output; max-unpooling and nearest up-sampling of the output."""
+    output; max-unpooling and nearest up-sampling of the output.
+    """
     return PoolFigure(state).fig
 
 
@@ -381,7 +383,8 @@ def draw_arrays(
     """Small integer-valued arrays drawn as numbered grids, one list of (label, array) per row –
     the step-by-step pictures of chapter 5's transposed convolution (stamps, zero insertion)
     and chapter 6's input gradient (dilate, pad, rotate, correlate, crop).
-    Zeros are written in grey so that the inserted and padded zeros stand out."""
+    Zeros are written in grey so that the inserted and padded zeros stand out.
+    """
     import matplotlib.pyplot as plt
 
     columns = max(len(row) for row in rows)

@@ -80,7 +80,8 @@ class DescentState:
 
 def classify_descent(run: DescentRun, min_loss: float) -> str:
     """Name what a run did: ``diverges``, ``zig-zags`` (converging while overshooting),
-    ``converged`` (within 1 % of the way from the start to the minimum) or ``crawls``."""
+    ``converged`` (within 1 % of the way from the start to the minimum) or ``crawls``.
+    """
     if run.diverged or run.losses[-1] > run.losses[0]:
         return "diverges"
     gap = (run.losses[-1] - min_loss) / max(run.losses[0] - min_loss, 1e-12)
@@ -110,7 +111,8 @@ def descent_state(lr: float = 0.05, steps: int = 30) -> DescentState:
 class LearningRateFigure:
     """Contours and loss axes built once; :meth:`update` changes only the path, curve and
     titles. With ``fast=True`` a :class:`~edu_cnn.widgets.blit.BlitRenderer` redraws just
-    those (the widget); without, the figure is an ordinary one (the static twin)."""
+    those (the widget); without, the figure is an ordinary one (the static twin).
+    """
 
     def __init__(self, fast: bool = False) -> None:
         from matplotlib.figure import Figure
@@ -240,7 +242,8 @@ CLIMB_EPOCHS = 3
 
 def climb(X: np.ndarray, y: np.ndarray, lr: float, epochs: int = CLIMB_EPOCHS) -> np.ndarray:
     """The losses of the first ``epochs`` full-batch steps from w = 0, b = 0, with no
-    divergence stop: what a diverging run does before :func:`gradient_descent` stops it."""
+    divergence stop: what a diverging run does before :func:`gradient_descent` stops it.
+    """
     w, b = np.zeros(X.shape[1]), 0.0
     losses = [mse(X, y, w, b)]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -253,7 +256,8 @@ def climb(X: np.ndarray, y: np.ndarray, lr: float, epochs: int = CLIMB_EPOCHS) -
 
 def normalisation_state(lr: float = 0.1, epochs: int = 50) -> NormalisationState:
     """Train the house-price regression with full-batch gradient descent on raw, min-max
-    and z-scored features (scalers fitted on these training data), same η and epochs."""
+    and z-scored features (scalers fitted on these training data), same η and epochs.
+    """
     x, y = house_data()
     runs, climbs = {}, {}
     for name, scaler in SCALINGS.items():
@@ -267,7 +271,8 @@ def normalisation_state(lr: float = 0.1, epochs: int = 50) -> NormalisationState
 
 class NormalisationFigure:
     """Three loss axes built once; :meth:`update` replaces the curves and titles
-    (``fast=True``: redrawn alone by a :class:`~edu_cnn.widgets.blit.BlitRenderer`)."""
+    (``fast=True``: redrawn alone by a :class:`~edu_cnn.widgets.blit.BlitRenderer`).
+    """
 
     def __init__(self, fast: bool = False) -> None:
         from matplotlib.figure import Figure

@@ -52,7 +52,8 @@ def _arrow(ax: Any, start: tuple[float, float], end: tuple[float, float], text: 
 
 def draw_learning_kinds() -> Any:
     """Three panels: supervised (labelled points), unsupervised (the same points without
-    labels, grouped by the learner), reinforcement (an agent–environment loop)."""
+    labels, grouped by the learner), reinforcement (an agent–environment loop).
+    """
     from matplotlib.figure import Figure
 
     x, y = two_moons(n=120, noise=0.12, seed=1)
@@ -77,7 +78,8 @@ def draw_learning_kinds() -> Any:
 
 def draw_life_cycle() -> Any:
     """The life of a model: data and a model structure → training → a model file →
-    inference inside an application on new data."""
+    inference inside an application on new data.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10.0, 1.3))  # as tall as the boxes and the two notes under them
