@@ -409,6 +409,7 @@ def _paired_models(
     """
     pairs: list[tuple[str, str]] = []
     seen: set[str] = set()
+    # strict=False: the two runs may display a different number of widgets; pair what both have
     stack = list(zip(new_roots, old_roots, strict=False))[::-1]
     while stack:
         new_id, old_id = stack.pop()
@@ -484,7 +485,8 @@ def keep_measured_outputs(executed: Any, stored: Any, measure_again: bool = Fals
     """
     kept = 0
     new_state, old_state = _widget_state(executed), _widget_state(stored)
-    for new, old in zip(executed.cells, stored.cells, strict=False):
+    # the executed notebook is the stored one run: its cells pair with the stored ones one to one
+    for new, old in zip(executed.cells, stored.cells, strict=True):
         if KEEP_TAG not in new.get("metadata", {}).get("tags", []) or new.get("outputs") is None:
             continue
         fingerprint = source_hash(new.source)

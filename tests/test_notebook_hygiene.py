@@ -695,6 +695,7 @@ def test_course_notebook_executes_twice_to_the_same_bytes(name: str, tmp_path: P
         a, b = first.decode().splitlines(), second.decode().splitlines()
         changed = [
             f"line {i + 1}: {x[:80]!r} / {y[:80]!r}"
+            # strict=False: the runs may differ in length; the lines both have show the change
             for i, (x, y) in enumerate(zip(a, b, strict=False))
             if x != y
         ]
