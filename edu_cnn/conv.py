@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from . import init
+from . import init, threads
 from .layer import Layer, Parameter
 from .shapes import (
     IntOrPair,
@@ -249,9 +249,13 @@ def _im2col_chwn(
     (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_hw
     if out is None:
         out = np.empty((c, kh, kw, ho, wo, n), dtype=xp.dtype)
-    for u in range(kh):
-        for v in range(kw):
+    offsets = [(u, v) for u in range(kh) for v in range(kw)]
+
+    def copy(part: slice) -> None:  # the offsets are independent: threads share them out
+        for u, v in offsets[part]:
             out[:, u, v] = xp[:, u : u + sh * (ho - 1) + 1 : sh, v : v + sw * (wo - 1) + 1 : sw, :]
+
+    threads.run(copy, threads.pieces(len(offsets), out.size))
     return out
 
 
@@ -267,15 +271,20 @@ def _col2im_chwn(
     """
     c, kh, kw, ho, wo, n = dcols.shape
     sh, sw = stride
-    if out is None:
+    fresh = out is None
+    if fresh:
         out = np.zeros((c, padded_hw[0], padded_hw[1], n), dtype=dcols.dtype)
-    else:
-        out.fill(0)
-    for u in range(kh):
-        for v in range(kw):
-            out[:, u : u + sh * (ho - 1) + 1 : sh, v : v + sw * (wo - 1) + 1 : sw, :] += dcols[
-                :, u, v
-            ]
+
+    def add(part: slice) -> None:  # channels never add into each other: threads share them
+        if not fresh:
+            out[part].fill(0)
+        for u in range(kh):
+            for v in range(kw):
+                out[part, u : u + sh * (ho - 1) + 1 : sh, v : v + sw * (wo - 1) + 1 : sw, :] += (
+                    dcols[part, u, v]
+                )
+
+    threads.run(add, threads.pieces(c, dcols.size))
     return out
 
 
@@ -380,6 +389,7 @@ def _column_blocks(n_columns: int) -> list[slice]:
     return [slice(start, start + _BLOCK_COLUMNS) for start in range(0, n_columns, _BLOCK_COLUMNS)]
 
 
+@threads.one_blas_thread()  # the same bits for any thread setting
 def _conv2d_forward_cols(
     x: np.ndarray,
     w: np.ndarray,
@@ -413,13 +423,19 @@ def _conv2d_forward_cols(
     y = np.empty((c_out, cols.shape[1]), dtype)
     w_flat = w.reshape(c_out, -1).astype(dtype, copy=False)
     bias = None if b is None else b.astype(dtype, copy=False)[:, None]
-    for block in _column_blocks(cols.shape[1]):
-        np.matmul(w_flat, cols[:, block], out=y[:, block])
-        if bias is not None:
-            y[:, block] += bias  # while the block is still in the cache
+    blocks = _column_blocks(cols.shape[1])
+
+    def multiply(part: slice) -> None:  # blocks are independent: threads share them out
+        for block in blocks[part]:
+            np.matmul(w_flat, cols[:, block], out=y[:, block])
+            if bias is not None:
+                y[:, block] += bias  # while the block is still in the cache
+
+    threads.run(multiply, threads.pieces(len(blocks), cols.size))
     return y.reshape(c_out, ho, wo, n).transpose(3, 0, 1, 2), cols
 
 
+@threads.one_blas_thread()  # the same bits for any thread setting
 def _conv2d_backward_cols(
     grad_y: np.ndarray,
     cols: np.ndarray,
@@ -441,8 +457,11 @@ def _conv2d_backward_cols(
     # dW[o, k] = Σ over every (r, c, n) of δ·(input value in that window) = (δ @ colsᵀ)[o, k].
     # We compute its transpose cols @ δᵀ (K × C_out): the same sums, but OpenBLAS runs this
     # shape up to 1.7× faster on LeNet's second layer; δᵀ is a transposed view, not a copy.
+    blocks = _column_blocks(cols.shape[1])
     dw_t = np.zeros((cols.shape[0], c_out), dtype)
-    for block in _column_blocks(cols.shape[1]):
+    # not shared out over threads: np.matmul keeps Python's lock (the GIL) for a product
+    # with a result this small (25 × 6), so threads would only take turns
+    for block in blocks:
         dw_t += cols[:, block] @ delta[:, block].T  # the sum over columns, a block at a time
     dw = dw_t.T.reshape(w.shape)
     db = delta.sum(axis=1)
@@ -451,8 +470,12 @@ def _conv2d_backward_cols(
     # each column's gradient is Wᵀδ; col2im adds them back to the pixels they came from
     dcols = ws.get("dcols", cols.shape, dtype) if ws is not None else np.empty(cols.shape, dtype)
     w_t = w_flat.T
-    for block in _column_blocks(cols.shape[1]):
-        np.matmul(w_t, delta[:, block], out=dcols[:, block])
+
+    def input_product(part: slice) -> None:
+        for block in blocks[part]:
+            np.matmul(w_t, delta[:, block], out=dcols[:, block])
+
+    threads.run(input_product, threads.pieces(len(blocks), dcols.size))
     hp, wp = h + 2 * padding[0], wd + 2 * padding[1]
     # fresh (not a workspace array): the caller receives a view of it
     dxp = _col2im_chwn(dcols.reshape(c, kh, kw, ho, wo, n), (hp, wp), stride)
@@ -699,6 +722,7 @@ def conv_transpose2d_backward_reference(
     return dx, dw, grad_y.sum(axis=(0, 2, 3)).astype(dtype)
 
 
+@threads.one_blas_thread()  # the same bits for any thread setting
 def conv_transpose2d_forward(
     x: np.ndarray,
     w: np.ndarray,
@@ -730,6 +754,7 @@ def conv_transpose2d_forward(
     return y.transpose(3, 0, 1, 2)
 
 
+@threads.one_blas_thread()  # the same bits for any thread setting
 def conv_transpose2d_backward(
     grad_y: np.ndarray,
     x: np.ndarray,

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import init
+from . import init, threads
 from .layer import Layer, Parameter
 from .shapes import as_float_array, check_ndim, check_same_shape, positive_int
 
@@ -59,7 +59,8 @@ def linear_backward_reference(
 # -- fast implementations: one matrix product each -------------------------------------
 def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     """The loops above are exactly the matrix product x Wᵀ (+ b broadcast over rows)."""
-    y = x @ weight.T
+    with threads.one_blas_thread():  # the same bits for any thread setting (edu_cnn.threads)
+        y = x @ weight.T
     if bias is not None:
         y += bias
     return y
@@ -71,8 +72,9 @@ def linear_backward(
     """dW = δᵀx sums over the batch inside the product; db sums δ over the batch;
     dx = δW, or ``None`` with ``input_grad=False``.
     """
-    dx = grad_y @ weight if input_grad else None
-    return dx, grad_y.T @ x, grad_y.sum(axis=0)
+    with threads.one_blas_thread():  # as in linear_forward
+        dx = grad_y @ weight if input_grad else None
+        return dx, grad_y.T @ x, grad_y.sum(axis=0)
 
 
 class Linear(Layer):

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from . import threads
 from .activations import ReLU
 from .layer import Layer
 from .shapes import (
@@ -75,7 +76,10 @@ def _empty_like_layout(
     base = (
         np.empty(shape_in_memory, dtype) if fill is None else np.full(shape_in_memory, fill, dtype)
     )
-    return base.transpose(np.argsort(order))
+    inverse = [0] * x.ndim  # the inverse permutation (np.argsort(order), without numpy's cost)
+    for position, axis in enumerate(order):
+        inverse[axis] = position
+    return base.transpose(inverse)
 
 
 def _in_layout_of(a: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -85,7 +89,9 @@ def _in_layout_of(a: np.ndarray, like: np.ndarray) -> np.ndarray:
     different memory orders (a C-ordered δ from ``Flatten`` meets a batch-last ``y``); one
     reordering copy first is cheaper. The values are unchanged.
     """
-    if np.argsort(a.strides).tolist() == np.argsort(like.strides).tolist():
+    if sorted(range(a.ndim), key=a.strides.__getitem__) == sorted(
+        range(like.ndim), key=like.strides.__getitem__
+    ):
         return a
     out = np.empty_like(like, dtype=a.dtype)  # empty_like keeps like's memory order
     np.copyto(out, a)
@@ -173,14 +179,27 @@ def _max_pool_fast(
     x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, out_hw: IntPair
 ) -> np.ndarray:
     xp = _padded(x, p, -np.inf)
-    windows = [xp[_window_slice(u, v, s, out_hw)] for u in range(k[0]) for v in range(k[1])]
-    if len(windows) == 1:
-        return windows[0].copy(order="K")
-    # max over the window = running np.maximum over its k² offsets, for all windows at once
-    y = np.maximum(windows[0], windows[1])
-    for window in windows[2:]:
-        np.maximum(y, window, out=y)
+    y = _empty_like_layout(xp, (*x.shape[:2], *out_hw))
+    axis = threads.split_axis(xp, (0, 1))
+
+    def pool(part: slice) -> None:  # samples and channels are pooled apart: threads share them
+        index = threads.along(axis, part)
+        windows = [xp[index][_window_slice(u, v, s, out_hw)] for u, v in _offsets(k)]
+        if len(windows) == 1:
+            np.copyto(y[index], windows[0])
+            return
+        # max over the window = running np.maximum over its k² offsets, all windows at once
+        np.maximum(windows[0], windows[1], out=y[index])
+        for window in windows[2:]:
+            np.maximum(y[index], window, out=y[index])
+
+    threads.run(pool, threads.pieces(xp.shape[axis], xp.size))
     return y
+
+
+def _offsets(k: IntPair) -> list[IntPair]:
+    """The offsets (u, v) of a k[0]×k[1] window, in reading order."""
+    return [(u, v) for u in range(k[0]) for v in range(k[1])]
 
 
 def _max_pool_backward_fast(
@@ -192,12 +211,14 @@ def _max_pool_backward_fast(
     p: IntPair,
     want_grad: bool = True,
     want_indices: bool = False,
+    through_relu: bool = False,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """dx (and/or the arg-max indices) from the input and the pooled output.
 
     Going through the offsets in reading order, an offset "wins" a window where its value
     equals the maximum and no earlier offset has won yet – the reference loop's first
-    maximum. ``open_`` marks the windows not yet won.
+    maximum. ``open_`` marks the windows not yet won. ``through_relu`` first multiplies δ
+    by [y > 0] (see :meth:`MaxPool2d.backward_through_relu`).
     """
     out_hw = y.shape[2:]
     h, w = x.shape[2:]
@@ -218,26 +239,35 @@ def _max_pool_backward_fast(
             xp, xp.shape, fill=None if tiled else 0.0, dtype=np.result_type(x, grad_y)
         )
     indices = np.zeros(y.shape, np.int64) if want_indices else None
-    open_ = None
-    offsets = [(u, v) for u in range(k[0]) for v in range(k[1])]
-    for number, (u, v) in enumerate(offsets):
-        where = _window_slice(u, v, s, out_hw)
-        won = xp[where] == y
-        if open_ is None:
-            open_ = ~won
-        else:
-            won &= open_
-            if number < len(offsets) - 1:
-                open_ ^= won  # won ⊆ open_, so this removes the windows just won
-        if dxp is not None:
-            if disjoint:
-                np.multiply(grad_y, won, out=dxp[where])
+    offsets = _offsets(k)
+    axis = threads.split_axis(xp, (0, 1))
+
+    def find_maxima(part: slice) -> None:  # windows of different samples and channels are
+        index = threads.along(axis, part)  # apart, so threads share them out
+        xp_, y_, delta = xp[index], y[index], grad_y[index]
+        if through_relu:
+            delta = np.multiply(delta, y_ > 0)  # ReLU's δ·[y > 0], at the pooled size
+        open_ = None
+        for number, (u, v) in enumerate(offsets):
+            where = _window_slice(u, v, s, out_hw)
+            won = xp_[where] == y_
+            if open_ is None:
+                open_ = ~won
             else:
-                dxp[where] += grad_y * won
-        if indices is not None:
-            rows = np.arange(out_hw[0])[:, None] * s[0] + u - p[0]
-            cols = np.arange(out_hw[1])[None, :] * s[1] + v - p[1]
-            np.copyto(indices, rows * w + cols, where=won)
+                won &= open_
+                if number < len(offsets) - 1:
+                    open_ ^= won  # won ⊆ open_, so this removes the windows just won
+            if dxp is not None:
+                if disjoint:
+                    np.multiply(delta, won, out=dxp[index][where])
+                else:
+                    dxp[index][where] += delta * won
+            if indices is not None:
+                rows = np.arange(out_hw[0])[:, None] * s[0] + u - p[0]
+                cols = np.arange(out_hw[1])[None, :] * s[1] + v - p[1]
+                np.copyto(indices[index], rows * w + cols, where=won)
+
+    threads.run(find_maxima, threads.pieces(xp.shape[axis], xp.size))
     dx = None if dxp is None else dxp[:, :, p[0] : p[0] + h, p[1] : p[1] + w]
     return dx, indices
 
@@ -673,10 +703,9 @@ class MaxPool2d(_Pool2d):
                 f"of the given ReLU as this layer's last input"
             )
         x, y = self._saved(self._cache)
-        grad_y = _in_layout_of(check_same_shape(grad_y, y.shape, self._name()), y)
-        through_relu = np.multiply(grad_y, y > 0)  # ReLU's δ·[y > 0], at the pooled size
+        grad_y = check_same_shape(grad_y, y.shape, self._name())
         return _max_pool_backward_fast(
-            through_relu, x, y, self.kernel_size, self.stride, self.padding
+            grad_y, x, y, self.kernel_size, self.stride, self.padding, through_relu=True
         )[0]
 
     def config(self) -> dict[str, Any]:

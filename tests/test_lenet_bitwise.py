@@ -1,7 +1,7 @@
 """A LeNet-5 training step gives bitwise the same weights, whatever path computes it.
 
 Speed work on the fast paths (issue 20) may only change *how* the numbers are computed,
-never *which* numbers come out – the notebooks' stored accuracies depend on it. Three
+never *which* numbers come out – the notebooks' stored accuracies depend on it. Four
 checks:
 
 * the same step twice in one process gives the same bits (reused buffers leak nothing);
@@ -11,8 +11,11 @@ checks:
   flag, and every layer's own ``backward`` called one after the other leave it;
 * on the machine where they were recorded, the weights after two SGD-with-momentum steps
   hash to the values the code gave before the speed work (one OpenBLAS thread, in a child
-  process, since the thread count changes how OpenBLAS splits its sums). Elsewhere this
-  check is skipped: another CPU or BLAS build sums in another order. Run
+  process). Elsewhere this check is skipped: another CPU or BLAS build sums in another
+  order;
+* with 2 or 3 OpenBLAS threads – the layers then cut their big passes into pieces on
+  that many threads (``edu_cnn.threads``) – the hashes are those of one thread, on any
+  machine. Run
   ``OPENBLAS_NUM_THREADS=1 python tests/test_lenet_bitwise.py`` to print this machine's
   fingerprint and hashes.
 """
@@ -138,16 +141,7 @@ def test_the_plain_backward_changes_no_weight_bit(batch: int, path: str) -> None
 
 
 def test_weights_bitwise_as_before_the_speed_work() -> None:
-    env = {
-        **os.environ,
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
-    out = subprocess.run(
-        [sys.executable, __file__], env=env, capture_output=True, text=True, timeout=300, check=True
-    ).stdout
-    here = json.loads(out)
+    here = child_hashes(1)
     recorded = RECORDED["fingerprint"]
     differs = {
         k: (v, here["fingerprint"][k])
@@ -162,7 +156,43 @@ def test_weights_bitwise_as_before_the_speed_work() -> None:
     assert here["hashes"] == RECORDED["hashes"]
 
 
+def child_hashes(n_threads: int, min_elements: int | None = None) -> dict[str, object]:
+    """This file run as a script with ``n_threads`` OpenBLAS threads (and edu_cnn's
+    ``threads.MIN_ELEMENTS`` set to ``min_elements``): its fingerprint and hashes.
+    """
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": str(n_threads),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    extra = [] if min_elements is None else ["--min-elements", str(min_elements)]
+    out = subprocess.run(
+        [sys.executable, __file__, *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    return json.loads(out)
+
+
+@pytest.mark.parametrize(("n_threads", "min_elements"), [(2, None), (3, 1)])
+def test_any_thread_count_gives_the_one_thread_bits(n_threads: int, min_elements: int) -> None:
+    """The layers cut their big passes into pieces on as many threads as OpenBLAS may use
+    (``edu_cnn.threads``); the weights after two steps are the same bits as with one.
+    ``min_elements=1`` cuts even the smallest pass.
+    """
+    one = child_hashes(1)["hashes"]
+    assert child_hashes(n_threads, min_elements)["hashes"] == one
+
+
 if __name__ == "__main__":
+    if "--min-elements" in sys.argv:
+        from edu_cnn import threads
+
+        threads.MIN_ELEMENTS = int(sys.argv[sys.argv.index("--min-elements") + 1])
     print(
         json.dumps(
             {
