@@ -17,7 +17,9 @@ with no private flags. Inference is ``model.eval()`` and ``model.forward(x)``.
 Fair play:
 * both libraries start from the same weights and see the same batches (the first loss
   of each is printed – equal losses mean equal work);
-* the same number of threads: OpenBLAS for numpy, intra-op threads for PyTorch;
+* the same number of threads: ``OPENBLAS_NUM_THREADS`` for edu_cnn, whose layers cut their
+  big passes into pieces on that many threads while OpenBLAS itself runs on one inside
+  them (``edu_cnn.threads``), intra-op threads for PyTorch;
 * **each library runs in its own child process** (this script with ``--worker``), one
   pair of processes per thread count; repetitions of the two alternate, so a burst of
   load from other programs hits both, and the ratio reported is the median of the
@@ -37,12 +39,6 @@ Fair play:
 
 ``--with-input-grad`` also measures ``model.backward(δ, input_grad=True)`` side by side (the
 column "edu ∂x"): what asking for ∂L/∂images costs (saliency maps, ``gradcheck``).
-``--thread-timeout T`` adds a third edu_cnn worker started with ``OPENBLAS_THREAD_TIMEOUT=T``
-(the column "edu timeout T"): OpenBLAS's idle threads then wait about 2^T clock cycles
-(T from 4 to 30) for the next product before they sleep, instead of spinning longer – an
-experiment for two threads, where numpy's single-threaded element-wise passes leave the
-second BLAS thread idle between the small products. The setting is read when OpenBLAS
-loads, so it belongs to the environment, not to the code.
 
 The last lines say which of issue 20's targets this run meets (per CPU-second, at each
 thread count measured).
@@ -98,15 +94,7 @@ _parser.add_argument(
     action="store_true",
     help="also measure model.backward(δ, input_grad=True): the cost of asking for ∂L/∂images",
 )
-_parser.add_argument(
-    "--thread-timeout",
-    type=int,
-    metavar="T",
-    help="also measure an edu_cnn worker with OPENBLAS_THREAD_TIMEOUT=T (4–30)",
-)
-_parser.add_argument(
-    "--worker", choices=("edu", "edu-dx", "edu-timeout", "torch"), help=argparse.SUPPRESS
-)
+_parser.add_argument("--worker", choices=("edu", "edu-dx", "torch"), help=argparse.SUPPRESS)
 _parser.add_argument("--worker-threads", type=int, default=1, help=argparse.SUPPRESS)
 ARGS = _parser.parse_args()
 
@@ -327,8 +315,6 @@ class Worker:
         env = dict(os.environ)
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(threads)  # fixed before numpy / torch load their thread pools
-        if kind == "edu-timeout":
-            env["OPENBLAS_THREAD_TIMEOUT"] = str(ARGS.thread_timeout)
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--worker", kind, "--worker-threads", str(threads)],
             env=env,
@@ -552,10 +538,6 @@ def main() -> None:
     libraries = [("edu_cnn", "edu")]
     if ARGS.with_input_grad:
         libraries.append(("edu ∂x", "edu-dx"))
-    if ARGS.thread_timeout is not None:
-        if not 4 <= ARGS.thread_timeout <= 30:
-            _parser.error(f"--thread-timeout must be 4 to 30, got {ARGS.thread_timeout}")
-        libraries.append((f"edu timeout {ARGS.thread_timeout}", "edu-timeout"))
     if not ARGS.no_torch:
         if torch_available():
             libraries.append(("PyTorch", "torch"))

@@ -389,7 +389,6 @@ def _column_blocks(n_columns: int) -> list[slice]:
     return [slice(start, start + _BLOCK_COLUMNS) for start in range(0, n_columns, _BLOCK_COLUMNS)]
 
 
-@threads.one_blas_thread()  # the same bits for any thread setting
 def _conv2d_forward_cols(
     x: np.ndarray,
     w: np.ndarray,
@@ -398,8 +397,12 @@ def _conv2d_forward_cols(
     padding: IntPair,
     out_hw: IntPair,
     ws: Workspace | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The forward pass, also returning the im2col matrix that the backward pass needs."""
+    keep_cols: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The forward pass, also returning the im2col matrix that the backward pass needs –
+    or ``None`` with ``keep_cols=False`` (nothing needs it: a layer in eval mode).
+    """
+    threads.one_blas_thread()  # the same bits for any thread count (edu_cnn.threads)
     n, c, h, wd = x.shape
     c_out, _, kh, kw = w.shape
     ho, wo = out_hw
@@ -411,6 +414,12 @@ def _conv2d_forward_cols(
             "padded", (c, h + 2 * padding[0], wd + 2 * padding[1], n), dtype, zeroed=True
         )
     xp = _pad_chwn(x, padding, padded)
+    w_flat = w.reshape(c_out, -1).astype(dtype, copy=False)
+    bias = None if b is None else b.astype(dtype, copy=False)[:, None]
+    n_cols = ho * wo * n
+    if not keep_cols and stride == (1, 1) and c * kh * kw * n_cols >= threads.MIN_ELEMENTS:
+        y = _conv2d_forward_in_blocks(xp, w_flat, bias, (kh, kw), out_hw)
+        return y.reshape(c_out, ho, wo, n).transpose(3, 0, 1, 2), None
     cols = _im2col_chwn(
         xp,
         (kh, kw),
@@ -418,12 +427,10 @@ def _conv2d_forward_cols(
         (ho, wo),
         None if ws is None else ws.get("cols", (c, kh, kw, ho, wo, n), dtype),
     )
-    cols = cols.reshape(c * kh * kw, ho * wo * n)
+    cols = cols.reshape(c * kh * kw, n_cols)
     # One product does every loop of the reference at once: (C_out × K) @ (K × H_out·W_out·N).
-    y = np.empty((c_out, cols.shape[1]), dtype)
-    w_flat = w.reshape(c_out, -1).astype(dtype, copy=False)
-    bias = None if b is None else b.astype(dtype, copy=False)[:, None]
-    blocks = _column_blocks(cols.shape[1])
+    y = np.empty((c_out, n_cols), dtype)
+    blocks = _column_blocks(n_cols)
 
     def multiply(part: slice) -> None:  # blocks are independent: threads share them out
         for block in blocks[part]:
@@ -435,7 +442,55 @@ def _conv2d_forward_cols(
     return y.reshape(c_out, ho, wo, n).transpose(3, 0, 1, 2), cols
 
 
-@threads.one_blas_thread()  # the same bits for any thread setting
+def _conv2d_forward_in_blocks(
+    xp: np.ndarray,
+    w_flat: np.ndarray,
+    bias: np.ndarray | None,
+    kernel: IntPair,
+    out_hw: IntPair,
+) -> np.ndarray:
+    """``W @ im2col(x)`` for stride 1 without the whole im2col matrix: each block of columns
+    is built, multiplied and forgotten while it is still in the CPU cache.
+
+    At batch 256 LeNet's im2col matrices are 20 and 15 MB: written whole and then read by
+    the product, they go out to memory and back. Here a block's columns are written into
+    a scratch array of a few hundred kB and multiplied at once. The blocks are the plain
+    path's (``_column_blocks``) and hold the same numbers, so the result is bit for bit
+    the plain path's. With stride 1 the columns of output row r that offset (u, v) reads
+    are one contiguous run of the padded input's row r + u, v·N entries further on – a
+    block needs one copy per offset and output row it touches.
+    """
+    c, hp, wp, n = xp.shape
+    kh, kw = kernel
+    ho, wo = out_hw
+    rows = xp.reshape(c, hp, wp * n)
+    width = wo * n  # columns per output row
+    n_cols = ho * width
+    y = np.empty((w_flat.shape[0], n_cols), w_flat.dtype)
+    blocks = _column_blocks(n_cols)
+
+    def multiply(part: slice) -> None:  # blocks are independent: threads share them out
+        scratch = np.empty(c * kh * kw * _BLOCK_COLUMNS, w_flat.dtype)  # one per thread
+        for block in blocks[part]:
+            start, stop = block.start, min(block.stop, n_cols)
+            cols = scratch[: c * kh * kw * (stop - start)].reshape(c, kh, kw, stop - start)
+            at = start
+            while at < stop:  # the block's columns, one output row at a time
+                r, j0 = divmod(at, width)
+                j1 = min(width, j0 + stop - at)
+                into = slice(at - start, at - start + j1 - j0)
+                for u in range(kh):
+                    for v in range(kw):
+                        cols[:, u, v, into] = rows[:, r + u, v * n + j0 : v * n + j1]
+                at += j1 - j0
+            np.matmul(w_flat, cols.reshape(c * kh * kw, -1), out=y[:, start:stop])
+            if bias is not None:
+                y[:, start:stop] += bias
+
+    threads.run(multiply, threads.pieces(len(blocks), c * kh * kw * n_cols))
+    return y
+
+
 def _conv2d_backward_cols(
     grad_y: np.ndarray,
     cols: np.ndarray,
@@ -447,6 +502,7 @@ def _conv2d_backward_cols(
     input_grad: bool = True,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """dx, dW, db from δ and the im2col matrix of the forward pass."""
+    threads.one_blas_thread()  # the same bits for any thread count (edu_cnn.threads)
     n, c, h, wd = x_shape
     c_out, _, kh, kw = w.shape
     _, _, ho, wo = grad_y.shape
@@ -722,7 +778,6 @@ def conv_transpose2d_backward_reference(
     return dx, dw, grad_y.sum(axis=(0, 2, 3)).astype(dtype)
 
 
-@threads.one_blas_thread()  # the same bits for any thread setting
 def conv_transpose2d_forward(
     x: np.ndarray,
     w: np.ndarray,
@@ -735,6 +790,7 @@ def conv_transpose2d_forward(
     is ``w`` (C_in of the transposed layer = C_out of that convolution), so it reuses the
     col2im path: columns Wᵀx, then add each column back to its window.
     """
+    threads.one_blas_thread()  # the same bits for any thread count (edu_cnn.threads)
     x = as_float_array(x, "conv_transpose2d_forward")
     w = as_float_array(w, "conv_transpose2d_forward")
     s, p, out_hw = _transpose_args(
@@ -754,7 +810,6 @@ def conv_transpose2d_forward(
     return y.transpose(3, 0, 1, 2)
 
 
-@threads.one_blas_thread()  # the same bits for any thread setting
 def conv_transpose2d_backward(
     grad_y: np.ndarray,
     x: np.ndarray,
@@ -767,6 +822,7 @@ def conv_transpose2d_backward(
     dx is that convolution applied to δ, dW its weight gradient with the roles of input
     and δ swapped.
     """
+    threads.one_blas_thread()  # the same bits for any thread count (edu_cnn.threads)
     x = as_float_array(x, "conv_transpose2d_backward")
     w = as_float_array(w, "conv_transpose2d_backward")
     s, p, out_hw = _transpose_args(
@@ -873,7 +929,7 @@ class Conv2d(_ConvSizes):
         self.bias = Parameter(np.empty(self.out_channels, np.float32), "bias") if bias else None
         init.default_init_(self.weight, self.bias, rng)
         self.needs_input_grad = True
-        self._cache: tuple[tuple[int, ...], np.ndarray] | None = None
+        self._cache: tuple[np.ndarray, np.ndarray | None] | None = None  # (x, im2col of x)
         self._workspace = Workspace()
 
     def _name(self) -> str:
@@ -901,14 +957,27 @@ class Conv2d(_ConvSizes):
         out_hw = self._check_input(x.shape)
         b = None if self.bias is None else self.bias.data
         y, cols = _conv2d_forward_cols(
-            x, self.weight.data, b, self.stride, self.padding, out_hw, self._workspace
+            x,
+            self.weight.data,
+            b,
+            self.stride,
+            self.padding,
+            out_hw,
+            self._workspace,
+            keep_cols=self.training,  # in eval mode a backward is rare: it rebuilds them
         )
-        self._cache = (x.shape, cols)
+        self._cache = (x, cols)
         return y
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        x_shape, cols = self._saved(self._cache)
+        x, cols = self._saved(self._cache)
+        x_shape = x.shape
         out_hw = self._check_input(x_shape)
+        if cols is None:  # the forward pass ran in eval mode and kept no columns
+            dtype = np.result_type(x, self.weight.data)
+            xp = _pad_chwn(x.astype(dtype, copy=False), self.padding)
+            cols = _im2col_chwn(xp, self.kernel_size, self.stride, out_hw)
+            cols = cols.reshape(-1, out_hw[0] * out_hw[1] * x_shape[0])
         grad_y = check_same_shape(grad_y, (x_shape[0], self.out_channels, *out_hw), self._name())
         dx, dw, db = _conv2d_backward_cols(
             grad_y,

@@ -59,8 +59,8 @@ def linear_backward_reference(
 # -- fast implementations: one matrix product each -------------------------------------
 def linear_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     """The loops above are exactly the matrix product x Wᵀ (+ b broadcast over rows)."""
-    with threads.one_blas_thread():  # the same bits for any thread setting (edu_cnn.threads)
-        y = x @ weight.T
+    threads.one_blas_thread()  # the same bits for any thread count (edu_cnn.threads)
+    y = x @ weight.T
     if bias is not None:
         y += bias
     return y
@@ -72,9 +72,9 @@ def linear_backward(
     """dW = δᵀx sums over the batch inside the product; db sums δ over the batch;
     dx = δW, or ``None`` with ``input_grad=False``.
     """
-    with threads.one_blas_thread():  # as in linear_forward
-        dx = grad_y @ weight if input_grad else None
-        return dx, grad_y.T @ x, grad_y.sum(axis=0)
+    threads.one_blas_thread()  # as in linear_forward
+    dx = grad_y @ weight if input_grad else None
+    return dx, grad_y.T @ x, grad_y.sum(axis=0)
 
 
 class Linear(Layer):

@@ -179,21 +179,34 @@ def _max_pool_fast(
     x: np.ndarray, k: IntPair, s: IntPair, p: IntPair, out_hw: IntPair
 ) -> np.ndarray:
     xp = _padded(x, p, -np.inf)
-    y = _empty_like_layout(xp, (*x.shape[:2], *out_hw))
     axis = threads.split_axis(xp, (0, 1))
+    parts = threads.pieces(xp.shape[axis], xp.size)
+    if len(parts) == 1:
+        return _max_over_windows(xp, k, s, out_hw)
+    # samples and channels are pooled apart: threads share them out
+    y = _empty_like_layout(xp, (*x.shape[:2], *out_hw))
 
-    def pool(part: slice) -> None:  # samples and channels are pooled apart: threads share them
+    def pool(part: slice) -> None:
         index = threads.along(axis, part)
-        windows = [xp[index][_window_slice(u, v, s, out_hw)] for u, v in _offsets(k)]
-        if len(windows) == 1:
-            np.copyto(y[index], windows[0])
-            return
-        # max over the window = running np.maximum over its k² offsets, all windows at once
-        np.maximum(windows[0], windows[1], out=y[index])
-        for window in windows[2:]:
-            np.maximum(y[index], window, out=y[index])
+        _max_over_windows(xp[index], k, s, out_hw, out=y[index])
 
-    threads.run(pool, threads.pieces(xp.shape[axis], xp.size))
+    threads.run(pool, parts)
+    return y
+
+
+def _max_over_windows(
+    xp: np.ndarray, k: IntPair, s: IntPair, out_hw: IntPair, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Max over the window = running np.maximum over its k² offsets, for all windows at once."""
+    windows = [xp[_window_slice(u, v, s, out_hw)] for u, v in _offsets(k)]
+    if len(windows) == 1:
+        if out is None:
+            return windows[0].copy(order="K")
+        np.copyto(out, windows[0])
+        return out
+    y = np.maximum(windows[0], windows[1], out=out)
+    for window in windows[2:]:
+        np.maximum(y, window, out=y)
     return y
 
 

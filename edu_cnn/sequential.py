@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from . import threads
 from .layer import Layer, Parameter
 from .pooling import MaxPool2d
 
@@ -85,16 +84,13 @@ class Sequential(Layer):
 
     # -- the two passes ---------------------------------------------------------------
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # the layers share their big passes out over threads themselves (edu_cnn.threads);
-        # OpenBLAS stays on one thread throughout, so its own threads never wake to spin
-        with threads.one_blas_thread():
-            for i, layer in enumerate(self.layers):
-                try:
-                    x = layer.forward(x)
-                except ValueError as error:
-                    raise ValueError(
-                        f"Sequential layer {i} ({type(layer).__name__}): {error}"
-                    ) from None
+        for i, layer in enumerate(self.layers):
+            try:
+                x = layer.forward(x)
+            except ValueError as error:
+                raise ValueError(
+                    f"Sequential layer {i} ({type(layer).__name__}): {error}"
+                ) from None
         return x
 
     def backward(self, grad_y: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
@@ -140,13 +136,7 @@ class Sequential(Layer):
             if not with_parameters:
                 return None  # no gradient to fill
             stop = with_parameters[0]
-        with threads.one_blas_thread():  # as in forward
-            return self._backward_from(len(layers) - 1, stop, grad_y, input_grad)
-
-    def _backward_from(
-        self, i: int, stop: int, grad_y: np.ndarray, input_grad: bool
-    ) -> np.ndarray | None:
-        layers = self.layers
+        i = len(layers) - 1
         while i >= stop:
             layer = layers[i]
             try:

@@ -5,28 +5,36 @@ copies, ReLU, the pooling comparisons, col2im's additions – is numpy, one core
 OpenBLAS's idle threads spin while they wait for the next product. Measured on a 2-core
 machine with two OpenBLAS threads: a LeNet training step at batch 64 took 3 % less wall
 time than with one thread and 85 % more CPU time; at batch 256, 26 % less wall time and
-43 % more CPU time. So here OpenBLAS runs on one thread inside edu_cnn's layers, and a
-layer cuts each *big* pass into independent pieces instead – groups of column blocks of
-a product, groups of kernel offsets of im2col, groups of channels of col2im and of the
-pooling passes, groups of rows of ReLU – and runs them at the same time on a small pool
-of Python threads. That works because numpy and OpenBLAS release Python's lock (the GIL)
-while they compute. Same machine, batch 256: 20 % less wall time than one thread for
-training, 18 % for inference, and 5 % and 26 % more CPU time.
+43 % more CPU time. So edu_cnn does it the other way round:
 
-**The same numbers for any number of threads.** A piece is computed exactly as the
-one-thread loop computes it – the same column blocks, the same products, the same
-element-wise operations – and a sum over pieces is never split: dW, a sum over column
-blocks, is added up block after block as with one thread. OpenBLAS itself does not
-promise this: it gives other bits on two threads than on one for some product shapes
-(LeNet's linear layers among them), which is one more reason why every product of
-edu_cnn's layers runs on one OpenBLAS thread. So results are bit for bit the same with
-1, 2 or 16 threads (tested) – a student's laptop computes the numbers stored in the
-notebooks, which CI computed on one thread.
+* **OpenBLAS runs on one thread.** The first time a layer multiplies matrices, edu_cnn
+  reads how many threads OpenBLAS was set to use (``OPENBLAS_NUM_THREADS``, by default
+  one per core), keeps that number as its own thread count, and sets OpenBLAS to one
+  thread for the whole process – and back to one whenever a layer finds it changed.
+  Your own numpy products run on one thread too from then on.
+* **A layer cuts each big pass into pieces** – groups of column blocks of a product,
+  groups of kernel offsets of im2col, groups of channels of col2im and of the pooling
+  passes, groups of rows of ReLU – and runs them at the same time on that many Python
+  threads. That works because numpy and OpenBLAS release Python's lock (the GIL) while
+  they compute – not for every call: ``np.matmul`` keeps it for a product with a small
+  result, so such products are not cut (dW in ``conv.py``). Same machine, batch 256: 20 %
+  less wall time than one thread for training, 18 % for inference, for 5 % and 26 % more
+  CPU time.
 
-**How many threads.** As many as OpenBLAS is set to use, read through ``threadpoolctl``
-(the library scikit-learn uses for the same question): ``OPENBLAS_NUM_THREADS=1`` before
-Python starts, or ``with threadpoolctl.threadpool_limits(1):`` in a running kernel, makes
-every layer run on one thread. A pass smaller than ``MIN_ELEMENTS`` is not split.
+**The same numbers for any number of threads.** A piece computes exactly what the
+one-thread loop computes – the same column blocks, the same products, the same
+element-wise operations – and no sum is cut into pieces. OpenBLAS itself does not promise
+this: on more than one thread it gives other bits for some product shapes (LeNet's linear
+layers among them), one more reason to keep it on one. So on a given machine the results
+are bit for bit the same whatever the thread count (tested with 1, 2 and 3 threads): the
+notebooks' stored numbers, computed by CI on one thread, come out on a laptop's four
+threads too – if its CPU and OpenBLAS sum in the same order as CI's.
+
+**Setting the count.** ``set_num_threads(1)`` (or ``OPENBLAS_NUM_THREADS=1`` before Python
+starts) makes every layer run on one thread; ``get_num_threads()`` tells the count. This
+works with numpy's own OpenBLAS (pthreads build, found through ``threadpoolctl``); with
+another BLAS (MKL, Apple's Accelerate) edu_cnn leaves the BLAS alone and runs on one
+thread. A pass smaller than ``MIN_ELEMENTS`` is not cut.
 """
 
 from __future__ import annotations
@@ -35,7 +43,6 @@ import ctypes
 import os
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import ContextDecorator
 from itertools import product
 from queue import SimpleQueue
 from typing import Any, TypeVar
@@ -49,111 +56,79 @@ T = TypeVar("T")
 MIN_ELEMENTS = 1 << 21
 
 _lock = threading.Lock()
-_local = threading.local()  # .inside: this thread is running a piece (no nested splits)
-_state: dict[str, Any] = {"blas": None, "pool": [], "depth": 0, "saved": [], "workers": 1}
+_local = threading.local()  # .inside: this thread is running a piece (no nested cuts)
+_openblas: list[tuple[Any, Any]] | None = None  # (get, set) of each OpenBLAS found
+_num_threads = 1  # edu_cnn's thread count, read from OpenBLAS at first use
+_workers: list[_Worker] = []
 
 
-class _Blas:
-    """Get and set the thread count of one loaded BLAS library.
+def _find_openblas() -> list[tuple[Any, Any]]:
+    """The C functions ``openblas_get_num_threads`` / ``openblas_set_num_threads`` of every
+    OpenBLAS (pthreads build) loaded – numpy's among them – found by threadpoolctl.
 
-    threadpoolctl finds the libraries; for OpenBLAS (numpy's wheels) its two C functions
-    are called directly – a fraction of a microsecond, against several through
-    threadpoolctl, which also ignores a setting made from a second Python thread while
-    another thread that set one is alive (a server answering in several threads).
+    They are called directly: a fraction of a microsecond, and process-wide from any
+    Python thread (threadpoolctl's own setter ignores a second thread's setting).
     """
+    from threadpoolctl import ThreadpoolController
 
-    def __init__(self, controller: Any) -> None:
-        self.get, self.set = controller.get_num_threads, controller.set_num_threads
-        if controller.internal_api == "openblas" and controller.threading_layer == "pthreads":
-            dll = ctypes.CDLL(controller.filepath)
-            for prefix, suffix in product(("", "scipy_"), ("", "64_", "_64")):
-                name = f"{prefix}openblas_get_num_threads{suffix}"
-                if hasattr(dll, name):
-                    self.get = getattr(dll, name)
-                    self.set = getattr(dll, f"{prefix}openblas_set_num_threads{suffix}")
-                    break
-
-
-def _forget_after_fork() -> None:
-    """A forked child has none of the parent's threads: start afresh."""
-    global _lock
-    _lock = threading.Lock()
-    _state.update(pool=[], depth=0)
+    found = []
+    for lib in ThreadpoolController().select(internal_api="openblas").lib_controllers:
+        if lib.threading_layer != "pthreads":  # an OpenMP build keeps a setting per thread
+            continue
+        dll = ctypes.CDLL(lib.filepath)
+        for prefix, suffix in product(("", "scipy_"), ("", "64_", "_64")):
+            name = f"{prefix}openblas_get_num_threads{suffix}"
+            if hasattr(dll, name):
+                found.append((getattr(dll, name), getattr(dll, name.replace("get", "set"))))
+                break
+    return found
 
 
-if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
-    os.register_at_fork(after_in_child=_forget_after_fork)
+def one_blas_thread() -> None:
+    """OpenBLAS on one thread – called by every layer before it multiplies matrices.
 
-
-def _blas() -> list[_Blas]:
-    """The BLAS libraries loaded (numpy's OpenBLAS), found once by threadpoolctl."""
-    if _state["blas"] is None:
-        from threadpoolctl import ThreadpoolController
-
-        controllers = ThreadpoolController().select(user_api="blas").lib_controllers
-        _state["blas"] = [_Blas(controller) for controller in controllers]
-    return _state["blas"]
-
-
-def workers() -> int:
-    """How many threads a big pass is cut into: OpenBLAS's thread setting (1 inside a piece)."""
-    if getattr(_local, "inside", False):
-        return 1
-    if _state["depth"]:
-        return _state["workers"]
-    return max([lib.get() for lib in _blas()] or [1])
-
-
-class _OneBlasThread(ContextDecorator):
-    """The context manager behind :func:`one_blas_thread`, also usable as a decorator (a
-    class: it is entered ~20 times per forward pass, and a generator-based one costs
-    microseconds each time).
+    The first call remembers OpenBLAS's setting as edu_cnn's thread count.
     """
-
-    def __enter__(self) -> None:
+    global _openblas, _num_threads
+    if _openblas is None:
         with _lock:
-            if _state["depth"] == 0:
-                libs = _blas()
-                _state["saved"] = [lib.get() for lib in libs]
-                _state["workers"] = max(_state["saved"] or [1])
-                for lib, n in zip(libs, _state["saved"], strict=True):
-                    if n != 1:
-                        lib.set(1)
-            _state["depth"] += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with _lock:
-            _state["depth"] -= 1
-            if _state["depth"] == 0:
-                for lib, n in zip(_blas(), _state["saved"], strict=True):
-                    if n != 1:
-                        lib.set(n)
+            if _openblas is None:
+                found = _find_openblas()
+                counts = [get() for get, _ in found]
+                _num_threads = max([n for n in counts if isinstance(n, int) and n > 0] or [1])
+                _openblas = found
+    for get, set_ in _openblas:
+        if get() != 1:
+            set_(1)
 
 
-_ONE_BLAS_THREAD = _OneBlasThread()
+def get_num_threads() -> int:
+    """How many threads edu_cnn's layers cut their big passes into."""
+    one_blas_thread()
+    return _num_threads if _openblas else 1
 
 
-def one_blas_thread() -> _OneBlasThread:
-    """OpenBLAS on one thread while the ``with`` block runs (re-entrant, from any thread;
-    the setting comes back when the outermost block ends).
+def set_num_threads(n: int) -> None:
+    """Cut big passes into ``n`` pieces from now on (1: everything on the calling thread).
 
-    ``Sequential`` holds this over a whole forward or backward pass, so that the small
-    products between the split passes (LeNet's linear layers) do not wake OpenBLAS's
-    threads either: woken, they spin for a while and take a core from the next piece.
-    Meanwhile *every* OpenBLAS call of the process runs on one thread.
+    Without numpy's OpenBLAS (pthreads build) edu_cnn always runs on one thread, since it
+    could not keep another BLAS from adding threads of its own.
     """
-    return _ONE_BLAS_THREAD
+    global _num_threads
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"threads.set_num_threads: expected an int ≥ 1, got {n!r}")
+    one_blas_thread()
+    _num_threads = n
 
 
 def pieces(n_items: int, elements: int) -> list[slice]:
-    """Cut ``range(n_items)`` into at most ``workers()`` contiguous, nearly equal slices.
-
-    ``elements`` is the size of the whole pass; below ``MIN_ELEMENTS`` the answer is one
-    slice, the whole range.
+    """Cut ``range(n_items)`` into at most ``get_num_threads()`` contiguous, nearly equal
+    slices – or one slice, the whole range, for a pass of fewer than ``MIN_ELEMENTS``
+    elements or inside a piece.
     """
-    if elements < MIN_ELEMENTS or n_items <= 1:
+    if elements < MIN_ELEMENTS or n_items <= 1 or getattr(_local, "inside", False):
         return [slice(0, n_items)]
-    n = min(workers(), n_items)
+    n = min(get_num_threads(), n_items)
     bounds = [i * n_items // n for i in range(n + 1)]
     return [slice(bounds[i], bounds[i + 1]) for i in range(n)]
 
@@ -172,46 +147,73 @@ class _Worker:
         threading.Thread(target=self._loop, name="edu_cnn piece", daemon=True).start()
 
     def _loop(self) -> None:
-        _local.inside = True  # a piece never splits again
+        _local.inside = True  # a piece is never cut again
         while True:
             fn, part, answer = self.tasks.get()
             try:
                 answer.put((True, fn(part)))
             except BaseException as error:  # handed to the caller, raised there
                 answer.put((False, error))
+            del fn, part, answer  # let the piece's arrays go before the next task comes
 
 
 def _helpers(n: int) -> list[_Worker]:
     with _lock:
-        pool = _state["pool"]
-        while len(pool) < n:
-            pool.append(_Worker())
-        return pool[:n]
+        while len(_workers) < n:
+            _workers.append(_Worker())
+        return _workers[:n]
+
+
+def _forget_workers_after_fork() -> None:
+    """A forked child has none of the parent's threads: it starts its own when needed."""
+    global _lock
+    _lock = threading.Lock()
+    _workers.clear()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_workers_after_fork)
+
+
+def _wait(answer: SimpleQueue) -> tuple[bool, Any]:
+    """The answer of one piece – waiting for it even through Ctrl-C (which is raised once
+    every piece is in: no piece may still write into arrays the caller uses next).
+    """
+    interrupted: BaseException | None = None
+    while True:
+        try:
+            result = answer.get()
+            break
+        except BaseException as error:  # KeyboardInterrupt while waiting
+            interrupted = error
+    if interrupted is not None:
+        return False, interrupted
+    return result
 
 
 def run(fn: Callable[[slice], T], parts: Sequence[slice]) -> list[T]:
     """``[fn(part) for part in parts]``, the parts at the same time on threads.
 
-    The calling thread computes the first part itself. Every part has finished when this
-    returns; an error raised by a part is raised here (the first part's first).
+    The calling thread computes the first part itself. When this returns or raises, every
+    part has finished; the error raised is the first part's if it failed, else that of
+    the lowest-numbered part that failed.
     """
-    with _ONE_BLAS_THREAD:  # also for one part: a product's bits must not depend on it
-        if len(parts) == 1:
-            return [fn(parts[0])]
-        answers: list[SimpleQueue] = []
-        for helper, part in zip(_helpers(len(parts) - 1), parts[1:], strict=True):
-            answers.append(SimpleQueue())
-            helper.tasks.put((fn, part, answers[-1]))
-        _local.inside = True
-        try:
-            first = fn(parts[0])
-        finally:
-            _local.inside = False
-            results = [answer.get() for answer in answers]  # wait for every part
-        for ok, value in results:
-            if not ok:
-                raise value
-        return [first, *(value for _, value in results)]
+    if len(parts) == 1 or getattr(_local, "inside", False):
+        return [fn(part) for part in parts]
+    answers: list[SimpleQueue] = []
+    for helper, part in zip(_helpers(len(parts) - 1), parts[1:], strict=True):
+        answers.append(SimpleQueue())
+        helper.tasks.put((fn, part, answers[-1]))
+    _local.inside = True
+    try:
+        first = fn(parts[0])
+    finally:
+        _local.inside = False
+        results = [_wait(answer) for answer in answers]
+    for ok, value in results:
+        if not ok:
+            raise value
+    return [first, *(value for _, value in results)]
 
 
 def split_axis(a: Any, axes: Sequence[int]) -> int:

@@ -13,11 +13,12 @@ checks:
   hash to the values the code gave before the speed work (one OpenBLAS thread, in a child
   process). Elsewhere this check is skipped: another CPU or BLAS build sums in another
   order;
-* with 2 or 3 OpenBLAS threads – the layers then cut their big passes into pieces on
-  that many threads (``edu_cnn.threads``) – the hashes are those of one thread, on any
-  machine. Run
-  ``OPENBLAS_NUM_THREADS=1 python tests/test_lenet_bitwise.py`` to print this machine's
-  fingerprint and hashes.
+* started with ``OPENBLAS_NUM_THREADS`` 2 or 3 – the layers then cut their big passes into
+  pieces on that many threads (``edu_cnn.threads``) – the hashes, of the plain path and
+  of the layer-by-layer one, are those of one thread, on any machine.
+
+Run ``OPENBLAS_NUM_THREADS=1 python tests/test_lenet_bitwise.py`` to print this machine's
+fingerprint and hashes.
 """
 
 from __future__ import annotations
@@ -156,9 +157,13 @@ def test_weights_bitwise_as_before_the_speed_work() -> None:
     assert here["hashes"] == RECORDED["hashes"]
 
 
-def child_hashes(n_threads: int, min_elements: int | None = None) -> dict[str, object]:
-    """This file run as a script with ``n_threads`` OpenBLAS threads (and edu_cnn's
-    ``threads.MIN_ELEMENTS`` set to ``min_elements``): its fingerprint and hashes.
+def child_hashes(
+    n_threads: int, min_elements: int | None = None, set_threads: bool = False
+) -> dict[str, object]:
+    """This file run as a script with ``OPENBLAS_NUM_THREADS=n_threads`` (edu_cnn's
+    ``threads.MIN_ELEMENTS`` set to ``min_elements``; ``set_threads``: also
+    ``threads.set_num_threads(n_threads)``, since OpenBLAS uses at most one thread per
+    core): its fingerprint and hashes.
     """
     env = {
         **os.environ,
@@ -167,6 +172,7 @@ def child_hashes(n_threads: int, min_elements: int | None = None) -> dict[str, o
         "MKL_NUM_THREADS": "1",
     }
     extra = [] if min_elements is None else ["--min-elements", str(min_elements)]
+    extra += ["--threads", str(n_threads)] if set_threads else []
     out = subprocess.run(
         [sys.executable, __file__, *extra],
         env=env,
@@ -178,26 +184,38 @@ def child_hashes(n_threads: int, min_elements: int | None = None) -> dict[str, o
     return json.loads(out)
 
 
-@pytest.mark.parametrize(("n_threads", "min_elements"), [(2, None), (3, 1)])
-def test_any_thread_count_gives_the_one_thread_bits(n_threads: int, min_elements: int) -> None:
+@pytest.mark.parametrize(
+    ("n_threads", "min_elements", "set_threads"), [(2, None, False), (3, 1, True)]
+)
+def test_any_thread_count_gives_the_one_thread_bits(
+    n_threads: int, min_elements: int | None, set_threads: bool
+) -> None:
     """The layers cut their big passes into pieces on as many threads as OpenBLAS may use
     (``edu_cnn.threads``); the weights after two steps are the same bits as with one.
     ``min_elements=1`` cuts even the smallest pass.
     """
-    one = child_hashes(1)["hashes"]
-    assert child_hashes(n_threads, min_elements)["hashes"] == one
+    one, many = child_hashes(1), child_hashes(n_threads, min_elements, set_threads)
+    assert many["threads"] == n_threads
+    assert many["hashes"] == one["hashes"]
+    assert many["layer by layer"] == one["layer by layer"] == one["hashes"]
 
 
 if __name__ == "__main__":
-    if "--min-elements" in sys.argv:
-        from edu_cnn import threads
+    from edu_cnn import threads
 
+    if "--min-elements" in sys.argv:
         threads.MIN_ELEMENTS = int(sys.argv[sys.argv.index("--min-elements") + 1])
+    if "--threads" in sys.argv:
+        threads.set_num_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
     print(
         json.dumps(
             {
                 "fingerprint": fingerprint(),
                 "hashes": {str(b): weights_after_steps(b) for b in BATCHES},
+                "layer by layer": {
+                    str(b): weights_after_steps(b, path="layer by layer") for b in BATCHES
+                },
+                "threads": threads.get_num_threads(),
             }
         )
     )
