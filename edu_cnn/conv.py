@@ -929,7 +929,8 @@ class Conv2d(_ConvSizes):
         self.bias = Parameter(np.empty(self.out_channels, np.float32), "bias") if bias else None
         init.default_init_(self.weight, self.bias, rng)
         self.needs_input_grad = True
-        self._cache: tuple[np.ndarray, np.ndarray | None] | None = None  # (x, im2col of x)
+        # (x's shape, im2col of x – or, after an eval-mode forward, None and x itself)
+        self._cache: tuple[tuple[int, ...], np.ndarray | None, np.ndarray | None] | None = None
         self._workspace = Workspace()
 
     def _name(self) -> str:
@@ -966,12 +967,11 @@ class Conv2d(_ConvSizes):
             self._workspace,
             keep_cols=self.training,  # in eval mode a backward is rare: it rebuilds them
         )
-        self._cache = (x, cols)
+        self._cache = (x.shape, cols, x if cols is None else None)
         return y
 
     def backward(self, grad_y: np.ndarray) -> np.ndarray:
-        x, cols = self._saved(self._cache)
-        x_shape = x.shape
+        x_shape, cols, x = self._saved(self._cache)
         out_hw = self._check_input(x_shape)
         if cols is None:  # the forward pass ran in eval mode and kept no columns
             dtype = np.result_type(x, self.weight.data)
