@@ -17,9 +17,8 @@ time than with one thread and 85 % more CPU time; at batch 256, 26 % less wall t
   passes, groups of rows of ReLU – and runs them at the same time on that many Python
   threads. That works because numpy and OpenBLAS release Python's lock (the GIL) while
   they compute – not for every call: ``np.matmul`` keeps it for a product with a small
-  result, so such products are not cut (dW in ``conv.py``). Same machine, batch 256: 20 %
-  less wall time than one thread for training, 18 % for inference, for 5 % and 26 % more
-  CPU time.
+  result, so such products are not cut (dW in ``conv.py``). Same machine, a training
+  step at batch 256: 20 % less wall time than on one thread, for 5 % more CPU time.
 
 **The same numbers for any number of threads.** A piece computes exactly what the
 one-thread loop computes – the same column blocks, the same products, the same
