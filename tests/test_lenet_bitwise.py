@@ -195,6 +195,8 @@ def test_any_thread_count_gives_the_one_thread_bits(
     ``min_elements=1`` cuts even the smallest pass.
     """
     one, many = child_hashes(1), child_hashes(n_threads, min_elements, set_threads)
+    if many["threads"] == 1:
+        pytest.skip("no OpenBLAS (pthreads build) here, or one core: edu_cnn runs on one thread")
     assert many["threads"] == n_threads
     assert many["hashes"] == one["hashes"]
     assert many["layer by layer"] == one["layer by layer"] == one["hashes"]
