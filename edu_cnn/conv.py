@@ -417,10 +417,9 @@ def _conv2d_forward_cols(
     w_flat = w.reshape(c_out, -1).astype(dtype, copy=False)
     bias = None if b is None else b.astype(dtype, copy=False)[:, None]
     n_cols = ho * wo * n
-    big = c * kh * kw * n_cols >= threads.MIN_ELEMENTS
-    # on one thread only: on several, its Python loop of small copies makes them queue for
-    # the GIL (measured: 10–30 % slower than the plain path's pieces at batch 256)
-    if not keep_cols and stride == (1, 1) and big and threads.get_num_threads() == 1:
+    # not cut into pieces: with its Python loop of small copies the threads would queue for
+    # the GIL; on one core it is as fast as the plain path's pieces on two (batch 256)
+    if not keep_cols and stride == (1, 1) and c * kh * kw * n_cols >= threads.MIN_ELEMENTS:
         y = _conv2d_forward_in_blocks(xp, w_flat, bias, (kh, kw), out_hw)
         return y.reshape(c_out, ho, wo, n).transpose(3, 0, 1, 2), None
     cols = _im2col_chwn(

@@ -36,7 +36,7 @@ CASES = [  # (C_in, C_out, kernel, padding, H, N, dtype): LeNet's two layers, od
 def test_eval_forward_gives_the_training_bits(
     c_in, c_out, k, p, h, n, dtype, n_threads, monkeypatch
 ) -> None:
-    """On one thread through the blocks, on three through the plain path's pieces."""
+    """The same bits on one thread and on three (the blocks run on the calling thread)."""
     monkeypatch.setattr(threads, "MIN_ELEMENTS", 1 << 12)  # the small cases take the path too
     threads.set_num_threads(n_threads)
     used: list[int] = []
@@ -52,16 +52,13 @@ def test_eval_forward_gives_the_training_bits(
     assert not used
     layer.eval()
     evaluated = layer.forward(x)
-    assert bool(used) == (n_threads == 1)
-    if used:
-        assert layer._cache[1] is None  # no im2col matrix kept
+    assert used and layer._cache[1] is None  # no im2col matrix kept
     assert evaluated.dtype == trained.dtype and evaluated.strides == trained.strides
     assert evaluated.tobytes() == trained.tobytes()
 
 
 def test_a_backward_after_an_eval_forward_rebuilds_the_columns(monkeypatch) -> None:
     monkeypatch.setattr(threads, "MIN_ELEMENTS", 1 << 12)
-    threads.set_num_threads(1)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((40, 1, 28, 28), dtype=np.float32)
     g = rng.standard_normal((40, 6, 28, 28), dtype=np.float32)
@@ -77,7 +74,6 @@ def test_a_backward_after_an_eval_forward_rebuilds_the_columns(monkeypatch) -> N
 
 
 def test_stride_two_and_small_passes_keep_the_plain_path(monkeypatch) -> None:
-    threads.set_num_threads(1)
     used: list[int] = []
     monkeypatch.setattr(conv, "_conv2d_forward_in_blocks", lambda *a: used.append(1))
     x = np.ones((4, 1, 28, 28), np.float32)
