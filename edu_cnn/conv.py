@@ -249,7 +249,7 @@ def _im2col_chwn(
     (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_hw
     if out is None:
         out = np.empty((c, kh, kw, ho, wo, n), dtype=xp.dtype)
-    offsets = [(u, v) for u in range(kh) for v in range(kw)]
+    offsets = list(_indices(kh, kw))
 
     def copy(part: slice) -> None:  # the offsets are independent: threads share them out
         for u, v in offsets[part]:
@@ -288,6 +288,14 @@ def _col2im_chwn(
     return out
 
 
+def _im2col_matrix(
+    x: np.ndarray, kernel: IntPair, stride: IntPair, padding: IntPair, out_hw: IntPair
+) -> np.ndarray:
+    """The (C·kh·kw, H_out·W_out·N) im2col matrix of an (N, C, H, W) input, freshly made."""
+    cols = _im2col_chwn(_pad_chwn(x, padding), kernel, stride, out_hw)
+    return cols.reshape(x.shape[1] * kernel[0] * kernel[1], out_hw[0] * out_hw[1] * x.shape[0])
+
+
 def im2col(
     x: np.ndarray, kh: int, kw: int, stride: IntOrPair = 1, padding: IntOrPair = 0
 ) -> np.ndarray:
@@ -320,8 +328,7 @@ def im2col(
     s = pair_at_least(stride, "stride", "im2col", 1)
     p = pair_at_least(padding, "padding", "im2col", 0)
     ho, wo = output_hw(x.shape[2], x.shape[3], kernel, s, p, "im2col")
-    cols = _im2col_chwn(_pad_chwn(x, p), kernel, s, (ho, wo))
-    return cols.reshape(x.shape[1] * kh * kw, ho * wo * x.shape[0])
+    return _im2col_matrix(x, kernel, s, p, (ho, wo))
 
 
 def col2im(
@@ -574,8 +581,7 @@ def conv2d_backward(
     s, p, out_hw = _conv_args(x, w, stride, padding, "conv2d_backward")
     grad_y = check_same_shape(grad_y, (x.shape[0], w.shape[0], *out_hw), "conv2d_backward")
     dtype = np.result_type(x, w)
-    cols = _im2col_chwn(_pad_chwn(x.astype(dtype, copy=False), p), w.shape[2:], s, out_hw)
-    cols = cols.reshape(-1, out_hw[0] * out_hw[1] * x.shape[0])
+    cols = _im2col_matrix(x.astype(dtype, copy=False), w.shape[2:], s, p, out_hw)
     dx, dw, db = _conv2d_backward_cols(grad_y, cols, x.shape, w, s, p)
     return dx, dw, db
 
@@ -972,9 +978,8 @@ class Conv2d(_ConvSizes):
         out_hw = self._check_input(x_shape)
         if cols is None:  # the forward pass ran in eval mode and kept no columns
             dtype = np.result_type(x, self.weight.data)
-            xp = _pad_chwn(x.astype(dtype, copy=False), self.padding)
-            cols = _im2col_chwn(xp, self.kernel_size, self.stride, out_hw)
-            cols = cols.reshape(-1, out_hw[0] * out_hw[1] * x_shape[0])
+            x = x.astype(dtype, copy=False)
+            cols = _im2col_matrix(x, self.kernel_size, self.stride, self.padding, out_hw)
         grad_y = check_same_shape(grad_y, (x_shape[0], self.out_channels, *out_hw), self._name())
         dx, dw, db = _conv2d_backward_cols(
             grad_y,
